@@ -153,6 +153,7 @@ class Csms:
         self.frames = []
         self.violations = []
         self.connects = []  # (monotonic time, station id, accepted: bool)
+        self.closes = []  # (monotonic time, station id, close code the station sent or None)
         self.handlers = {}  # station id -> connected StationHandler
         self._server = None
         self._taps = {}
@@ -209,6 +210,8 @@ class Csms:
         finally:
             if self.handlers.get(sid) is handler:
                 del self.handlers[sid]
+            rcvd = conn.protocol.close_rcvd
+            self.closes.append((time.monotonic(), sid, rcvd.code if rcvd else None))
 
     def _record(self, station, direction, text, tap):
         f = Frame(station, direction, text)

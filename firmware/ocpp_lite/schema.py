@@ -44,14 +44,14 @@ def check(obj, spec, where="", lenient=False):
                 raise CallError(TYPE, where + name + " is not an array")
             if len(v) < f[3] or (f[4] and len(v) > f[4]):
                 raise CallError(OCCURRENCE, where + name + " has a wrong number of items")
-            for x in v:
-                _value(x, f[1], where, name, lenient)
+            for j in range(len(v)):
+                v[j] = _value(v[j], f[1], where, name, lenient)
         else:
-            _value(v, f[1], where, name, lenient)
+            obj[name] = _value(v, f[1], where, name, lenient)
     if len(obj) > known and not lenient:
         for k in obj:
             if k == "customData":
-                _value(obj[k], _CUSTOM, where, k)
+                _value(obj[k], _CUSTOM, where, k, True)  # vendor fields are free
             elif not _has(spec, k):
                 raise CallError(FORMAT, where + k + " is not allowed")
     return obj
@@ -74,6 +74,13 @@ def _value(v, t, where, name, lenient=False):
             elif len(v) > t:
                 err = (PROPERTY, " is too long")
         elif t == INT:
+            if tv is float:  # JSON Schema integers include 5.0
+                try:
+                    if v == int(v):
+                        v = int(v)
+                        tv = int
+                except (OverflowError, ValueError):
+                    pass
             if tv is not int:
                 err = (TYPE, " is not an integer")
         elif t == NUM:
@@ -97,6 +104,7 @@ def _value(v, t, where, name, lenient=False):
             check(v, t, where + name + ".", lenient)
     if err:
         raise CallError(err[0], where + name + err[1])
+    return v
 
 
 def response(obj, spec, log):

@@ -8,8 +8,7 @@ from ocpp_lite import backoff
 from ocpp_lite.wscodec import HandshakeError, CLOSE_GOING_AWAY
 from . import config, ws
 
-_X509_VERIFY_FAILED = -0x2700  # MBEDTLS_ERR_X509_CERT_VERIFY_FAILED
-_BAD_PROTOCOL_VERSION = -0x6E00  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION
+_BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
 
 
 def tls_context(cas):
@@ -67,6 +66,9 @@ class Link:
             return await ws.connect(
                 url, c["Identity"], c["BasicAuthPassword"], ctx, c["MessageTimeout"] * 1000, c["MaxMessageBytes"]
             )
+        except ws.CertificateError as e:
+            app.log("CSMS certificate refused: %s" % e.args[0])
+            app.security_event("InvalidCsmsCertificate", e.args[0])
         except HandshakeError as e:
             app.log("upgrade refused: %s" % e.args[1])
             if e.args[0] in (401, 403):
@@ -74,9 +76,7 @@ class Link:
         except OSError as e:
             code = e.args[0] if e.args else 0
             app.log("connection failed: %r" % e)
-            if code == _X509_VERIFY_FAILED:
-                app.security_event("InvalidCsmsCertificate", "server certificate not trusted")
-            elif code == _BAD_PROTOCOL_VERSION:
+            if code == _BAD_PROTOCOL_VERSION:
                 app.security_event("InvalidTLSVersion", "TLS version refused")
         except (ValueError, asyncio.TimeoutError, ws.Closed) as e:
             app.log("connection failed: %r" % e)

@@ -16,9 +16,14 @@ class Closed(Exception):
     """Closed(code, text): the WebSocket ended (1006: the connection just broke)."""
 
 
+class CertificateError(Exception):
+    """CertificateError(text): the CSMS certificate failed verification (TLS handshake)."""
+
+
 async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     """Open the OCPP WebSocket <url>/<identity>. Raises OSError (TCP or TLS), ValueError
-    (bad URL, wss without CA), wscodec.HandshakeError or asyncio.TimeoutError."""
+    (bad URL, wss without CA), CertificateError, wscodec.HandshakeError or
+    asyncio.TimeoutError."""
     tls, host, port, path = wc.parse_url(url)
     if tls and ssl_ctx is None:
         raise ValueError("wss:// needs an installed CSMS root certificate")
@@ -30,7 +35,10 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     try:
         key = wc.make_key(os.urandom(16))
         auth = wc.basic_auth(identity, password) if password else None
-        await ws._write(wc.request(host, port, wc.station_path(path, identity), key, PROTOCOL, auth))
+        try:  # with TLS the handshake runs in this first write
+            await ws._write(wc.request(host, port, wc.station_path(path, identity), key, PROTOCOL, auth))
+        except ValueError as e:  # how the ssl module reports a failed certificate verification
+            raise CertificateError(str(e).strip())
         lines = await asyncio.wait_for_ms(ws._head(), timeout_ms)
         wc.check_response(lines, key, PROTOCOL)
     except BaseException:
@@ -163,9 +171,23 @@ class WebSocket:
                         return msg
         except wc.ProtocolError as e:
             await self.close(e.args[0])
+            await self._linger()
             raise Closed(e.args[0], e.args[1])
         except OSError as e:
             raise Closed(1006, "socket error %s" % e)
+
+    async def _linger(self):
+        """After our close frame on a broken stream: discard what arrives until the server
+        closes TCP (or the timeout), so unread data does not turn our close into a reset."""
+        try:
+            await asyncio.wait_for_ms(self._discard(), self.t)
+        except (asyncio.TimeoutError, Closed, OSError):
+            pass
+
+    async def _discard(self):
+        while True:
+            self._r = self._w = 0
+            await self._fill()
 
     # --- writing ---------------------------------------------------------------------
     async def _write(self, data):

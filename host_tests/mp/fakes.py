@@ -1,0 +1,54 @@
+# host_tests/mp/fakes.py - helpers for core unit tests: a Station with a scripted CSMS.
+import json
+from time import ticks_add
+from ocpp_lite.station import Station
+from ocpp_lite.clock import parse
+
+T0 = parse("2025-05-05T10:00:00Z")  # the time the fake CSMS answers with
+
+CFG = {"MessageTimeout": 30, "HeartbeatInterval": 300}
+INFO = {"model": "M", "vendorName": "V"}
+
+
+def station(evses=1, reason="PowerUp", now=0, wall=T0, cfg=None):
+    c = dict(CFG)
+    if cfg:
+        c.update(cfg)
+    logs = []
+    st = Station(c, INFO, evses, now, wall, b"\x0a\x0b\x0c\x0d", reason, logs.append)
+    st.logs = logs
+    return st
+
+
+def sent(st):
+    """Decoded frames the station wants to write, drained."""
+    out = []
+    while st.rpc.out:
+        out.append(json.loads(st.rpc.out.popleft()))
+    return out
+
+
+def answer(st, frame, payload, now):
+    st.receive(json.dumps([3, frame[1], payload]).encode(), now)
+
+
+def boot_accepted(st, now=0, interval=60):
+    st.connected(now)
+    f = sent(st)[0]
+    answer(st, f, {"currentTime": "2025-05-05T10:00:00Z", "interval": interval, "status": "Accepted"}, now)
+    return f
+
+
+def later(now, s):
+    return ticks_add(now, int(s * 1000))
+
+
+def drain(st, now=0):
+    """Answer every CALL the station sends with {} until it is quiet; returns them."""
+    seen = []
+    while True:
+        f = [x for x in sent(st) if x[0] == 2]
+        if not f:
+            return seen
+        seen.append(f[0])
+        answer(st, f[0], {}, now)

@@ -1,0 +1,85 @@
+# Unit tests of ocpp_lite.schema on the unix port.
+from ocpp_lite import schema
+from ocpp_lite.rpc import CallError
+from ocpp_lite.schema import ANY, BOOL, INT, LIST, NUM, REQ, TIME
+
+_SUB = (("id", INT, REQ), ("name", 5, 0))
+SPEC = (
+    ("n", INT, REQ),
+    ("x", NUM, 0),
+    ("flag", BOOL, 0),
+    ("when", TIME, 0),
+    ("kind", ("A", "B"), 0),
+    ("sub", _SUB, 0),
+    ("list", INT, LIST, 1, 3),
+    ("subs", _SUB, LIST, 0, 0),
+    ("any", ANY, 0),
+)
+
+
+def code(p):
+    try:
+        schema.check(p, SPEC)
+    except CallError as e:
+        return e.args[0]
+    return None
+
+
+def test_valid():
+    assert code({"n": 1}) is None
+    assert code({"n": -5, "x": 1.5, "flag": False, "when": "2024-02-29T23:59:59.123+01:00",
+                 "kind": "B", "sub": {"id": 1, "name": "abcde"}, "list": [1, 2, 3],
+                 "subs": [], "any": [None, {"k": 1}], "customData": {"vendorId": "v", "q": 1}}) is None
+
+
+def test_occurrence():
+    assert code({}) == "OccurrenceConstraintViolation"
+    assert code({"n": 1, "sub": {}}) == "OccurrenceConstraintViolation"
+    assert code({"n": 1, "list": []}) == "OccurrenceConstraintViolation"
+    assert code({"n": 1, "list": [1, 2, 3, 4]}) == "OccurrenceConstraintViolation"
+    assert code({"n": 1, "customData": {}}) == "OccurrenceConstraintViolation"
+
+
+def test_type():
+    assert code({"n": "1"}) == "TypeConstraintViolation"
+    assert code({"n": True}) == "TypeConstraintViolation"
+    assert code({"n": 1.5}) == "TypeConstraintViolation"
+    assert code({"n": 1e999}) == "TypeConstraintViolation"
+    assert code({"n": 1, "x": "1"}) == "TypeConstraintViolation"
+    assert code({"n": 1, "flag": 1}) == "TypeConstraintViolation"
+    assert code({"n": 1, "when": "yesterday"}) == "TypeConstraintViolation"
+    assert code({"n": 1, "kind": 1}) == "TypeConstraintViolation"
+    assert code({"n": 1, "sub": []}) == "TypeConstraintViolation"
+    assert code({"n": 1, "list": 1}) == "TypeConstraintViolation"
+    assert code({"n": 1, "list": ["1"]}) == "TypeConstraintViolation"
+    assert code({"n": 1, "customData": "v"}) == "TypeConstraintViolation"
+
+
+def test_property_and_format():
+    assert code({"n": 1, "kind": "C"}) == "PropertyConstraintViolation"
+    assert code({"n": 1, "sub": {"id": 1, "name": "abcdef"}}) == "PropertyConstraintViolation"
+    assert code({"n": 1, "extra": 1}) == "FormatViolation"
+    assert code({"n": 1, "sub": {"id": 1, "extra": 1}}) == "FormatViolation"
+
+
+def test_error_names_the_field():
+    try:
+        schema.check({"n": 1, "subs": [{"id": "x"}]}, SPEC)
+    except CallError as e:
+        assert e.args[1] == "subs.id is not an integer", e.args
+    else:
+        raise AssertionError
+
+
+def test_response_is_lenient_about_unknown_fields():
+    logs = []
+    assert schema.response({"n": 1, "new": 2}, SPEC, logs.append) == {"n": 1, "new": 2}
+    assert schema.response({"n": "x"}, SPEC, logs.append) is None
+    assert schema.response(None, SPEC, logs.append) is None
+    assert logs == ["bad response: n is not an integer"]
+
+
+def test_integral_float_is_an_integer():
+    p = {"n": 5.0, "list": [1.0, 2]}
+    schema.check(p, SPEC)
+    assert p == {"n": 5, "list": [1, 2]} and type(p["n"]) is int and type(p["list"][0]) is int

@@ -1,0 +1,98 @@
+# Unit tests of the sans-I/O station (boot, heartbeat, status, dispatch) on the unix port:
+# the time is given, so timer behaviour is exact.
+import json
+from fakes import answer, boot_accepted, drain, later, sent, station
+
+
+def test_boot_accepted_then_status_then_security_event():
+    st = station(evses=2)
+    boot_accepted(st)
+    actions = [f[2] for f in drain(st)]
+    assert actions == ["StatusNotification", "StatusNotification", "SecurityEventNotification"], actions
+    assert st.next_deadline(0) == 60000  # the heartbeat interval from the response
+
+
+def test_pending_waits_interval_then_reboots():
+    st = station()
+    st.connected(0)
+    f = sent(st)[0]
+    answer(st, f, {"currentTime": "2025-05-05T10:00:00Z", "interval": 7, "status": "Pending"}, 100)
+    assert st.next_deadline(100) == 7000
+    st.tick(later(100, 6.9))
+    assert sent(st) == []
+    st.tick(later(100, 7))
+    f = sent(st)
+    assert f[0][2] == "BootNotification" and f[0][3]["reason"] == "PowerUp"
+
+
+def test_pending_with_zero_interval_uses_own_wait():
+    st = station()
+    st.connected(0)
+    answer(st, sent(st)[0], {"currentTime": "2025-05-05T10:00:00Z", "interval": 0, "status": "Rejected"}, 0)
+    assert st.next_deadline(0) == 30000
+
+
+def test_rejected_answers_security_error():
+    st = station()
+    st.connected(0)
+    answer(st, sent(st)[0], {"currentTime": "2025-05-05T10:00:00Z", "interval": 5, "status": "Rejected"}, 0)
+    st.receive(b'[2,"x","TriggerMessage",{"requestedMessage":"BootNotification"}]', 1)
+    assert sent(st) == [[4, "x", "SecurityError", "not accepted by the CSMS", {}]]
+
+
+def test_invalid_boot_response_is_retried():
+    st = station()
+    st.connected(0)
+    answer(st, sent(st)[0], {"currentTime": "now", "interval": 5, "status": "Accepted"}, 0)
+    assert st.boot == 0 and st.next_deadline(0) == 30000
+    assert "bad response" in st.logs[-1]
+
+
+def test_clock_follows_csms_and_stamps_messages():
+    st = station(wall=0)
+    boot_accepted(st, 0)
+    assert [f[3]["type"] for f in drain(st) if f[2] == "SecurityEventNotification"] == [
+        "SettingSystemTime", "StartupOfTheDevice"]  # the RTC was 25 years off
+    assert st.stamp(0) == "2025-05-05T10:00:00Z"
+    assert st.stamp(later(0, 61.5)) == "2025-05-05T10:01:01Z"
+    assert st.stamp(later(0, 3600)) == "2025-05-05T11:00:00Z"
+
+
+def test_heartbeat_after_interval_of_silence():
+    st = station()
+    boot_accepted(st, 0, interval=10)
+    drain(st)
+    st.tick(later(0, 9.9))
+    assert sent(st) == []
+    st.tick(later(0, 10))
+    assert sent(st)[0][2] == "Heartbeat"
+
+
+def test_handler_crash_is_internal_error():
+    st = station()
+    boot_accepted(st)
+    import ocpp_lite.fixed as fixed
+    orig = fixed.DataTransfer
+
+    def boom(st, p, now):
+        raise KeyError("bug")
+
+    fixed.DataTransfer = boom
+    try:
+        st.receive(b'[2,"d","DataTransfer",{"vendorId":"v"}]', 0)
+    finally:
+        fixed.DataTransfer = orig
+    out = [f for f in sent(st) if f[0] == 4]
+    assert out == [[4, "d", "InternalError", "handler failed", {}]]
+
+
+def test_security_event_logged_and_queued_when_critical():
+    st = station()
+    st.security_event("InvalidCsmsCertificate", "x" * 300, 0)
+    st.security_event("FailedToAuthenticateAtCsms", "401", 0)
+    effects = [e for e in st.effects if e[0] == "seclog"]
+    assert len(effects) == 2 and "InvalidCsmsCertificate" in effects[0][1]
+    boot_accepted(st)
+    sec = [f[3] for f in drain(st) if f[2] == "SecurityEventNotification"]
+    assert [p["type"] for p in sec] == ["InvalidCsmsCertificate", "StartupOfTheDevice"]
+    assert len(sec[0]["techInfo"]) == 255

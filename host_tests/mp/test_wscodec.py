@@ -1,0 +1,109 @@
+# Unit tests of ocpp_lite.wscodec on the unix port.
+from ocpp_lite import wscodec as wc
+
+
+def test_parse_url():
+    assert wc.parse_url("ws://h/ocpp") == (False, "h", 80, "/ocpp")
+    assert wc.parse_url("wss://csms.example.com:8443/a/b/") == (True, "csms.example.com", 8443, "/a/b/")
+    assert wc.parse_url("ws://[::1]:9000") == (False, "::1", 9000, "/")
+    for bad in ("http://h/", "ws://", "ws://h:x/", "ws://u@h/", "ws://h:/"):
+        try:
+            wc.parse_url(bad)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
+
+
+def test_station_path_percent_encodes_identity():
+    assert wc.station_path("/ocpp/", "CS 1/é") == "/ocpp/CS%201%2F%C3%A9"
+    assert wc.station_path("/", "CS-1_a.b~") == "/CS-1_a.b~"
+
+
+def test_accept_key_rfc6455_example():
+    assert wc.accept_for("dGhlIHNhbXBsZSBub25jZQ==") == b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def test_request_has_protocol_and_auth():
+    r = wc.request("h", 9000, "/o/CS1", "KEY", "ocpp2.0.1", wc.basic_auth("CS1", "pw:x"))
+    t = r.decode()
+    assert t.startswith("GET /o/CS1 HTTP/1.1\r\nHost: h:9000\r\n") and t.endswith("\r\n\r\n")
+    assert "Sec-WebSocket-Protocol: ocpp2.0.1\r\n" in t
+    assert "Authorization: Basic Q1MxOnB3Ong=\r\n" in t  # base64("CS1:pw:x")
+
+
+def _resp(**over):
+    h = {b"upgrade": b"Upgrade: websocket", b"connection": b"Connection: Upgrade",
+         b"accept": b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+         b"proto": b"Sec-WebSocket-Protocol: ocpp2.0.1"}
+    for k, v in over.items():
+        h[k.encode()] = v
+    return [b"HTTP/1.1 101 Switching Protocols"] + [v for v in h.values() if v]
+
+
+def _status(lines):
+    try:
+        wc.check_response(lines, "dGhlIHNhbXBsZSBub25jZQ==", "ocpp2.0.1")
+    except wc.HandshakeError as e:
+        return e.args[0]
+    return "ok"
+
+
+def test_check_response():
+    assert _status(_resp()) == "ok"
+    assert _status([b"HTTP/1.1 401 Unauthorized"]) == 401
+    assert _status([b"garbage"]) == 0
+    assert _status(_resp(accept=b"Sec-WebSocket-Accept: x")) == 0
+    assert _status(_resp(proto=None)) == 0
+    assert _status(_resp(proto=b"Sec-WebSocket-Protocol: ocpp1.6")) == 0
+    assert _status(_resp(upgrade=None)) == 0
+    assert _status(_resp(connection=b"Connection: close")) == 0
+    assert _status(_resp() + [b"Sec-WebSocket-Extensions: permessage-deflate"]) == 0
+    assert _status(_resp() + [b"Sec-WebSocket-Protocol: ocpp2.0.1"]) == 0  # repeated
+    assert wc.wanted(b"Sec-WebSocket-Accept: x") and not wc.wanted(b"Server: x")
+
+
+def test_frame_is_masked_and_sized():
+    mask = b"\x01\x02\x03\x04"
+    f = wc.frame(wc.OP_TEXT, b"abcd", mask)
+    assert f[:2] == b"\x81\x84" and f[2:6] == mask
+    assert bytes(f[6:]) == bytes([0x61 ^ 1, 0x62 ^ 2, 0x63 ^ 3, 0x64 ^ 4])
+    assert wc.frame(wc.OP_TEXT, b"x" * 126, mask)[1:4] == b"\xfe\x00\x7e"
+    big = wc.frame(wc.OP_TEXT, b"x" * 70000, mask)
+    assert big[1] == 0xFF and big[2:10] == (70000).to_bytes(8, "big") and len(big) == 14 + 70000
+
+
+def _perr(b0, b1):
+    try:
+        wc.head(b0, b1)
+    except wc.ProtocolError as e:
+        return e.args[0]
+
+
+def test_head_rules():
+    assert wc.head(0x81, 0x05) == (0x80, 1, 5, 0)
+    assert wc.head(0x01, 126) == (0, 1, 126, 2)
+    assert wc.head(0x82, 127)[3] == 8
+    assert _perr(0xC1, 0x01) == 1002  # RSV1
+    assert _perr(0x81, 0x81) == 1002  # masked server frame
+    assert _perr(0x09, 0x00) == 1002  # fragmented ping
+    assert _perr(0x89, 126) == 1002  # long ping
+    assert _perr(0x83, 0x00) == 1002  # reserved data opcode
+    assert _perr(0x8B, 0x00) == 1002  # reserved control opcode
+
+
+def test_data_rules():
+    wc.data_rule(wc.OP_TEXT, 10, 0, False, 10)
+    for args, code in (((wc.OP_TEXT, 11, 0, False, 10), 1009), ((wc.OP_CONT, 5, 6, True, 10), 1009),
+                       ((wc.OP_CONT, 1, 0, False, 10), 1002), ((wc.OP_TEXT, 1, 1, True, 10), 1002),
+                       ((wc.OP_BINARY, 1, 0, False, 10), 1003)):
+        try:
+            wc.data_rule(*args)
+        except wc.ProtocolError as e:
+            assert e.args[0] == code, (args, e.args)
+            continue
+        raise AssertionError(args)
+
+
+def test_close_payload():
+    assert wc.close_payload(1009, "big") == b"\x03\xf1big"
+    assert wc.close_code(b"\x03\xe8") == 1000 and wc.close_code(b"") == 1005

@@ -1,0 +1,163 @@
+"""OCPP-J RPC behaviour over a real WebSocket: CALLERROR for every kind of malformed input
+(Part 4 section 4), one outstanding CALL, MessageTimeout, dispatch of unknown and
+unsupported actions, and a connection that stays usable throughout."""
+
+import json
+import time
+
+BAD_FRAMES = [
+    # (raw text, expected CALLERROR id, code)
+    ('not json', "-1", "RpcFrameworkError"),
+    ('[2,"a1" "TriggerMessage",{}]', "-1", "RpcFrameworkError"),  # lenient-JSON shape
+    ('[2,"a1","TriggerMessage",{},]', "-1", "RpcFrameworkError"),
+    ('[2,"a1","TriggerMessage",{"requestedMessage":"Heartbeat",}]', "-1", "RpcFrameworkError"),
+    ('{"a":1}', "-1", "RpcFrameworkError"),
+    ('[]', "-1", "RpcFrameworkError"),
+    ('[2]', "-1", "RpcFrameworkError"),
+    ('[2,17,"Heartbeat",{}]', "-1", "RpcFrameworkError"),
+    ('[2,"%s","Heartbeat",{}]' % ("x" * 37), "-1", "RpcFrameworkError"),
+    ('[2,"a2","TriggerMessage"]', "a2", "RpcFrameworkError"),
+    ('[2,"a3",5,{}]', "a3", "RpcFrameworkError"),
+    ('["2","a4","Heartbeat",{}]', "a4", "RpcFrameworkError"),
+    ('[7,"a5","Heartbeat",{}]', "a5", "MessageTypeNotSupported"),
+    ('[2,"a6","TriggerMessage",[]]', "a6", "FormatViolation"),
+    ('[2,"a7","TriggerMessage",null]', "a7", "FormatViolation"),
+    ('[2,"a8","FlyToTheMoon",{}]', "a8", "NotImplemented"),
+    ('[2,"a9","ReserveNow",{}]', "a9", "NotSupported"),  # known 2.0.1 action, not in Lite
+    ('[2,"b1","GetReport",{"requestId":1}]', "b1", "NotSupported"),
+    ('[2,"b2","TriggerMessage",{}]', "b2", "OccurrenceConstraintViolation"),
+    ('[2,"b3","TriggerMessage",{"requestedMessage":5}]', "b3", "TypeConstraintViolation"),
+    ('[2,"b4","TriggerMessage",{"requestedMessage":"Coffee"}]', "b4", "PropertyConstraintViolation"),
+    ('[2,"b5","TriggerMessage",{"requestedMessage":"Heartbeat","evse":{"connectorId":1}}]', "b5",
+     "OccurrenceConstraintViolation"),
+    ('[2,"b6","TriggerMessage",{"requestedMessage":"Heartbeat","evse":{"id":true}}]', "b6",
+     "TypeConstraintViolation"),
+    ('[2,"b7","TriggerMessage",{"requestedMessage":"Heartbeat","extra":1}]', "b7", "FormatViolation"),
+    ('[2,"b8","DataTransfer",{"vendorId":"%s"}]' % ("v" * 256), "b8", "PropertyConstraintViolation"),
+    ('[2,"b9","DataTransfer",{"vendorId":"v","customData":{"x":1}}]', "b9",
+     "OccurrenceConstraintViolation"),
+    ('[2,"c1","ClearCache",{"evil":[[[[1]]]]}]', "c1", "FormatViolation"),
+    ('[2,"c2","DataTransfer",{"vendorId":"v","data":' + "[" * 40 + "]" * 40 + '}]', "-1",
+     "RpcFrameworkError"),  # nesting over the bound
+    ('[2,"c3","DataTransfer",{"vendorId":"v","data":1%s}]' % ("0" * 400), "-1", "RpcFrameworkError"),
+]
+
+
+def test_every_malformed_frame_gets_the_right_callerror(csms, sim):
+    for text, mid, code in BAD_FRAMES:
+        before = len(csms.inbound(kind=4))
+        csms.send_raw("CS001", text, mid)
+        f = csms.wait_reply(mid) if mid != "-1" else None
+        if f is None:
+            f = _wait_new_error(csms, before)
+        assert f.kind == 4, (text, f)
+        assert f.msg[1] == mid and f.msg[2] == code, (text, f.msg)
+        assert isinstance(f.msg[3], str) and f.msg[4] == {}
+    # the connection stayed up and usable
+    r = csms.raw_call("CS001", "ok1", "TriggerMessage", {"requestedMessage": "Heartbeat"})
+    assert r.msg == [3, "ok1", {"status": "Accepted"}]
+    assert len(csms.connects) == 1
+
+
+def _wait_new_error(csms, before):
+    from helpers import wait_until
+
+    return wait_until(lambda: len(csms.inbound(kind=4)) > before and csms.inbound(kind=4)[-1],
+                      10, "CALLERROR")
+
+
+def test_invalid_utf8_gets_rpc_framework_error(csms, sim):
+    # websockets refuses to send invalid UTF-8 as text, so go below it: a raw text frame
+    tap = csms.csms._taps["CS001"]
+    before = len(csms.inbound(kind=4))
+
+    async def send():
+        proto = tap.conn.protocol
+        from websockets.frames import Frame, Opcode
+        proto.send_frame(Frame(Opcode.TEXT, b'[2,"u1","DataTransfer",{"vendorId":"\xff\xfe"}]'))
+        tap.conn.send_data()
+
+    csms.run(send())
+    f = _wait_new_error(csms, before)
+    assert f.msg[1:3] == ["-1", "RpcFrameworkError"]
+    r = csms.raw_call("CS001", "ok2", "DataTransfer", {"vendorId": "acme"})
+    assert r.msg == [3, "ok2", {"status": "UnknownVendorId"}]
+
+
+def test_TC_P_01_CS_data_transfer_unknown_vendor(csms, sim):
+    r = csms.raw_call("CS001", "d1", "DataTransfer",
+                      {"vendorId": "com.example", "messageId": "m", "data": {"any": [1, "x"]}})
+    assert r.msg == [3, "d1", {"status": "UnknownVendorId"}]
+
+
+def test_TC_P_03_CS_custom_data_is_accepted(csms, sim):
+    r = csms.raw_call("CS001", "d2", "TriggerMessage", {
+        "requestedMessage": "Heartbeat",
+        "customData": {"vendorId": "com.example", "anything": {"deep": [1, 2]}},
+        "evse": {"id": 1, "customData": {"vendorId": "com.example"}},
+    })
+    assert r.msg == [3, "d2", {"status": "Accepted"}]
+
+
+def test_TC_F_27_CS_trigger_not_implemented(csms, sim):
+    r = csms.raw_call("CS001", "n1", "TriggerMessage", {"requestedMessage": "SignV2GCertificate"})
+    assert r.msg == [3, "n1", {"status": "NotImplemented"}]
+
+
+def test_clear_cache_rejected_without_cache(csms, sim):
+    r = csms.raw_call("CS001", "cc", "ClearCache", {})
+    assert r.msg == [3, "cc", {"status": "Rejected"}]
+
+
+def test_responses_with_unknown_ids_are_dropped(csms, sim):
+    before = len(csms.inbound(kind=3)) + len(csms.inbound(kind=4))
+    for text in ('[3,"nobody",{}]', '[4,"nobody","GenericError","",{}]', '[3,"x"]', '[4,"y"]'):
+        csms.send_raw("CS001", text)
+    r = csms.raw_call("CS001", "alive", "TriggerMessage", {"requestedMessage": "Heartbeat"})
+    assert r.msg[2] == {"status": "Accepted"}
+    # the only answer the station gave was to "alive"
+    answers = csms.inbound(kind=3) + csms.inbound(kind=4)
+    assert len(answers) == before + 1
+
+
+def test_one_outstanding_call_incoming_calls_answered_meanwhile_and_timeout(csms, sims):
+    csms.interval = 1
+    csms.hold.add("Heartbeat")  # the CSMS never answers heartbeats
+    s = sims(csms.url, sets={"OCPPCommCtrlr.MessageTimeout": 3})
+    s.wait_event(ev="boot", status="Accepted")
+    hb = csms.wait_call("Heartbeat", timeout=5)
+    # while the Heartbeat is outstanding, a status change queues but is not sent ...
+    s.send(op="plug", evse=1)
+    s.wait_event(ev="status", status="Occupied")
+    # ... and a CSMS request is still answered right away
+    r = csms.raw_call("CS001", "q1", "DataTransfer", {"vendorId": "x"}, timeout=2)
+    assert r.t - hb.t < 2.5
+    sn = csms.wait_call("StatusNotification", n=2, timeout=6)
+    assert sn.payload["connectorStatus"] == "Occupied"
+    # sent only after MessageTimeout freed the slot
+    assert sn.t - hb.t >= 2.9
+    calls = [f for f in csms.inbound() if hb.t <= f.t < sn.t]
+    assert calls == [hb]
+
+
+def test_late_answer_after_timeout_is_ignored(csms, sims):
+    csms.hold.add("Heartbeat")
+    s = sims(csms.url, sets={"OCPPCommCtrlr.MessageTimeout": 1})
+    s.wait_event(ev="boot", status="Accepted")
+    r = csms.raw_call("CS001", "t1", "TriggerMessage", {"requestedMessage": "Heartbeat"})
+    assert r.msg[2] == {"status": "Accepted"}
+    hb = csms.wait_call("Heartbeat")
+    time.sleep(1.5)
+    n = len(csms.inbound(kind=4))
+    csms.send_raw("CS001", json.dumps([3, hb.id, {"currentTime": "2020-01-01T00:00:00Z"}]))
+    r = csms.raw_call("CS001", "t2", "DataTransfer", {"vendorId": "x"})
+    assert r.kind == 3 and len(csms.inbound(kind=4)) == n
+
+
+def test_message_ids_unique_and_short(csms, sim):
+    # many requests from the station: ids are unique and at most 36 characters
+    for i in range(4):
+        csms.raw_call("CS001", "h%d" % i, "TriggerMessage", {"requestedMessage": "Heartbeat"})
+        csms.wait_call("Heartbeat", n=i + 1)
+    ids = [f.id for f in csms.inbound()]
+    assert len(ids) == len(set(ids)) and all(len(i) <= 36 for i in ids)

@@ -1,0 +1,77 @@
+"""The simulator contract (tools/sim) and `make sim` (tools/demo.py)."""
+
+import os
+import subprocess
+import sys
+
+from helpers import ROOT, Sim, wait_until
+
+
+def test_sim_contract_ready_ws_status_and_quit(csms, sims):
+    s = sims(csms.url, evses=2)
+    s.wait_event(ev="ready")
+    s.wait_event(ev="ws", state="connected")
+    s.send(op="plug", evse=2)
+    s.wait_event(ev="status", evse=2, connector=1, status="Occupied")
+    # ops of later issues are accepted; bad input is logged, never fatal
+    s.send(op="tap", idToken="AA11BB22")
+    s.send(op="ev_power", evse=1, w=7400)
+    s.p.stdin.write("this is not json\n{\"op\":\"warp\"}\n{\"op\":\"plug\",\"evse\":9}\n")
+    s.p.stdin.flush()
+    wait_until(lambda: sum("bad input" in line for line in s.log) >= 3, 5, "bad input logged")
+    r = csms.raw_call("CS001", "alive", "DataTransfer", {"vendorId": "v"})
+    assert r.kind == 3
+    assert s.quit() == 0
+    s.wait_event(ev="ws", state="closed")
+
+
+def test_sim_requires_provisioning(tmp_path):
+    p = subprocess.run([str(ROOT / "tools" / "sim"), "--state", str(tmp_path / "x")],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2 and "usage" in p.stderr
+
+
+def test_sim_rejects_unknown_setting_and_bad_url(tmp_path, csms):
+    p = subprocess.run([str(ROOT / "tools" / "sim"), "--state", str(tmp_path / "y"), "--csms",
+                        csms.url, "--id", "X", "--set", "Nope.Nothing=1"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2 and "unknown setting" in p.stderr
+    s = Sim(tmp_path / "z", "http://127.0.0.1:1/ocpp", "CS9")
+    try:
+        wait_until(lambda: any("ws://" in line for line in s.log), 5, "URL refused")
+        assert s.p.poll() is None  # the station keeps running (and retrying)
+    finally:
+        s.close()
+
+
+def test_stdout_is_json_lines_only(csms, sims):
+    s = sims(csms.url)
+    s.wait_event(ev="boot", status="Accepted")
+    s.quit()
+    assert not [line for line in s.log if line.startswith("STDOUT NOT JSON")]
+
+
+def test_heap_option_limits_the_micropython_heap(csms, sims, tmp_path):
+    # a modest heap runs the station; one too small for the firmware fails loudly
+    s = sims(csms.url, heap=200_000)
+    s.wait_event(ev="boot", status="Accepted", timeout=15)
+    s.quit()
+    tiny = Sim(tmp_path / "tiny", csms.url, heap=8_000)
+    try:
+        assert tiny.p.wait(20) != 0
+        wait_until(lambda: any("MemoryError" in line for line in tiny.log), 5, "MemoryError")
+    finally:
+        tiny.close()
+
+
+def test_make_sim_demo_shows_boot_status_and_heartbeat(tmp_path):
+    env = dict(os.environ, CSMS_PORT="0")
+    p = subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py"), "--duration", "4",
+                        "--interval", "1", "--state", str(tmp_path / "demo"), "--fresh"],
+                       capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    out = p.stdout
+    assert p.returncode == 0, out + p.stderr
+    assert '"BootNotification"' in out and '"status":"Accepted"' in out
+    assert '"connectorStatus":"Available"' in out and '"Heartbeat"' in out
+    assert '{"ev": "ws", "state": "connected"}' in out
+    assert "0 schema violation(s)" in out

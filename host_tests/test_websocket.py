@@ -1,0 +1,188 @@
+"""The WebSocket client (RFC 6455) on the unix port: upgrade checks, the incoming-message
+bound, fragments, ping/pong, the close handshake and read timeouts. The `websockets` server
+is the reference peer; RawWs produces the faults it will not."""
+
+import base64
+import json
+import time
+
+import pytest
+
+from helpers import RawWs, wait_until
+
+FAST = {"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1, "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
+        "OCPPCommCtrlr.MessageTimeout": 2}
+
+
+@pytest.fixture
+def raw():
+    servers = []
+
+    def make(**kw):
+        r = RawWs(**kw)
+        servers.append(r)
+        return r
+
+    yield make
+    for r in servers:
+        r.close()
+
+
+def test_upgrade_request_carries_subprotocol_key_and_path(raw, sims):
+    r = raw()
+    sims(r.url, ident="CS/01 x", sets=FAST)
+    wait_until(lambda: r.requests, 5, "upgrade request")
+    req = r.requests[0]
+    lines = req.split("\r\n")
+    assert lines[0] == "GET /ocpp/CS%2F01%20x HTTP/1.1"  # identity percent-encoded
+    hdr = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    assert hdr["sec-websocket-protocol"] == "ocpp2.0.1"
+    assert hdr["upgrade"].lower() == "websocket" and "upgrade" in hdr["connection"].lower()
+    assert len(base64.b64decode(hdr["sec-websocket-key"])) == 16
+    assert hdr["sec-websocket-version"] == "13"
+    assert "authorization" not in hdr  # no password provisioned: no Basic auth
+
+
+@pytest.mark.parametrize("kw", [{"accept": "bad"}, {"accept": None}, {"protocol": None},
+                                {"protocol": "ocpp1.6"}, {"status": 404}])
+def test_broken_upgrade_is_refused_and_retried(raw, sims, kw):
+    r = raw(**kw)
+    s = sims(r.url, sets=FAST)
+    wait_until(lambda: len(r.accepted) >= 2, 6, "a second connection attempt")
+    assert not s.find(ev="ws", state="connected")
+    assert not r.texts()  # no OCPP message went over a connection that was not upgraded
+
+
+def test_station_frames_are_masked_text_and_valid(raw, sims):
+    r = raw()
+    sims(r.url, sets=FAST)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    op, payload, masked, fin = r.frames[0]
+    assert (op, masked, fin) == (1, True, True)
+    assert json.loads(payload)[2] == "BootNotification"
+
+
+def test_frame_over_bound_closes_with_1009_then_reconnects(csms, sims):
+    s = sims(csms.url, sets=dict(FAST, MaxMessageBytes=2048))
+    s.wait_event(ev="boot", status="Accepted")
+    tap = csms.csms._taps["CS001"]
+    csms.run(tap.conn.send(json.dumps([2, "big", "DataTransfer", {"vendorId": "v", "data": "x" * 5000}])))
+    wait_until(lambda: csms.closes, 5, "connection closed")
+    assert csms.closes[0][2] == 1009
+    csms.wait_connected("CS001", n=2, timeout=5)
+    # a mere reconnect: no new BootNotification (Part 4 section 5.3)
+    time.sleep(0.5)
+    assert len(csms.inbound("BootNotification")) == 1
+    r = csms.raw_call("CS001", "after", "DataTransfer", {"vendorId": "v", "data": "x" * 1500})
+    assert r.msg[2] == {"status": "UnknownVendorId"}
+
+
+def test_fragmented_message_is_reassembled(csms, sim):
+    tap = csms.csms._taps["CS001"]
+    text = json.dumps([2, "frag", "DataTransfer", {"vendorId": "v", "data": "é" * 300}])
+    parts = [text[:10], text[10:400], text[400:]]
+    tap.raw_ids.add("frag")
+    csms.run(tap.conn.send(iter(parts)))
+    r = csms.wait_reply("frag")
+    assert r.msg == [3, "frag", {"status": "UnknownVendorId"}]
+
+
+def test_fragments_over_bound_close_with_1009(csms, sims):
+    s = sims(csms.url, sets=dict(FAST, MaxMessageBytes=1024))
+    s.wait_event(ev="boot", status="Accepted")
+    tap = csms.csms._taps["CS001"]
+    csms.run(tap.conn.send(iter(["[" + "1," * 300, "1," * 300, "1]"])))
+    wait_until(lambda: csms.closes, 5, "connection closed")
+    assert csms.closes[0][2] == 1009
+
+
+def test_server_ping_gets_pong(csms, sim):
+    tap = csms.csms._taps["CS001"]
+
+    async def ping():
+        waiter = await tap.conn.ping(b"hello")
+        return await waiter
+
+    latency = csms.run(ping(), timeout=5)
+    assert latency < 2
+
+
+def test_server_close_is_answered_and_station_reconnects(csms, sims):
+    s = sims(csms.url, sets=FAST)
+    s.wait_event(ev="boot", status="Accepted")
+    tap = csms.csms._taps["CS001"]
+    csms.run(tap.conn.close(1000, "maintenance"))
+    wait_until(lambda: csms.closes, 5, "close handshake")
+    assert csms.closes[0][2] == 1000  # the station echoed the close frame
+    s.wait_event(ev="ws", state="closed")
+    csms.wait_connected("CS001", n=2, timeout=5)
+    s.wait_event(ev="ws", state="connected", n=2)
+
+
+def test_quit_closes_with_going_away(csms, sims):
+    s = sims(csms.url)
+    s.wait_event(ev="boot", status="Accepted")
+    assert s.quit() == 0
+    wait_until(lambda: csms.closes, 5, "close")
+    assert csms.closes[0][2] == 1001
+
+
+def test_masked_server_frame_closes_with_1002(raw, sims):
+    r = raw()
+    sims(r.url, sets=FAST)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    r.send(r.frame(1, b'[3,"x",{}]', mask=b"abcd"))
+    wait_until(lambda: any(op == 8 for op, *_ in r.frames), 5, "close frame")
+    close = [p for op, p, *_ in r.frames if op == 8][0]
+    assert int.from_bytes(close[:2], "big") == 1002
+
+
+def test_binary_frame_closes_with_1003(raw, sims):
+    r = raw()
+    sims(r.url, sets=FAST)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    r.send(r.frame(2, b"\x00\x01"))
+    wait_until(lambda: any(op == 8 for op, *_ in r.frames), 5, "close frame")
+    close = [p for op, p, *_ in r.frames if op == 8][0]
+    assert int.from_bytes(close[:2], "big") == 1003
+
+
+def test_stalled_frame_times_out_and_station_reconnects(raw, sims):
+    r = raw()
+    s = sims(r.url, sets=FAST)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    t0 = time.monotonic()
+    r.send(r.frame(1, b'[3,"', length=100))  # announces 100 bytes, sends 4, then stalls
+    wait_until(lambda: r.eof.is_set(), 6, "station drops the stalled connection")
+    assert time.monotonic() - t0 >= 1.5  # MessageTimeout = 2 s
+    wait_until(lambda: len(r.accepted) >= 2, 5, "reconnect")
+    assert s.find(ev="ws", state="closed")
+
+
+def test_station_pings_when_idle_and_drops_a_dead_link(raw, sims):
+    r = raw()
+    s = sims(r.url, sets=dict(FAST, **{"OCPPCommCtrlr.WebSocketPingInterval": 1}))
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    wait_until(lambda: any(op == 9 for op, *_ in r.frames), 4, "a ping")
+    # RawWs never answers pings: the station gives up on the link and reconnects
+    wait_until(lambda: len(r.accepted) >= 2, 8, "reconnect after unanswered ping")
+    assert s.find(ev="ws", state="closed")
+
+
+def test_station_answers_raw_ping_with_same_payload(raw, sims):
+    r = raw()
+    sims(r.url, sets=FAST)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    r.send(r.frame(9, b"abc"))
+    wait_until(lambda: any(op == 10 for op, *_ in r.frames), 5, "pong")
+    assert [p for op, p, *_ in r.frames if op == 10][0] == b"abc"
+
+
+def test_interleaved_control_frame_inside_fragmented_message(raw, sims):
+    r = raw()
+    sims(r.url, sets=FAST)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    msg = json.dumps([2, "z1", "DataTransfer", {"vendorId": "v"}]).encode()
+    r.send(r.frame(1, msg[:7], fin=False) + r.frame(9, b"p") + r.frame(0, msg[7:], fin=True))
+    wait_until(lambda: [m for m in r.texts() if m[1] == "z1"], 5, "reply z1")
+    assert [m for m in r.texts() if m[1] == "z1"][0] == [3, "z1", {"status": "UnknownVendorId"}]
