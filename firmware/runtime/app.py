@@ -87,9 +87,13 @@ class App:
 
     async def _timer(self):
         while True:
-            self.st.tick(ticks_ms())
-            await self.service()
-            ms = self.st.next_deadline(ticks_ms())
+            try:
+                self.st.tick(ticks_ms())
+                await self.service()
+                ms = self.st.next_deadline(ticks_ms())
+            except Exception as e:  # keep the station alive; the error is in the log
+                self.log("timer: %r" % e)
+                ms = 1000
             try:  # at least a few ms, so a late deadline cannot spin the loop
                 await asyncio.wait_for_ms(self.wake.wait(), max(ms, 5))
             except asyncio.TimeoutError:

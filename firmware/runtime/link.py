@@ -115,7 +115,9 @@ class Link:
 
     def drop(self):
         """Abandon the connection at once (network gone, write failed)."""
-        if self._reader:
+        if self.ws:
+            self.ws.abort()
+        if self._reader and self._reader is not asyncio.current_task():
             self._reader.cancel()
 
     async def stop(self):

@@ -61,9 +61,12 @@ class WebSocket:
         self._w = 0
         self._lock = asyncio.Lock()
         self._closing = False
+        self._dead = False
 
     # --- reading ---------------------------------------------------------------------
     async def _fill(self):
+        if self._dead:
+            raise Closed(1006, "aborted")
         if self._r == self._w:
             self._r = self._w = 0
         elif self._w == _RX:
@@ -191,6 +194,8 @@ class WebSocket:
 
     # --- writing ---------------------------------------------------------------------
     async def _write(self, data):
+        if self._dead:
+            raise Closed(1006, "aborted")
         async with self._lock:
             self.s.write(data)
             await asyncio.wait_for_ms(self.s.drain(), self.t)
@@ -215,7 +220,8 @@ class WebSocket:
                 self.abort()
 
     def abort(self):
-        """Drop the TCP connection at once."""
+        """Drop the TCP connection at once; later reads and writes raise Closed."""
+        self._dead = True
         try:
             self.s.s.close()
         except Exception:
