@@ -82,6 +82,7 @@ def test_fragmented_message_is_reassembled(csms, sim):
     text = json.dumps([2, "frag", "DataTransfer", {"vendorId": "v", "data": "é" * 300}])
     parts = [text[:10], text[10:400], text[400:]]
     tap.raw_ids.add("frag")
+    tap.sent_calls["frag"] = "DataTransfer"
     csms.run(tap.conn.send(iter(parts)))
     r = csms.wait_reply("frag")
     assert r.msg == [3, "frag", {"status": "UnknownVendorId"}]

@@ -237,7 +237,7 @@ class Csms:
             if len(m) != 3:
                 return ["CALLRESULT needs 3 elements"]
             action = tap.sent_calls.get(m[1])
-            return schema_errors(action + "Response", m[2]) if action else []
+            return schema_errors(action + "Response", m[2]) if action else ["answer to no CALL"]
         if len(m) != 5 or m[2] not in ERROR_CODES or not isinstance(m[3], str) \
                 or len(m[3]) > 255 or not isinstance(m[4], dict):
             return ["malformed CALLERROR"]
@@ -249,7 +249,9 @@ class Csms:
         tap = self._taps[station]
         if track_id is not None:
             tap.raw_ids.add(track_id)
-        self._record(station, "out", text, tap)
+        f = self._record(station, "out", text, tap)
+        if f.kind == 2 and isinstance(f.id, str) and isinstance(f.action, str):
+            tap.sent_calls[f.id] = f.action  # so the station's answer is schema-checked too
         await tap.conn.send(text)
 
     async def call(self, station, payload):
