@@ -12,6 +12,20 @@ collect_ignore = ["mp"]  # MicroPython tests: run on the unix port by test_mp_un
 
 
 @pytest.fixture
+def closing():
+    """keep(obj) -> obj, closed at the end of the test."""
+    objs = []
+
+    def keep(obj):
+        objs.append(obj)
+        return obj
+
+    yield keep
+    for o in reversed(objs):
+        o.close()
+
+
+@pytest.fixture
 def csms():
     c = CsmsThread()
     yield c

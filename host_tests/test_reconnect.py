@@ -1,58 +1,40 @@
 """Reconnection (Part 4 section 5.3, digest 5.4): back-off with RetryBackOffWaitMinimum /
 RandomRange / RepeatTimes, and no new BootNotification on a mere reconnect."""
 
-import socket
-import threading
 import time
 
-from helpers import wait_until
+import pytest
+
+from helpers import RawWs, wait_until
 
 
-class Refuser:
-    """Accepts TCP connections and closes them at once, recording when each came."""
-
-    def __init__(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.listen(8)
-        self.times = []
-        self.url = "ws://127.0.0.1:%d/ocpp" % self.s.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                c, _ = self.s.accept()
-            except OSError:
-                return
-            self.times.append(time.monotonic())
-            c.close()
+@pytest.fixture
+def refuser(closing):
+    """A server that refuses every upgrade (HTTP 503), recording each attempt."""
+    return closing(RawWs(status=503))
 
 
-def test_backoff_doubles_up_to_repeat_times_then_stays(sims):
-    r = Refuser()
+def test_backoff_doubles_up_to_repeat_times_then_stays(sims, refuser):
+    r = refuser
     sims(r.url, sets={"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
                       "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
                       "OCPPCommCtrlr.RetryBackOffRepeatTimes": 2})
-    wait_until(lambda: len(r.times) >= 6, 20, "6 connection attempts")
-    gaps = [b - a for a, b in zip(r.times, r.times[1:])][:5]
+    wait_until(lambda: len(r.accepted) >= 6, 20, "6 connection attempts")
+    gaps = [b - a for a, b in zip(r.accepted, r.accepted[1:])][:5]
     # waits 1, 2, 4, then stays at 4 (two doublings), plus small connect overheads
     for gap, want in zip(gaps, (1, 2, 4, 4, 4)):
         assert want - 0.1 <= gap <= want + 0.6, gaps
-    r.s.close()
 
 
-def test_backoff_random_range_adds_jitter(sims):
-    r = Refuser()
+def test_backoff_random_range_adds_jitter(sims, refuser):
+    r = refuser
     sims(r.url, sets={"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
                       "OCPPCommCtrlr.RetryBackOffRandomRange": 2,
                       "OCPPCommCtrlr.RetryBackOffRepeatTimes": 0})
-    wait_until(lambda: len(r.times) >= 7, 25, "7 connection attempts")
-    gaps = [b - a for a, b in zip(r.times, r.times[1:])]
+    wait_until(lambda: len(r.accepted) >= 7, 25, "7 connection attempts")
+    gaps = [b - a for a, b in zip(r.accepted, r.accepted[1:])]
     assert all(0.9 <= g <= 3.6 for g in gaps), gaps  # 1 s + 0..2 s
     assert max(gaps) - min(gaps) > 0.5, gaps  # the random part varies
-    r.s.close()
 
 
 def test_TC_B_57_CS_reconnect_after_connection_loss_without_new_boot(csms, sims):

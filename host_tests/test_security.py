@@ -14,17 +14,15 @@ PASSWORD = "0123456789abcdefXYZ!"
 
 
 @pytest.fixture
-def servers():
+def servers(closing):
     made = []
 
     def make(**kw):
-        c = CsmsThread(**kw)
-        made.append(c)
-        return c
+        made.append(closing(CsmsThread(**kw)))
+        return made[-1]
 
     yield make
     for c in made:
-        c.close()
         assert not c.violations, c.violations
 
 

@@ -15,17 +15,8 @@ FAST = {"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1, "OCPPCommCtrlr.RetryBackOffR
 
 
 @pytest.fixture
-def raw():
-    servers = []
-
-    def make(**kw):
-        r = RawWs(**kw)
-        servers.append(r)
-        return r
-
-    yield make
-    for r in servers:
-        r.close()
+def raw(closing):
+    return lambda **kw: closing(RawWs(**kw))
 
 
 def test_upgrade_request_carries_subprotocol_key_and_path(raw, sims):
@@ -128,24 +119,18 @@ def test_quit_closes_with_going_away(csms, sims):
     assert csms.closes[0][2] == 1001
 
 
-def test_masked_server_frame_closes_with_1002(raw, sims):
+@pytest.mark.parametrize("frame,code", [(dict(op=1, payload=b'[3,"x",{}]', mask=b"abcd"), 1002),
+                                        (dict(op=2, payload=b"\x00\x01"), 1003),
+                                        (dict(op=3, payload=b""), 1002)])
+def test_bad_server_frame_closes_with_code(raw, sims, frame, code):
+    """A masked frame (1002), a binary one (1003: OCPP-J is text) or a reserved opcode."""
     r = raw()
     sims(r.url, sets=FAST)
     wait_until(lambda: r.texts(), 5, "BootNotification")
-    r.send(r.frame(1, b'[3,"x",{}]', mask=b"abcd"))
+    r.send(r.frame(**frame))
     wait_until(lambda: any(op == 8 for op, *_ in r.frames), 5, "close frame")
     close = [p for op, p, *_ in r.frames if op == 8][0]
-    assert int.from_bytes(close[:2], "big") == 1002
-
-
-def test_binary_frame_closes_with_1003(raw, sims):
-    r = raw()
-    sims(r.url, sets=FAST)
-    wait_until(lambda: r.texts(), 5, "BootNotification")
-    r.send(r.frame(2, b"\x00\x01"))
-    wait_until(lambda: any(op == 8 for op, *_ in r.frames), 5, "close frame")
-    close = [p for op, p, *_ in r.frames if op == 8][0]
-    assert int.from_bytes(close[:2], "big") == 1003
+    assert int.from_bytes(close[:2], "big") == code
 
 
 def test_stalled_frame_times_out_and_station_reconnects(raw, sims):
