@@ -10,6 +10,9 @@ from helpers import ROOT, Sim, wait_until
 def test_sim_contract_ready_ws_status_and_quit(csms, sims):
     s = sims(csms.url, evses=2)
     s.wait_event(ev="ready")
+    # the contactors are opened at start, before anything else happens
+    assert [e for _, e in s.events[:2]] == [{"ev": "relay", "evse": 1, "closed": False},
+                                            {"ev": "relay", "evse": 2, "closed": False}]
     s.wait_event(ev="ws", state="connected")
     s.send(op="plug", evse=2)
     s.wait_event(ev="status", evse=2, connector=1, status="Occupied")

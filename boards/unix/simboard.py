@@ -28,6 +28,9 @@ class SimBoard:
     def show(self, ev):
         print(json.dumps(ev))
 
+    def relay(self, evse, closed):
+        self.show({"ev": "relay", "evse": evse, "closed": closed})
+
     def log(self, msg):
         print(msg, file=sys.stderr)
 

@@ -3,7 +3,8 @@
 # write (st.rpc.out), effects for the hardware and logs (st.effects) and its next deadline.
 #
 # Effects: ("show", event_dict) something a person would see (LED, display, simulator
-# stdout); ("seclog", line) append to the security log; ("clock", s2000) set the RTC.
+# stdout); ("seclog", line) append to the security log; ("clock", s2000) set the RTC;
+# ("relay", evse, closed) switch a contactor (all open at start: the safe state).
 from collections import deque
 from time import ticks_add, ticks_diff
 from micropython import const
@@ -30,6 +31,8 @@ class Station:
         self._clock_known = wall is not None
         boot.init(self, reason, now)
         status.init(self, evses)
+        for evse in range(1, evses + 1):
+            self.effects.append(("relay", evse, False))
 
     # --- wall clock -----------------------------------------------------------------
     def time(self, now):

@@ -62,8 +62,7 @@ class App:
     async def service(self):
         """Apply pending effects, then write pending frames."""
         st = self.st
-        while st.effects:
-            self._effect(st.effects.popleft())
+        self._effects()
         async with self._wlock:
             while st.rpc.out:
                 w = self.link.ws
@@ -76,6 +75,11 @@ class App:
                     self.link.drop()
                     break
 
+    def _effects(self):
+        st = self.st
+        while st.effects:
+            self._effect(st.effects.popleft())
+
     def _effect(self, e):
         k = e[0]
         if k == "show":
@@ -84,6 +88,8 @@ class App:
             self.store.append("security.log", e[1], _SECLOG)
         elif k == "clock":
             self.board.set_wall(e[1])
+        elif k == "relay":
+            self.board.relay(e[1], e[2])
 
     async def _timer(self):
         while True:
@@ -102,6 +108,7 @@ class App:
 
     async def main(self):
         """Run until stop(); returns "quit" or "reboot"."""
+        self._effects()  # the safe state (contactors open) before anything else
         tasks = [asyncio.create_task(t) for t in (self._timer(), self.link.run(), self.board.run(self))]
         await self._done.wait()
         await self.link.stop()
