@@ -19,8 +19,8 @@ class Session:
         self.accepted = False  # BootNotification was Accepted: all CALLs may go
         self.last_call = None  # ticks of the last CALL written
         self._log = log
-        self._q = []  # [action, payload, done, flags]
-        self._busy = None  # [id, action, done, deadline]
+        self._q = []  # (action, payload, done, flags)
+        self._busy = None  # (id, action, done, deadline)
         self._prefix = prefix
         self._n = 0
 
@@ -30,7 +30,7 @@ class Session:
         if len(self._q) >= _QUEUE:
             self._log("queue full, %s dropped" % action)
             return False
-        self._q.append([action, payload, done, flags])
+        self._q.append((action, payload, done, flags))
         return True
 
     def idle(self):
@@ -54,7 +54,7 @@ class Session:
                 self._n += 1
                 mid = "%s%x" % (self._prefix, self._n)
                 self.out.append(rpc.call(mid, q[0], q[1]))
-                self._busy = [mid, q[0], q[2], ticks_add(now, self.timeout_ms)]
+                self._busy = (mid, q[0], q[2], ticks_add(now, self.timeout_ms))
                 self.last_call = now
                 return
 

@@ -112,7 +112,6 @@ class App:
         tasks = [asyncio.create_task(t) for t in (self._timer(), self.link.run(), self.board.run(self))]
         await self._done.wait()
         await self.link.stop()
-        await self.service()
         for t in tasks:
             t.cancel()
         return self.exit

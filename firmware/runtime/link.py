@@ -28,7 +28,6 @@ class Link:
     def __init__(self, app):
         self.app = app
         self.ws = None
-        self.attempts = 0  # connection attempts since start (footprint/tests)
         self._reader = None
         self._stopping = False
 
@@ -59,7 +58,6 @@ class Link:
         app = self.app
         c = app.cfg
         url = c["CsmsUrl"]
-        self.attempts += 1
         app.log("connecting to %s as %s" % (url, c["Identity"]))
         try:
             ctx = tls_context(config.ca_certs(app.store)) if url.startswith("wss:") else None
@@ -78,7 +76,7 @@ class Link:
             app.log("connection failed: %r" % e)
             if code == _BAD_PROTOCOL_VERSION:
                 app.security_event("InvalidTLSVersion", "TLS version refused")
-        except (ValueError, asyncio.TimeoutError, ws.Closed) as e:
+        except Exception as e:  # bad URL, no root installed, timeout, closed during upgrade ...
             app.log("connection failed: %r" % e)
         return None
 
