@@ -27,6 +27,7 @@ class App:
         self._done = asyncio.Event()
         self._wlock = asyncio.Lock()
         self.exit = None
+        self.alive = ticks_ms()  # last pass of the main loop: a watchdog feeds only while it moves
 
     # --- called by the link and the board --------------------------------------------
     def on_link(self, up):
@@ -93,6 +94,7 @@ class App:
 
     async def _timer(self):
         while True:
+            self.alive = ticks_ms()
             try:
                 self.st.tick(ticks_ms())
                 await self.service()
