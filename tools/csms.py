@@ -138,6 +138,10 @@ class StationHandler(ocpp.v201.ChargePoint):
     def on_security_event(self, **_):
         return call_result.SecurityEventNotification()
 
+    @on("NotifyReport")
+    def on_notify_report(self, request_id, seq_no, **_):
+        return call_result.NotifyReport()
+
 
 class Csms:
     def __init__(self, host="127.0.0.1", port=0, password=None, ssl=None, log=None):

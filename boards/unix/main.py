@@ -4,11 +4,24 @@ import sys
 
 _USAGE = (
     "usage: sim --csms URL --id STATION_ID --state DIR [--password P] [--ca PEM]"
-    " [--evses N] [--set Component.Variable=VALUE ...]"
+    " [--evses N] [--set Component.Variable=VALUE ...] [--romfs IMAGE]"
 )
 
 
-def _paths():
+def _paths(argv):
+    """Find the code: with --romfs IMAGE only in that image, mounted at /rom and run in
+    place as frozen code on a board (tools/footprint.py); else in the source tree."""
+    if "--romfs" in argv:
+        import os
+        import vfs
+
+        path = argv[argv.index("--romfs") + 1]
+        img = bytearray(os.stat(path)[6])  # on a board: memory-mapped flash, not heap
+        with open(path, "rb") as f:
+            f.readinto(img)
+        vfs.mount(vfs.VfsRom(memoryview(img)), "/rom")
+        sys.path.insert(0, "/rom")
+        return
     here = sys.argv[0].rpartition("/")[0] or "."
     for p in (here, here + "/../../firmware"):
         if p not in sys.path:
@@ -35,7 +48,7 @@ def _args(argv):
 
 
 def main():
-    _paths()
+    _paths(sys.argv[1:])
     import asyncio
     from runtime import config
     from runtime.app import App
@@ -48,23 +61,20 @@ def main():
     except (ValueError, KeyError) as e:
         print(_USAGE, file=sys.stderr)
         sys.exit(2)
-    changes = o["sets"]
-    for opt, name in (("csms", "CsmsUrl"), ("id", "Identity"), ("password", "BasicAuthPassword")):
-        if opt in o:
-            changes[name] = o[opt]
     try:
-        config.provision(store, changes)
+        config.provision(store, o["sets"], o.get("csms"), o.get("id"), o.get("password"))
         if "ca" in o:
             with open(o["ca"]) as f:
                 config.install_ca(store, f.read())
     except (ValueError, OSError) as e:
         print("provisioning failed: %s" % e, file=sys.stderr)
         sys.exit(2)
-    cfg = config.load(store)
-    if not cfg["CsmsUrl"] or not cfg["Identity"]:
+    net = store.load("net")
+    ident = (store.load("vars") or {}).get("SecurityCtrlr.Identity")
+    if not net or not net["profiles"] or not ident:
         print("no CSMS URL or station id provisioned\n" + _USAGE, file=sys.stderr)
         sys.exit(2)
-    board = SimBoard(int(o.get("evses", 1)), cfg["Identity"])
+    board = SimBoard(int(o.get("evses", 1)), ident)
     while True:
         why = asyncio.run(App(board, store).main())
         asyncio.new_event_loop()

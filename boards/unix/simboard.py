@@ -8,7 +8,7 @@ import time
 from ocpp_lite import __version__
 from ocpp_lite.clock import UNIX_2000
 
-_OPS = ("plug", "unplug", "tap", "ev_power", "net", "reboot", "quit")
+_OPS = ("plug", "unplug", "tap", "ev_power", "net", "reboot", "quit", "mem")
 
 
 class SimBoard:
@@ -20,6 +20,7 @@ class SimBoard:
             "serialNumber": serial[:25],
             "firmwareVersion": __version__,
         }
+        self.hw = {"phases": 3, "power_max": 11000, "connector": "sType2"}  # 16 A 3-phase socket
         self._net = asyncio.Event()
         self._net.set()
         self._plugged = set()  # hardware state survives a reboot of the firmware
@@ -60,6 +61,15 @@ class SimBoard:
             except Exception as e:
                 self.log("bad input %r: %r" % (line, e))
 
+    def _mem(self, app):
+        """The footprint probe (tools/footprint.py): heap in use before and after a full
+        collection, and the store's flash writes since start."""
+        import gc
+
+        used = gc.mem_alloc()
+        gc.collect()
+        self.show({"ev": "mem", "used": used, "live": gc.mem_alloc(), "free": gc.mem_free(), "writes": app.store.writes})
+
     def _op(self, app, name, op):
         st = app.st
         if name not in _OPS:
@@ -84,5 +94,7 @@ class SimBoard:
             app.stop("reboot", "LocalReset")
         elif name == "quit":
             app.stop("quit")
+        elif name == "mem":
+            self._mem(app)
         else:
             self.log("op %s is not acted on by this build" % name)

@@ -2,7 +2,8 @@
 # Rejected (B01-B03) and the Heartbeat (G02). This module owns st.boot.
 from time import ticks_add, ticks_diff
 from micropython import const
-from . import clock, schema, secevents, status
+from . import clock, devmodel, schema, secevents, status
+from .devmodel import HEARTBEAT
 from .schema import INT, REQ, TIME
 from .session import PRE_BOOT
 
@@ -30,7 +31,6 @@ def init(st, reason, now):
     st.boot_reason = reason  # BootReasonEnumType of this power-up
     st.boot_due = now  # when to send the next BootNotification; None while one is in flight
     st.started = False  # the startup security event was recorded
-    st.hb_s = st.cfg["HeartbeatInterval"]
 
 
 def send(st, now, reason=None):
@@ -57,8 +57,11 @@ def _booted(st, res, now):
     if st.boot != ACCEPTED:
         st.boot_due = ticks_add(now, (interval if interval > 0 else _RETRY_S) * 1000)
         return
-    if interval > 0:
-        st.hb_s = interval
+    if interval > 0:  # B01.FR.04; stored (only when it changes)
+        try:
+            devmodel.store(st, {HEARTBEAT: interval})
+        except OSError as e:
+            st.log("heartbeat interval not saved: %r" % e)
     status.report_all(st, now, True)
     if not st.started:
         st.started = True
@@ -76,8 +79,15 @@ def _beat(st, res, now):
         st.set_time(clock.parse(res["currentTime"]), now)
 
 
-def connected(st, now):
-    if st.boot == ACCEPTED:
+def connected(st, switched, now):
+    """On a new connection; switched: to another network profile than before (B10.FR.10:
+    register again, though the station did not reboot)."""
+    if switched:
+        st.boot = NONE
+        st.rpc.accepted = False
+        st.boot_reason = "Unknown"
+        st.boot_due = now
+    elif st.boot == ACCEPTED:
         status.report_all(st, now)
 
 
@@ -87,7 +97,7 @@ def tick(st, now):
     if st.boot != ACCEPTED:
         if st.boot_due is not None and ticks_diff(now, st.boot_due) >= 0:
             send(st, now)
-    elif st.rpc.idle() and ticks_diff(now, st.rpc.last_call) >= st.hb_s * 1000:
+    elif st.rpc.idle() and ticks_diff(now, st.rpc.last_call) >= _beat_ms(st):
         heartbeat(st)
 
 
@@ -99,7 +109,11 @@ def deadline(st, now):
         return None if st.boot_due is None else ticks_diff(st.boot_due, now)
     if not st.rpc.idle():
         return None
-    return ticks_diff(ticks_add(st.rpc.last_call, st.hb_s * 1000), now)
+    return ticks_diff(ticks_add(st.rpc.last_call, _beat_ms(st)), now)
+
+
+def _beat_ms(st):
+    return devmodel.get(st, HEARTBEAT) * 1000
 
 
 def state(st):

@@ -76,7 +76,8 @@ def dumps(obj):
 
 
 def call(mid, action, payload):
-    return '[2,"%s","%s",%s]' % (mid, action, dumps(payload))
+    """payload: a dict, or its JSON text already made (large reports are built as text)."""
+    return '[2,"%s","%s",%s]' % (mid, action, payload if type(payload) is str else dumps(payload))
 
 
 def result(mid, payload):

@@ -4,11 +4,12 @@
 #
 # Effects: ("show", event_dict) something a person would see (LED, display, simulator
 # stdout); ("seclog", line) append to the security log; ("clock", s2000) set the RTC;
-# ("relay", evse, closed) switch a contactor (all open at start: the safe state).
+# ("relay", evse, closed) switch a contactor (all open at start: the safe state);
+# ("reconnect",) close the connection once the pending frames are written, and reconnect.
 from collections import deque
 from time import ticks_add, ticks_diff
 from micropython import const
-from . import actions, boot, clock, rpc, secevents, status
+from . import actions, boot, clock, devmodel, netprofile, rpc, secevents, status
 from .session import Session
 
 _EFFECTS = const(32)
@@ -16,21 +17,29 @@ _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
 
 
 class Station:
-    def __init__(self, cfg, info, evses, now, wall, seed, reason, log):
-        """cfg: settings (runtime/config.py); info: chargingStation of BootNotification;
-        evses: EVSE count (one connector each); now: ticks_ms; wall: seconds since 2000 from
-        the RTC or None if unknown; seed: random bytes; reason: BootReasonEnumType value."""
-        self.cfg = cfg
+    def __init__(self, info, hw, evses, docs, save, now, wall, seed, reason, log):
+        """info: chargingStation object of BootNotification; hw: board facts for the device
+        model ({"phases", "power_max", "connector"}); evses: EVSE count (one connector each);
+        docs: the stored documents {"vars": ..., "net": ...}; save(name, doc): persist a
+        document (raises OSError); now: ticks_ms; wall: seconds since 2000 from the RTC or
+        None if unknown; seed: random bytes; reason: BootReasonEnumType value."""
         self.info = info
+        self.hw = hw
+        self.save = save
         self.log = log
         self.effects = deque((), _EFFECTS)
         prefix = "".join("%02x" % b for b in seed[:4]) + "-"
-        self.rpc = Session(prefix, cfg["MessageTimeout"], log)
+        self.rpc = Session(prefix, 30, log)  # the network profile sets the timeout
+        self.power = [0] * evses  # W per EVSE, from the meter
+        self.certs = 0  # installed CSMS root certificates (the runtime keeps it up to date)
+        self.rx_len = 0  # bytes of the message being handled (BytesPerMessage checks)
         self._wall = wall or 0
         self._wall_t = now
         self._clock_known = wall is not None
-        boot.init(self, reason, now)
         status.init(self, evses)
+        devmodel.init(self, docs.get("vars"))
+        netprofile.init(self, docs.get("net"))
+        boot.init(self, reason, now)
         for evse in range(1, evses + 1):
             self.effects.append(("relay", evse, False))
 
@@ -57,15 +66,17 @@ class Station:
         self._clock_known = True
 
     # --- inputs from the runtime ----------------------------------------------------
-    def connected(self, now):
+    def connected(self, slot, now):
+        """The WebSocket is up, on network profile slot."""
         self.rpc.connected()
-        boot.connected(self, now)
+        boot.connected(self, netprofile.connected(self, slot, now), now)
         self.tick(now)
 
     def disconnected(self, now):
         self.rpc.disconnected(self, now)
 
     def receive(self, buf, now):
+        self.rx_len = len(buf)
         m = self.rpc.receive(self, buf, now)
         if m:
             self._dispatch(m[0], m[1], m[2], now)

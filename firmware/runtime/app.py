@@ -10,18 +10,25 @@ from . import config
 from .link import Link
 
 _SECLOG = const(4096)  # bytes per security-log file (two files kept)
-_BOOT = "boot.json"
+_BOOT = "boot"
 
 
 class App:
     def __init__(self, board, store):
         self.board = board
         self.store = store
-        self.cfg = config.load(store)
-        reason = store.load(_BOOT, {}).get("reason", "PowerUp")
-        store.remove(_BOOT)
+        self.settings = config.station(store)
+        reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
+        docs = {"vars": store.load("vars"), "net": store.load("net")}
         self.log = board.log
-        self.st = Station(self.cfg, board.info, board.evses, ticks_ms(), board.wall(), os.urandom(8), reason, board.log)
+        self.st = Station(board.info, board.hw, board.evses, docs, store.save, ticks_ms(), board.wall(),
+                          os.urandom(8), reason, board.log)
+        if reason != "PowerUp":
+            store.save(_BOOT, {})  # the reason is used once
+        self.st.certs = len(store.names("csms_root_"))
+        for name in store.damaged:  # a copy failed its check: the last good one is in use
+            self.security_event("StoreCorruptionRecovered", name)
+        self._reconnect = False
         self.link = Link(self)
         self.wake = asyncio.Event()
         self._done = asyncio.Event()
@@ -30,13 +37,14 @@ class App:
         self.alive = ticks_ms()  # last pass of the main loop: a watchdog feeds only while it moves
 
     # --- called by the link and the board --------------------------------------------
-    def on_link(self, up):
+    def on_link(self, slot):
+        """The link came up on network profile slot, or went down (None)."""
         now = ticks_ms()
-        if up:
-            self.st.connected(now)
+        if slot:
+            self.st.connected(slot, now)
         else:
             self.st.disconnected(now)
-        self.board.show({"ev": "ws", "state": "connected" if up else "closed"})
+        self.board.show({"ev": "ws", "state": "connected" if slot else "closed"})
         self.wake.set()
 
     async def received(self, msg):
@@ -75,6 +83,9 @@ class App:
                     self.log("write failed: %r" % e)
                     self.link.drop()
                     break
+        if self._reconnect and not st.rpc.out:  # after the answer that asked for it
+            self._reconnect = False
+            await self.link.reconnect()
 
     def _effects(self):
         st = self.st
@@ -91,6 +102,8 @@ class App:
             self.board.set_wall(e[1])
         elif k == "relay":
             self.board.relay(e[1], e[2])
+        elif k == "reconnect":
+            self._reconnect = True
 
     async def _timer(self):
         while True:

@@ -1,44 +1,80 @@
-# runtime/config.py - the station's settings: defaults, and the values provisioned into the
-# store (config.json). Names follow the OCPP device-model variables they stand for.
-from ocpp_lite import pem
+# runtime/config.py - local provisioning of the station's flash (what tools/sim options or a
+# board's setup write): device-model variables, the first network profile, the station
+# identity and password, CSMS root certificates, and the non-OCPP station settings.
+import json
+from ocpp_lite import devmodel, pem, wscodec
 
-DEFAULTS = {
-    "CsmsUrl": "",  # ws:// (security profile 1) or wss:// (profile 2) endpoint, without identity
-    "Identity": "",  # SecurityCtrlr.Identity: station id in the URL and basic-auth user
-    "BasicAuthPassword": "",  # SecurityCtrlr.BasicAuthPassword (write-only)
-    "MessageTimeout": 30,  # OCPPCommCtrlr.MessageTimeout, s
-    "HeartbeatInterval": 300,  # OCPPCommCtrlr.HeartbeatInterval, s (until BootNotification sets it)
-    "RetryBackOffWaitMinimum": 10,  # OCPPCommCtrlr.RetryBackOff*, s / count
-    "RetryBackOffRandomRange": 10,
-    "RetryBackOffRepeatTimes": 4,
-    "WebSocketPingInterval": 60,  # OCPPCommCtrlr.WebSocketPingInterval, s (0 = no pings)
-    "MaxMessageBytes": 8192,  # bound on an incoming WebSocket message (close 1009 above it)
-}
-_FILE = "config.json"
+STATION = {"MaxMessageBytes": 8192}  # bound on an incoming WebSocket message (close 1009 above)
 _CA = "csms_root_"
 
 
-def load(store):
-    cfg = dict(DEFAULTS)
-    cfg.update(store.load(_FILE, {}))
-    return cfg
+def station(store):
+    s = dict(STATION)
+    s.update(store.load("station") or {})
+    return s
 
 
-def provision(store, changes):
-    """Merge changes ({name: value}) into the stored settings; values of numeric settings
-    given as text are converted. Raises ValueError for an unknown name or a bad value."""
-    doc = store.load(_FILE, {})
-    new = dict(doc)
-    for k, v in changes.items():
-        if k.find(".") >= 0:  # Component.Variable form
-            k = k[k.find(".") + 1 :]
-        if k not in DEFAULTS:
-            raise ValueError("unknown setting " + k)
-        if type(DEFAULTS[k]) is int:
-            v = int(v)
-        new[k] = v
-    if new != doc:
-        store.save(_FILE, new)
+def _row(name):
+    """The device-model row for 'Component.Variable[Instance]' or a unique 'Variable'."""
+    r = devmodel.row(name)
+    if r is None and "." not in name:
+        found = [x for x in _rows() if devmodel.split(x[0])[1] == name]
+        r = found[0] if len(found) == 1 else None
+    if r is None:
+        raise ValueError("unknown setting " + name)
+    return r
+
+
+def _rows():
+    from ocpp_lite.dmtable import ROWS
+
+    return ROWS
+
+
+def provision(store, sets, csms=None, identity=None, password=None):
+    """Write settings given locally. sets: {name: text} of device-model variables the station
+    may be configured with (writable ones, Identity, OrganizationName), plus MessageTimeout
+    (of network profile 1) and MaxMessageBytes. csms: URL of network profile 1 (security
+    profile 1 for ws://, 2 for wss://). Raises ValueError for a bad name or value."""
+    vars_doc = store.load("vars") or {}
+    net = store.load("net") or {"profiles": {}, "sp": 1}
+    st_doc = store.load("station") or {}
+    new_vars, new_net, new_st = dict(vars_doc), _copy(net), dict(st_doc)
+    if identity is not None:
+        sets[devmodel.IDENTITY] = identity
+    if password is not None:
+        sets[devmodel.PASSWORD] = password
+    prof = new_net["profiles"].get("1")
+    if csms is not None:
+        tls = wscodec.parse_url(csms)[0]
+        prof = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": csms,
+                "messageTimeout": prof["messageTimeout"] if prof else 30,
+                "securityProfile": 2 if tls else 1, "ocppInterface": "Wired0"}
+        new_net["profiles"]["1"] = prof
+        new_net["sp"] = prof["securityProfile"]  # local provisioning is trusted
+    for name, text in sets.items():
+        short = name[name.find(".") + 1 :]
+        if short in STATION:
+            new_st[short] = int(text)
+        elif short == "MessageTimeout" or short == "MessageTimeout[Default]":
+            if not prof or int(text) < 1:
+                raise ValueError("MessageTimeout needs --csms and a value > 0")
+            prof["messageTimeout"] = int(text)
+        else:
+            r = _row(name)
+            if r[2] == "R":
+                raise ValueError(name + " is read-only")
+            try:
+                new_vars[r[0]] = devmodel.parse(r, text)
+            except ValueError as e:
+                raise ValueError("%s: %s" % (name, e.args[0]))
+    for name, old, new in (("vars", vars_doc, new_vars), ("net", net, new_net), ("station", st_doc, new_st)):
+        if new != old:
+            store.save(name, new)
+
+
+def _copy(doc):
+    return json.loads(json.dumps(doc))
 
 
 def install_ca(store, text):

@@ -4,8 +4,8 @@
 import asyncio
 import os
 from time import ticks_diff, ticks_ms
-from ocpp_lite import backoff
-from ocpp_lite.wscodec import HandshakeError, CLOSE_GOING_AWAY
+from ocpp_lite import backoff, devmodel, netprofile
+from ocpp_lite.wscodec import HandshakeError, CLOSE_GOING_AWAY, CLOSE_NORMAL
 from . import config, ws
 
 _BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
@@ -30,24 +30,30 @@ class Link:
         self.ws = None
         self._reader = None
         self._stopping = False
+        self._soon = False  # reconnect at once, without back-off (new password)
 
     async def run(self):
         app = self.app
         failures = 0
+        st = app.st
         while not self._stopping:
             await app.board.net_wait()
-            w = await self._connect()
+            w, slot = await self._connect()
             if w:
                 failures = 0
-                await self._serve(w)
+                await self._serve(w, slot)
+            else:
+                netprofile.failed(st)
             if self._stopping:
                 break
-            c = app.cfg
+            if self._soon:
+                self._soon = False
+                continue
             s = backoff.delay_s(
                 failures,
-                c["RetryBackOffWaitMinimum"],
-                c["RetryBackOffRandomRange"],
-                c["RetryBackOffRepeatTimes"],
+                devmodel.get(st, "OCPPCommCtrlr.RetryBackOffWaitMinimum"),
+                devmodel.get(st, "OCPPCommCtrlr.RetryBackOffRandomRange"),
+                devmodel.get(st, "OCPPCommCtrlr.RetryBackOffRepeatTimes"),
                 int.from_bytes(os.urandom(2), "little"),
             )
             failures += 1
@@ -55,15 +61,23 @@ class Link:
             await asyncio.sleep(s)
 
     async def _connect(self):
+        """(WebSocket, slot) on the network profile due next, or (None, slot)."""
         app = self.app
-        c = app.cfg
-        url = c["CsmsUrl"]
-        app.log("connecting to %s as %s" % (url, c["Identity"]))
+        st = app.st
+        slot, prof = netprofile.current(st)
+        if prof is None:
+            app.log("no network profile to connect with")
+            return None, None
+        url = prof["ocppCsmsUrl"]
+        ident = devmodel.get(st, devmodel.IDENTITY)
+        app.log("connecting to %s as %s (profile %s)" % (url, ident, slot))
         try:
-            ctx = tls_context(config.ca_certs(app.store)) if url.startswith("wss:") else None
-            return await ws.connect(
-                url, c["Identity"], c["BasicAuthPassword"], ctx, c["MessageTimeout"] * 1000, c["MaxMessageBytes"]
+            ctx = tls_context(config.ca_certs(app.store)) if prof["securityProfile"] > 1 else None
+            w = await ws.connect(
+                url, ident, devmodel.get(st, devmodel.PASSWORD), ctx,
+                prof["messageTimeout"] * 1000, app.settings["MaxMessageBytes"],
             )
+            return w, slot
         except ws.CertificateError as e:
             app.log("CSMS certificate refused: %s" % e.args[0])
             app.security_event("InvalidCsmsCertificate", e.args[0])
@@ -78,12 +92,12 @@ class Link:
                 app.security_event("InvalidTLSVersion", "TLS version refused")
         except Exception as e:  # bad URL, no root installed, timeout, closed during upgrade ...
             app.log("connection failed: %r" % e)
-        return None
+        return None, slot
 
-    async def _serve(self, w):
+    async def _serve(self, w, slot):
         app = self.app
         self.ws = w
-        app.on_link(True)
+        app.on_link(slot)
         self._reader = asyncio.create_task(self._read(w))
         try:
             await self._reader
@@ -96,12 +110,12 @@ class Link:
         self._reader = None
         self.ws = None
         w.abort()
-        app.on_link(False)
+        app.on_link(None)
 
     async def _read(self, w):
         app = self.app
-        ping = app.cfg["WebSocketPingInterval"] * 1000 or None
         while True:
+            ping = devmodel.get(app.st, "OCPPCommCtrlr.WebSocketPingInterval") * 1000 or None
             try:
                 msg = await w.recv(ping)
             except asyncio.TimeoutError:
@@ -117,6 +131,12 @@ class Link:
             self.ws.abort()
         if self._reader and self._reader is not asyncio.current_task():
             self._reader.cancel()
+
+    async def reconnect(self):
+        """Close the connection normally and connect again at once (A01: new password)."""
+        if self.ws:
+            self._soon = True
+            await self.ws.close(CLOSE_NORMAL)
 
     async def stop(self):
         """Close the connection (code 1001) and stop reconnecting."""

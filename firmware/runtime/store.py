@@ -1,6 +1,10 @@
-# runtime/store.py - the station's flash: small JSON documents and binary files written
-# atomically (write name.new, then rename over name; rename is atomic on littlefs and POSIX)
-# and bounded append-only logs.
+# runtime/store.py - the station's flash. JSON documents are kept in two copies (name.0,
+# name.1), each with a sequence number and CRC-32; a save always overwrites the copy that is
+# not the newest good one, so a power cut during a write leaves the last good state intact:
+# load() returns the newest copy that checks out.
+# Binary files (certificates) are written to name.new and renamed over name. Logs are
+# bounded append-only files.
+import binascii
 import json
 import os
 
@@ -8,28 +12,65 @@ import os
 class Store:
     def __init__(self, root):
         self.root = root.rstrip("/")
-        p = ""
-        for part in self.root.split("/"):  # mkdir -p
-            p = p + "/" + part if p or not part else part
+        parts = self.root.split("/")
+        for i in range(1, len(parts) + 1):  # mkdir -p
             try:
-                os.mkdir(p)
+                os.mkdir("/".join(parts[:i]) or "/")
             except OSError:
                 pass  # exists
-        self.writes = 0  # file writes since start, for the footprint report
+        self.writes = 0  # files written since start (footprint report)
+        self.damaged = []  # documents with a copy that failed its check (security event)
+        self._seq = {}
 
     def path(self, name):
         return self.root + "/" + name
 
-    def load(self, name, default=None):
+    # --- documents -------------------------------------------------------------------
+    def load(self, name):
+        """The newest good copy of document name, or None. A bad copy is noted in damaged."""
+        best = None
+        seq = 0
+        good = 1  # slot of the copy returned (the next save writes the other one)
+        for slot in (0, 1):
+            raw = self.read("%s.%d" % (name, slot))
+            if raw is None:
+                continue
+            doc = self._parse(raw)
+            if doc is None:
+                if name not in self.damaged:
+                    self.damaged.append(name)
+            elif doc[0] > seq:
+                seq, best = doc
+                good = slot
+        self._seq[name] = (seq, good)
+        return best
+
+    @staticmethod
+    def _parse(raw):
+        nl = raw.find(b"\n")
         try:
-            with open(self.path(name)) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return default
+            seq, crc, n = raw[:nl].split()
+            body = raw[nl + 1 :]
+            if len(body) != int(n) or binascii.crc32(body) != int(crc, 16):
+                return None
+            return int(seq), json.loads(body)
+        except (ValueError, UnicodeError):
+            return None
 
     def save(self, name, obj):
-        self.write(name, json.dumps(obj).encode())
+        """Write obj over the older copy of document name. Raises OSError."""
+        if name not in self._seq:
+            self.load(name)
+        seq, good = self._seq[name]
+        slot = 1 - good  # never the copy that is known good
+        body = json.dumps(obj).encode()
+        with open(self.path("%s.%d" % (name, slot)), "wb") as f:
+            f.write(b"%d %08x %d\n" % (seq + 1, binascii.crc32(body), len(body)))
+            f.write(body)
+        self._seq[name] = (seq + 1, slot)
+        self.writes += 1
 
+    # --- files -----------------------------------------------------------------------
     def read(self, name):
         try:
             with open(self.path(name), "rb") as f:

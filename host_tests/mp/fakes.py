@@ -6,17 +6,33 @@ from ocpp_lite.clock import parse
 
 T0 = parse("2025-05-05T10:00:00Z")  # the time the fake CSMS answers with
 
-CFG = {"MessageTimeout": 30, "HeartbeatInterval": 300}
 INFO = {"model": "M", "vendorName": "V"}
+HW = {"phases": 3, "power_max": 11000, "connector": "cType2"}
+NET = {"sp": 1, "profiles": {"1": {"ocppVersion": "OCPP20", "ocppTransport": "JSON",
+                                   "ocppCsmsUrl": "ws://csms/ocpp", "messageTimeout": 30,
+                                   "securityProfile": 1, "ocppInterface": "Wired0"}}}
 
 
-def station(evses=1, reason="PowerUp", now=0, wall=T0, cfg=None):
-    c = dict(CFG)
-    if cfg:
-        c.update(cfg)
+class Flash:
+    """Documents the station saved, as a dict; fail=True makes the next save raise."""
+
+    def __init__(self):
+        self.docs = {}
+        self.fail = False
+
+    def save(self, name, doc):
+        if self.fail:
+            raise OSError(28)  # ENOSPC
+        self.docs[name] = json.loads(json.dumps(doc))
+
+
+def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None):
     logs = []
-    st = Station(c, INFO, evses, now, wall, b"\x0a\x0b\x0c\x0d", reason, logs.append)
+    flash = flash or Flash()
+    docs = {"vars": vars, "net": json.loads(json.dumps(net))}
+    st = Station(INFO, HW, evses, docs, flash.save, now, wall, b"\x0a\x0b\x0c\x0d", reason, logs.append)
     st.logs = logs
+    st.flash = flash
     return st
 
 
@@ -33,7 +49,7 @@ def answer(st, frame, payload, now):
 
 
 def boot_accepted(st, now=0, interval=60):
-    st.connected(now)
+    st.connected("1", now)
     f = sent(st)[0]
     answer(st, f, {"currentTime": "2025-05-05T10:00:00Z", "interval": interval, "status": "Accepted"}, now)
     return f

@@ -14,7 +14,7 @@ def test_boot_accepted_then_status_then_security_event():
 
 def test_pending_waits_interval_then_reboots():
     st = station()
-    st.connected(0)
+    st.connected("1", 0)
     f = sent(st)[0]
     answer(st, f, {"currentTime": "2025-05-05T10:00:00Z", "interval": 7, "status": "Pending"}, 100)
     assert st.next_deadline(100) == 7000
@@ -27,14 +27,14 @@ def test_pending_waits_interval_then_reboots():
 
 def test_pending_with_zero_interval_uses_own_wait():
     st = station()
-    st.connected(0)
+    st.connected("1", 0)
     answer(st, sent(st)[0], {"currentTime": "2025-05-05T10:00:00Z", "interval": 0, "status": "Rejected"}, 0)
     assert st.next_deadline(0) == 30000
 
 
 def test_rejected_answers_security_error():
     st = station()
-    st.connected(0)
+    st.connected("1", 0)
     answer(st, sent(st)[0], {"currentTime": "2025-05-05T10:00:00Z", "interval": 5, "status": "Rejected"}, 0)
     st.receive(b'[2,"x","TriggerMessage",{"requestedMessage":"BootNotification"}]', 1)
     assert sent(st) == [[4, "x", "SecurityError", "not accepted by the CSMS", {}]]
@@ -42,7 +42,7 @@ def test_rejected_answers_security_error():
 
 def test_invalid_boot_response_is_retried():
     st = station()
-    st.connected(0)
+    st.connected("1", 0)
     answer(st, sent(st)[0], {"currentTime": "now", "interval": 5, "status": "Accepted"}, 0)
     assert st.boot == 0 and st.next_deadline(0) == 30000
     assert "bad response" in st.logs[-1]

@@ -1,0 +1,207 @@
+# ocpp_lite/provisioning.py - B06 GetVariables, B05 SetVariables and B07 GetBaseReport. The
+# base report goes out as NotifyReport pages of at most ItemsPerMessage[GetReport] items and
+# BytesPerMessage[GetReport] bytes, each page made when the previous one was answered.
+from micropython import const
+from . import devmodel, netprofile, rpc, schema, secevents
+from .devmodel import PASSWORD, PRIORITY
+from .rpc import CallError
+from .schema import INT, LIST, REQ
+from .session import PRE_BOOT
+
+_ATTR = ("Actual", "Target", "MinSet", "MaxSet")
+_EVSE = (("id", INT, REQ), ("connectorId", INT, 0))
+_COMP = (("name", 50, REQ), ("instance", 50, 0), ("evse", _EVSE, 0))
+_VAR = (("name", 50, REQ), ("instance", 50, 0))
+_GET_ITEM = (("component", _COMP, REQ), ("variable", _VAR, REQ), ("attributeType", _ATTR, 0))
+_GET = (("getVariableData", _GET_ITEM, REQ | LIST, 1, 0),)
+_SET_ITEM = (
+    ("attributeValue", 1000, REQ),
+    ("component", _COMP, REQ),
+    ("variable", _VAR, REQ),
+    ("attributeType", _ATTR, 0),
+)
+_SET = (("setVariableData", _SET_ITEM, REQ | LIST, 1, 0),)
+_BASE = (
+    ("requestId", INT, REQ),
+    ("reportBase", ("ConfigurationInventory", "FullInventory", "SummaryInventory"), REQ),
+)
+_ENVELOPE = const(72)  # '[2,"<id>","NotifyReport",' ... ',"tbc":true,"reportData":[]}]'
+
+
+def _check(st, p, spec, what, key):
+    """Payload check plus DeviceDataCtrlr limits (B06.FR.16/17, B05 likewise)."""
+    if st.rx_len > devmodel.get(st, "DeviceDataCtrlr.BytesPerMessage[%s]" % what):
+        raise CallError(rpc.FORMAT, "message over BytesPerMessage[%s]" % what)
+    schema.check(p, spec)
+    if len(p[key]) > devmodel.get(st, "DeviceDataCtrlr.ItemsPerMessage[%s]" % what):
+        raise CallError(rpc.OCCURRENCE, "more than ItemsPerMessage[%s]" % what)
+    return p[key]
+
+
+def _result(d):
+    res = {"component": d["component"], "variable": d["variable"]}
+    if "attributeType" in d:
+        res["attributeType"] = d["attributeType"]
+    return res
+
+
+def _status(res, status, why=None):
+    res["attributeStatus"] = status
+    if why:
+        res["attributeStatusInfo"] = {"reasonCode": why}
+    return res
+
+
+def GetVariables(st, p, now):
+    out = []
+    for d in _check(st, p, _GET, "GetVariables", "getVariableData"):
+        res = _result(d)
+        out.append(res)
+        try:
+            r, evse = devmodel.find(st, d["component"], d["variable"])
+        except KeyError as e:
+            _status(res, e.args[0])
+            continue
+        if d.get("attributeType", "Actual") != "Actual":
+            _status(res, "NotSupportedAttributeType")
+        elif r[2] == "O":
+            _status(res, "Rejected", "WriteOnly")  # B06.FR.09
+        else:
+            res["attributeValue"] = devmodel.text(devmodel.value(st, r, evse, now))
+            _status(res, "Accepted")
+    return {"getVariableResult": out}
+
+
+def SetVariables(st, p, now):
+    out = []
+    changes = {}
+    for d in _check(st, p, _SET, "SetVariables", "setVariableData"):
+        res = _result(d)
+        out.append(res)
+        try:
+            r, evse = devmodel.find(st, d["component"], d["variable"])
+        except KeyError as e:
+            _status(res, e.args[0])
+            continue
+        if d.get("attributeType", "Actual") != "Actual":
+            _status(res, "NotSupportedAttributeType")
+            continue
+        if r[2] != "W" and r[2] != "O":
+            _status(res, "Rejected", "ReadOnly")
+            continue
+        try:
+            v = devmodel.parse(r, d["attributeValue"])
+        except ValueError as e:
+            _status(res, "Rejected", e.args[0])
+            continue
+        why = netprofile.check_priority(st, v) if r[0] == PRIORITY else None
+        if why:
+            _status(res, "Rejected", why)
+            continue
+        changes[r[0]] = v
+        _status(res, "Accepted")
+    if changes:
+        new_password = PASSWORD in changes and changes[PASSWORD] != devmodel.get(st, PASSWORD)
+        try:
+            devmodel.store(st, changes)
+        except OSError:
+            for res in out:
+                if res["attributeStatus"] == "Accepted":
+                    _status(res, "Rejected", "StorageFailed")
+            return {"setVariableResult": out}
+        if new_password:  # A01: log it (never the value) and reconnect with it
+            secevents.record(st, "ReconfigurationOfSecurityParameters", "BasicAuthPassword changed", now)
+            st.effects.append(("reconnect",))
+    return {"setVariableResult": out}
+
+
+# --- B07 base report ---------------------------------------------------------------------
+def GetBaseReport(st, p, now):
+    schema.check(p, _BASE)
+    base = p["reportBase"]
+    if base == "SummaryInventory":
+        return {"status": "NotSupported"}
+    if getattr(st, "report", None):
+        return {"status": "Rejected", "statusInfo": {"reasonCode": "ReportRunning"}}
+    items = _items(st, base == "FullInventory", now)
+    st.report = [p["requestId"], items, 0, next(items, None)]
+    _page(st, now)
+    return {"status": "Accepted"}
+
+
+def _items(st, full, now):
+    """reportData items as JSON text, one at a time."""
+    n = len(st.conn)
+    for r in devmodel.rows(st):
+        if not full and r[2] != "W" and r[2] != "O":
+            continue
+        for evse in range(1, n + 1) if r[1] in (1, 2) else (0,):
+            yield rpc.dumps(_item(st, r, evse, now))
+
+
+def _item(st, r, evse, now):
+    c, v, i = devmodel.split(r[0])
+    comp = {"name": c}
+    if r[1] == 1:
+        comp["evse"] = {"id": evse}
+    elif r[1] == 2:
+        comp["evse"] = {"id": evse, "connectorId": 1}
+    var = {"name": v}
+    if i:
+        var["instance"] = i
+    attr = {"type": "Actual", "mutability": devmodel.mutability(r)}
+    if r[2] != "O":  # B07.FR.03: write-only values are not reported
+        attr["value"] = devmodel.text(devmodel.value(st, r, evse, now))
+    if r[2] != "R":
+        attr["persistent"] = True
+    elif not (type(r[8]) is str and r[8][:1] == "@"):
+        attr["constant"] = True
+    ch = {"dataType": r[3], "supportsMonitoring": False}
+    if r[4]:
+        ch["unit"] = r[4]
+    if r[5] is not None:
+        ch["minLimit"] = r[5]
+    hi = r[6]
+    if type(hi) is str:
+        hi = devmodel.live(st, hi, evse, now)
+    if hi is not None:
+        ch["maxLimit"] = hi
+    if r[7]:
+        ch["valuesList"] = r[7]
+    return {"component": comp, "variable": var, "variableAttribute": [attr], "variableCharacteristics": ch}
+
+
+def _page(st, now):
+    """Queue the next NotifyReport page of st.report = [requestId, items, seqNo, next item]."""
+    rep = st.report
+    head = '{"requestId":%d,"generatedAt":"%s","seqNo":%d' % (rep[0], st.stamp(now), rep[2])
+    room = devmodel.get(st, "DeviceDataCtrlr.BytesPerMessage[GetReport]") - _ENVELOPE - len(head)
+    most = devmodel.get(st, "DeviceDataCtrlr.ItemsPerMessage[GetReport]")
+    page = []
+    item = rep[3]
+    while item is not None and len(item) >= room:  # would not fit even alone
+        st.log("report item over BytesPerMessage[GetReport] left out")
+        item = next(rep[1], None)
+    while item is not None and len(page) < most and len(item) < room:
+        page.append(item)
+        room -= len(item) + 1
+        item = next(rep[1], None)
+    rep[3] = item
+    rep[2] += 1
+    if item is not None:
+        head += ',"tbc":true'
+    if page:
+        head += ',"reportData":[' + ",".join(page) + "]"
+    st.rpc.call("NotifyReport", head + "}", _answered, PRE_BOOT)
+    if item is None:
+        st.report = None
+
+
+def _answered(st, res, now):
+    if not getattr(st, "report", None):
+        return
+    if res is None:  # the CSMS did not take a page: give the report up
+        st.log("base report abandoned")
+        st.report = None
+    else:
+        _page(st, now)

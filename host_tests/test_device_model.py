@@ -1,0 +1,252 @@
+"""Device model and provisioning messages (B05-B07) against the `ocpp` CSMS: GetVariables,
+SetVariables, GetBaseReport with NotifyReport paging, persistence across a restart."""
+
+import json
+import time
+
+import pytest
+from ocpp.v201 import call
+
+from helpers import wait_until
+
+OCPP = "OCPPCommCtrlr"
+
+
+def cv(component, variable, evse=None, instance=None, connector=None, **kw):
+    c = {"name": component}
+    if evse is not None:
+        c["evse"] = {"id": evse}
+        if connector is not None:
+            c["evse"]["connectorId"] = connector
+    v = {"name": variable}
+    if instance:
+        v["instance"] = instance
+    return dict(component=c, variable=v, **kw)
+
+
+def get(csms, *items, station="CS001"):
+    r = csms.call(station, call.GetVariables(get_variable_data=list(items)))
+    return r.get_variable_result
+
+
+def set_(csms, *items, station="CS001"):
+    r = csms.call(station, call.SetVariables(set_variable_data=list(items)))
+    return r.set_variable_result
+
+
+def test_TC_B_06_CS_get_single_value(csms, sim):
+    [r] = get(csms, cv(OCPP, "OfflineThreshold"))
+    assert r["attribute_status"] == "Accepted" and r["attribute_value"] == "300"
+    assert r["component"] == {"name": OCPP} and r["variable"] == {"name": "OfflineThreshold"}
+
+
+def test_TC_B_07_CS_get_multiple_values_per_evse_and_connector(csms, sims):
+    s = sims(csms.url, evses=2)
+    s.wait_event(ev="boot", status="Accepted")
+    s.send(op="plug", evse=2)
+    csms.wait_call("StatusNotification", n=3)
+    res = get(csms, cv("EVSE", "AvailabilityState", evse=2),
+              cv("Connector", "ConnectorType", evse=1, connector=1),
+              cv("DeviceDataCtrlr", "ItemsPerMessage", instance="GetVariables"),
+              cv("ClockCtrlr", "DateTime"))
+    assert [r["attribute_status"] for r in res] == ["Accepted"] * 4
+    assert res[0]["attribute_value"] == "Occupied"
+    assert res[1]["attribute_value"] == "sType2"
+    assert res[2]["attribute_value"] == "4"
+    assert res[2]["variable"] == {"name": "ItemsPerMessage", "instance": "GetVariables"}
+    assert res[3]["attribute_value"].endswith("Z")
+
+
+def test_TC_B_32_33_34_CS_unknown_component_variable_attribute(csms, sim):
+    res = get(csms, cv("NoSuchCtrlr", "X"), cv(OCPP, "NoSuchVariable"),
+              cv(OCPP, "OfflineThreshold", attribute_type="MaxSet"), cv("EVSE", "Power", evse=9))
+    assert [r["attribute_status"] for r in res] == [
+        "UnknownComponent", "UnknownVariable", "NotSupportedAttributeType", "UnknownComponent"]
+    assert res[2]["attribute_type"] == "MaxSet"
+    assert all("attribute_value" not in r for r in res)
+
+
+def test_names_are_case_insensitive_and_write_only_is_never_read(csms, sim):
+    res = get(csms, cv("ocppcommctrlr", "offlinethreshold"), cv("SecurityCtrlr", "BasicAuthPassword"))
+    assert res[0]["attribute_status"] == "Accepted"
+    assert res[1]["attribute_status"] == "Rejected" and "attribute_value" not in res[1]
+
+
+def test_items_and_bytes_per_message_are_enforced(csms, sim):
+    items = [{"component": {"name": OCPP}, "variable": {"name": "OfflineThreshold"}}] * 5
+    r = csms.raw_call("CS001", "g5", "GetVariables", {"getVariableData": items})
+    assert r.msg[:3] == [4, "g5", "OccurrenceConstraintViolation"]  # B06.FR.16
+    pad = {"vendorId": "x" * 255, "note": "y" * 1200}
+    big = [{"component": {"name": OCPP, "customData": pad}, "variable": {"name": "OfflineThreshold"}}]
+    r = csms.raw_call("CS001", "gb", "GetVariables", {"getVariableData": big})
+    assert r.msg[:3] == [4, "gb", "FormatViolation"]  # B06.FR.17: over 1500 bytes
+    sets = [{"component": {"name": OCPP}, "variable": {"name": "OfflineThreshold"}, "attributeValue": "1"}] * 5
+    r = csms.raw_call("CS001", "s5", "SetVariables", {"setVariableData": sets})
+    assert r.msg[:3] == [4, "s5", "OccurrenceConstraintViolation"]
+    [ok] = get(csms, cv(OCPP, "OfflineThreshold"))
+    assert ok["attribute_value"] == "300"  # nothing of the refused request was applied
+
+
+def test_TC_B_09_10_CS_set_values_take_effect_and_persist(csms, sims, tmp_path):
+    csms.interval = 300
+    state = tmp_path / "flash"
+    s = sims(csms.url, state=state)
+    s.wait_event(ev="boot", status="Accepted")
+    res = set_(csms, cv(OCPP, "OfflineThreshold", attribute_value="77"),
+               cv(OCPP, "HeartbeatInterval", attribute_value="1"),
+               cv("TxCtrlr", "StopTxOnInvalidId", attribute_value="false"),
+               cv("SampledDataCtrlr", "TxUpdatedMeasurands", attribute_value="Voltage,Current.Import"))
+    assert [r["attribute_status"] for r in res] == ["Accepted"] * 4
+    # HeartbeatInterval takes effect at once: heartbeats every second
+    n = len(csms.inbound("Heartbeat"))
+    beats = [csms.wait_call("Heartbeat", n=n + i, timeout=4) for i in (1, 2, 3)]
+    assert all(0.8 < b.t - a.t < 1.6 for a, b in zip(beats, beats[1:]))
+    s.kill()  # power cut, then the same flash
+    s2 = sims(None, state=state, ident=None)
+    s2.wait_event(ev="boot", status="Accepted")
+    vals = [r["attribute_value"] for r in get(csms, cv(OCPP, "OfflineThreshold"), cv("TxCtrlr", "StopTxOnInvalidId"),
+                                              cv("SampledDataCtrlr", "TxUpdatedMeasurands"))]
+    assert vals == ["77", "false", "Voltage,Current.Import"]
+
+
+@pytest.mark.parametrize("item,reason", [
+    (cv(OCPP, "OfflineThreshold", attribute_value="soon"), "InvalidValue"),
+    (cv(OCPP, "OfflineThreshold", attribute_value="-5"), "ValueOutOfRange"),
+    (cv(OCPP, "HeartbeatInterval", attribute_value="0"), "ValueOutOfRange"),
+    (cv("TxCtrlr", "StopTxOnInvalidId", attribute_value="yes"), "InvalidValue"),
+    (cv("SampledDataCtrlr", "TxEndedMeasurands", attribute_value="Energy.Active.Import.Register,SoC"),
+     "InvalidValue"),
+    (cv(OCPP, "NetworkConfigurationPriority", attribute_value="1,1"), "InvalidValue"),
+    (cv(OCPP, "NetworkConfigurationPriority", attribute_value="2"), "InvalidProfile"),  # slot 2 empty
+    (cv("SecurityCtrlr", "BasicAuthPassword", attribute_value="too-short"), "ValueOutOfRange"),
+])
+def test_TC_B_11_CS_invalid_values_rejected(csms, sim, item, reason):
+    [r] = set_(csms, item)
+    assert r["attribute_status"] == "Rejected" and r["attribute_status_info"]["reason_code"] == reason
+
+
+def test_TC_B_35_36_37_39_CS_unknown_unsupported_read_only(csms, sim):
+    res = set_(csms, cv("Nope", "X", attribute_value="1"), cv(OCPP, "Nope", attribute_value="1"),
+               cv(OCPP, "OfflineThreshold", attribute_value="1", attribute_type="Target"))
+    res += set_(csms, cv("TxCtrlr", "TxStartPoint", attribute_value="Authorized"),
+                cv("EVSE", "AvailabilityState", evse=1, attribute_value="Faulted"))
+    assert [r["attribute_status"] for r in res] == [
+        "UnknownComponent", "UnknownVariable", "NotSupportedAttributeType", "Rejected", "Rejected"]
+    [r] = get(csms, cv("TxCtrlr", "TxStartPoint"))
+    assert r["attribute_value"] == "PowerPathClosed"
+
+
+def _report(csms, base, request_id, station="CS001"):
+    r = csms.call(station, call.GetBaseReport(request_id=request_id, report_base=base))
+    assert r.status == "Accepted"
+    last = wait_until(lambda: [f for f in csms.inbound("NotifyReport")
+                               if f.payload["requestId"] == request_id and not f.payload.get("tbc")], 10,
+                      "last NotifyReport page")
+    pages = [f for f in csms.inbound("NotifyReport") if f.payload["requestId"] == request_id]
+    assert pages[-1] is last[0]
+    return pages
+
+
+def _limits(csms):
+    res = get(csms, cv("DeviceDataCtrlr", "ItemsPerMessage", instance="GetReport"),
+              cv("DeviceDataCtrlr", "BytesPerMessage", instance="GetReport"))
+    return int(res[0]["attribute_value"]), int(res[1]["attribute_value"])
+
+
+def _check_pages(csms, pages):
+    items, size = _limits(csms)
+    assert [p.payload["seqNo"] for p in pages] == list(range(len(pages)))
+    assert all(p.payload.get("tbc") is True for p in pages[:-1]) and "tbc" not in pages[-1].payload
+    for p in pages:
+        assert 0 < len(p.payload["reportData"]) <= items
+        assert len(p.text.encode()) <= size
+    return [d for p in pages for d in p.payload["reportData"]]
+
+
+# every variable OCPP 2.0.1 requires of a Core station, plus the ones the digest adds (§2.3)
+REQUIRED = [
+    "ChargingStation.AvailabilityState", "ChargingStation.Available", "ChargingStation.SupplyPhases",
+    "EVSE.AvailabilityState", "EVSE.Available", "EVSE.SupplyPhases", "EVSE.Power",
+    "Connector.AvailabilityState", "Connector.Available", "Connector.SupplyPhases", "Connector.ConnectorType",
+    "AlignedDataCtrlr.Interval", "AlignedDataCtrlr.Measurands", "AlignedDataCtrlr.TxEndedInterval",
+    "AlignedDataCtrlr.TxEndedMeasurands", "AuthCtrlr.AuthorizeRemoteStart", "AuthCtrlr.LocalAuthorizeOffline",
+    "AuthCtrlr.LocalPreAuthorize", "ClockCtrlr.DateTime", "ClockCtrlr.TimeSource",
+    "DeviceDataCtrlr.ItemsPerMessage[GetReport]", "DeviceDataCtrlr.ItemsPerMessage[GetVariables]",
+    "DeviceDataCtrlr.ItemsPerMessage[SetVariables]", "DeviceDataCtrlr.BytesPerMessage[GetReport]",
+    "DeviceDataCtrlr.BytesPerMessage[GetVariables]", "DeviceDataCtrlr.BytesPerMessage[SetVariables]",
+    "OCPPCommCtrlr.FileTransferProtocols", "OCPPCommCtrlr.MessageTimeout[Default]",
+    "OCPPCommCtrlr.MessageAttemptInterval[TransactionEvent]", "OCPPCommCtrlr.MessageAttempts[TransactionEvent]",
+    "OCPPCommCtrlr.NetworkConfigurationPriority", "OCPPCommCtrlr.NetworkProfileConnectionAttempts",
+    "OCPPCommCtrlr.OfflineThreshold", "OCPPCommCtrlr.ResetRetries", "OCPPCommCtrlr.UnlockOnEVSideDisconnect",
+    "OCPPCommCtrlr.RetryBackOffRepeatTimes", "OCPPCommCtrlr.RetryBackOffRandomRange",
+    "OCPPCommCtrlr.RetryBackOffWaitMinimum", "OCPPCommCtrlr.WebSocketPingInterval",
+    "OCPPCommCtrlr.ActiveNetworkProfile", "OCPPCommCtrlr.HeartbeatInterval",
+    "SampledDataCtrlr.TxEndedInterval", "SampledDataCtrlr.TxEndedMeasurands", "SampledDataCtrlr.TxStartedMeasurands",
+    "SampledDataCtrlr.TxUpdatedInterval", "SampledDataCtrlr.TxUpdatedMeasurands",
+    "SecurityCtrlr.CertificateEntries", "SecurityCtrlr.OrganizationName", "SecurityCtrlr.SecurityProfile",
+    "SecurityCtrlr.BasicAuthPassword", "SecurityCtrlr.Identity",
+    "TxCtrlr.EVConnectionTimeOut", "TxCtrlr.StopTxOnEVSideDisconnect", "TxCtrlr.StopTxOnInvalidId",
+    "TxCtrlr.TxStartPoint", "TxCtrlr.TxStopPoint",
+]
+
+
+def _key(d):
+    v = d["variable"]
+    return "%s.%s%s" % (d["component"]["name"], v["name"], "[%s]" % v["instance"] if "instance" in v else "")
+
+
+def test_TC_B_13_53_CS_full_inventory_paged_with_required_variables(csms, sims):
+    s = sims(csms.url, evses=2, password="secret-password-0123")
+    s.wait_event(ev="boot", status="Accepted")
+    data = _check_pages(csms, _report(csms, "FullInventory", 42))
+    keys = [_key(d) for d in data]
+    assert not set(REQUIRED) - set(keys), set(REQUIRED) - set(keys)
+    # per-EVSE and per-connector variables appear once per EVSE, with the evse addressed
+    evses = [d["component"].get("evse") for d in data if _key(d) == "Connector.ConnectorType"]
+    assert evses == [{"id": 1, "connectorId": 1}, {"id": 2, "connectorId": 1}]
+    assert len(keys) == len(set(json.dumps([d["component"], d["variable"]]) for d in data))
+    for d in data:
+        [a] = d["variableAttribute"]
+        ch = d["variableCharacteristics"]
+        if a["mutability"] == "WriteOnly":
+            assert "value" not in a  # B07.FR.03: the password is never reported
+            continue
+        assert a.get("value", "") != "" or _key(d) == "EVSE.Power", d  # TC_B_53: every value set
+        if ch["dataType"] in ("OptionList", "MemberList", "SequenceList"):
+            allowed = ch["valuesList"].split(",")
+            assert ch["valuesList"] and all(m in allowed for m in a["value"].split(",")), d
+        if ch["dataType"] == "integer":
+            n = int(a["value"])
+            assert ch.get("minLimit", n) <= n <= ch.get("maxLimit", n), d
+    assert "secret-password" not in json.dumps([p.msg for p in csms.inbound("NotifyReport")])
+    assert "secret-password" not in "\n".join(s.log) + "\n".join(s.seclog())
+
+
+def test_TC_B_12_CS_configuration_inventory_only_writable(csms, sim):
+    data = _check_pages(csms, _report(csms, "ConfigurationInventory", 5))
+    assert {d["variableAttribute"][0]["mutability"] for d in data} == {"ReadWrite", "WriteOnly"}
+    assert "OCPPCommCtrlr.OfflineThreshold" in [_key(d) for d in data]
+
+
+def test_TC_B_15_CS_summary_inventory_not_supported(csms, sim):
+    r = csms.call("CS001", call.GetBaseReport(request_id=3, report_base="SummaryInventory"))
+    assert r.status == "NotSupported"
+    time.sleep(0.3)
+    assert not csms.inbound("NotifyReport")
+
+
+def test_base_report_allowed_while_pending(csms, sims):
+    csms.boot_status = "Pending"
+    csms.interval = 60
+    s = sims(csms.url)
+    s.wait_event(ev="boot", status="Pending")
+    pages = _report(csms, "ConfigurationInventory", 9)
+    assert pages and not csms.inbound("StatusNotification")  # B02.FR.02: only what was asked
+
+
+def test_second_report_while_one_runs_is_rejected(csms, sim):
+    csms.hold.add("NotifyReport")  # the first report stalls on its first page
+    r = csms.call("CS001", call.GetBaseReport(request_id=1, report_base="FullInventory"))
+    assert r.status == "Accepted"
+    r2 = csms.call("CS001", call.GetBaseReport(request_id=2, report_base="FullInventory"))
+    assert r2.status == "Rejected"
