@@ -250,3 +250,22 @@ def test_second_report_while_one_runs_is_rejected(csms, sim):
     assert r.status == "Accepted"
     r2 = csms.call("CS001", call.GetBaseReport(request_id=2, report_base="FullInventory"))
     assert r2.status == "Rejected"
+
+
+def test_damaged_flash_copy_recovers_last_good_value_with_security_event(csms, sims, tmp_path):
+    state = tmp_path / "flash"
+    s = sims(csms.url, state=state)
+    s.wait_event(ev="boot", status="Accepted")
+    set_(csms, cv(OCPP, "OfflineThreshold", attribute_value="101"))
+    set_(csms, cv(OCPP, "OfflineThreshold", attribute_value="202"))
+    s.quit()
+    newest = max(state.glob("vars.*"), key=lambda p: int(p.read_bytes().split()[0]))
+    raw = bytearray(newest.read_bytes())
+    raw[-3] ^= 0x55  # a bit flip in the newest copy
+    newest.write_bytes(bytes(raw))
+    s2 = sims(None, state=state, ident=None)
+    s2.wait_event(ev="security", type="StoreCorruptionRecovered")
+    s2.wait_event(ev="boot", status="Accepted")
+    [r] = get(csms, cv(OCPP, "OfflineThreshold"))
+    assert r["attribute_value"] == "101"  # the last good state
+    assert any("StoreCorruptionRecovered vars" in line for line in s2.seclog())

@@ -27,7 +27,7 @@ class App:
             store.save(_BOOT, {})  # the reason is used once
         self.st.certs = len(store.names("csms_root_"))
         for name in store.damaged:  # a copy failed its check: the last good one is in use
-            self.security_event("StoreCorruptionRecovered", name)
+            self.st.security_event("StoreCorruptionRecovered", name, ticks_ms())
         self._reconnect = False
         self.link = Link(self)
         self.wake = asyncio.Event()
