@@ -61,7 +61,7 @@ class CsmsThread:
         return getattr(self.csms, name)
 
     def __setattr__(self, name, value):
-        if name in ("boot_status", "interval", "hold", "response_timeout"):
+        if name in ("boot_status", "interval", "hold", "fail", "tokens", "te_tokens", "response_timeout"):
             setattr(self.csms, name, value)
         else:
             object.__setattr__(self, name, value)

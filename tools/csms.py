@@ -103,6 +103,9 @@ class _Tap:
                 continue  # answer to a raw frame: for the test, not for `ocpp`
             if f.kind == 2 and f.action in self.csms.hold:
                 continue  # the CSMS "does not answer"
+            if f.kind == 2 and f.action in self.csms.fail:
+                await self.send(json.dumps([4, f.id, "InternalError", "refused by the test", {}]))
+                continue
             return text
 
     async def send(self, text):
@@ -142,6 +145,20 @@ class StationHandler(ocpp.v201.ChargePoint):
     def on_notify_report(self, request_id, seq_no, **_):
         return call_result.NotifyReport()
 
+    @on("Authorize")
+    def on_authorize(self, id_token, **_):
+        return call_result.Authorize(id_token_info=self.csms.token_info(id_token["id_token"]))
+
+    @on("TransactionEvent")
+    def on_transaction_event(self, event_type, id_token=None, **_):
+        tok = id_token["id_token"] if id_token else None
+        info = self.csms.te_tokens.get(tok) or self.csms.token_info(tok) if tok else None
+        return call_result.TransactionEvent(id_token_info=info)
+
+    @on("MeterValues")
+    def on_meter_values(self, **_):
+        return call_result.MeterValues()
+
 
 class Csms:
     def __init__(self, host="127.0.0.1", port=0, password=None, ssl=None, log=None):
@@ -154,6 +171,9 @@ class Csms:
         self.interval = 300
         self.response_timeout = 30
         self.hold = set()  # actions the CSMS leaves unanswered
+        self.fail = set()  # actions the CSMS answers with a CALLERROR
+        self.tokens = {}  # idToken -> idTokenInfo (camelCase dict); any other token is Accepted
+        self.te_tokens = {}  # idToken -> idTokenInfo in TransactionEvent answers (else tokens)
         self.frames = []
         self.violations = []
         self.connects = []  # (monotonic time, station id, accepted: bool)
@@ -161,6 +181,9 @@ class Csms:
         self.handlers = {}  # station id -> connected StationHandler
         self._server = None
         self._taps = {}
+
+    def token_info(self, token):
+        return self.tokens.get(token, {"status": "Accepted"})
 
     @property
     def url(self):

@@ -74,7 +74,7 @@ def main():
     if not net or not net["profiles"] or not ident:
         print("no CSMS URL or station id provisioned\n" + _USAGE, file=sys.stderr)
         sys.exit(2)
-    board = SimBoard(int(o.get("evses", 1)), ident)
+    board = SimBoard(int(o.get("evses", 1)), ident, o["state"])
     while True:
         why = asyncio.run(App(board, store).main())
         asyncio.new_event_loop()

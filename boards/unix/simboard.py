@@ -1,18 +1,22 @@
 # boards/unix/simboard.py - simulated charging-station hardware for the MicroPython unix
 # port. Inputs are JSON lines on stdin ({"op": ...}); what a person would see on the
-# hardware is printed as JSON lines on stdout; logs go to stderr.
+# hardware is printed as JSON lines on stdout; logs go to stderr. The simulated meter counts
+# energy while the contactor is closed and the EV draws power (ev_power), and keeps its
+# register in its own file, as a real meter keeps it over power cuts.
 import asyncio
 import json
 import sys
 import time
+from time import ticks_diff, ticks_ms
 from ocpp_lite import __version__
 from ocpp_lite.clock import UNIX_2000
 
 _OPS = ("plug", "unplug", "tap", "ev_power", "net", "reboot", "quit", "mem")
+_METER_MS = 1000
 
 
 class SimBoard:
-    def __init__(self, evses, serial):
+    def __init__(self, evses, serial, state):
         self.evses = evses
         self.info = {
             "model": "OCPP2.Lite-Sim",
@@ -23,13 +27,24 @@ class SimBoard:
         self.hw = {"phases": 3, "power_max": 11000, "connector": "sType2"}  # 16 A 3-phase socket
         self._net = asyncio.Event()
         self._net.set()
-        self._plugged = set()  # hardware state survives a reboot of the firmware
+        # hardware state survives a reboot of the firmware
+        self._plugged = set()
+        self._demand = [0] * evses  # W the EV would draw
+        self._closed = [False] * evses  # contactors
+        self._meter_file = state.rstrip("/") + "/sim-meter.json"
+        try:
+            with open(self._meter_file) as f:
+                self._mwh = json.load(f)  # energy registers in mWh
+        except (OSError, ValueError):
+            self._mwh = [0] * evses
+        self._mwh = (self._mwh + [0] * evses)[:evses]
 
     # --- outputs -----------------------------------------------------------------------
     def show(self, ev):
         print(json.dumps(ev))
 
     def relay(self, evse, closed):
+        self._closed[evse - 1] = closed
         self.show({"ev": "relay", "evse": evse, "closed": closed})
 
     def log(self, msg):
@@ -45,16 +60,42 @@ class SimBoard:
     async def net_wait(self):
         await self._net.wait()
 
+    # --- the meter ---------------------------------------------------------------------
+    def _power(self, i):
+        return self._demand[i] if self._closed[i] else 0
+
+    async def _meter(self, app):
+        last = ticks_ms()
+        while True:
+            await asyncio.sleep_ms(_METER_MS)
+            now = ticks_ms()
+            dt = ticks_diff(now, last)
+            last = now
+            old = list(self._mwh)
+            for i in range(self.evses):
+                self._mwh[i] += self._power(i) * dt // 3600  # W * ms / 3600 = mWh
+            if [x // 1000 for x in old] != [x // 1000 for x in self._mwh]:
+                with open(self._meter_file, "w") as f:  # the register first, then the reading
+                    json.dump(self._mwh, f)
+            self._readings(app)
+
+    def _readings(self, app):
+        for i in range(self.evses):
+            w = self._power(i)
+            app.hw(app.st.meter, i + 1, self._mwh[i] // 1000, w, v=230, a=w // 690 if w else 0)
+
     # --- inputs ------------------------------------------------------------------------
     async def run(self, app):
         for evse in self._plugged:
             app.hw(app.st.plug, evse)
+        self._readings(app)
+        asyncio.create_task(self._meter(app))
         self.show({"ev": "ready"})
         rd = asyncio.StreamReader(sys.stdin)
         while True:
             line = await rd.readline()
             if not line:  # stdin closed: keep running without inputs
-                return
+                await asyncio.Event().wait()
             try:
                 op = json.loads(line)
                 self._op(app, op["op"], op)
@@ -82,7 +123,13 @@ class SimBoard:
             app.hw(st.plug, evse)
         elif name == "unplug":
             self._plugged.discard(evse)
+            self._demand[evse - 1] = 0
             app.hw(st.unplug, evse)
+        elif name == "tap":
+            app.hw(st.tap, str(op["idToken"]), op.get("type", "ISO14443"))
+        elif name == "ev_power":
+            self._demand[evse - 1] = int(op["w"])
+            self._readings(app)
         elif name == "net":
             if op["up"]:
                 self._net.set()
@@ -96,5 +143,3 @@ class SimBoard:
             app.stop("quit")
         elif name == "mem":
             self._mem(app)
-        else:
-            self.log("op %s is not acted on by this build" % name)

@@ -75,7 +75,7 @@ ROWS = (
     ("SmartChargingCtrlr.PeriodsPerSchedule", 3, "R", "integer", None, None, None, None, 4),
     ("SmartChargingCtrlr.ProfileStackLevel", 3, "R", "integer", None, None, None, None, 1),
     ("SmartChargingCtrlr.RateUnit", 3, "R", "MemberList", None, None, None, "A", "A"),
-    ("TxCtrlr.EVConnectionTimeOut", 0, "W", "integer", "s", 10, 3600, None, 60),
+    ("TxCtrlr.EVConnectionTimeOut", 0, "W", "integer", "s", 1, 3600, None, 60),
     ("TxCtrlr.StopTxOnEVSideDisconnect", 0, "R", "boolean", None, None, None, None, True),
     ("TxCtrlr.StopTxOnInvalidId", 0, "W", "boolean", None, None, None, None, True),
     ("TxCtrlr.TxStartPoint", 0, "R", "MemberList", None, None, None, "PowerPathClosed", "PowerPathClosed"),

@@ -2,7 +2,7 @@
 # base report goes out as NotifyReport pages of at most ItemsPerMessage[GetReport] items and
 # BytesPerMessage[GetReport] bytes, each page made when the previous one was answered.
 from micropython import const
-from . import devmodel, netprofile, rpc, schema, secevents
+from . import devmodel, netprofile, rpc, schema, secevents, tx
 from .devmodel import PASSWORD, PRIORITY
 from .rpc import CallError
 from .schema import INT, LIST, REQ
@@ -109,6 +109,9 @@ def SetVariables(st, p, now):
                 if res["attributeStatus"] == "Accepted":
                     _status(res, "Rejected", "StorageFailed")
             return {"setVariableResult": out}
+        for k in changes:
+            if k.startswith("SampledDataCtrlr.Tx") and k.endswith("Interval"):
+                tx.retime(st, now)  # take effect at once
         if new_password:  # A01: log it (never the value) and reconnect with it
             secevents.record(st, "ReconfigurationOfSecurityParameters", "BasicAuthPassword changed", now)
             st.effects.append(("reconnect",))

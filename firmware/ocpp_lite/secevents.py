@@ -1,6 +1,7 @@
 # ocpp_lite/secevents.py - A04 security events: every event goes to the security log (an
 # effect the runtime writes to flash); critical ones are also sent to the CSMS with
-# SecurityEventNotification once the station is Accepted (Part 2 appendix 1).
+# SecurityEventNotification once the station is Accepted, through the flash queue (Part 2
+# appendix 1).
 
 _CRITICAL = (
     " FirmwareUpdated SettingSystemTime StartupOfTheDevice ResetOrReboot SecurityLogWasCleared"
@@ -20,8 +21,11 @@ def record(st, kind, info, now):
     info = info[:255]
     st.effects.append(("seclog", "%s %s %s" % (ts, kind, info)))
     st.show({"ev": "security", "type": kind})
-    if critical(kind):
+    if critical(kind):  # A04.FR.02: kept in flash until the CSMS has it
         p = {"type": kind, "timestamp": ts}
         if info:
             p["techInfo"] = info
-        st.rpc.call("SecurityEventNotification", p)
+        try:
+            st.rpc.keep(st, "SecurityEventNotification", p)
+        except OSError:
+            st.rpc.call("SecurityEventNotification", p)

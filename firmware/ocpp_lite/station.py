@@ -9,27 +9,36 @@
 from collections import deque
 from time import ticks_add, ticks_diff
 from micropython import const
-from . import actions, boot, clock, devmodel, netprofile, rpc, secevents, status
+from . import actions, auth, boot, clock, devmodel, netprofile, rpc, secevents, status, tx
 from .session import Session
+
+try:
+    from . import aligned  # clock-aligned meter values: not in every build
+except ImportError:
+    aligned = None
 
 _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
 
 
 class Station:
-    def __init__(self, info, hw, evses, docs, save, now, wall, seed, reason, log):
+    def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log):
         """info: chargingStation object of BootNotification; hw: board facts for the device
         model ({"phases", "power_max", "connector"}); evses: EVSE count (one connector each);
-        docs: the stored documents {"vars": ..., "net": ...}; save(name, doc): persist a
-        document (raises OSError); now: ticks_ms; wall: seconds since 2000 from the RTC or
-        None if unknown; seed: random bytes; reason: BootReasonEnumType value."""
+        docs: the stored documents {"vars", "net", "tx"}; save(name, doc): persist a document
+        (raises OSError); q: the must-deliver message queue in flash (runtime/queue.py);
+        now: ticks_ms; wall: seconds since 2000 from the RTC or None if unknown; seed: 8 random
+        bytes; reason: BootReasonEnumType value."""
         self.info = info
         self.hw = hw
         self.save = save
+        self.q = q
         self.log = log
+        self.seed = seed
         self.effects = deque((), _EFFECTS)
         prefix = "".join("%02x" % b for b in seed[:4]) + "-"
-        self.rpc = Session(prefix, 30, log)  # the network profile sets the timeout
+        self.rpc = Session(prefix, 30, log, q.last())  # the network profile sets the timeout
+        self.authorizing = False  # an Authorize for a tapped card is out
         self.power = [0] * evses  # W per EVSE, from the meter
         self.certs = 0  # installed CSMS root certificates (the runtime keeps it up to date)
         self.rx_len = 0  # bytes of the message being handled (BytesPerMessage checks)
@@ -42,6 +51,7 @@ class Station:
         boot.init(self, reason, now)
         for evse in range(1, evses + 1):
             self.effects.append(("relay", evse, False))
+        tx.init(self, docs.get("tx"), evses, now)
 
     # --- wall clock -----------------------------------------------------------------
     def time(self, now):
@@ -52,6 +62,10 @@ class Station:
             self._wall_t = ticks_add(self._wall_t, d * 1000)
             d = 0
         return self._wall + d
+
+    def ms(self, now):
+        """Milliseconds into the current second of time(now)."""
+        return ticks_diff(now, self._wall_t) % 1000
 
     def stamp(self, now):
         return clock.iso(self.time(now))
@@ -85,12 +99,16 @@ class Station:
     def tick(self, now):
         self.rpc.tick(self, now)
         boot.tick(self, now)
+        tx.tick(self, now)
+        if aligned:
+            aligned.tick(self, now)
         self.rpc.pump(self, now)
 
     def next_deadline(self, now):
         """ms until tick() has work to do (0 = now)."""
         d = _MAX_WAIT
-        for t in (self.rpc.deadline(now), boot.deadline(self, now)):
+        for t in (self.rpc.deadline(self, now), boot.deadline(self, now), tx.deadline(self, now),
+                  aligned.deadline(self, now) if aligned else None):
             if t is not None and t < d:
                 d = t
         return d if d > 0 else 0
@@ -98,11 +116,35 @@ class Station:
     def security_event(self, kind, info, now):
         secevents.record(self, kind, info, now)
 
+    # hardware events (boards/README.md)
     def plug(self, evse, now):
-        status.set(self, evse, status.OCCUPIED, now)
+        tx.plug(self, self.ev[evse - 1], now)
 
     def unplug(self, evse, now):
-        status.set(self, evse, status.AVAILABLE, now)
+        tx.unplug(self, self.ev[evse - 1], now)
+
+    def tap(self, token, kind, now):
+        """An identification: an RFID card's UID (kind "ISO14443"), a key code, ..."""
+        auth.tap(self, token, kind, now)
+
+    def meter(self, evse, wh, w, now, v=None, a=None):
+        """A meter reading: energy register (integer Wh), power (W), volts and amps if known."""
+        tx.metered(self, self.ev[evse - 1], wh, w, v, a, now)
+
+    def fault(self, evse, reason, now):
+        tx.fault(self, self.ev[evse - 1], reason, now)
+
+    def fault_cleared(self, evse, now):
+        tx.fault_cleared(self, self.ev[evse - 1], now)
+
+    # --- for the session --------------------------------------------------------------
+    def attempts(self):
+        """(MessageAttempts, MessageAttemptInterval) for TransactionEvent (E13)."""
+        return (devmodel.get(self, "OCPPCommCtrlr.MessageAttempts[TransactionEvent]"),
+                devmodel.get(self, "OCPPCommCtrlr.MessageAttemptInterval[TransactionEvent]"))
+
+    def kept_answered(self, m, res, now):
+        tx.answered(self, m, res, now)
 
     # --- outputs --------------------------------------------------------------------
     def show(self, ev):

@@ -1,7 +1,8 @@
-# ocpp_lite/trigger.py - F06 TriggerMessage: BootNotification, Heartbeat and
-# StatusNotification; other requested messages answer NotImplemented (F06.FR.08).
-# Triggered messages may go out while the boot is Pending (B02.FR.02).
-from . import boot, schema, status
+# ocpp_lite/trigger.py - F06 TriggerMessage: BootNotification, Heartbeat, StatusNotification,
+# TransactionEvent, and MeterValues in builds with clock-aligned meter values; other requested
+# messages answer NotImplemented (F06.FR.08). Triggered messages may go out while the boot is
+# Pending (B02.FR.02).
+from . import boot, schema, status, tx
 from .schema import INT, REQ
 from .session import PRE_BOOT
 
@@ -49,6 +50,23 @@ def TriggerMessage(st, p, now):
             return {"status": "Rejected"}
         for e in evses:
             status.report(st, e, now, True, PRE_BOOT)
+    elif what == "TransactionEvent" or what == "MeterValues":
+        evs = st.ev if evse is None or what == "MeterValues" and evse["id"] == 0 else \
+            [ev for ev in st.ev if ev.id == evse["id"]]
+        if what == "MeterValues":
+            try:
+                from . import aligned
+            except ImportError:
+                return {"status": "NotImplemented"}
+            if not evs:
+                return {"status": "Rejected"}
+            aligned.trigger(st, evs, now)
+        else:  # F06.FR.07: an Updated with triggerReason Trigger for each transaction
+            evs = [ev for ev in evs if ev.tx]
+            if not evs:
+                return {"status": "Rejected"}
+            for ev in evs:
+                tx.triggered(st, ev, now)
     else:
         return {"status": "NotImplemented"}
     return {"status": "Accepted"}

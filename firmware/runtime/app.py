@@ -8,6 +8,7 @@ from micropython import const
 from ocpp_lite.station import Station
 from . import config
 from .link import Link
+from .queue import FlashQueue
 
 _SECLOG = const(4096)  # bytes per security-log file (two files kept)
 _BOOT = "boot"
@@ -19,9 +20,10 @@ class App:
         self.store = store
         self.settings = config.station(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
-        docs = {"vars": store.load("vars"), "net": store.load("net")}
+        docs = {"vars": store.load("vars"), "net": store.load("net"), "tx": store.load("tx")}
         self.log = board.log
-        self.st = Station(board.info, board.hw, board.evses, docs, store.save, ticks_ms(), board.wall(),
+        self.q = FlashQueue(store, board.log)
+        self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),
                           os.urandom(8), reason, board.log)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
@@ -52,9 +54,9 @@ class App:
         self.wake.set()  # deadlines may have moved
         await self.service()
 
-    def hw(self, fn, *args):
-        """Feed a hardware event to the station: fn(*args, now)."""
-        fn(*(args + (ticks_ms(),)))
+    def hw(self, fn, *args, **kw):
+        """Feed a hardware event to the station: fn(*args, now, **kw)."""
+        fn(*(args + (ticks_ms(),)), **kw)
         self.wake.set()
 
     def security_event(self, kind, info):

@@ -88,6 +88,7 @@ class Store:
     def remove(self, name):
         try:
             os.remove(self.path(name))
+            self.writes += 1
         except OSError:
             pass
 

@@ -26,11 +26,40 @@ class Flash:
         self.docs[name] = json.loads(json.dumps(doc))
 
 
-def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None):
+class Queue:
+    """The flash message queue (runtime/queue.py) in RAM: {order: message}."""
+
+    def __init__(self):
+        self.m = {}
+
+    def __len__(self):
+        return len(self.m)
+
+    def last(self):
+        return max(self.m) if self.m else 0
+
+    def first(self):
+        return min(self.m) if self.m else None
+
+    def push(self, k, m):
+        self.m[k] = json.loads(json.dumps(m))
+
+    def get(self, k):
+        return self.m.get(k)
+
+    def remove(self, k):
+        self.m.pop(k, None)
+
+    def count_tx(self, tx=None):
+        return sum(1 for m in self.m.values() if m["tx"] is not None and (tx is None or m["tx"] == tx))
+
+
+def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None, tx=None, q=None):
     logs = []
     flash = flash or Flash()
-    docs = {"vars": vars, "net": json.loads(json.dumps(net))}
-    st = Station(INFO, HW, evses, docs, flash.save, now, wall, b"\x0a\x0b\x0c\x0d", reason, logs.append)
+    docs = {"vars": vars, "net": json.loads(json.dumps(net)), "tx": tx}
+    st = Station(INFO, HW, evses, docs, flash.save, q or Queue(), now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
+                 reason, logs.append)
     st.logs = logs
     st.flash = flash
     return st

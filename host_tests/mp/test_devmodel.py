@@ -97,6 +97,7 @@ def test_values_stored_default_live():
 
 def test_store_writes_only_changes_and_reverts_on_flash_error():
     st = station()
+    st.flash.docs.clear()
     devmodel.store(st, {"OCPPCommCtrlr.OfflineThreshold": 300})  # the default: nothing to write
     assert st.flash.docs == {}
     devmodel.store(st, {"OCPPCommCtrlr.OfflineThreshold": 61})

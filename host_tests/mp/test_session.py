@@ -1,10 +1,19 @@
 # Unit tests of ocpp_lite.session on the unix port (one outstanding CALL, timeouts, gate).
 import json
+from fakes import Queue
 from ocpp_lite.session import PRE_BOOT, Session
 
 
 class St:
-    pass
+    def __init__(self):
+        self.q = Queue()
+        self.answered = []
+
+    def attempts(self):
+        return 3, 10
+
+    def kept_answered(self, m, res, now):
+        self.answered.append((m["a"], res))
 
 
 def _s(timeout=10):
@@ -40,7 +49,7 @@ def test_timeout_frees_slot():
     s.call("B", {})
     s.pump(St(), 1000)
     s.out.popleft()
-    assert s.deadline(1000) == 2000
+    assert s.deadline(St(), 1000) == 2000
     s.tick(St(), 2999)
     assert got == []
     s.tick(St(), 3000)
@@ -93,3 +102,51 @@ def test_incoming_call_returned_and_errors_answered():
     assert s.receive(St(), b'[2,"c1","Reset",{"type":"Immediate"}]', 0) == ("c1", "Reset", {"type": "Immediate"})
     assert s.receive(St(), b'[2,"c2"', 0) is None
     assert json.loads(s.out.popleft())[:3] == [4, "-1", "RpcFrameworkError"]
+
+
+def test_flash_messages_in_order_with_ids_kept_and_e13_retries():
+    s, logs = _s(timeout=1)
+    st = St()
+    s.accepted = True
+    s.call("StatusNotification", {})
+    s.keep(st, "TransactionEvent", {"seqNo": 0}, "tx1")
+    s.call("Heartbeat", {})
+    sent = []
+    now = 0
+    for _ in range(3):
+        s.pump(st, now)
+        f = json.loads(s.out.popleft())
+        sent.append(f[2])
+        s.receive(st, ('[3,"%s",{}]' % f[1]).encode(), now)
+    assert sent == ["StatusNotification", "TransactionEvent", "Heartbeat"]  # order made
+    assert st.answered == [("TransactionEvent", {})] and len(st.q) == 0
+    # a TransactionEvent that fails is retried after interval * attempts (E13), same id
+    s.keep(st, "TransactionEvent", {"seqNo": 1}, "tx1")
+    s.pump(st, 0)
+    f1 = json.loads(s.out.popleft())
+    s.receive(st, ('[4,"%s","InternalError","",{}]' % f1[1]).encode(), 100)
+    assert s.retry_at == 10100
+    s.pump(st, 10099)
+    assert not s.out
+    s.pump(st, 10100)
+    f2 = json.loads(s.out.popleft())
+    assert f2[1] == f1[1]
+    s.tick(st, 11100)  # timed out: second failure, next wait 2 * 10 s
+    assert s.retry_at == 31100
+    s.pump(st, 31100)
+    s.out.popleft()
+    s.tick(st, 32100)  # third failure of MessageAttempts = 3: given up (E13.FR.04)
+    assert len(st.q) == 0 and st.answered[-1] == ("TransactionEvent", None) and "given up" in logs[-1]
+
+
+def test_flash_messages_wait_for_acceptance_and_survive_disconnects():
+    s, _ = _s(timeout=5)
+    st = St()
+    s.keep(st, "TransactionEvent", {"seqNo": 0}, "tx1")
+    s.pump(st, 0)
+    assert not s.out  # not before BootNotification is Accepted (B01.FR.08)
+    s.accepted = True
+    s.pump(st, 0)
+    s.out.popleft()
+    s.disconnected(st, 1)
+    assert len(st.q) == 1 and s.attempts == 0  # offline: kept, not counted as an attempt

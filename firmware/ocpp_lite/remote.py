@@ -1,0 +1,42 @@
+# ocpp_lite/remote.py - F01-F03 RequestStartTransaction and RequestStopTransaction.
+# AuthorizeRemoteStart is false (read-only): the CSMS has authorized the token already, so the
+# authorization counts at once (F02.FR.10); a chargingProfile is ignored unless the build has
+# smart charging (F01.FR.12). With PowerPathClosed the transaction starts when the EV is (or
+# gets) plugged in; without a cable within EVConnectionTimeOut the authorization lapses and,
+# no transaction having started, nothing is sent.
+from . import boot, schema, status, tx
+from .auth import ID_TOKEN
+from .schema import ANY, INT, REQ
+
+_START = (("idToken", ID_TOKEN, REQ), ("remoteStartId", INT, REQ), ("evseId", INT, 0),
+          ("groupIdToken", ID_TOKEN, 0), ("chargingProfile", ANY, 0))
+_STOP = (("transactionId", 36, REQ),)
+
+
+def _rejected(why):
+    return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
+
+
+def RequestStartTransaction(st, p, now):
+    schema.check(p, _START)
+    if st.boot != boot.ACCEPTED:
+        return _rejected("NotAccepted")  # B02.FR.05
+    e = p.get("evseId", 1 if len(st.ev) == 1 else 0)
+    if not 1 <= e <= len(st.ev):
+        return _rejected("UnknownEvse")  # no EVSE given on a multi-EVSE station (F02.FR.15)
+    ev = st.ev[e - 1]
+    if st.conn[e - 1] in (status.UNAVAILABLE, status.FAULTED):
+        return _rejected("Unavailable")  # F02.FR.25
+    if ev.tx:
+        return _rejected("TxInProgress")  # F02.FR.26
+    tx.authorized(st, ev, p["idToken"], p.get("groupIdToken"), p["remoteStartId"], now)
+    return {"status": "Accepted"}
+
+
+def RequestStopTransaction(st, p, now):
+    schema.check(p, _STOP)
+    ev = tx.find(st, p["transactionId"]) if st.boot == boot.ACCEPTED else None
+    if ev is None:
+        return {"status": "Rejected"}  # F03.FR.07/08, B02.FR.05
+    tx.end(st, ev, "RemoteStop", "Remote", now)
+    return {"status": "Accepted"}

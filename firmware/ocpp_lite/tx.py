@@ -1,0 +1,292 @@
+# ocpp_lite/tx.py - E transactions with TxStartPoint = TxStopPoint = PowerPathClosed: a
+# transaction starts when the EV is connected AND authorized and ends when it disconnects OR
+# the authorization ends (E01-E09, E05 deauthorization), with TransactionEvent and its meter
+# values (J02). This module owns st.ev (per-EVSE state) and the "tx" flash document:
+#   {"p": id prefix, "n": transactions so far, "e": {evse: open transaction}}
+# which is written before every TransactionEvent, so a power cut ends the transaction after
+# the reboot with stoppedReason PowerLoss and the last stored energy reading.
+from time import ticks_add, ticks_diff
+from micropython import const
+from . import clock, devmodel, samples, status
+
+_MIN_W = const(50)  # power above which the EV counts as charging
+_ENDED_SAMPLES = const(8)  # TxEnded samples kept per transaction (thinned when full)
+
+ENERGY = "Energy.Active.Import.Register"
+
+
+class Evse:
+    """What the station knows about one EVSE (in RAM)."""
+
+    def __init__(self, i):
+        self.id = i
+        self.plugged = False
+        self.wh = 0  # energy register, Wh
+        self.w = 0  # power, W
+        self.v = None  # volts, if measured
+        self.a = None  # amps, if measured
+        self.relay = False
+        self.auth = None  # authorization waiting for the cable: (idToken, group, remoteStartId, until)
+        self.tx = None  # the open transaction (as stored)
+        self.next_upd = None  # ticks of the next periodic Updated
+        self.next_end = None  # ticks of the next TxEnded sample
+        self.fault = None  # what is broken (a board's fault input), or None
+
+
+def init(st, doc, evses, now):
+    st.ev = [Evse(i + 1) for i in range(evses)]
+    st.tx = doc or {"p": "".join("%02x" % b for b in st.seed[4:8]), "n": 0, "e": {}}
+    if doc and not doc["e"]:
+        return  # nothing to recover, nothing to write
+    for key in list(st.tx["e"]):  # open before the power went: end them (E06, PowerLoss)
+        t = st.tx["e"][key]
+        ev = st.ev[int(key) - 1] if int(key) <= evses else Evse(int(key))
+        ev.tx = t
+        ev.wh = t["wh"]
+        _event(st, ev, "Ended", "AbnormalCondition", now, stopped="PowerLoss", cs="Idle", at=t["t"],
+               ctx="Transaction.End", measurands=ENERGY)
+        del st.tx["e"][key]
+        ev.tx = None
+    _save(st)
+
+
+def _save(st):
+    try:
+        st.save("tx", st.tx)
+    except OSError as e:
+        st.log("transaction state not saved: %r" % e)
+
+
+def find(st, tx_id):
+    for ev in st.ev:
+        if ev.tx and ev.tx["id"] == tx_id:
+            return ev
+    return None
+
+
+# --- inputs ------------------------------------------------------------------------------
+def plug(st, ev, now):
+    ev.plugged = True
+    _status(st, ev, now)
+    if ev.auth and not ev.tx:
+        tok, grp, rid, _ = ev.auth
+        start(st, ev, tok, grp, rid, "RemoteStart" if rid is not None else "CablePluggedIn", now)
+
+
+def unplug(st, ev, now):
+    ev.plugged = False
+    if ev.tx:  # E06/E09: the EV left, the transaction ends (StopTxOnEVSideDisconnect)
+        end(st, ev, "EVCommunicationLost", "EVDisconnected", now, "Idle")
+    _status(st, ev, now)
+
+
+_STOPPED = (("GroundFault", "GroundFault"), ("Overcurrent", "OvercurrentFault"), ("EmergencyStop", "EmergencyStop"))
+
+
+def fault(st, ev, reason, now):
+    """The board found a fault (welded or stuck contactor, silent meter, pilot error): the
+    transaction stops (E06.FR.16), the connector is Faulted until it clears."""
+    ev.fault = reason
+    ev.auth = None
+    if ev.tx:
+        stopped = "Other"
+        for r, s in _STOPPED:
+            if r == reason:
+                stopped = s
+        end(st, ev, "AbnormalCondition", stopped, now)
+    _relay(st, ev, False)
+    _status(st, ev, now)
+
+
+def fault_cleared(st, ev, now):
+    ev.fault = None
+    _status(st, ev, now)
+
+
+def authorized(st, ev, tok, grp, rid, now):
+    """An accepted authorization for ev: start at once if the EV is there, else wait
+    EVConnectionTimeOut for it (E03, F02)."""
+    if ev.plugged:
+        start(st, ev, tok, grp, rid, "RemoteStart" if rid is not None else "Authorized", now)
+    else:
+        ev.auth = (tok, grp, rid, ticks_add(now, devmodel.get(st, "TxCtrlr.EVConnectionTimeOut") * 1000))
+        st.show({"ev": "auth", "evse": ev.id, "status": "WaitingForCable"})
+
+
+def metered(st, ev, wh, w, v, a, now):
+    if wh < ev.wh:
+        st.log("EVSE %d meter went back from %d to %d Wh: ignored" % (ev.id, ev.wh, wh))  # J02.FR.16
+    else:
+        ev.wh = wh
+    ev.w, ev.v, ev.a = w, v, a
+    if ev.tx and ev.relay:
+        cs = "Charging" if w > _MIN_W else ("SuspendedEV" if ev.tx["cs"] == "Charging" else ev.tx["cs"])
+        if cs != ev.tx["cs"]:
+            ev.tx["cs"] = cs
+            _event(st, ev, "Updated", "ChargingStateChanged", now)
+
+
+# --- transaction -------------------------------------------------------------------------
+def start(st, ev, tok, grp, rid, trigger, now):
+    ev.auth = None
+    st.tx["n"] += 1
+    t = {"id": "%s-%d" % (st.tx["p"], st.tx["n"]), "seq": 0, "tok": tok, "grp": grp, "cs": "EVConnected",
+         "t": st.time(now), "wh": ev.wh, "smp": []}
+    ev.tx = t
+    st.tx["e"][str(ev.id)] = t
+    extra = {"idToken": tok, "evse": {"id": ev.id, "connectorId": 1}}
+    _event(st, ev, "Started", trigger, now, extra=extra, rid=rid, ctx="Transaction.Begin",
+           measurands=devmodel.get(st, "SampledDataCtrlr.TxStartedMeasurands"))
+    _relay(st, ev, True)
+    _status(st, ev, now)
+    _timers(st, ev, now)
+
+
+def end(st, ev, trigger, stopped, now, cs="EVConnected", tok=None):
+    """End the open transaction of ev (E06): contactor open first, then Ended."""
+    _relay(st, ev, False)
+    t = ev.tx
+    t["cs"] = cs
+    extra = {"idToken": tok} if tok else None
+    _event(st, ev, "Ended", trigger, now, extra=extra, stopped=stopped, ctx="Transaction.End",
+           measurands=devmodel.get(st, "SampledDataCtrlr.TxEndedMeasurands"))
+    ev.tx = None
+    ev.next_upd = ev.next_end = None
+    st.tx["e"].pop(str(ev.id), None)
+    _save(st)
+    _status(st, ev, now)
+
+
+def suspend(st, ev, now):
+    """E05.FR.02: deauthorized but StopTxOnInvalidId is false: no more energy, the
+    transaction goes on."""
+    _relay(st, ev, False)
+    ev.tx["cs"] = "SuspendedEVSE"
+    _event(st, ev, "Updated", "ChargingStateChanged", now)
+
+
+def _event(st, ev, etype, trigger, now, extra=None, stopped=None, rid=None, cs=None, at=None,
+           ctx=None, measurands=None):
+    """Build, store and queue a TransactionEvent for the open transaction of ev."""
+    t = ev.tx
+    ts = st.time(now) if at is None else at
+    info = {"transactionId": t["id"], "chargingState": cs or t["cs"]}
+    if stopped:
+        info["stoppedReason"] = stopped
+    if rid is not None:
+        info["remoteStartId"] = rid
+    p = {"eventType": etype, "timestamp": clock.iso(ts), "triggerReason": trigger, "seqNo": t["seq"],
+         "transactionInfo": info}
+    if extra:
+        p.update(extra)
+    if not st.rpc.online or not st.rpc.accepted:
+        p["offline"] = True  # E11/E12: it happened while the CSMS could not hear it
+    mv = []
+    if etype == "Ended":
+        mv = t["smp"]
+    if measurands:
+        s = samples.sample(st, ev, measurands, ctx, ts)
+        if s:
+            mv = mv + [s]
+    if mv:
+        p["meterValue"] = mv
+    t["seq"] += 1
+    t["t"] = ts
+    t["wh"] = ev.wh
+    if etype != "Ended":
+        _save(st)
+    try:
+        st.rpc.keep(st, "TransactionEvent", p, t["id"], etype == "Updated")
+    except OSError as e:
+        st.log("TransactionEvent not stored: %r" % e)
+    st.show({"ev": "tx", "evse": ev.id, "event": etype, "trigger": trigger, "id": t["id"]})
+
+
+def triggered(st, ev, now):
+    """F06.FR.07: TriggerMessage(TransactionEvent)."""
+    _event(st, ev, "Updated", "Trigger", now, ctx="Trigger",
+           measurands=devmodel.get(st, "SampledDataCtrlr.TxUpdatedMeasurands"))
+
+
+def answered(st, m, res, now):
+    """The CSMS answered a TransactionEvent: an idTokenInfo other than Accepted ends or
+    suspends the authorization (E05)."""
+    info = res.get("idTokenInfo") if res else None
+    if not info or info.get("status", "Accepted") == "Accepted":
+        return
+    ev = find(st, m["tx"])
+    if not ev or not ev.relay:
+        return
+    if devmodel.get(st, "TxCtrlr.StopTxOnInvalidId"):
+        end(st, ev, "Deauthorized", "DeAuthorized", now)
+    else:
+        suspend(st, ev, now)
+
+
+# --- timers ------------------------------------------------------------------------------
+def _next(st, key, now):
+    """ticks of the next sample for interval variable key (read now: a change applies at once)."""
+    s = devmodel.get(st, key)
+    return ticks_add(now, s * 1000) if s else None
+
+
+def _timers(st, ev, now):
+    ev.next_upd = _next(st, "SampledDataCtrlr.TxUpdatedInterval", now)
+    ev.next_end = _next(st, "SampledDataCtrlr.TxEndedInterval", now)
+
+
+def retime(st, now):
+    """SampledDataCtrlr intervals changed: they apply at once to running transactions."""
+    for ev in st.ev:
+        if ev.tx:
+            _timers(st, ev, now)
+
+
+def tick(st, now):
+    for ev in st.ev:
+        if ev.auth and ticks_diff(now, ev.auth[3]) >= 0:  # EVConnectionTimeOut: no cable came
+            ev.auth = None
+            st.show({"ev": "auth", "evse": ev.id, "status": "Timeout"})
+        if ev.tx and ev.next_upd is not None and ticks_diff(now, ev.next_upd) >= 0:
+            _event(st, ev, "Updated", "MeterValuePeriodic", now, ctx="Sample.Periodic",
+                   measurands=devmodel.get(st, "SampledDataCtrlr.TxUpdatedMeasurands"))
+            ev.next_upd = _next(st, "SampledDataCtrlr.TxUpdatedInterval", now)
+        if ev.tx and ev.next_end is not None and ticks_diff(now, ev.next_end) >= 0:
+            add_sample(st, ev, samples.sample(st, ev, devmodel.get(st, "SampledDataCtrlr.TxEndedMeasurands"),
+                                              "Sample.Periodic", st.time(now)))
+            ev.next_end = _next(st, "SampledDataCtrlr.TxEndedInterval", now)
+
+
+def add_sample(st, ev, s):
+    """Keep a meter sample for the Ended event; when full drop every second one, never the
+    first or the newest (E06.FR.12/13)."""
+    if not s:
+        return
+    smp = ev.tx["smp"]
+    if len(smp) >= _ENDED_SAMPLES:
+        smp[:] = [smp[i] for i in range(0, len(smp), 2)]
+    smp.append(s)
+    _save(st)
+
+
+def deadline(st, now):
+    d = None
+    for ev in st.ev:
+        for t in (ev.auth[3] if ev.auth else None, ev.next_upd if ev.tx else None, ev.next_end if ev.tx else None):
+            if t is not None:
+                x = ticks_diff(t, now)
+                if d is None or x < d:
+                    d = x
+    return d
+
+
+# --- outputs -----------------------------------------------------------------------------
+def _relay(st, ev, closed):
+    if ev.relay != closed:
+        ev.relay = closed
+        st.effects.append(("relay", ev.id, closed))
+
+
+def _status(st, ev, now):
+    s = status.FAULTED if ev.fault else status.OCCUPIED if ev.plugged or ev.tx else status.AVAILABLE
+    status.set(st, ev.id, s, now)
