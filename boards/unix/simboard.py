@@ -137,6 +137,13 @@ class SimBoard:
                 self._net.clear()
                 app.link.drop()
             self.show({"ev": "net", "up": bool(op["up"])})
+        elif name == "mem":  # the footprint tool's probe (README)
+            import gc
+
+            used = gc.mem_alloc()
+            gc.collect()
+            self.show({"ev": "mem", "used": used, "live": gc.mem_alloc(), "free": gc.mem_free(),
+                       "writes": app.store.writes})
         elif name == "reboot":
             app.stop("reboot", "LocalReset")
         elif name == "quit":
