@@ -66,9 +66,9 @@ def test_heap_option_limits_the_micropython_heap(csms, sims, tmp_path):
         tiny.close()
 
 
-def test_make_sim_demo_shows_boot_status_and_heartbeat(tmp_path):
+def test_make_sim_demo_plays_a_charging_session(tmp_path):
     env = dict(os.environ, CSMS_PORT="0")
-    p = subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py"), "--duration", "4",
+    p = subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py"), "--duration", "22",
                         "--interval", "1", "--state", str(tmp_path / "demo"), "--fresh"],
                        capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
     out = p.stdout
@@ -76,4 +76,7 @@ def test_make_sim_demo_shows_boot_status_and_heartbeat(tmp_path):
     assert '"BootNotification"' in out and '"status":"Accepted"' in out
     assert '"connectorStatus":"Available"' in out and '"Heartbeat"' in out
     assert '{"ev": "ws", "state": "connected"}' in out
+    for event in ('"eventType":"Started"', '"triggerReason":"MeterValuePeriodic"', '"eventType":"Ended"',
+                  '"Authorize"', '"closed": true'):
+        assert event in out, event
     assert "0 schema violation(s)" in out

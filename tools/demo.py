@@ -2,12 +2,14 @@
 
 Starts tools/csms.py on 127.0.0.1 and tools/sim (the station on the MicroPython unix port)
 against it, and prints both sides: OCPP frames as the CSMS sees them, and the station's
-events. Lines typed on stdin are passed to the station, e.g. {"op":"plug","evse":1}.
-Ctrl-C (or --duration) ends the demo.
+events. Once the station is accepted it plays a charging session (plug in, tap a card,
+charge with meter updates, tap again, unplug); then lines typed on stdin are passed to the
+station, e.g. {"op":"plug","evse":1}. Ctrl-C (or --duration) ends the demo.
 """
 
 import argparse
 import asyncio
+import json
 import os
 import pathlib
 import shutil
@@ -25,12 +27,32 @@ def out(who, text):
     print("[%7.2f] %-16s %s" % (time.monotonic() - T0, who, text), flush=True)
 
 
-async def _pipe_lines(stream, who):
+async def _pipe_lines(stream, who, accepted=None):
     while True:
         line = await stream.readline()
         if not line:
             return
-        out(who, line.decode(errors="replace").rstrip())
+        text = line.decode(errors="replace").rstrip()
+        out(who, text)
+        if accepted and '"boot"' in text and '"Accepted"' in text:
+            accepted.set()
+
+
+SESSION = (  # (seconds to wait first, input for the station)
+    (1, {"op": "plug", "evse": 1}),
+    (2, {"op": "tap", "idToken": "AA11BB22"}),
+    (1, {"op": "ev_power", "evse": 1, "w": 7400}),
+    (12, {"op": "tap", "idToken": "AA11BB22"}),
+    (2, {"op": "unplug", "evse": 1}),
+)
+
+
+async def play(proc, accepted):
+    await accepted.wait()
+    for pause, op in SESSION:
+        await asyncio.sleep(pause)
+        out("demo", "input %s" % json.dumps(op))
+        proc.stdin.write((json.dumps(op) + "\n").encode())
 
 
 async def main(a):
@@ -44,11 +66,14 @@ async def main(a):
         shutil.rmtree(state)
     proc = await asyncio.create_subprocess_exec(
         str(ROOT / "tools" / "sim"), "--csms", c.url, "--id", a.id, "--state", str(state),
-        "--evses", str(a.evses), stdin=asyncio.subprocess.PIPE,
+        "--evses", str(a.evses), "--set", "SampledDataCtrlr.TxUpdatedInterval=5", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
-    tasks = [asyncio.create_task(_pipe_lines(proc.stdout, "station")),
+    accepted = asyncio.Event()
+    tasks = [asyncio.create_task(_pipe_lines(proc.stdout, "station", accepted)),
              asyncio.create_task(_pipe_lines(proc.stderr, "station log"))]
+    if not a.no_session:
+        tasks.append(asyncio.create_task(play(proc, accepted)))
     loop = asyncio.get_running_loop()
 
     def forward():
@@ -93,6 +118,7 @@ if __name__ == "__main__":
     p.add_argument("--state", default=str(ROOT / "build" / "sim-state"))
     p.add_argument("--fresh", action="store_true", help="start with empty station flash")
     p.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
+    p.add_argument("--no-session", action="store_true", help="do not play the charging session")
     try:
         sys.exit(asyncio.run(main(p.parse_args())))
     except KeyboardInterrupt:
