@@ -159,6 +159,10 @@ class StationHandler(ocpp.v201.ChargePoint):
     def on_meter_values(self, **_):
         return call_result.MeterValues()
 
+    @on("NotifyCustomerInformation")
+    def on_notify_customer_information(self, **_):
+        return call_result.NotifyCustomerInformation()
+
 
 class Csms:
     def __init__(self, host="127.0.0.1", port=0, password=None, ssl=None, log=None):

@@ -24,7 +24,8 @@ class SimBoard:
             "serialNumber": serial[:25],
             "firmwareVersion": __version__,
         }
-        self.hw = {"phases": 3, "power_max": 11000, "connector": "sType2"}  # 16 A 3-phase socket
+        # 16 A 3-phase socket with a cable lock
+        self.hw = {"phases": 3, "power_max": 11000, "connector": "sType2", "unlock": self.unlock}
         self._net = asyncio.Event()
         self._net.set()
         # hardware state survives a reboot of the firmware
@@ -46,6 +47,15 @@ class SimBoard:
     def relay(self, evse, closed):
         self._closed[evse - 1] = closed
         self.show({"ev": "relay", "evse": evse, "closed": closed})
+
+    def limit(self, evse, amps):
+        """The current offered on the control pilot (smart charging); None: the EVSE's rating."""
+        self.show({"ev": "limit", "evse": evse, "amps": amps})
+
+    def unlock(self, evse):
+        """The cable lock of the socket: opens on request (UnlockConnector)."""
+        self.show({"ev": "unlock", "evse": evse})
+        return True
 
     def log(self, msg):
         print(msg, file=sys.stderr)

@@ -87,8 +87,9 @@ def connected(st, switched, now):
         st.rpc.accepted = False
         st.boot_reason = "Unknown"
         st.boot_due = now
-    elif st.boot == ACCEPTED:
-        status.report_all(st, now)
+    elif st.boot == ACCEPTED:  # B04: after a long outage all connectors, else the changed ones
+        gone = ticks_diff(now, st.offline_at) if st.offline_at is not None else 0
+        status.report_all(st, now, gone > devmodel.get(st, "OCPPCommCtrlr.OfflineThreshold") * 1000)
 
 
 def tick(st, now):

@@ -9,7 +9,7 @@
 from collections import deque
 from time import ticks_add, ticks_diff
 from micropython import const
-from . import actions, auth, boot, clock, devmodel, netprofile, rpc, secevents, status, tx
+from . import actions, auth, availability, boot, clock, devmodel, netprofile, reset, rpc, secevents, status, tx
 from .session import Session
 
 try:
@@ -25,7 +25,7 @@ class Station:
     def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log):
         """info: chargingStation object of BootNotification; hw: board facts for the device
         model ({"phases", "power_max", "connector"}); evses: EVSE count (one connector each);
-        docs: the stored documents {"vars", "net", "tx"}; save(name, doc): persist a document
+        docs: the stored documents {"vars", "net", "tx", "avail"}; save(name, doc): persist a document
         (raises OSError); q: the must-deliver message queue in flash (runtime/queue.py);
         now: ticks_ms; wall: seconds since 2000 from the RTC or None if unknown; seed: 8 random
         bytes; reason: BootReasonEnumType value."""
@@ -39,6 +39,8 @@ class Station:
         prefix = "".join("%02x" % b for b in seed[:4]) + "-"
         self.rpc = Session(prefix, 30, log, q.last())  # the network profile sets the timeout
         self.authorizing = False  # an Authorize for a tapped card is out
+        self.resetting = None  # "OnIdle" waiting for transactions to end, or "Immediate"
+        self.offline_at = None  # ticks when the connection went down
         self.power = [0] * evses  # W per EVSE, from the meter
         self.certs = 0  # installed CSMS root certificates (the runtime keeps it up to date)
         self.rx_len = 0  # bytes of the message being handled (BytesPerMessage checks)
@@ -51,7 +53,10 @@ class Station:
         boot.init(self, reason, now)
         for evse in range(1, evses + 1):
             self.effects.append(("relay", evse, False))
+        availability.init(self, docs.get("avail"))
         tx.init(self, docs.get("tx"), evses, now)
+        for ev in self.ev:
+            tx.refresh(self, ev, now)
 
     # --- wall clock -----------------------------------------------------------------
     def time(self, now):
@@ -88,6 +93,7 @@ class Station:
 
     def disconnected(self, now):
         self.rpc.disconnected(self, now)
+        self.offline_at = now
 
     def receive(self, buf, now):
         self.rx_len = len(buf)
@@ -123,6 +129,10 @@ class Station:
     def unplug(self, evse, now):
         tx.unplug(self, self.ev[evse - 1], now)
 
+    def ev_ready(self, evse, ready, now):
+        """The EV asks for energy (control pilot state C or D) or not (B)."""
+        tx.ev_ready(self, self.ev[evse - 1], ready, now)
+
     def tap(self, token, kind, now):
         """An identification: an RFID card's UID (kind "ISO14443"), a key code, ..."""
         auth.tap(self, token, kind, now)
@@ -136,6 +146,15 @@ class Station:
 
     def fault_cleared(self, evse, now):
         tx.fault_cleared(self, self.ev[evse - 1], now)
+
+    # --- between modules ----------------------------------------------------------------
+    def inoperative(self, evse):
+        """No new transaction on evse: set Inoperative, or an OnIdle reset is waiting."""
+        return availability.inoperative(self, evse) or self.resetting is not None
+
+    def tx_ended(self, ev, now):
+        availability.ended(self, ev, now)
+        reset.ended(self, now)
 
     # --- for the session --------------------------------------------------------------
     def attempts(self):

@@ -31,6 +31,7 @@ class Evse:
         self.next_upd = None  # ticks of the next periodic Updated
         self.next_end = None  # ticks of the next TxEnded sample
         self.fault = None  # what is broken (a board's fault input), or None
+        self.ready = None  # the EV asks for energy (control pilot C/D); None: no pilot reading
 
 
 def init(st, doc, evses, now):
@@ -113,6 +114,15 @@ def authorized(st, ev, tok, grp, rid, now):
         st.show({"ev": "auth", "evse": ev.id, "status": "WaitingForCable"})
 
 
+def ev_ready(st, ev, ready, now):
+    """The EV asks for energy (control pilot state C/D) or stops asking (B): a charging EV
+    that stops asking is SuspendedEV at once, without waiting for the meter."""
+    ev.ready = ready
+    if not ready and ev.tx and ev.relay and ev.tx["cs"] == "Charging":
+        ev.tx["cs"] = "SuspendedEV"
+        _event(st, ev, "Updated", "ChargingStateChanged", now)
+
+
 def metered(st, ev, wh, w, v, a, now):
     if wh < ev.wh:
         st.log("EVSE %d meter went back from %d to %d Wh: ignored" % (ev.id, ev.wh, wh))  # J02.FR.16
@@ -120,7 +130,8 @@ def metered(st, ev, wh, w, v, a, now):
         ev.wh = wh
     ev.w, ev.v, ev.a = w, v, a
     if ev.tx and ev.relay:
-        cs = "Charging" if w > _MIN_W else ("SuspendedEV" if ev.tx["cs"] == "Charging" else ev.tx["cs"])
+        cs = "Charging" if w > _MIN_W and ev.ready is not False else \
+            ("SuspendedEV" if ev.tx["cs"] == "Charging" else ev.tx["cs"])
         if cs != ev.tx["cs"]:
             ev.tx["cs"] = cs
             _event(st, ev, "Updated", "ChargingStateChanged", now)
@@ -155,6 +166,7 @@ def end(st, ev, trigger, stopped, now, cs="EVConnected", tok=None):
     st.tx["e"].pop(str(ev.id), None)
     _save(st)
     _status(st, ev, now)
+    st.tx_ended(ev, now)
 
 
 def suspend(st, ev, now):
@@ -288,5 +300,20 @@ def _relay(st, ev, closed):
 
 
 def _status(st, ev, now):
-    s = status.FAULTED if ev.fault else status.OCCUPIED if ev.plugged or ev.tx else status.AVAILABLE
+    if ev.fault:
+        s = status.FAULTED
+    elif ev.tx:
+        s = status.OCCUPIED
+    elif st.inoperative(ev.id):
+        s = status.UNAVAILABLE
+    else:
+        s = status.OCCUPIED if ev.plugged else status.AVAILABLE
     status.set(st, ev.id, s, now)
+
+
+def refresh(st, ev, now):
+    """Availability changed: show the connector's status again; a waiting authorization on an
+    EVSE that became unavailable lapses."""
+    if ev.auth and st.inoperative(ev.id):
+        ev.auth = None
+    _status(st, ev, now)

@@ -20,7 +20,7 @@ class App:
         self.store = store
         self.settings = config.station(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
-        docs = {"vars": store.load("vars"), "net": store.load("net"), "tx": store.load("tx")}
+        docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail")}
         self.log = board.log
         self.q = FlashQueue(store, board.log)
         self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),
@@ -106,6 +106,19 @@ class App:
             self.board.relay(e[1], e[2])
         elif k == "reconnect":
             self._reconnect = True
+        elif k == "limit":
+            self.board.limit(e[1], e[2])
+        elif k == "reboot":
+            asyncio.create_task(self._reboot(e[1]))
+
+    async def _reboot(self, reason):
+        """Reboot once the answer and the flash queue are out (Reset: the Ended events), or
+        after MessageTimeout; what is still queued is sent after the reboot (B12.FR.05)."""
+        for _ in range(self.st.rpc.timeout_ms // 100):
+            if not len(self.q) and not self.st.rpc.out:
+                break
+            await asyncio.sleep_ms(100)
+        self.stop("reboot", reason)
 
     async def _timer(self):
         while True:
