@@ -69,12 +69,10 @@ def main():
     except (ValueError, OSError) as e:
         print("provisioning failed: %s" % e, file=sys.stderr)
         sys.exit(2)
-    net = store.load("net")
-    ident = (store.load("vars") or {}).get("SecurityCtrlr.Identity")
-    if not net or not net["profiles"] or not ident:
+    if not config.provisioned(store):
         print("no CSMS URL or station id provisioned\n" + _USAGE, file=sys.stderr)
         sys.exit(2)
-    board = SimBoard(int(o.get("evses", 1)), ident, o["state"])
+    board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], o["state"])
     while True:
         why = asyncio.run(App(board, store).main())
         asyncio.new_event_loop()

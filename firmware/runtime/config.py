@@ -14,6 +14,12 @@ def station(store):
     return s
 
 
+def provisioned(store):
+    """True when a network profile (CSMS URL) and the station identity are stored."""
+    net = store.load("net")
+    return bool(net and net["profiles"] and (store.load("vars") or {}).get(devmodel.IDENTITY))
+
+
 def _row(name):
     """The device-model row for 'Component.Variable[Instance]' or a unique 'Variable'."""
     r = devmodel.row(name)

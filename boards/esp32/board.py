@@ -1,0 +1,18 @@
+# boards/esp32/board.py - the ESP32 board object: the shared hardware loop (hw.board) on this
+# board's pin map, with the ESP32 Wi-Fi station.
+import machine
+import network
+import pins
+from hw.board import Board
+
+
+def _wlan():
+    network.hostname(pins.MODEL.lower().replace(".", "-"))
+    w = network.WLAN(network.STA_IF)
+    w.active(True)
+    w.config(pm=w.PM_NONE)  # no modem sleep: the CSMS may send at any moment
+    return w
+
+
+def make_board(store, log=print):
+    return Board(machine, pins, store, _wlan(), log)

@@ -1,0 +1,7 @@
+// boards/esp32/mpconfigboard.h - MicroPython board configuration of the OCPP2.Lite ESP32.
+#define MICROPY_HW_BOARD_NAME "OCPP2.Lite ESP32"
+#define MICROPY_HW_MCU_NAME "ESP32"
+
+// The TLS client asks the CSMS for 2 kB records (RFC 6066 max_fragment_length), with
+// boards/common/tls-max-fragment-length.patch applied to the MicroPython checkout.
+#define MICROPY_SSL_MFL_CODE (MBEDTLS_SSL_MAX_FRAG_LEN_2048)

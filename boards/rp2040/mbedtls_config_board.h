@@ -1,0 +1,22 @@
+// boards/rp2040/mbedtls_config_board.h - mbedTLS configuration of the OCPP2.Lite Pico W
+// firmware (MBEDTLS_CONFIG_FILE, set in mpconfigboard.cmake): the rp2 port's configuration
+// with the TLS buffers of OCPP 2.0.1 Part 4 section 5.2 / OCPP2.Lite whitepaper section 5.3.
+#ifndef OCPP2LITE_MBEDTLS_CONFIG_BOARD_H
+#define OCPP2LITE_MBEDTLS_CONFIG_BOARD_H
+
+#include "mbedtls/mbedtls_config_port.h"
+
+// 2 kB output buffer: ~99 % of OCPP messages fit one record, longer ones go out as several.
+#undef MBEDTLS_SSL_OUT_CONTENT_LEN
+#define MBEDTLS_SSL_OUT_CONTENT_LEN (2048)
+
+// The input buffer stays at 16 kB: a CSMS that ignores max_fragment_length may send
+// full-size records.
+#undef MBEDTLS_SSL_IN_CONTENT_LEN
+#define MBEDTLS_SSL_IN_CONTENT_LEN (16384)
+
+// RFC 6066 max_fragment_length: the client asks for 2 kB records (MICROPY_SSL_MFL_CODE in
+// mpconfigboard.h, with boards/common/tls-max-fragment-length.patch applied).
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+
+#endif // OCPP2LITE_MBEDTLS_CONFIG_BOARD_H

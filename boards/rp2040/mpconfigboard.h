@@ -1,0 +1,10 @@
+// boards/rp2040/mpconfigboard.h - MicroPython board configuration of the OCPP2.Lite Pico W.
+#define MICROPY_HW_BOARD_NAME "OCPP2.Lite Pico W"
+#define MICROPY_HW_FLASH_STORAGE_BYTES (848 * 1024)
+#define MICROPY_PY_NETWORK_HOSTNAME_DEFAULT "ocpp2lite-picow"
+
+// The TLS client asks the CSMS for 2 kB records (RFC 6066 max_fragment_length), with
+// boards/common/tls-max-fragment-length.patch applied to the MicroPython checkout.
+#define MICROPY_SSL_MFL_CODE (MBEDTLS_SSL_MAX_FRAG_LEN_2048)
+
+#include "enable_cyw43.h"
