@@ -163,6 +163,10 @@ class StationHandler(ocpp.v201.ChargePoint):
     def on_notify_customer_information(self, **_):
         return call_result.NotifyCustomerInformation()
 
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(self, **_):
+        return call_result.ReportChargingProfiles()
+
 
 class Csms:
     def __init__(self, host="127.0.0.1", port=0, password=None, ssl=None, log=None):

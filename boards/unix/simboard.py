@@ -25,7 +25,7 @@ class SimBoard:
             "firmwareVersion": __version__,
         }
         # 16 A 3-phase socket with a cable lock
-        self.hw = {"phases": 3, "power_max": 11000, "connector": "sType2", "unlock": self.unlock}
+        self.hw = {"phases": 3, "power_max": 11000, "amps": 16, "connector": "sType2", "unlock": self.unlock}
         self._net = asyncio.Event()
         self._net.set()
         # hardware state survives a reboot of the firmware

@@ -127,7 +127,7 @@ def live(st, name, evse, now):
     if name == "@certs":
         return st.certs
     if name == "@profiles":
-        return 0
+        return len(st.profiles)
     return st.hw[name[1:]]  # @phases, @power_max, @connector: board configuration
 
 

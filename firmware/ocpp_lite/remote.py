@@ -1,7 +1,7 @@
 # ocpp_lite/remote.py - F01-F03 RequestStartTransaction and RequestStopTransaction.
 # AuthorizeRemoteStart is false (read-only): the CSMS has authorized the token already, so the
-# authorization counts at once (F02.FR.10); a chargingProfile is ignored unless the build has
-# smart charging (F01.FR.12). With PowerPathClosed the transaction starts when the EV is (or
+# authorization counts at once (F02.FR.10); a chargingProfile (a TxProfile) is used for the
+# transaction in builds with smart charging, and ignored in the others (F01.FR.12). With PowerPathClosed the transaction starts when the EV is (or
 # gets) plugged in; without a cable within EVConnectionTimeOut the authorization lapses and,
 # no transaction having started, nothing is sent.
 from . import boot, schema, status, tx
@@ -29,7 +29,17 @@ def RequestStartTransaction(st, p, now):
         return _rejected("Unavailable")  # F02.FR.25
     if ev.tx:
         return _rejected("TxInProgress")  # F02.FR.26
-    tx.authorized(st, ev, p["idToken"], p.get("groupIdToken"), p["remoteStartId"], now)
+    profile = p.get("chargingProfile")
+    if profile is not None:
+        try:
+            from . import smartcharging
+        except ImportError:
+            profile = None  # F01.FR.12: no smart charging in this build, ignored
+        else:
+            why = smartcharging.check_remote(st, ev, profile)
+            if why:
+                return _rejected(why)  # F02.FR.27
+    tx.authorized(st, ev, p["idToken"], p.get("groupIdToken"), p["remoteStartId"], now, profile)
     return {"status": "Accepted"}
 
 

@@ -16,6 +16,10 @@ try:
     from . import aligned  # clock-aligned meter values: not in every build
 except ImportError:
     aligned = None
+try:
+    from . import smartcharging  # only in builds with smart charging
+except ImportError:
+    smartcharging = None
 
 _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
@@ -25,7 +29,7 @@ class Station:
     def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log):
         """info: chargingStation object of BootNotification; hw: board facts for the device
         model ({"phases", "power_max", "connector"}); evses: EVSE count (one connector each);
-        docs: the stored documents {"vars", "net", "tx", "avail"}; save(name, doc): persist a document
+        docs: the stored documents {"vars", "net", "tx", "avail", "profiles"}; save(name, doc): persist a document
         (raises OSError); q: the must-deliver message queue in flash (runtime/queue.py);
         now: ticks_ms; wall: seconds since 2000 from the RTC or None if unknown; seed: 8 random
         bytes; reason: BootReasonEnumType value."""
@@ -57,6 +61,9 @@ class Station:
         tx.init(self, docs.get("tx"), evses, now)
         for ev in self.ev:
             tx.refresh(self, ev, now)
+        if smartcharging:
+            smartcharging.init(self, docs.get("profiles"))
+            smartcharging.apply(self, now)
 
     # --- wall clock -----------------------------------------------------------------
     def time(self, now):
@@ -108,13 +115,16 @@ class Station:
         tx.tick(self, now)
         if aligned:
             aligned.tick(self, now)
+        if smartcharging:
+            smartcharging.tick(self, now)
         self.rpc.pump(self, now)
 
     def next_deadline(self, now):
         """ms until tick() has work to do (0 = now)."""
         d = _MAX_WAIT
         for t in (self.rpc.deadline(self, now), boot.deadline(self, now), tx.deadline(self, now),
-                  aligned.deadline(self, now) if aligned else None):
+                  aligned.deadline(self, now) if aligned else None,
+                  smartcharging.deadline(self, now) if smartcharging else None):
             if t is not None and t < d:
                 d = t
         return d if d > 0 else 0
@@ -152,9 +162,15 @@ class Station:
         """No new transaction on evse: set Inoperative, or an OnIdle reset is waiting."""
         return availability.inoperative(self, evse) or self.resetting is not None
 
-    def tx_ended(self, ev, now):
+    def tx_started(self, ev, profile, now):
+        if smartcharging:
+            smartcharging.started(self, ev, profile, now)
+
+    def tx_ended(self, ev, tx_id, now):
         availability.ended(self, ev, now)
         reset.ended(self, now)
+        if smartcharging:
+            smartcharging.ended(self, ev, tx_id, now)
 
     # --- for the session --------------------------------------------------------------
     def attempts(self):

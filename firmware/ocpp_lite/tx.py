@@ -26,7 +26,7 @@ class Evse:
         self.v = None  # volts, if measured
         self.a = None  # amps, if measured
         self.relay = False
-        self.auth = None  # authorization waiting for the cable: (idToken, group, remoteStartId, until)
+        self.auth = None  # waiting for the cable: (idToken, group, remoteStartId, until, chargingProfile)
         self.tx = None  # the open transaction (as stored)
         self.next_upd = None  # ticks of the next periodic Updated
         self.next_end = None  # ticks of the next TxEnded sample
@@ -70,8 +70,8 @@ def plug(st, ev, now):
     ev.plugged = True
     _status(st, ev, now)
     if ev.auth and not ev.tx:
-        tok, grp, rid, _ = ev.auth
-        start(st, ev, tok, grp, rid, "RemoteStart" if rid is not None else "CablePluggedIn", now)
+        tok, grp, rid, _, prof = ev.auth
+        start(st, ev, tok, grp, rid, "RemoteStart" if rid is not None else "CablePluggedIn", now, prof)
 
 
 def unplug(st, ev, now):
@@ -104,13 +104,14 @@ def fault_cleared(st, ev, now):
     _status(st, ev, now)
 
 
-def authorized(st, ev, tok, grp, rid, now):
+def authorized(st, ev, tok, grp, rid, now, profile=None):
     """An accepted authorization for ev: start at once if the EV is there, else wait
-    EVConnectionTimeOut for it (E03, F02)."""
+    EVConnectionTimeOut for it (E03, F02). profile: a TxProfile from RequestStartTransaction."""
     if ev.plugged:
-        start(st, ev, tok, grp, rid, "RemoteStart" if rid is not None else "Authorized", now)
+        start(st, ev, tok, grp, rid, "RemoteStart" if rid is not None else "Authorized", now, profile)
     else:
-        ev.auth = (tok, grp, rid, ticks_add(now, devmodel.get(st, "TxCtrlr.EVConnectionTimeOut") * 1000))
+        until = ticks_add(now, devmodel.get(st, "TxCtrlr.EVConnectionTimeOut") * 1000)
+        ev.auth = (tok, grp, rid, until, profile)
         st.show({"ev": "auth", "evse": ev.id, "status": "WaitingForCable"})
 
 
@@ -138,11 +139,12 @@ def metered(st, ev, wh, w, v, a, now):
 
 
 # --- transaction -------------------------------------------------------------------------
-def start(st, ev, tok, grp, rid, trigger, now):
+def start(st, ev, tok, grp, rid, trigger, now, profile=None):
     ev.auth = None
     st.tx["n"] += 1
+    t0 = st.time(now)
     t = {"id": "%s-%d" % (st.tx["p"], st.tx["n"]), "seq": 0, "tok": tok, "grp": grp, "cs": "EVConnected",
-         "t": st.time(now), "wh": ev.wh, "smp": []}
+         "t": t0, "t0": t0, "wh": ev.wh, "smp": []}
     ev.tx = t
     st.tx["e"][str(ev.id)] = t
     extra = {"idToken": tok, "evse": {"id": ev.id, "connectorId": 1}}
@@ -151,6 +153,7 @@ def start(st, ev, tok, grp, rid, trigger, now):
     _relay(st, ev, True)
     _status(st, ev, now)
     _timers(st, ev, now)
+    st.tx_started(ev, profile, now)
 
 
 def end(st, ev, trigger, stopped, now, cs="EVConnected", tok=None):
@@ -166,7 +169,7 @@ def end(st, ev, trigger, stopped, now, cs="EVConnected", tok=None):
     st.tx["e"].pop(str(ev.id), None)
     _save(st)
     _status(st, ev, now)
-    st.tx_ended(ev, now)
+    st.tx_ended(ev, t["id"], now)
 
 
 def suspend(st, ev, now):

@@ -20,7 +20,7 @@ class App:
         self.store = store
         self.settings = config.station(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
-        docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail")}
+        docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail", "profiles")}
         self.log = board.log
         self.q = FlashQueue(store, board.log)
         self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),

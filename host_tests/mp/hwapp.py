@@ -4,7 +4,7 @@ from time import ticks_ms
 
 
 class Core:
-    """What the station core has today: plug and unplug."""
+    """The station's hardware inputs (boards/README.md), recording the calls."""
 
     def __init__(self):
         self.calls = []
@@ -14,10 +14,6 @@ class Core:
 
     def unplug(self, evse, now):
         self.calls.append(("unplug", evse))
-
-
-class FutureCore(Core):
-    """A core with the planned inputs of boards/README.md, recording them."""
 
     def ev_ready(self, evse, ready, now):
         self.calls.append(("ev_ready", evse, ready))

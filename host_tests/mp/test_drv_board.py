@@ -5,7 +5,7 @@ import asyncio
 import hwfakes
 import network
 from mfrc522_model import Card
-from hwapp import App, FutureCore
+from hwapp import App, Core
 from runtime.store import Store
 
 
@@ -22,7 +22,7 @@ def _rig(name):
 
 
 async def _session(board, ev, k, meter, rfid, pins):
-    st = FutureCore()
+    st = Core()
     app = App(st)
     task = asyncio.create_task(board.run(app))
     await asyncio.wait_for_ms(board.net_wait(), 2000)

@@ -5,7 +5,7 @@ import hwfakes
 import modbus_model
 from contactor_model import Contactor
 from pilot_model import Pilot as CPModel
-from hwapp import App, Core, FutureCore
+from hwapp import App, Core
 from drivers import cp, relay, sdm
 from drivers.modbus import ModbusRTU
 from hw.evse import Evse
@@ -15,7 +15,7 @@ CAL = (3000, 61000)
 
 
 class Rig:
-    def __init__(self, core=None, meter=True):
+    def __init__(self, meter=True):
         m = self.m = hwfakes.fresh()
         self.ev = CPModel(25, 34, CAL)
         self.k = Contactor(26, 27, active_low=True)
@@ -30,7 +30,7 @@ class Rig:
             sdm.SDM(bus, 1, sdm.SDM120) if meter else None,
             32,
         )
-        self.st = core or FutureCore()
+        self.st = Core()
         self.app = App(self.st)
         self.io = Inputs(self.app)
         self.t = 0
@@ -170,19 +170,3 @@ def test_restart_reports_the_state_to_a_new_station():
     r.evse.restart()
     r.run()
     assert r.calls() == [("plug", 1), ("ev_ready", 1, True)]
-
-
-def test_todays_core_gets_plug_and_unplug_only():
-    r = Rig(Core())
-    r.run("B")
-    r.run("C")
-    r.run("E")
-    hwfakes.run(r.evse.read_meter(r.io))
-    r.run("A")
-    assert r.st.calls == [("plug", 1), ("unplug", 1)]
-    assert r.app.logs == [
-        "station has no ev_ready(): hardware input not acted on by this build",
-        "station has no fault(): hardware input not acted on by this build",
-        "station has no meter(): hardware input not acted on by this build",
-        "station has no fault_cleared(): hardware input not acted on by this build",
-    ]
