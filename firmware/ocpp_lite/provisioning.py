@@ -52,9 +52,11 @@ def _status(res, status, why=None):
     return res
 
 
-def GetVariables(st, p, now):
-    out = []
-    for d in _check(st, p, _GET, "GetVariables", "getVariableData"):
+def _resolve(st, items, out):
+    """Each request item with its result object (appended to out), the device-model row and
+    EVSE it addresses; items that are unknown or ask for another attribute than Actual get
+    their status here and are not yielded."""
+    for d in items:
         res = _result(d)
         out.append(res)
         try:
@@ -64,7 +66,14 @@ def GetVariables(st, p, now):
             continue
         if d.get("attributeType", "Actual") != "Actual":
             _status(res, "NotSupportedAttributeType")
-        elif r[2] == "O":
+            continue
+        yield d, res, r, evse
+
+
+def GetVariables(st, p, now):
+    out = []
+    for d, res, r, evse in _resolve(st, _check(st, p, _GET, "GetVariables", "getVariableData"), out):
+        if r[2] == "O":
             _status(res, "Rejected", "WriteOnly")  # B06.FR.09
         else:
             res["attributeValue"] = devmodel.text(devmodel.value(st, r, evse, now))
@@ -75,17 +84,7 @@ def GetVariables(st, p, now):
 def SetVariables(st, p, now):
     out = []
     changes = {}
-    for d in _check(st, p, _SET, "SetVariables", "setVariableData"):
-        res = _result(d)
-        out.append(res)
-        try:
-            r, evse = devmodel.find(st, d["component"], d["variable"])
-        except KeyError as e:
-            _status(res, e.args[0])
-            continue
-        if d.get("attributeType", "Actual") != "Actual":
-            _status(res, "NotSupportedAttributeType")
-            continue
+    for d, res, r, evse in _resolve(st, _check(st, p, _SET, "SetVariables", "setVariableData"), out):
         if r[2] != "W" and r[2] != "O":
             _status(res, "Rejected", "ReadOnly")
             continue
