@@ -179,22 +179,25 @@ def _page(st, now):
     head = '{"requestId":%d,"generatedAt":"%s","seqNo":%d' % (rep[0], st.stamp(now), rep[2])
     room = devmodel.get(st, "DeviceDataCtrlr.BytesPerMessage[GetReport]") - _ENVELOPE - len(head)
     most = devmodel.get(st, "DeviceDataCtrlr.ItemsPerMessage[GetReport]")
-    page = []
+    page = [head, "", ',"reportData":[']  # the payload in parts, never joined (rpc.call)
     item = rep[3]
     while item is not None and len(item) >= room:  # would not fit even alone
         st.log("report item over BytesPerMessage[GetReport] left out")
         item = next(rep[1], None)
-    while item is not None and len(page) < most and len(item) < room:
+    while item is not None and len(page) < 2 * most + 3 and len(item) < room:
         page.append(item)
+        page.append(",")
         room -= len(item) + 1
         item = next(rep[1], None)
     rep[3] = item
     rep[2] += 1
     if item is not None:
-        head += ',"tbc":true'
-    if page:
-        head += ',"reportData":[' + ",".join(page) + "]"
-    st.rpc.call("NotifyReport", head + "}", _answered, PRE_BOOT)
+        page[1] = ',"tbc":true'
+    if len(page) > 3:
+        page[-1] = "]}"
+    else:
+        page[2] = "}"
+    st.rpc.call("NotifyReport", page, _answered, PRE_BOOT)
     if item is None:
         st.report = None
 

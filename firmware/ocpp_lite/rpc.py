@@ -76,7 +76,11 @@ def dumps(obj):
 
 
 def call(mid, action, payload):
-    """payload: a dict, or its JSON text already made (large reports are built as text)."""
+    """payload: a dict, or its JSON text already made, whole or as a list of str parts. A list
+    gives a list: a large report is never joined, the WebSocket frames its parts one by one
+    (a fragmented heap may not have room for it in one piece)."""
+    if type(payload) is list:
+        return ['[2,"%s","%s",' % (mid, action)] + payload + ["]"]
     return '[2,"%s","%s",%s]' % (mid, action, payload if type(payload) is str else dumps(payload))
 
 

@@ -17,7 +17,7 @@ class Session:
     def __init__(self, prefix, timeout_s, log, k=0):
         """prefix: of message ids (random per boot); k: the next order number (after what the
         flash queue holds)."""
-        self.out = deque((), _OUT)  # frames (str) to write, in order
+        self.out = deque((), _OUT)  # frames to write, in order: str, or a list of str parts
         self.timeout_ms = timeout_s * 1000
         self.online = False  # the WebSocket is open
         self.accepted = False  # BootNotification was Accepted: all CALLs may go

@@ -136,11 +136,17 @@ def wanted(line):
     return k in (b"upgrade:", b"connection:", b"sec-websocket-accept:", b"sec-websocket-protocol:", b"sec-websocket-extensions:")
 
 
-def frame(opcode, payload, mask):
-    """One masked client frame with FIN set, as a new bytearray; mask is 4 random bytes."""
-    n = len(payload)
+def frame(opcode, payload, mask, buf=None):
+    """One masked client frame with FIN set; mask is 4 random bytes. payload: bytes, or text
+    as a str or a list of str parts (a message made in parts is never joined). Made in buf when
+    it is large enough (a view of buf is returned), else in a new bytearray."""
+    parts = payload if type(payload) is list else (payload,)
+    n = 0
+    for p in parts:
+        n += len(memoryview(p))  # bytes, not characters
     h = 6 if n < 126 else 8 if n < 65536 else 14
-    buf = bytearray(h + n)
+    if buf is None or len(buf) < h + n:
+        buf = bytearray(h + n)
     buf[0] = 0x80 | opcode
     if n < 126:
         buf[1] = 0x80 | n
@@ -151,10 +157,14 @@ def frame(opcode, payload, mask):
         buf[1] = 0xFF
         struct.pack_into(">Q", buf, 2, n)
     buf[h - 4 : h] = mask
-    buf[h:] = payload
+    i = h
+    for p in parts:
+        p = memoryview(p)
+        buf[i : i + len(p)] = p
+        i += len(p)
     for i in range(n):
         buf[h + i] ^= mask[i & 3]
-    return buf
+    return buf if len(buf) == h + n else memoryview(buf)[: h + n]
 
 
 def head(b0, b1):

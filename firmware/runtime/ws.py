@@ -10,6 +10,10 @@ from ocpp_lite import wscodec as wc
 PROTOCOL = "ocpp2.0.1"
 _RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
 _HEAD_LINES = const(48)  # most header lines accepted in the upgrade response
+# Outgoing frames are made here: one buffer, taken at start-up while the heap is whole, instead
+# of a new one the size of each message (a fragmented heap may not have it). Frames up to
+# BytesPerMessage[GetReport] (2000) fit; a larger one gets a buffer of its own.
+_TXBUF = bytearray(2064)
 
 
 class Closed(Exception):
@@ -193,19 +197,23 @@ class WebSocket:
             await self._fill()
 
     # --- writing ---------------------------------------------------------------------
-    async def _write(self, data):
+    async def _write(self, data, op=None):
+        """Write data, or with op a frame of payload data, and drain."""
         if self._dead:
             raise Closed(1006, "aborted")
         async with self._lock:
-            self.s.write(data)
+            if op is not None:  # framed only now, holding the lock: _TXBUF is free
+                data = wc.frame(op, data, os.urandom(4), _TXBUF)
+            self.s.write(data)  # takes a copy of what the socket does not take at once
             await asyncio.wait_for_ms(self.s.drain(), self.t)
         self.tx_bytes += len(data)
 
     async def _send(self, op, payload):
-        await self._write(wc.frame(op, payload, os.urandom(4)))
+        await self._write(payload, op)
 
     async def send(self, text):
-        await self._send(wc.OP_TEXT, text.encode())
+        """Send a text message: a str, or a list of str parts."""
+        await self._write(text, wc.OP_TEXT)
 
     async def ping(self):
         await self._send(wc.OP_PING, b"")

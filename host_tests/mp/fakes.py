@@ -69,7 +69,8 @@ def sent(st):
     """Decoded frames the station wants to write, drained."""
     out = []
     while st.rpc.out:
-        out.append(json.loads(st.rpc.out.popleft()))
+        f = st.rpc.out.popleft()
+        out.append(json.loads(f if type(f) is str else "".join(f)))
     return out
 
 

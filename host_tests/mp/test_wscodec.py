@@ -72,6 +72,27 @@ def test_frame_is_masked_and_sized():
     assert big[1] == 0xFF and big[2:10] == (70000).to_bytes(8, "big") and len(big) == 14 + 70000
 
 
+def _unmask(f):
+    f = bytes(f)
+    h = 6 if f[1] & 0x7F < 126 else 8
+    return bytes(b ^ f[h - 4 + (i & 3)] for i, b in enumerate(f[h:]))
+
+
+def test_text_in_parts_is_framed_into_the_given_buffer_without_joining():
+    parts = ['[2,"1","A",', '{"t":"\u00e9t\u00e9"', "}", "]"]  # characters != bytes
+    text = "".join(parts).encode()
+    buf = bytearray(300)
+    f = wc.frame(wc.OP_TEXT, parts, b"\x09\x08\x07\x06", buf)
+    assert type(f) is memoryview and len(f) == 6 + len(text)
+    assert f[1] == 0x80 | len(text) and _unmask(f) == text
+    buf[:] = bytes(300)
+    assert len(f) == 6 + len(text) and f[0] == 0  # a view into buf: nothing allocated for the frame
+    big = ["x" * 100] * 3
+    f = wc.frame(wc.OP_TEXT, big, b"\x01\x02\x03\x04", bytearray(100))  # too small: a new one
+    assert type(f) is bytearray and _unmask(f) == b"x" * 300
+    assert _unmask(wc.frame(wc.OP_TEXT, "abc\u00e9", b"\x01\x02\x03\x04")) == "abc\u00e9".encode()
+
+
 def _perr(b0, b1):
     try:
         wc.head(b0, b1)
