@@ -10,10 +10,14 @@
 #   value      the default (RW) or constant (RO); "@name" = a live value (devmodel.live)
 # Writable by the CSMS (W/O): 22 + BasicAuthPassword, + LimitChangeSignificance with smart
 # charging. The README explains why each is writable and why 15 is not reachable.
-_AVAIL = "Available,Occupied,Reserved,Unavailable,Faulted"
-_MEAS = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage"
-_E = "Energy.Active.Import.Register"
-_SLOTS = "1,2"  # network configuration slots (B09.FR.06: at least two)
+from micropython import const
+
+# const(): the compiler puts the text into the rows, so every row is a constant (in flash when
+# frozen) instead of a tuple made in the heap at import.
+_AVAIL = const("Available,Occupied,Reserved,Unavailable,Faulted")
+_MEAS = const("Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage")
+_E = const("Energy.Active.Import.Register")
+_SLOTS = const("1,2")  # network configuration slots (B09.FR.06: at least two)
 
 ROWS = (
     ("ChargingStation.AvailabilityState", 0, "R", "OptionList", None, None, None, _AVAIL, "@avail"),
