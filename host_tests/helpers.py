@@ -105,7 +105,7 @@ class Sim:
     """The simulated station: tools/sim as a subprocess, events read from its stdout."""
 
     def __init__(self, state, csms_url=None, ident="CS001", password=None, ca=None, evses=None,
-                 heap=None, sets=None):
+                 heap=None, sets=None, flash=None):
         args = [str(ROOT / "tools" / "sim"), "--state", str(state)]
         if csms_url:
             args += ["--csms", csms_url]
@@ -119,6 +119,8 @@ class Sim:
             args += ["--evses", str(evses)]
         if heap:
             args += ["--heap", str(heap)]
+        if flash:
+            args += ["--flash", str(flash)]
         for k, v in (sets or {}).items():
             args += ["--set", "%s=%s" % (k, v)]
         self.state = pathlib.Path(state)
@@ -184,24 +186,34 @@ class Sim:
 
 # --- certificates ----------------------------------------------------------------------
 def make_ca(name):
+    return make_cert(name)
+
+
+def make_cert(name, issuer=None, issuer_key=None, kind="ec", ca=True, days=(-1, 30), serial=None):
+    """A certificate and its key, made with `cryptography`: kind "ec" (P-256) or "rsa" (2048);
+    self-signed unless issuer and issuer_key are given (signed with SHA-256: ECDSA, or RSA
+    PKCS#1 v1.5); ca: a CA certificate (basicConstraints cA, keyCertSign) or an end entity;
+    valid from days[0] to days[1] days from now."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.x509.oid import NameOID
 
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else \
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+    cert = (x509.CertificateBuilder().subject_name(subject)
+            .issuer_name(issuer.subject if issuer else subject)
+            .public_key(key.public_key()).serial_number(serial or x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=days[0]))
+            .not_valid_after(now + datetime.timedelta(days=days[1]))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=ca, crl_sign=ca,
                                          content_commitment=False, key_encipherment=False,
                                          data_encipherment=False, key_agreement=False,
                                          encipher_only=False, decipher_only=False), critical=True)
-            .sign(key, hashes.SHA256()))
+            .sign(issuer_key or key, hashes.SHA256()))
     return cert, key
 
 

@@ -163,6 +163,14 @@ class StationHandler(ocpp.v201.ChargePoint):
     def on_notify_customer_information(self, **_):
         return call_result.NotifyCustomerInformation()
 
+    @on("FirmwareStatusNotification")
+    def on_firmware_status(self, **_):
+        return call_result.FirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **_):
+        return call_result.LogStatusNotification()
+
     @on("ReportChargingProfiles")
     def on_report_charging_profiles(self, **_):
         return call_result.ReportChargingProfiles()

@@ -1,9 +1,11 @@
 # boards/esp32/board.py - the ESP32 board object: the shared hardware loop (hw.board) on this
-# board's pin map, with the ESP32 Wi-Fi station.
+# board's pin map, with the ESP32 Wi-Fi station and firmware images over the air (hw.ota).
+import esp32
 import machine
 import network
 import pins
 from hw.board import Board
+from hw.ota import Ota
 
 
 def _wlan():
@@ -15,4 +17,6 @@ def _wlan():
 
 
 def make_board(store, log=print):
-    return Board(machine, pins, store, _wlan(), log)
+    b = Board(machine, pins, store, _wlan(), log)
+    b.installer = Ota(esp32, store)  # UpdateFirmware: a MicroPython image for the next app partition
+    return b

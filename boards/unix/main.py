@@ -1,31 +1,58 @@
 # boards/unix/main.py - the simulated charging station on the MicroPython unix port.
 # Started by tools/sim; see the README for the options and the stdin/stdout contract.
+# Every start (and every reboot, which restarts in-process) chooses the code to run: an
+# installed application bundle (runtime/bundle.py: a ROMFS image from a firmware update, on
+# trial until the CSMS accepts its boot) or the source tree; --romfs IMAGE always runs IMAGE.
+import os
 import sys
 
 _USAGE = (
     "usage: sim --csms URL --id STATION_ID --state DIR [--password P] [--ca PEM]"
-    " [--evses N] [--set Component.Variable=VALUE ...] [--romfs IMAGE]"
+    " [--evses N] [--flash BYTES] [--set Component.Variable=VALUE ...] [--romfs IMAGE]"
 )
+_HERE = sys.argv[0].rpartition("/")[0] or "."
+_SOURCE = (_HERE, _HERE + "/../../firmware")
+_FIRMWARE = ("ocpp_lite", "runtime")  # packages a reboot imports afresh
+_images = []  # every image mounted: bytecode runs in place, so none may be freed
+_loaded = [False]  # what the code comes from: (image, size, mtime), or None: the source tree
 
 
-def _paths(argv):
-    """Find the code: with --romfs IMAGE only in that image, mounted at /rom and run in
-    place as frozen code on a board (tools/footprint.py); else in the source tree."""
-    if "--romfs" in argv:
-        import os
-        import vfs
+def _load(image):
+    """Make the code importable: only from ROMFS image (mounted at /rom and run in place, as
+    frozen code on a board), or from the source tree. Firmware modules of an earlier run are
+    dropped, so a reboot onto another bundle imports its code; the simulated board stays."""
+    import gc
+    import vfs
 
-        path = argv[argv.index("--romfs") + 1]
-        img = bytearray(os.stat(path)[6])  # on a board: memory-mapped flash, not heap
-        with open(path, "rb") as f:
+    which = (image, os.stat(image)[6], os.stat(image)[8]) if image else None  # a rollback reuses the name
+    if _loaded[0] == which:
+        return
+    _loaded[0] = which
+    for name in list(sys.modules):
+        if name.split(".")[0] in _FIRMWARE:
+            del sys.modules[name]
+    try:
+        vfs.umount("/rom")
+    except OSError:
+        pass
+    for p in _SOURCE + ("/rom",):
+        while p in sys.path:
+            sys.path.remove(p)
+    if image:
+        img = bytearray(os.stat(image)[6])  # on a board: memory-mapped flash, not heap
+        with open(image, "rb") as f:
             f.readinto(img)
+        _images.append(img)
         vfs.mount(vfs.VfsRom(memoryview(img)), "/rom")
         sys.path.insert(0, "/rom")
-        return
-    here = sys.argv[0].rpartition("/")[0] or "."
-    for p in (here, here + "/../../firmware"):
-        if p not in sys.path:
-            sys.path.append(p)
+    else:
+        sys.path.extend(_SOURCE)
+    gc.collect()
+
+
+def _bundled(state):
+    """A firmware update has installed an application bundle here (runtime/bundle.py)."""
+    return any(n.startswith("app.") and n != "app.stage" for n in os.listdir(state))
 
 
 def _args(argv):
@@ -47,20 +74,9 @@ def _args(argv):
     return opts
 
 
-def main():
-    _paths(sys.argv[1:])
-    import asyncio
+def _provision(store, o):
     from runtime import config
-    from runtime.app import App
-    from runtime.store import Store
-    from simboard import SimBoard
 
-    try:
-        o = _args(sys.argv[1:])
-        store = Store(o["state"])
-    except (ValueError, KeyError) as e:
-        print(_USAGE, file=sys.stderr)
-        sys.exit(2)
     try:
         config.provision(store, o["sets"], o.get("csms"), o.get("id"), o.get("password"))
         if "ca" in o:
@@ -72,9 +88,43 @@ def main():
     if not config.provisioned(store):
         print("no CSMS URL or station id provisioned\n" + _USAGE, file=sys.stderr)
         sys.exit(2)
-    board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], o["state"])
-    while True:
-        why = asyncio.run(App(board, store).main())
+
+
+def main():
+    import asyncio
+
+    try:
+        o = _args(sys.argv[1:])
+        state = o["state"]
+        flash = int(o["flash"]) if "flash" in o else None
+    except (ValueError, KeyError):
+        print(_USAGE, file=sys.stderr)
+        sys.exit(2)
+    _load(o.get("romfs"))  # the code that provisions and decides what runs
+    from runtime.app import App  # compiled first, on a heap not yet fragmented
+    from runtime.store import Store
+    from simboard import SimBoard
+
+    store = Store(state)
+    _provision(store, o)
+    board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], state, flash)
+    while True:  # the simulated board stays as it is over reboots and firmware updates
+        bundles = None if "romfs" in o or not _bundled(state) else board.installer
+        if bundles:
+            _load(bundles.select())
+        try:
+            from ocpp_lite import __version__
+            from runtime.app import App
+            from runtime.store import Store
+
+            board.info["firmwareVersion"] = __version__
+            why = asyncio.run(App(board, Store(state)).main())
+        except Exception as e:
+            if not (bundles and bundles.on_trial()):
+                raise
+            sys.print_exception(e)  # the new bundle fails: like a watchdog reset, roll back
+            print("bundle on trial failed: restarting", file=sys.stderr)
+            why = "reboot"
         asyncio.new_event_loop()
         if why != "reboot":
             break

@@ -16,7 +16,8 @@ _METER_MS = 1000
 
 
 class SimBoard:
-    def __init__(self, evses, serial, state):
+    def __init__(self, evses, serial, state, flash=None):
+        """flash: bytes of simulated flash for firmware downloads (None: the host's free space)."""
         self.evses = evses
         self.info = {
             "model": "OCPP2.Lite-Sim",
@@ -33,12 +34,24 @@ class SimBoard:
         self._demand = [0] * evses  # W the EV would draw
         self._closed = [False] * evses  # contactors
         self._meter_file = state.rstrip("/") + "/sim-meter.json"
+        self._state = state
+        self._flash = flash
+        self._installer = None
         try:
             with open(self._meter_file) as f:
                 self._mwh = json.load(f)  # energy registers in mWh
         except (OSError, ValueError):
             self._mwh = [0] * evses
         self._mwh = (self._mwh + [0] * evses)[:evses]
+
+    @property
+    def installer(self):
+        """Firmware updates: application bundles (runtime/bundle.py), loaded when needed."""
+        if self._installer is None:
+            from runtime.bundle import Bundles
+
+            self._installer = Bundles(self._state, self._flash)
+        return self._installer
 
     # --- outputs -----------------------------------------------------------------------
     def show(self, ev):

@@ -97,7 +97,8 @@ def check_priority(st, value):
         prof = st.net["profiles"].get(s)
         if prof is None or problem(st, prof):
             return "InvalidProfile"
-        if prof["securityProfile"] > 1 and not st.certs:
+        roots = st.certstore.names("CSMSRootCertificate") if st.certstore else ()
+        if prof["securityProfile"] > 1 and not roots:
             return "NoCsmsRootCert"
     return None
 

@@ -15,13 +15,14 @@ def critical(kind):
     return (" " + kind + " ") in _CRITICAL
 
 
-def record(st, kind, info, now):
-    """Log security event kind (techInfo info) and queue it for the CSMS when critical."""
+def record(st, kind, info, now, send=False):
+    """Log security event kind (techInfo info) and queue it for the CSMS when critical or
+    send (events a use case requires to be sent, e.g. InvalidFirmwareSignature, L01.FR.03)."""
     ts = st.stamp(now)
     info = info[:255]
     st.effects.append(("seclog", "%s %s %s" % (ts, kind, info)))
     st.show({"ev": "security", "type": kind})
-    if critical(kind):  # A04.FR.02: kept in flash until the CSMS has it
+    if send or critical(kind):  # A04.FR.02: kept in flash until the CSMS has it
         p = {"type": kind, "timestamp": ts}
         if info:
             p["techInfo"] = info

@@ -5,7 +5,8 @@
 # Effects: ("show", event_dict) something a person would see (LED, display, simulator
 # stdout); ("seclog", line) append to the security log; ("clock", s2000) set the RTC;
 # ("relay", evse, closed) switch a contactor (all open at start: the safe state);
-# ("reconnect",) close the connection once the pending frames are written, and reconnect.
+# ("reconnect",) close the connection once the pending frames are written, and reconnect;
+# ("firmware",) / ("upload",) start the runtime's task for st.fw / st.upload (L01, N01).
 from collections import deque
 from time import ticks_add, ticks_diff
 from micropython import const
@@ -29,7 +30,7 @@ class Station:
     def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log):
         """info: chargingStation object of BootNotification; hw: board facts for the device
         model ({"phases", "power_max", "connector"}); evses: EVSE count (one connector each);
-        docs: the stored documents {"vars", "net", "tx", "avail", "profiles"}; save(name, doc): persist a document
+        docs: the stored documents {"vars", "net", "tx", "avail", "profiles", "fw"}; save(name, doc): persist a document
         (raises OSError); q: the must-deliver message queue in flash (runtime/queue.py);
         now: ticks_ms; wall: seconds since 2000 from the RTC or None if unknown; seed: 8 random
         bytes; reason: BootReasonEnumType value."""
@@ -46,7 +47,11 @@ class Station:
         self.resetting = None  # "OnIdle" waiting for transactions to end, or "Immediate"
         self.offline_at = None  # ticks when the connection went down
         self.power = [0] * evses  # W per EVSE, from the meter
-        self.certs = 0  # installed CSMS root certificates (the runtime keeps it up to date)
+        self.certs = 0  # installed certificates: SecurityCtrlr.CertificateEntries
+        self.certstore = None  # their files (runtime/certstore.py), set by the runtime
+        self.fw = docs.get("fw")  # the firmware update job (firmware.py), kept over reboots
+        self.updating = False  # a firmware installation waits for transactions to end (L01.FR.07)
+        self.upload = None  # the log upload in progress (logs.py)
         self.rx_len = 0  # bytes of the message being handled (BytesPerMessage checks)
         self._wall = wall or 0
         self._wall_t = now
@@ -61,6 +66,8 @@ class Station:
         tx.init(self, docs.get("tx"), evses, now)
         for ev in self.ev:
             tx.refresh(self, ev, now)
+        if self.fw and not self.fw.get("done"):
+            self.effects.append(("firmware",))  # the runtime carries on with the job
         if smartcharging:
             smartcharging.init(self, docs.get("profiles"))
             smartcharging.apply(self, now)
@@ -159,8 +166,9 @@ class Station:
 
     # --- between modules ----------------------------------------------------------------
     def inoperative(self, evse):
-        """No new transaction on evse: set Inoperative, or an OnIdle reset is waiting."""
-        return availability.inoperative(self, evse) or self.resetting is not None
+        """No new transaction on evse: set Inoperative, or an OnIdle reset or a firmware
+        installation is waiting."""
+        return availability.inoperative(self, evse) or self.resetting is not None or self.updating
 
     def tx_started(self, ev, profile, now):
         if smartcharging:

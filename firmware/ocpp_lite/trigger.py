@@ -1,7 +1,7 @@
 # ocpp_lite/trigger.py - F06 TriggerMessage: BootNotification, Heartbeat, StatusNotification,
-# TransactionEvent, and MeterValues in builds with clock-aligned meter values; other requested
-# messages answer NotImplemented (F06.FR.08). Triggered messages may go out while the boot is
-# Pending (B02.FR.02).
+# TransactionEvent, FirmwareStatusNotification, LogStatusNotification, and MeterValues in
+# builds with clock-aligned meter values; other requested messages answer NotImplemented
+# (F06.FR.08). Triggered messages may go out while the boot is Pending (B02.FR.02).
 from . import boot, schema, status, tx
 from .schema import INT, REQ
 from .session import PRE_BOOT
@@ -67,6 +67,12 @@ def TriggerMessage(st, p, now):
                 return {"status": "Rejected"}
             for ev in evs:
                 tx.triggered(st, ev, now)
+    elif what == "FirmwareStatusNotification" or what == "LogStatusNotification":
+        try:  # F06.FR.14-16
+            m = __import__("ocpp_lite." + ("firmware" if what[0] == "F" else "logs"), None, None, ("trigger",))
+        except ImportError:
+            return {"status": "NotImplemented"}
+        m.trigger(st, PRE_BOOT)
     else:
         return {"status": "NotImplemented"}
     return {"status": "Accepted"}

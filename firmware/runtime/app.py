@@ -5,12 +5,15 @@ import asyncio
 import os
 from time import ticks_ms
 from micropython import const
+from ocpp_lite import clock
 from ocpp_lite.station import Station
 from . import config
+from .certstore import CertStore
 from .link import Link
 from .queue import FlashQueue
 
 _SECLOG = const(4096)  # bytes per security-log file (two files kept)
+_DIAGLOG = const(8192)  # bytes per diagnostics-log file (two files kept)
 _BOOT = "boot"
 
 
@@ -20,14 +23,16 @@ class App:
         self.store = store
         self.settings = config.station(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
-        docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail", "profiles")}
-        self.log = board.log
-        self.q = FlashQueue(store, board.log)
+        docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail", "profiles", "fw")}
+        self.st = None
+        self.q = FlashQueue(store, self.log)
         self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),
-                          os.urandom(8), reason, board.log)
+                          os.urandom(8), reason, self.log)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
-        self.st.certs = len(store.names("csms_root_"))
+        self.st.certstore = CertStore(store)
+        self.st.certs = len(self.st.certstore.names())
+        self._jobs = {}  # transfer tasks by effect: "firmware", "upload"
         for name in store.damaged:  # a copy failed its check: the last good one is in use
             self.st.security_event("StoreCorruptionRecovered", name, ticks_ms())
         self._reconnect = False
@@ -55,9 +60,20 @@ class App:
         await self.service()
 
     def hw(self, fn, *args, **kw):
-        """Feed a hardware event to the station: fn(*args, now, **kw)."""
-        fn(*(args + (ticks_ms(),)), **kw)
+        """Feed a hardware event to the station: fn(*args, now, **kw); returns what fn does."""
+        r = fn(*(args + (ticks_ms(),)), **kw)
         self.wake.set()
+        return r
+
+    def log(self, text):
+        """Diagnostics: the board's output, and the bounded log in flash that GetLog uploads
+        (lines start with the time)."""
+        self.board.log(text)
+        t = self.st.time(ticks_ms()) if self.st else self.board.wall() or 0
+        try:
+            self.store.append("diag.log", "%s %s" % (clock.iso(t), text), _DIAGLOG)
+        except OSError:
+            pass  # flash full or failing: the board output still has it
 
     def security_event(self, kind, info):
         self.hw(self.st.security_event, kind, info)
@@ -110,6 +126,19 @@ class App:
             self.board.limit(e[1], e[2])
         elif k == "reboot":
             asyncio.create_task(self._reboot(e[1]))
+        elif k == "firmware" or k == "upload":
+            self._job(k)
+
+    def _job(self, kind):
+        """Start the transfer task of kind for the station's job, ending the one before."""
+        old = self._jobs.get(kind)
+        if old:
+            old.cancel()
+        if kind == "firmware":
+            from .fwupdate import run
+        else:
+            from .logupload import run
+        self._jobs[kind] = asyncio.create_task(run(self))
 
     async def _reboot(self, reason):
         """Reboot once the answer and the flash queue are out (Reset: the Ended events), or
@@ -142,6 +171,6 @@ class App:
         tasks = [asyncio.create_task(t) for t in (self._timer(), self.link.run(), self.board.run(self))]
         await self._done.wait()
         await self.link.stop()
-        for t in tasks:
+        for t in tasks + list(self._jobs.values()):
             t.cancel()
         return self.exit

@@ -3,9 +3,10 @@
 # identity and password, CSMS root certificates, and the non-OCPP station settings.
 import json
 from ocpp_lite import devmodel, pem, wscodec
+from .certstore import CSMS, CertStore
 
+_ENTRIES = "SecurityCtrlr.CertificateEntries"
 STATION = {"MaxMessageBytes": 8192}  # bound on an incoming WebSocket message (close 1009 above)
-_CA = "csms_root_"
 
 
 def station(store):
@@ -84,13 +85,16 @@ def _copy(doc):
 
 
 def install_ca(store, text):
-    """Replace the installed CSMS root certificates with those of a PEM text."""
+    """Replace the installed CSMS root certificates with those of a PEM text (at most
+    SecurityCtrlr.CertificateEntries certificates in all)."""
     ders = pem.to_der(text)
-    for n in store.names(_CA):
-        store.remove(n)
-    for i in range(len(ders)):
-        store.write("%s%d.der" % (_CA, i), ders[i])
+    cs = CertStore(store)
+    if len(ders) + len(cs.names()) - len(cs.names(CSMS)) > devmodel.row(_ENTRIES)[6]:
+        raise ValueError("more certificates than SecurityCtrlr.CertificateEntries allows")
+    cs.replace(CSMS, ders)
 
 
 def ca_certs(store):
-    return [store.read(n) for n in store.names(_CA)]
+    """DER of the installed CSMS root certificates (what wss:// trusts)."""
+    cs = CertStore(store)
+    return [cs.read(n) for n in cs.names(CSMS)]

@@ -1,0 +1,91 @@
+# ocpp_lite/certs.py - M05 InstallCertificate: CSMS and manufacturer root certificates (PEM),
+# checked (one X.509 certificate, a CA, valid at the station's time, self-signature
+# verified), at most SecurityCtrlr.CertificateEntries in all; and what the other blocks need
+# of the installed ones: certificateHashData (M03/M04) and the manufacturer roots (L01).
+# The DER files are kept by st.certstore (runtime/certstore.py).
+from . import devmodel, pem, schema, secevents, x509
+from .schema import REQ
+
+CSMS = "CSMSRootCertificate"
+MANUFACTURER = "ManufacturerRootCertificate"
+_ENTRIES = "SecurityCtrlr.CertificateEntries"
+HASH_DATA = (("hashAlgorithm", ("SHA256", "SHA384", "SHA512"), REQ), ("issuerNameHash", 128, REQ),
+             ("issuerKeyHash", 128, REQ), ("serialNumber", 40, REQ))
+_REQ = (
+    ("certificateType", ("V2GRootCertificate", "MORootCertificate", CSMS, MANUFACTURER), REQ),
+    ("certificate", 5500, REQ),
+)
+
+
+def installed(st, kind=None):
+    """[(file name, type, Cert)] of the installed certificates of type kind (all if None);
+    unreadable files are logged and left out."""
+    out = []
+    cs = st.certstore
+    for name in cs.names(kind):
+        try:
+            out.append((name, cs.kind(name), x509.parse(cs.read(name))))
+        except (ValueError, TypeError):
+            st.log("certificate %s unreadable" % name)
+    return out
+
+
+def hash_data(cert, have):
+    """certificateHashData of cert: its issuer is itself when self-issued, else the installed
+    certificate with the issuer's name (else itself: the issuer is not on the station)."""
+    issuer = cert
+    if not cert.self_issued():
+        for _, _, c in have:
+            if c.part(c.subject) == cert.part(cert.issuer):
+                issuer = c
+                break
+    return cert.hash_data(issuer)
+
+
+def problem(cert, s):
+    """Why cert cannot be a trusted root at time s (seconds since 2000), or None."""
+    if not cert.signs_certs():
+        return "NotCACertificate"
+    if s < cert.not_before:
+        return "NotYetValid"
+    if s > cert.not_after:
+        return "CertificateExpired"
+    if cert.self_issued() and not cert.signed_by(cert):
+        return "InvalidSignature" if cert.key_alg else "UnsupportedAlgorithm"
+    return None
+
+
+def _rejected(why):
+    return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
+
+
+def InstallCertificate(st, p, now):
+    schema.check(p, _REQ)
+    kind = p["certificateType"]
+    if kind != CSMS and kind != MANUFACTURER:
+        return _rejected("UnsupportedType")  # no ISO 15118 on this station
+    try:
+        ders = pem.to_der(p["certificate"])
+        if len(ders) != 1:
+            raise ValueError("one certificate expected")
+        cert = x509.parse(ders[0])
+    except ValueError as e:
+        st.log("InstallCertificate: %s" % e)
+        return _rejected("InvalidCertificate")
+    why = problem(cert, st.time(now))
+    if why:
+        return _rejected(why)
+    have = installed(st)
+    mine = (cert.part(cert.issuer), cert.serial)
+    same = [name for name, _, c in have if (c.part(c.issuer), c.serial) == mine]  # M05.FR.17
+    if not same and len(have) >= devmodel.row(_ENTRIES)[6]:
+        return _rejected("TooManyCertificates")  # M05.FR.06
+    try:
+        st.certstore.add(kind, ders[0])
+        for name in same:
+            st.certstore.remove(name)
+    except OSError:
+        return {"status": "Failed"}
+    st.certs = len(st.certstore.names())
+    secevents.record(st, "ReconfigurationOfSecurityParameters", "%s installed" % kind, now)
+    return {"status": "Accepted"}
