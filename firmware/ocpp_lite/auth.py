@@ -2,16 +2,22 @@
 # (idTokenInfo.status, evseId), starts on a free EVSE (or waits for the cable there), and a
 # tap of the same token, or of one with the same groupIdToken, stops its transaction
 # (C01.FR.03, E07). No authorization cache or local list: offline, unknown cards are refused.
+from micropython import const
 from . import schema, status, tx
-from .schema import INT, LIST, REQ
 
-_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization")
-ID_TOKEN = (("idToken", 36, REQ), ("type", _TYPES, REQ), ("additionalInfo", (("additionalIdToken", 36, REQ),
-                                                                            ("type", 50, REQ)), LIST, 1, 0))
-_STATUS = ("Accepted", "Blocked", "ConcurrentTx", "Expired", "Invalid", "NoCredit", "NotAllowedTypeEVSE",
-           "NotAtThisLocation", "NotAtThisTime", "Unknown")
-ID_TOKEN_INFO = (("status", _STATUS, REQ), ("evseId", INT, LIST, 1, 0), ("groupIdToken", ID_TOKEN, 0))
-_RESP = (("idTokenInfo", ID_TOKEN_INFO, REQ),)
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+LIST = const(2)
+REQ = const(1)
+
+_TYPES = const(("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization"))
+ID_TOKEN = const((("idToken", 36, REQ), ("type", _TYPES, REQ), ("additionalInfo", (("additionalIdToken", 36, REQ),
+                                                                                  ("type", 50, REQ)), LIST, 1, 0)))
+_STATUS = const(("Accepted", "Blocked", "ConcurrentTx", "Expired", "Invalid", "NoCredit", "NotAllowedTypeEVSE",
+                 "NotAtThisLocation", "NotAtThisTime", "Unknown"))
+ID_TOKEN_INFO = const((("status", _STATUS, REQ), ("evseId", INT, LIST, 1, 0), ("groupIdToken", ID_TOKEN, 0)))
+_RESP = const((("idTokenInfo", ID_TOKEN_INFO, REQ),))
 
 
 def same(a, b):

@@ -3,11 +3,16 @@
 # Faulted), Operative brings back their own status; with a transaction running the change is
 # Scheduled for when it ends. The state is stored ("avail" document: inoperative station and
 # EVSE ids) and survives reboots (G03.FR.08, B01.FR.07).
+from micropython import const
 from . import schema, tx
-from .schema import INT, REQ
 
-_EVSE = (("id", INT, REQ), ("connectorId", INT, 0))
-_REQ = (("operationalStatus", ("Inoperative", "Operative"), REQ), ("evse", _EVSE, 0))
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+REQ = const(1)
+
+_EVSE = const((("id", INT, REQ), ("connectorId", INT, 0)))
+_REQ = const((("operationalStatus", ("Inoperative", "Operative"), REQ), ("evse", _EVSE, 0)))
 
 
 def init(st, doc):

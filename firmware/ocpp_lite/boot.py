@@ -4,8 +4,13 @@ from time import ticks_add, ticks_diff
 from micropython import const
 from . import clock, devmodel, schema, secevents, status
 from .devmodel import HEARTBEAT
-from .schema import INT, REQ, TIME
 from .session import PRE_BOOT
+
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+REQ = const(1)
+TIME = const(-4)
 
 NONE = const(0)  # no answer yet since power-up
 PENDING = const(1)
@@ -15,15 +20,15 @@ ACCEPTED = const(3)
 _RETRY_S = const(30)  # own waiting interval (interval 0 or no answer; B02.FR.07)
 _MAX_S = const(86400)  # timers are capped at a day (ticks wrap after 6 days on 32-bit boards)
 
-_STATUS_INFO = (("reasonCode", 20, REQ), ("additionalInfo", 512, 0))
-_BOOT_RESP = (
+_STATUS_INFO = const((("reasonCode", 20, REQ), ("additionalInfo", 512, 0)))
+_BOOT_RESP = const((
     ("currentTime", TIME, REQ),
     ("interval", INT, REQ),
     ("status", ("Accepted", "Pending", "Rejected"), REQ),
     ("statusInfo", _STATUS_INFO, 0),
-)
-_HB_RESP = (("currentTime", TIME, REQ),)
-_NAMES = ("None", "Pending", "Rejected", "Accepted")
+))
+_HB_RESP = const((("currentTime", TIME, REQ),))
+_NAMES = const(("None", "Pending", "Rejected", "Accepted"))
 
 
 def init(st, reason, now):

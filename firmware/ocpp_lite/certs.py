@@ -3,18 +3,22 @@
 # verified), at most SecurityCtrlr.CertificateEntries in all; and what the other blocks need
 # of the installed ones: certificateHashData (M03/M04) and the manufacturer roots (L01).
 # The DER files are kept by st.certstore (runtime/certstore.py).
+from micropython import const
 from . import devmodel, pem, schema, secevents, x509
-from .schema import REQ
 
-CSMS = "CSMSRootCertificate"
-MANUFACTURER = "ManufacturerRootCertificate"
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+REQ = const(1)
+
+CSMS = const("CSMSRootCertificate")
+MANUFACTURER = const("ManufacturerRootCertificate")
 _ENTRIES = "SecurityCtrlr.CertificateEntries"
-HASH_DATA = (("hashAlgorithm", ("SHA256", "SHA384", "SHA512"), REQ), ("issuerNameHash", 128, REQ),
-             ("issuerKeyHash", 128, REQ), ("serialNumber", 40, REQ))
-_REQ = (
+HASH_DATA = const((("hashAlgorithm", ("SHA256", "SHA384", "SHA512"), REQ), ("issuerNameHash", 128, REQ),
+                   ("issuerKeyHash", 128, REQ), ("serialNumber", 40, REQ)))
+_REQ = const((
     ("certificateType", ("V2GRootCertificate", "MORootCertificate", CSMS, MANUFACTURER), REQ),
     ("certificate", 5500, REQ),
-)
+))
 
 
 def installed(st, kind=None):

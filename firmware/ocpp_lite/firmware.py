@@ -11,18 +11,23 @@
 import binascii
 from micropython import const
 from . import certs, clock, pem, schema, secevents, tx, x509
-from .schema import INT, REQ, TIME
 
-_FIRMWARE = (("location", 512, REQ), ("retrieveDateTime", TIME, REQ), ("installDateTime", TIME, 0),
-             ("signingCertificate", 5500, 0), ("signature", 800, 0))
-_REQ = (("retries", INT, 0), ("retryInterval", INT, 0), ("requestId", INT, REQ), ("firmware", _FIRMWARE, REQ))
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+REQ = const(1)
+TIME = const(-4)
+
+_FIRMWARE = const((("location", 512, REQ), ("retrieveDateTime", TIME, REQ), ("installDateTime", TIME, 0),
+                   ("signingCertificate", 5500, 0), ("signature", 800, 0)))
+_REQ = const((("retries", INT, 0), ("retryInterval", INT, 0), ("requestId", INT, REQ), ("firmware", _FIRMWARE, REQ)))
 _RETRIES = const(2)  # when the CSMS gives none
 _INTERVAL = const(30)
 _POLL_MS = const(1000)  # how often the end of transactions is checked before installing
 _MAX_WAIT_MS = const(60000)  # waits are cut in pieces: the clock may be set meanwhile
 _CHAIN = const(3)  # signing certificate and intermediates
-LATE = ("Installing", "InstallRebooting")  # too late to cancel (L01.FR.27)
-DONE = ("Installed", "DownloadFailed", "InvalidSignature", "InstallVerificationFailed", "InstallationFailed")
+LATE = const(("Installing", "InstallRebooting"))  # too late to cancel (L01.FR.27)
+DONE = const(("Installed", "DownloadFailed", "InvalidSignature", "InstallVerificationFailed", "InstallationFailed"))
 
 
 def _chain_problem(st, text, now):

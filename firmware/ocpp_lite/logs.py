@@ -5,11 +5,16 @@
 # RAM (st.upload): an upload cut by a reboot is not resumed.
 from micropython import const
 from . import clock, schema
-from .schema import INT, REQ, TIME
 
-_LOG = (("remoteLocation", 512, REQ), ("oldestTimestamp", TIME, 0), ("latestTimestamp", TIME, 0))
-_REQ = (("logType", ("DiagnosticsLog", "SecurityLog"), REQ), ("requestId", INT, REQ), ("retries", INT, 0),
-        ("retryInterval", INT, 0), ("log", _LOG, REQ))
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+REQ = const(1)
+TIME = const(-4)
+
+_LOG = const((("remoteLocation", 512, REQ), ("oldestTimestamp", TIME, 0), ("latestTimestamp", TIME, 0)))
+_REQ = const((("logType", ("DiagnosticsLog", "SecurityLog"), REQ), ("requestId", INT, REQ), ("retries", INT, 0),
+              ("retryInterval", INT, 0), ("log", _LOG, REQ)))
 _RETRIES = const(2)  # when the CSMS gives none
 _INTERVAL = const(30)
 

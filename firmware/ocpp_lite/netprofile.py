@@ -3,11 +3,17 @@
 # (B10), and the security-profile upgrade after a successful connection (A05).
 # State: st.net = {"profiles": {slot: connectionData}, "sp": active security profile,
 # "last": slot of the last successful connection}, persisted with st.save("net", st.net).
+from micropython import const
 from . import devmodel, schema, secevents, wscodec
 from .devmodel import PRIORITY
-from .schema import BOOL, INT, REQ
 
-_APN = (
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+BOOL = const(-3)
+INT = const(-1)
+REQ = const(1)
+
+_APN = const((
     ("apn", 512, REQ),
     ("apnUserName", 20, 0),
     ("apnPassword", 20, 0),
@@ -15,16 +21,16 @@ _APN = (
     ("preferredNetwork", 6, 0),
     ("useOnlyPreferredNetwork", BOOL, 0),
     ("apnAuthentication", ("CHAP", "NONE", "PAP", "AUTO"), REQ),
-)
-_VPN = (
+))
+_VPN = const((
     ("server", 512, REQ),
     ("user", 20, REQ),
     ("group", 20, 0),
     ("password", 20, REQ),
     ("key", 255, REQ),
     ("type", ("IKEv2", "IPSec", "L2TP", "PPTP"), REQ),
-)
-_PROFILE = (
+))
+_PROFILE = const((
     ("ocppVersion", ("OCPP12", "OCPP15", "OCPP16", "OCPP20"), REQ),
     ("ocppTransport", ("JSON", "SOAP"), REQ),
     ("ocppCsmsUrl", 512, REQ),
@@ -33,8 +39,8 @@ _PROFILE = (
     ("ocppInterface", ("Wired0", "Wired1", "Wired2", "Wired3", "Wireless0", "Wireless1", "Wireless2", "Wireless3"), REQ),
     ("apn", _APN, 0),
     ("vpn", _VPN, 0),
-)
-_REQ = (("configurationSlot", INT, REQ), ("connectionData", _PROFILE, REQ))
+))
+_REQ = const((("configurationSlot", INT, REQ), ("connectionData", _PROFILE, REQ)))
 
 
 def init(st, doc):

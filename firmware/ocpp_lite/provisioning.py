@@ -5,26 +5,31 @@ from micropython import const
 from . import devmodel, netprofile, rpc, schema, secevents, tx
 from .devmodel import PASSWORD, PRIORITY
 from .rpc import CallError
-from .schema import INT, LIST, REQ
 from .session import PRE_BOOT
 
-_ATTR = ("Actual", "Target", "MinSet", "MaxSet")
-_EVSE = (("id", INT, REQ), ("connectorId", INT, 0))
-_COMP = (("name", 50, REQ), ("instance", 50, 0), ("evse", _EVSE, 0))
-_VAR = (("name", 50, REQ), ("instance", 50, 0))
-_GET_ITEM = (("component", _COMP, REQ), ("variable", _VAR, REQ), ("attributeType", _ATTR, 0))
-_GET = (("getVariableData", _GET_ITEM, REQ | LIST, 1, 0),)
-_SET_ITEM = (
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+LIST = const(2)
+REQ = const(1)
+
+_ATTR = const(("Actual", "Target", "MinSet", "MaxSet"))
+_EVSE = const((("id", INT, REQ), ("connectorId", INT, 0)))
+_COMP = const((("name", 50, REQ), ("instance", 50, 0), ("evse", _EVSE, 0)))
+_VAR = const((("name", 50, REQ), ("instance", 50, 0)))
+_GET_ITEM = const((("component", _COMP, REQ), ("variable", _VAR, REQ), ("attributeType", _ATTR, 0)))
+_GET = const((("getVariableData", _GET_ITEM, REQ | LIST, 1, 0),))
+_SET_ITEM = const((
     ("attributeValue", 1000, REQ),
     ("component", _COMP, REQ),
     ("variable", _VAR, REQ),
     ("attributeType", _ATTR, 0),
-)
-_SET = (("setVariableData", _SET_ITEM, REQ | LIST, 1, 0),)
-_BASE = (
+))
+_SET = const((("setVariableData", _SET_ITEM, REQ | LIST, 1, 0),))
+_BASE = const((
     ("requestId", INT, REQ),
     ("reportBase", ("ConfigurationInventory", "FullInventory", "SummaryInventory"), REQ),
-)
+))
 _ENVELOPE = const(72)  # '[2,"<id>","NotifyReport",' ... ',"tbc":true,"reportData":[]}]'
 
 

@@ -4,13 +4,19 @@
 # transaction in builds with smart charging, and ignored in the others (F01.FR.12). With PowerPathClosed the transaction starts when the EV is (or
 # gets) plugged in; without a cable within EVConnectionTimeOut the authorization lapses and,
 # no transaction having started, nothing is sent.
+from micropython import const
 from . import boot, schema, status, tx
 from .auth import ID_TOKEN
-from .schema import ANY, INT, REQ
+
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+ANY = const(-5)
+INT = const(-1)
+REQ = const(1)
 
 _START = (("idToken", ID_TOKEN, REQ), ("remoteStartId", INT, REQ), ("evseId", INT, 0),
           ("groupIdToken", ID_TOKEN, 0), ("chargingProfile", ANY, 0))
-_STOP = (("transactionId", 36, REQ),)
+_STOP = const((("transactionId", 36, REQ),))
 
 
 def _rejected(why):

@@ -4,10 +4,15 @@
 # undelivered ones stay in the flash queue for after the reboot, B12.FR.05). OnIdle with a
 # transaction running: Scheduled; the idle EVSEs become Unavailable and the reboot follows the
 # end of the last transaction. After the reboot the BootNotification says RemoteReset.
+from micropython import const
 from . import schema, tx
-from .schema import INT, REQ
 
-_REQ = (("type", ("Immediate", "OnIdle"), REQ), ("evseId", INT, 0))
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+REQ = const(1)
+
+_REQ = const((("type", ("Immediate", "OnIdle"), REQ), ("evseId", INT, 0)))
 
 
 def Reset(st, p, now):

@@ -4,7 +4,9 @@
 # type: INT, NUM, BOOL, TIME (RFC 3339 date-time), ANY, a positive int n (string of at most
 # n characters), a tuple of strings (enumeration) or a tuple of fields (nested object).
 # flags: REQ (required) and LIST (array of that type, with min/max items; max 0 = no limit).
-# Schemas are constant tuples, so frozen code keeps them in flash.
+# Schemas are constant tuples, so frozen code keeps them in flash: a module that writes schemas
+# defines the types and flags it uses itself (INT = const(-1) ...; const() does not cross
+# modules) and wraps its schemas in const(), or they are built in the heap at import.
 #
 # Error mapping (documented in the README): missing field or wrong array size ->
 # OccurrenceConstraintViolation; wrong JSON type or malformed date-time ->

@@ -2,12 +2,17 @@
 # TransactionEvent, FirmwareStatusNotification, LogStatusNotification, and MeterValues in
 # builds with clock-aligned meter values; other requested messages answer NotImplemented
 # (F06.FR.08). Triggered messages may go out while the boot is Pending (B02.FR.02).
+from micropython import const
 from . import boot, schema, status, tx
-from .schema import INT, REQ
 from .session import PRE_BOOT
 
-_EVSE = (("id", INT, REQ), ("connectorId", INT, 0))
-_REQ = (
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+REQ = const(1)
+
+_EVSE = const((("id", INT, REQ), ("connectorId", INT, 0)))
+REQUEST = const((  # public: host_tests check it against the official schema
     (
         "requestedMessage",
         (
@@ -26,11 +31,11 @@ _REQ = (
         REQ,
     ),
     ("evse", _EVSE, 0),
-)
+))
 
 
 def TriggerMessage(st, p, now):
-    schema.check(p, _REQ)
+    schema.check(p, REQUEST)
     what = p["requestedMessage"]
     evse = p.get("evse")
     if what == "BootNotification":

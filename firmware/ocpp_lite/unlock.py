@@ -1,10 +1,15 @@
 # ocpp_lite/unlock.py - F05 UnlockConnector. The board's unlock action (hw["unlock"]) tries
 # the cable lock and says whether it opened; a station without a lock (fixed cable) answers
 # CALLERROR NotSupported (F05.FR.07).
+from micropython import const
 from . import rpc, schema
-from .schema import INT, REQ
 
-_REQ = (("evseId", INT, REQ), ("connectorId", INT, REQ))
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+INT = const(-1)
+REQ = const(1)
+
+_REQ = const((("evseId", INT, REQ), ("connectorId", INT, REQ)))
 
 
 def UnlockConnector(st, p, now):

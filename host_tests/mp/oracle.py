@@ -12,7 +12,7 @@ _here = sys.argv[0].rpartition("/")[0] or "."
 sys.path.insert(0, _here + "/../../firmware")
 from ocpp_lite import clock, jsonsyntax, rpc, schema  # noqa: E402
 
-_SPECS = {"TriggerMessage": ("trigger", "_REQ"), "DataTransfer": ("fixed", "_DATA_TRANSFER")}
+_SPECS = {"TriggerMessage": ("trigger", "REQUEST"), "DataTransfer": ("fixed", "DATA_TRANSFER")}
 
 mode = sys.argv[1]
 with open(sys.argv[2]) as f:

@@ -83,3 +83,21 @@ def test_integral_float_is_an_integer():
     p = {"n": 5.0, "list": [1.0, 2]}
     schema.check(p, SPEC)
     assert p == {"n": 5, "list": [1, 2]} and type(p["n"]) is int and type(p["list"][0]) is int
+
+
+def test_every_module_writing_schemas_has_schema_s_types_and_flags():
+    """They are defined again in each such module (const() does not cross modules): the values
+    must be schema's, or a field would be checked as another type."""
+    import os
+
+    names = ("INT", "NUM", "BOOL", "TIME", "ANY", "REQ", "LIST")
+    seen = 0
+    for f in os.listdir(schema.__file__.rpartition("/")[0]):
+        if not f.endswith(".py") or f in ("schema.py", "__init__.py"):
+            continue
+        m = __import__("ocpp_lite." + f[:-3], None, None, ["x"])
+        for n in names:
+            if hasattr(m, n):
+                assert getattr(m, n) == getattr(schema, n), (f, n)
+                seen += 1
+    assert seen >= 30, seen
