@@ -115,6 +115,9 @@ def test_report_keys_table_chart_and_exit_status(tmp_path):
     assert {k: set(v) for k, v in got.items()} == KEYS
     names = [n for n, _ in fs.STEPS]
     assert list(lite["session"]["steps"]) == names == list(lite["ram"]["steps"]) == list(lite["flash"]["steps"])
+    # the lite build answers smart charging NotSupported and does everything else
+    assert {k: v for k, v in lite["session"]["steps"].items() if v != fs.OK} == {"smart_charging": fs.SKIP}
+    assert "SetChargingProfile" not in lite["handled"] and "GetInstalledCertificateIds" not in lite["handled"]
     assert lite["rom"]["total"] == sum(lite["rom"]["modules"].values())
     for ram in (lite["ram"], lite["ram32"]):
         assert ram["least_heap"] >= max(s["live"] for s in ram["steps"].values())
