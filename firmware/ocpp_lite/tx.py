@@ -37,18 +37,42 @@ class Evse:
 def init(st, doc, evses, now):
     st.ev = [Evse(i + 1) for i in range(evses)]
     st.tx = doc or {"p": "".join("%02x" % b for b in st.seed[4:8]), "n": 0, "e": {}}
-    if doc and not doc["e"]:
+    queued = _queued(st)
+    if doc and not doc["e"] and not queued:
         return  # nothing to recover, nothing to write
+    # A TransactionEvent is queued in flash before the state that counts it is saved, and sent
+    # only after both. Power lost in between leaves the queue ahead of the state: a transaction
+    # the state never recorded (its messages were never sent: drop them), or one whose Ended is
+    # already queued, or a seqNo already taken.
+    open_ids = [t["id"] for t in st.tx["e"].values()]
+    for k, tid in st.q.of_tx():
+        if tid not in open_ids and not queued[tid][1]:
+            st.q.remove(k)
     for key in list(st.tx["e"]):  # open before the power went: end them (E06, PowerLoss)
         t = st.tx["e"][key]
-        ev = st.ev[int(key) - 1] if int(key) <= evses else Evse(int(key))
-        ev.tx = t
-        ev.wh = t["wh"]
-        _event(st, ev, "Ended", "AbnormalCondition", now, stopped="PowerLoss", cs="Idle", at=t["t"],
-               ctx="Transaction.End", measurands=ENERGY)
+        seq, ended = queued.get(t["id"], (-1, False))
+        if not ended:
+            ev = st.ev[int(key) - 1] if int(key) <= evses else Evse(int(key))
+            ev.tx = t
+            ev.wh = t["wh"]
+            t["seq"] = max(t["seq"], seq + 1)
+            _event(st, ev, "Ended", "AbnormalCondition", now, stopped="PowerLoss", cs="Idle", at=t["t"],
+                   ctx="Transaction.End", measurands=ENERGY)
+            ev.tx = None
         del st.tx["e"][key]
-        ev.tx = None
     _save(st)
+
+
+def _queued(st):
+    """{transactionId: (highest seqNo queued, Ended queued)} of the flash queue."""
+    out = {}
+    for k, tid in st.q.of_tx():
+        m = st.q.get(k)
+        if m is None or m["a"] != "TransactionEvent":
+            continue
+        seq, ended = out.get(tid, (-1, False))
+        out[tid] = (max(seq, m["p"]["seqNo"]), ended or m["p"]["eventType"] == "Ended")
+    return out
 
 
 def _save(st):
@@ -208,12 +232,12 @@ def _event(st, ev, etype, trigger, now, extra=None, stopped=None, rid=None, cs=N
     t["seq"] += 1
     t["t"] = ts
     t["wh"] = ev.wh
-    if etype != "Ended":
-        _save(st)
-    try:
+    try:  # queued before the state is saved (init() relies on this order)
         st.rpc.keep(st, "TransactionEvent", p, t["id"], etype == "Updated")
     except OSError as e:
         st.log("TransactionEvent not stored: %r" % e)
+    if etype != "Ended":
+        _save(st)
     st.show({"ev": "tx", "evse": ev.id, "event": etype, "trigger": trigger, "id": t["id"]})
 
 

@@ -61,6 +61,10 @@ class FlashQueue:
         self.s.remove("%s%08d" % (_PREFIX, k))
         self.index = [x for x in self.index if x[0] != k]
 
+    def of_tx(self):
+        """(order, transaction id) of the messages of transactions."""
+        return [(x[0], x[1]) for x in self.index if x[1] is not None]
+
     def count_tx(self, tx=None):
         """Messages of transaction tx (of any transaction if None)."""
         return sum(1 for x in self.index if x[1] is not None and (tx is None or x[1] == tx))

@@ -50,6 +50,9 @@ class Queue:
     def remove(self, k):
         self.m.pop(k, None)
 
+    def of_tx(self):
+        return [(k, m["tx"]) for k, m in sorted(self.m.items()) if m["tx"] is not None]
+
     def count_tx(self, tx=None):
         return sum(1 for m in self.m.values() if m["tx"] is not None and (tx is None or m["tx"] == tx))
 
@@ -58,7 +61,7 @@ def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash
     logs = []
     flash = flash or Flash()
     docs = {"vars": vars, "net": json.loads(json.dumps(net)), "tx": tx}
-    st = Station(INFO, HW, evses, docs, flash.save, q or Queue(), now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
+    st = Station(INFO, HW, evses, docs, flash.save, Queue() if q is None else q, now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
                  reason, logs.append)
     st.logs = logs
     st.flash = flash
