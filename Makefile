@@ -17,8 +17,9 @@ BOARD ?=
 PORT ?=
 DEPLOY_ARGS ?=
 FOOTPRINT_ARGS ?=
+RELIABILITY_ARGS ?=
 
-.PHONY: setup sim test footprint footprint-diff deploy clean
+.PHONY: setup sim test footprint footprint-diff reliability deploy clean
 
 setup: $(STAMP)
 
@@ -43,6 +44,10 @@ footprint: setup
 footprint-diff: setup
 	@test -n "$(BASE)" || { echo "usage: make footprint-diff BASE=<git ref>"; exit 2; }
 	$(VENV)/bin/python tools/footprint.py diff $(BASE) $(FOOTPRINT_ARGS)
+
+# The full fault campaigns (README "Reliability"): power cuts, network chaos, fuzzing, memory pressure.
+reliability: setup
+	$(VENV)/bin/python tools/reliability.py run $(RELIABILITY_ARGS)
 
 deploy: setup
 	$(VENV)/bin/python tools/deploy.py --board "$(BOARD)" --port "$(PORT)" $(DEPLOY_ARGS)

@@ -63,6 +63,7 @@ def test_power_cut_at_every_block_write_of_a_save():
             assert v == new if finished else v in (old, new), v
 
         n = power_cuts(img, action, check)
+        print("cuts store_save", n)  # counted by host_tests/test_campaign_power.py
         assert n >= (4 if big in (old, new) else 3), n
 
 
@@ -90,6 +91,7 @@ def _cut_station_update(img, frame, key_of, old, new):
         assert sent(st)[0][2] == "BootNotification"
 
     n = power_cuts(img, action, check)
+    print("cuts station_update", n)
     assert n >= 3 and seen == {old, new}, (n, seen)
 
 

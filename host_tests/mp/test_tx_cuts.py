@@ -124,4 +124,5 @@ def test_power_cut_at_every_block_write_of_a_charging_session():
             assert len(by_tx) == 1, by_tx
 
     n = power_cuts(img, action, check)
+    print("cuts charging_session", n)  # counted by host_tests/test_campaign_power.py
     assert n > 20 and cut_in_tx[0] > 5, (n, cut_in_tx)

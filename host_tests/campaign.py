@@ -1,0 +1,33 @@
+"""Fault campaigns (issue 9, README "Reliability"): every campaign is a test file
+host_tests/test_campaign_<name>.py whose tests run a small sample in `make test` and the full
+campaign in `make reliability` (OCPP_LITE_CAMPAIGN=full), and record what they checked with
+record(), which tools/reliability.py puts in its table."""
+
+import json
+import os
+import time
+
+from helpers import ROOT
+
+FULL = os.environ.get("OCPP_LITE_CAMPAIGN") == "full"
+OUT = ROOT / "build" / "reliability"
+COUNTS = ("kills", "sessions", "messages", "frames", "failures")
+
+
+def scale(sample, full):
+    """The sample size in `make test`, the full one in `make reliability`."""
+    return full if FULL else sample
+
+
+def record(test, seconds, **counts):
+    """Record what one campaign test checked: kills (power cuts), sessions (charging sessions
+    run), messages (OCPP messages checked), frames (hostile frames sent), failures (must stay
+    0: a test asserts on failures itself, after recording them) and free-form notes. One file per
+    test; tools/reliability.py sums them by campaign."""
+    bad = set(counts) - set(COUNTS) - {"notes"}
+    if bad:
+        raise ValueError("unknown counts %s" % sorted(bad))
+    OUT.mkdir(parents=True, exist_ok=True)
+    doc = dict({k: 0 for k in COUNTS}, test=test, full=FULL, seconds=round(seconds, 1), at=time.time(), **counts)
+    (OUT / (test + ".json")).write_text(json.dumps(doc, indent=1) + "\n")
+    return doc
