@@ -75,6 +75,12 @@ def _rows(title, names, rows):
     return "\n".join(lines)
 
 
+RAM_ROWS = (("imports", "heap the imported modules take"), ("imports_qstr", "  of which interned names (qstrs)"),
+            ("after_boot", "heap after boot, idle"), ("least_heap", "least heap for the session"),
+            ("tls.after_boot", "heap after boot with TLS"), ("tls.least_heap", "least heap with TLS"))
+RAM32_ROWS = ("imports", "after_boot", "least_heap", "tls.after_boot", "tls.least_heap")  # no qstr pools when frozen
+
+
 def table(data):
     ps = data["profiles"]
     names = list(ps)
@@ -116,17 +122,9 @@ def table(data):
         fig("rom.total", label="ROM: client .mpy total"),
         fig("rom.romfs_image", label="ROM: ROMFS image (with the sim board)"),
         fig("rom.board.device", label="ROM: ESP32/RP2040 board code (hw, drivers)"),
-        fig("ram32.imports", label="RAM: heap the imported modules take [%s]" % b32),
-        fig("ram32.after_boot", label="RAM: heap after boot, idle [%s]" % b32),
-        fig("ram32.least_heap", label="RAM: least heap for the session [%s]" % b32),
-        fig("ram32.tls.after_boot", label="RAM: heap after boot with TLS [%s]" % b32),
-        fig("ram32.tls.least_heap", label="RAM: least heap with TLS [%s]" % b32),
-        fig("ram.imports", label="RAM: heap the imported modules take [%s]" % bits),
-        fig("ram.imports_qstr", label="RAM:   of which interned names (qstrs) [%s]" % bits),
-        fig("ram.after_boot", label="RAM: heap after boot, idle [%s]" % bits),
-        fig("ram.least_heap", label="RAM: least heap for the session [%s]" % bits),
-        fig("ram.tls.after_boot", label="RAM: heap after boot with TLS [%s]" % bits),
-        fig("ram.tls.least_heap", label="RAM: least heap with TLS [%s]" % bits),
+    ] + [fig(key + "." + path, label="RAM: %s [%s]" % (what, tag))
+         for key, tag in (("ram32", b32), ("ram", bits)) for path, what in RAM_ROWS
+         if key == "ram" or path in RAM32_ROWS] + [
         fig("ram.tls.mbedtls_peak", label="RAM: mbedTLS peak, libc heap [%s]" % bits),
         fig("flash.bytes", num, "flash: bytes stored after the session"),
         fig("flash.writes", num, "flash: file writes"),
