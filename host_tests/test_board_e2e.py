@@ -2,18 +2,26 @@
 (host_tests/mp/boardrun.py) with the fake machine and network modules and the peripheral models
 (control pilot, contactor, SDM meter on Modbus, MFRC522 with a card) in place of the hardware,
 against the CSMS: plug and unplug through the pilot model reach the CSMS as StatusNotification
-Occupied / Available, and a charging session runs from the card on the reader to the contactor
-and the meter."""
+Occupied / Available, a charging session runs from the card on the reader to the contactor
+and the meter, and UpdateFirmware installs an application bundle (the application `make deploy`
+builds, as a ROMFS image) that the board unpacks and runs after its reset, or rolls back when it
+crashes at start."""
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
 
 import pytest
+from ocpp.v201 import call
 
-from helpers import MICROPYTHON, ROOT, Sim, wait_until
+from helpers import MICROPYTHON, ROOT, Sim, pem, wait_until
+from test_firmware_update import (MF_ROOT, NEW, files, patched_firmware, security, signers,  # noqa: F401
+                                  statuses, update, versions, wait_status)
+
+import deploy  # noqa: E402  (tools/ is on sys.path through helpers)
 
 RUN = ROOT / "host_tests" / "mp" / "boardrun.py"
 
@@ -125,3 +133,73 @@ def test_welded_contactor_faults_the_station(csms, closing, tmp_path):
     assert _tx(csms, "Ended")
     b.send(weld=False)
     b.wait_event(ev="status", status="Available", timeout=10)
+
+
+def board_bundle(board, out, version, broken=False):
+    """The application `make deploy` installs on board (tools/deploy.py: the lite profile,
+    drivers, hw, pins and board modules) as a ROMFS image, built from a copy of the sources
+    with __version__ = version (broken: its station module fails on import)."""
+    src = out / "src"
+    patched_firmware(src / "firmware", version, broken)
+    shutil.copytree(ROOT / "boards" / board, src / "boards" / board)
+    root, deploy.ROOT = deploy.ROOT, src
+    try:
+        return deploy.build_app(board, "lite", out / "build")[1].read_bytes()
+    finally:
+        deploy.ROOT = root
+
+
+@pytest.fixture(scope="module")
+def board_bundles(tmp_path_factory):
+    return {(b, broken): board_bundle(b, tmp_path_factory.mktemp(b), "0.0.0-broken" if broken else NEW, broken)
+            for b in ("esp32", "rp2040") for broken in (False, True)}
+
+
+def _updated_board(csms, closing, tmp_path, files, signers, board, data):
+    """A board (station id CS001) that has accepted UpdateFirmware for data, signed."""
+    b = closing(BoardProc(board, tmp_path / "state", csms.url, "CS001"))
+    b.wait_event(ev="boot", status="Accepted", timeout=20)
+    r = csms.call("CS001", call.InstallCertificate(certificate_type=MF_ROOT, certificate=pem(signers["ec"][0])))
+    assert r.status == "Accepted"
+    files.files["/app.romfs"] = data
+    assert update(csms, files.url("/app.romfs"), signers["ec"][1], data) == "Accepted"
+    return b
+
+
+@pytest.mark.parametrize("board", ["rp2040", "esp32"])
+def test_application_bundle_installed_and_run_on_the_board(csms, closing, tmp_path, files, signers, board_bundles,
+                                                           board):
+    data = board_bundles[(board, False)]
+    b = _updated_board(csms, closing, tmp_path, files, signers, board, data)
+    old = versions(csms)[0]
+    wait_status(csms, "Installed", timeout=60)
+    assert statuses(csms) == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting",
+                              "Installed"]
+    assert len(b.find(ev="reset")) == 1  # the chip reset, then the bundle unpacked and run
+    boot = csms.inbound("BootNotification")[-1].payload
+    assert boot["reason"] == "FirmwareUpdate" and boot["chargingStation"]["firmwareVersion"] == NEW != old
+    wait_until(lambda: security(csms, "FirmwareUpdated"), 10, "FirmwareUpdated")
+    state, app = tmp_path / "state", tmp_path / "app"
+    assert (state / "app.run").read_bytes() == data and not (state / "app.try").exists()  # confirmed
+    assert (app / "hw" / "board.mpy").exists() and (app / "pins.mpy").exists()
+    b.send(cp="B")  # the bundle's hardware loop drives the models
+    wait_until(lambda: _statuses(csms)[-1:] == ["Occupied"], 10, lambda: "Occupied: %r" % _statuses(csms))
+    b.close()  # a power cut: the next start runs the bundle again
+    b = closing(BoardProc(board, state, csms.url, "CS001"))
+    b.wait_event(ev="boot", status="Accepted", timeout=20)
+    assert versions(csms)[-1] == NEW and csms.inbound("BootNotification")[-1].payload["reason"] == "PowerUp"
+    assert not b.crashed(), "\n".join(b.log)
+
+
+@pytest.mark.parametrize("board", ["rp2040", "esp32"])
+def test_bundle_crashing_at_start_is_rolled_back_on_the_board(csms, closing, tmp_path, files, signers, board_bundles,
+                                                              board):
+    b = _updated_board(csms, closing, tmp_path, files, signers, board, board_bundles[(board, True)])
+    old = versions(csms)[0]
+    wait_status(csms, "InstallationFailed", timeout=60)
+    assert statuses(csms)[-2:] == ["InstallRebooting", "InstallationFailed"]
+    assert len(b.find(ev="reset")) == 2  # the reboot onto the bundle, and its crash
+    assert any("this bundle is broken" in line for line in b.log)
+    assert versions(csms)[-1] == old and len(versions(csms)) == 2  # the deployed code again
+    assert not (tmp_path / "state" / "app.run").exists() and not (tmp_path / "app").exists()
+    assert not security(csms, "FirmwareUpdated")

@@ -3,13 +3,15 @@ the station on a board running stock MicroPython (>= 1.23; ROMFS needs >= 1.25) 
 and provision it.
 
 1. Build, under build/deploy/<board>/ (--out): the application of a build profile (tools/profiles.py)
-   compiled to .mpy (mpy/lib/...), a ROMFS image of it (app.romfs), and provision.py, the
+   compiled to .mpy (mpy/lib/...), a ROMFS image of it (app.romfs, also what a signed
+   UpdateFirmware installs as an application bundle: boards/README.md), and provision.py, the
    script that writes the CSMS URL, identity, password, settings, CSMS root certificates and
    Wi-Fi network into the board's store (it is run on the unix port first, so a bad setting
    stops the deployment before the board is touched).
 2. On the board: `mpremote romfs query`; where the firmware has a ROMFS partition the image
    goes there (mounted at /rom, run in place from flash), else the .mpy files are copied to
-   /lib. Then provision.py runs on the board, main.py is copied and the board is reset.
+   /lib. Then provision.py runs on the board (it also drops application bundles installed by
+   firmware updates, so the code deployed now runs), main.py is copied and the board is reset.
 
 --dry-run builds everything and prints the mpremote commands instead of running them.
 """

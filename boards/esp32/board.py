@@ -1,9 +1,11 @@
 # boards/esp32/board.py - the ESP32 board object: the shared hardware loop (hw.board) on this
-# board's pin map, with the ESP32 Wi-Fi station and firmware images over the air (hw.ota).
+# board's pin map, with the ESP32 Wi-Fi station and firmware updates (hw.ota: MicroPython
+# images into the next OTA app partition, application bundles through hw.appdir).
 import esp32
 import machine
 import network
 import pins
+from hw.appdir import Installer
 from hw.board import Board
 from hw.ota import Ota
 
@@ -18,5 +20,5 @@ def _wlan():
 
 def make_board(store, log=print):
     b = Board(machine, pins, store, _wlan(), log)
-    b.installer = Ota(esp32, store)  # UpdateFirmware: a MicroPython image for the next app partition
+    b.installer = Ota(esp32, store, Installer(store.root))  # UpdateFirmware: an image or a bundle
     return b

@@ -1,6 +1,8 @@
-# boards/esp32/main.py - runs at boot: the charging station on this board.
+# boards/esp32/main.py - runs at boot: the charging station on this board, from the
+# application bundle a firmware update installed if there is one (hw/appdir.py); a reboot or
+# a crash resets the chip.
+import esp32
 import machine
-from board import make_board
-from hw.main import run
+from hw.appdir import boot
 
-run(make_board, machine.reset)
+boot(machine.reset, esp32)

@@ -1,8 +1,10 @@
 # boards/rp2040/board.py - the Raspberry Pi Pico W board object: the shared hardware loop
-# (hw.board) on this board's pin map, with the CYW43 Wi-Fi station.
+# (hw.board) on this board's pin map, with the CYW43 Wi-Fi station and application bundles
+# as firmware updates (hw.appdir).
 import machine
 import network
 import pins
+from hw.appdir import Installer
 from hw.board import Board
 
 
@@ -16,4 +18,6 @@ def _wlan():
 
 
 def make_board(store, log=print):
-    return Board(machine, pins, store, _wlan(), log)
+    b = Board(machine, pins, store, _wlan(), log)
+    b.installer = Installer(store.root)  # UpdateFirmware: application bundles
+    return b

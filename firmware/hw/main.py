@@ -1,5 +1,7 @@
-# hw/main.py - start-up on a board: open the store, build the board, run the station until
-# it asks for a reboot, which resets the chip (reset, e.g. machine.reset).
+# hw/main.py - one run of the station on a board: open the store, build the board, run the
+# station until it asks for a reboot or quits. hw/appdir.py (the board's main.py) chooses the
+# code before and resets the chip after; it calls run() of the code it chose, so run keeps
+# this signature.
 import asyncio
 import gc
 import os
@@ -7,8 +9,8 @@ import os
 STATE = "/state"  # the station's flash directory
 
 
-def run(make_board, reset=None, root=STATE):
-    """make_board(store) -> board object; returns "quit" (or after reset() returns)."""
+def run(make_board, root=STATE):
+    """make_board(store) -> board object. Returns why the run ended: "reboot" or "quit"."""
     from runtime.app import App
     from runtime.config import provisioned
     from runtime.store import Store
@@ -23,10 +25,7 @@ def run(make_board, reset=None, root=STATE):
         board.log("not provisioned (no CSMS URL or identity): run make deploy")
         return "quit"
     gc.collect()
-    while True:
-        why = asyncio.run(App(board, store).main())
+    try:
+        return asyncio.run(App(board, store).main())
+    finally:
         asyncio.new_event_loop()
-        if why != "reboot":
-            return why
-        if reset:
-            reset()

@@ -4,12 +4,25 @@
 # partition (ESP-IDF checks the image then). The new firmware runs on trial (ESP-IDF app
 # rollback) until the CSMS accepts its boot and it is marked valid; one that never gets there
 # is rolled back by the bootloader at the next reset. Other files (application bundles) go to
-# the bundle installer given, if any.
+# the bundle installer given, if any. A firmware image replaces the application as a whole:
+# while it is on trial it runs its own code, not the bundle (hw/appdir.py), and once it is
+# confirmed the bundles are dropped; one rolled back finds its bundle again.
 from micropython import const
 
 _MAGIC = const(0xE9)  # first byte of an ESP32 app image
 _BLOCK = const(4096)
 _TARGET = "ota.target"  # store file: label of the partition an installation switched to
+
+
+def image_on_trial(esp32, root):
+    """At start: True when the firmware image an update installed runs and is not confirmed
+    yet. root: the store's directory."""
+    try:
+        with open(root + "/" + _TARGET, "rb") as f:
+            target = f.read()
+    except OSError:
+        return False
+    return esp32.Partition(esp32.Partition.RUNNING).info()[4] == target.decode()
 
 
 class Ota:
@@ -63,9 +76,12 @@ class Ota:
             self.P.mark_app_valid_cancel_rollback()
         except OSError:
             pass  # a firmware built without app rollback: nothing to cancel
-        self.s.remove(_TARGET)
         if self.other:
-            self.other.confirm()
+            if self.s.read(_TARGET) is None:
+                self.other.confirm()  # a bundle on trial
+            else:
+                self.other.clear()  # the image replaced the application
+        self.s.remove(_TARGET)
 
 
 class _Writer:

@@ -84,6 +84,12 @@ class Bundles:
         self._rm("try")
         self._rm("prev")
 
+    def clear(self):
+        """Drop every bundle (the code was replaced otherwise): the deployed code runs from
+        the next start."""
+        for name in ("try", "next", "run", "prev", "back", "stage"):
+            self._rm(name)
+
     # --- at start --------------------------------------------------------------------------
     def select(self):
         """Path of the bundle to run (None: the deployed code): start the trial of an installed

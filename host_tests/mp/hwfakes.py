@@ -69,12 +69,6 @@ def tmpdir():
 
 
 def rmtree(d):
-    import os
+    from hw.appdir import rmtree
 
-    for name, kind, *_ in os.ilistdir(d):
-        p = d + "/" + name
-        if kind == 0x4000:
-            rmtree(p)
-        else:
-            os.remove(p)
-    os.rmdir(d)
+    rmtree(d)
