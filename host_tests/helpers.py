@@ -15,6 +15,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import csms as csms_mod  # noqa: E402
+import wsframe  # noqa: E402
 
 MICROPYTHON = os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
 
@@ -61,7 +62,8 @@ class CsmsThread:
         return getattr(self.csms, name)
 
     def __setattr__(self, name, value):
-        if name in ("boot_status", "interval", "hold", "fail", "tokens", "te_tokens", "response_timeout"):
+        if name in ("boot_status", "interval", "hold", "fail", "tokens", "te_tokens", "response_timeout",
+                    "misbehave"):
             setattr(self.csms, name, value)
         else:
             object.__setattr__(self, name, value)
@@ -273,6 +275,17 @@ def server_ssl(cert, key, directory, maximum_version=None):
     return ctx
 
 
+def listener():
+    """(a listening TCP socket on 127.0.0.1 at a free port, the port)."""
+    import socket
+
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    return srv, srv.getsockname()[1]
+
+
 class RawWs:
     """A hand-driven WebSocket server for transport faults the `websockets` library will not
     produce (broken upgrades, masked or stalled frames). One client at a time; frames the
@@ -281,14 +294,8 @@ class RawWs:
     GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     def __init__(self, accept="good", protocol="ocpp2.0.1", status=101):
-        import socket
-
         self.accept, self.protocol, self.status = accept, protocol, status
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(4)
-        self.port = self.srv.getsockname()[1]
+        self.srv, self.port = listener()
         self.url = "ws://127.0.0.1:%d/ocpp" % self.port
         self.conn = None
         self.requests = []  # upgrade request heads
@@ -341,26 +348,10 @@ class RawWs:
             if not d:
                 self.eof.set()
                 return
-            buf += d
-            while len(buf) >= 2:
-                n = buf[1] & 0x7F
-                h = 2
-                if n == 126:
-                    if len(buf) < 4:
-                        break
-                    n, h = int.from_bytes(buf[2:4], "big"), 4
-                elif n == 127:
-                    if len(buf) < 10:
-                        break
-                    n, h = int.from_bytes(buf[2:10], "big"), 10
-                masked = buf[1] & 0x80
-                if len(buf) < h + (4 if masked else 0) + n:
-                    break
-                mask = buf[h:h + 4] if masked else b"\0\0\0\0"
-                h += 4 if masked else 0
-                payload = bytes(b ^ mask[i & 3] for i, b in enumerate(buf[h:h + n]))
-                self.frames.append((buf[0] & 0x0F, payload, bool(masked), bool(buf[0] & 0x80)))
-                buf = buf[h + n:]
+            frames, buf = wsframe.split(buf + d)
+            for f in frames:
+                op, fin, masked, _, payload = wsframe.parse(f)
+                self.frames.append((op, payload, masked, fin))
 
     def send(self, data):
         self.conn.sendall(data)

@@ -9,6 +9,8 @@ import asyncio
 import json
 import time
 
+import wsframe
+
 
 class WsStream:
     """One direction of a ws:// connection: the HTTP upgrade head, then frames. Each frame is
@@ -31,41 +33,16 @@ class WsStream:
                 return
             self.head, self.buf = self.buf[: end + 4], self.buf[end + 4 :]
         while True:
-            n = _frame_size(self.buf)
+            n = wsframe.size(self.buf)
             if n is None:
                 return
             frame, self.buf = self.buf[:n], self.buf[n:]
             self.frames.append({"t0": self._t0, "t1": t, "op": frame[0] & 0x0F, "size": n,
-                                "text": _payload(frame) if frame[0] & 0x0F == 1 else None})
+                                "text": wsframe.parse(frame)[4].decode(errors="replace") if frame[0] & 0x0F == 1 else None})
             self._t0 = t
 
     def total(self):
         return len(self.head or b"") + sum(f["size"] for f in self.frames) + len(self.buf)
-
-
-def _frame_size(b):
-    """Size of the complete frame at the start of b, or None while incomplete."""
-    if len(b) < 2:
-        return None
-    n, h = b[1] & 0x7F, 2
-    if n == 126:
-        n, h = int.from_bytes(b[2:4], "big"), 4
-    elif n == 127:
-        n, h = int.from_bytes(b[2:10], "big"), 10
-    h += 4 if b[1] & 0x80 else 0
-    return h + n if len(b) >= h + n else None
-
-
-def _payload(frame):
-    n, h = frame[1] & 0x7F, 2
-    if n == 126:
-        h = 4
-    elif n == 127:
-        h = 10
-    if frame[1] & 0x80:
-        mask, h = frame[h : h + 4], h + 4
-        return bytes(c ^ mask[i & 3] for i, c in enumerate(frame[h:])).decode(errors="replace")
-    return frame[h:].decode(errors="replace")
 
 
 TLS_TYPES = {20: "handshake", 21: "alert", 22: "handshake", 23: "app"}  # 20: ChangeCipherSpec

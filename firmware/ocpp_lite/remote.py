@@ -25,6 +25,14 @@ def _rejected(why):
 
 def RequestStartTransaction(st, p, now):
     schema.check(p, _START)
+    profile = p.get("chargingProfile")
+    if profile is not None:
+        try:
+            from . import smartcharging
+        except ImportError:
+            profile = None  # F01.FR.12: no smart charging in this build, ignored
+        else:  # a malformed profile is a CALLERROR, whatever else is wrong
+            schema._value(profile, smartcharging.PROFILE, "", "chargingProfile")
     if st.boot != boot.ACCEPTED:
         return _rejected("NotAccepted")  # B02.FR.05
     e = p.get("evseId", 1 if len(st.ev) == 1 else 0)
@@ -35,16 +43,10 @@ def RequestStartTransaction(st, p, now):
         return _rejected("Unavailable")  # F02.FR.25
     if ev.tx:
         return _rejected("TxInProgress")  # F02.FR.26
-    profile = p.get("chargingProfile")
     if profile is not None:
-        try:
-            from . import smartcharging
-        except ImportError:
-            profile = None  # F01.FR.12: no smart charging in this build, ignored
-        else:
-            why = smartcharging.check_remote(st, ev, profile)
-            if why:
-                return _rejected(why)  # F02.FR.27
+        why = smartcharging.check_remote(st, ev, profile)
+        if why:
+            return _rejected(why)  # F02.FR.27
     tx.authorized(st, ev, p["idToken"], p.get("groupIdToken"), p["remoteStartId"], now, profile)
     return {"status": "Accepted"}
 

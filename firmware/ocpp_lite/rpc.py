@@ -71,6 +71,26 @@ def parse(buf):
     raise CallError(TYPE_NOT_SUPPORTED, "unknown messageTypeId", mid or "-1")
 
 
+def call_id(buf):
+    """The message id of a text that starts like a CALL ('[2,"<id>"'), or None; for a message
+    that could not be parsed (out of memory), read without parsing it."""
+    n = len(buf)
+    i = 0
+    for want in b'[2,"':
+        while i < n and buf[i] in b" \t\r\n":
+            i += 1
+        if i == n or buf[i] != want:
+            return None
+        i += 1
+    j = buf.find(b'"', i, i + MAX_ID + 1)
+    if j <= i:
+        return None
+    mid = bytes(buf[i:j])
+    if min(mid) < 32 or max(mid) > 126 or b"\\" in mid:
+        return None  # printable ASCII only: echoed without checking it further
+    return mid.decode()
+
+
 def dumps(obj):
     return json.dumps(obj, separators=_SEP)
 

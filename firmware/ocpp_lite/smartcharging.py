@@ -36,7 +36,7 @@ _CRITERIA = const((("evseId", INT, 0), ("chargingProfilePurpose", _PURPOSES, 0),
 _CLEAR = const((("chargingProfileId", INT, 0), ("chargingProfileCriteria", _CRITERIA, 0)))
 _CRITERION = const((("chargingProfilePurpose", _PURPOSES, 0), ("stackLevel", INT, 0),
                     ("chargingProfileId", INT, LIST, 1, 0),
-                    ("chargingLimitSource", ("EMS", "Other", "SO", "CSO"), LIST, 1, 0)))
+                    ("chargingLimitSource", ("EMS", "Other", "SO", "CSO"), LIST, 1, 4)))
 _GET = const((("requestId", INT, REQ), ("evseId", INT, 0), ("chargingProfile", _CRITERION, REQ)))
 _COMPOSITE = const((("duration", INT, REQ), ("chargingRateUnit", ("W", "A"), 0), ("evseId", INT, REQ)))
 _MOST_PERIODS = const(32)  # periods in a composite schedule
@@ -310,8 +310,8 @@ def deadline(st, now):
 
 # --- transactions ----------------------------------------------------------------------
 def check_remote(st, ev, p):
-    """Reason a RequestStartTransaction profile cannot be used (F01/F02), or None."""
-    schema.check(p, PROFILE)
+    """Reason a RequestStartTransaction profile (checked against PROFILE) cannot be used
+    (F01/F02), or None."""
     if p["chargingProfilePurpose"] != "TxProfile" or "transactionId" in p:
         return "InvalidProfile"  # F02.FR.17/19
     return problem(st, ev.id, p)

@@ -24,6 +24,7 @@ except ImportError:
 
 _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
+_OOM_GAP = const(60000)  # ms: at most one MemoryExhaustion security event a minute
 
 
 class Station:
@@ -53,6 +54,7 @@ class Station:
         self.updating = False  # a firmware installation waits for transactions to end (L01.FR.07)
         self.upload = None  # the log upload in progress (logs.py)
         self.rx_len = 0  # bytes of the message being handled (BytesPerMessage checks)
+        self._oom = None  # (ticks of the last MemoryExhaustion event, MemoryErrors since)
         self._wall = wall or 0
         self._wall_t = now
         self._clock_known = wall is not None
@@ -111,7 +113,14 @@ class Station:
 
     def receive(self, buf, now):
         self.rx_len = len(buf)
-        m = self.rpc.receive(self, buf, now)
+        try:
+            m = self.rpc.receive(self, buf, now)
+        except MemoryError:  # parsing it, or what a response set off: that is dropped
+            m = None
+            mid = rpc.call_id(buf)
+            if mid:  # a CALL not parsed: answered, so the CSMS need not wait for its timeout
+                self.rpc.reply_error(mid, rpc.INTERNAL, "out of memory")
+            self.out_of_memory("receive", now)
         if m:
             self._dispatch(m[0], m[1], m[2], now)
         self.tick(now)
@@ -138,6 +147,18 @@ class Station:
 
     def security_event(self, kind, info, now):
         secevents.record(self, kind, info, now)
+
+    def out_of_memory(self, where, now):
+        """A MemoryError was caught (where: what it hit, which is dropped): logged, and recorded
+        as a MemoryExhaustion security event at most once a minute (the event is critical, so
+        it takes a place in the flash queue), counting the ones in between."""
+        self.log("out of memory: %s" % where)
+        last, n = self._oom or (None, 0)
+        if last is not None and ticks_diff(now, last) < _OOM_GAP:
+            self._oom = (last, n + 1)
+            return
+        self._oom = (now, 0)
+        secevents.record(self, "MemoryExhaustion", "%s (%d more since the last)" % (where, n) if n else where, now)
 
     # hardware events (boards/README.md)
     def plug(self, evse, now):
@@ -203,7 +224,7 @@ class Station:
             return
         except MemoryError:
             self.rpc.reply_error(mid, rpc.INTERNAL, "out of memory")
-            secevents.record(self, "MemoryExhaustion", action, now)
+            self.out_of_memory(action, now)
             return
         except Exception as e:  # a handler bug must not take the station down
             self.log("%s handler failed: %r" % (action, e))

@@ -1,7 +1,11 @@
 # runtime/app.py - runs the station on asyncio: builds the core from the store, keeps it
 # connected (Link), wakes it at its deadlines, writes its frames and applies its effects
 # to the board. The board object is the hardware interface (see boards/README.md).
+# A MemoryError stops at the boundary of the task it happens in (a received message, the
+# timer, a hardware event, a frame to write, an effect, a transfer): what it hit is dropped,
+# the station records MemoryExhaustion and carries on; nothing in the flash queue is touched.
 import asyncio
+import gc
 import os
 from time import ticks_ms
 from micropython import const
@@ -13,12 +17,18 @@ from .link import Link
 from .queue import FlashQueue
 
 _SECLOG = const(4096)  # bytes per security-log file (two files kept)
+_GC_SHARE = const(8)  # a collection after every eighth of the heap allocated (gc.threshold)
 _DIAGLOG = const(8192)  # bytes per diagnostics-log file (two files kept)
 _BOOT = "boot"
 
 
 class App:
     def __init__(self, board, store):
+        # Collect often, not only when the heap is full: garbage then never piles up, so what
+        # lives long is placed low, and the heap keeps a large free block for messages (with
+        # collections only when full, a 50 kB heap had no free piece of 2 kB after boot).
+        gc.collect()
+        gc.threshold((gc.mem_free() + gc.mem_alloc()) // _GC_SHARE)
         self.board = board
         self.store = store
         self.settings = config.station(store)
@@ -55,25 +65,43 @@ class App:
         self.wake.set()
 
     async def received(self, msg):
-        self.st.receive(msg, ticks_ms())
+        try:
+            self.st.receive(msg, ticks_ms())
+        except MemoryError:
+            self.oom("receive")
         self.wake.set()  # deadlines may have moved
         await self.service()
 
     def hw(self, fn, *args, **kw):
-        """Feed a hardware event to the station: fn(*args, now, **kw); returns what fn does."""
-        r = fn(*(args + (ticks_ms(),)), **kw)
+        """Feed a hardware event to the station: fn(*args, now, **kw); returns what fn does
+        (None when it ran out of memory: the event is dropped, the board's task goes on)."""
+        try:
+            r = fn(*(args + (ticks_ms(),)), **kw)
+        except MemoryError:
+            r = None
+            self.oom("hardware event")
         self.wake.set()
         return r
+
+    def oom(self, where):
+        """A MemoryError reached a task boundary: the station logs it and records the
+        MemoryExhaustion security event (if that fails too, the board's output has it)."""
+        gc.collect()
+        try:
+            self.st.out_of_memory(where, ticks_ms())
+        except MemoryError:
+            self.board.log("out of memory: %s (not recorded)" % where)
+        self.wake.set()
 
     def log(self, text):
         """Diagnostics: the board's output, and the bounded log in flash that GetLog uploads
         (lines start with the time)."""
         self.board.log(text)
-        t = self.st.time(ticks_ms()) if self.st else self.board.wall() or 0
         try:
+            t = self.st.time(ticks_ms()) if self.st else self.board.wall() or 0
             self.store.append("diag.log", "%s %s" % (clock.iso(t), text), _DIAGLOG)
-        except OSError:
-            pass  # flash full or failing: the board output still has it
+        except (OSError, MemoryError):
+            pass  # flash full or failing, or no memory: the board output still has it
 
     def security_event(self, kind, info):
         self.hw(self.st.security_event, kind, info)
@@ -97,6 +125,10 @@ class App:
                     break
                 try:
                     await w.send(st.rpc.out.popleft())
+                except MemoryError:  # the frame is lost, maybe half written: a new connection
+                    self.oom("send")
+                    self.link.drop()  # (the outstanding CALL fails; flash messages go again)
+                    break
                 except Exception as e:
                     self.log("write failed: %r" % e)
                     self.link.drop()
@@ -108,14 +140,25 @@ class App:
     def _effects(self):
         st = self.st
         while st.effects:
-            self._effect(st.effects.popleft())
+            e = st.effects.popleft()
+            try:
+                self._effect(e)
+            except MemoryError:
+                if e[0] != "show":  # not what a person would see: tried again next time
+                    st.effects.appendleft(e)
+                e = None
+                self.oom("effect")
+                break
 
     def _effect(self, e):
         k = e[0]
         if k == "show":
             self.board.show(e[1])
         elif k == "seclog":
-            self.store.append("security.log", e[1], _SECLOG)
+            try:
+                self.store.append("security.log", e[1], _SECLOG)
+            except OSError as x:  # flash full or failing: the board output has it
+                self.board.log("security log not written (%r): %s" % (x, e[1]))
         elif k == "clock":
             self.board.set_wall(e[1])
         elif k == "relay":
@@ -138,7 +181,15 @@ class App:
             from .fwupdate import run
         else:
             from .logupload import run
-        self._jobs[kind] = asyncio.create_task(run(self))
+        self._jobs[kind] = asyncio.create_task(self._guard(run(self), kind))
+
+    async def _guard(self, job, kind):
+        try:
+            await job
+        except MemoryError:
+            self.oom(kind)
+        except Exception as e:
+            self.log("%s task failed: %r" % (kind, e))
 
     async def _reboot(self, reason):
         """Reboot once the answer and the flash queue are out (Reset: the Ended events), or
@@ -156,6 +207,9 @@ class App:
                 self.st.tick(ticks_ms())
                 await self.service()
                 ms = self.st.next_deadline(ticks_ms())
+            except MemoryError:
+                self.oom("timer")
+                ms = 1000
             except Exception as e:  # keep the station alive; the error is in the log
                 self.log("timer: %r" % e)
                 ms = 1000

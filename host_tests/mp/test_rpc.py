@@ -48,3 +48,18 @@ def test_builders_make_compact_valid_json():
     m = json.loads(e)
     assert m[:3] == [4, "-1", "FormatViolation"] and len(m[3]) == 255 and m[4] == {}
     assert " " not in rpc.dumps({"a": 1, "b": [1, 2]})
+
+
+def test_invalid_utf8_and_surrogate_escapes_are_rpc_framework_errors():
+    assert _err(b'[2,"a\xed\xa0\x80","X",{}]') == ("-1", rpc.RPC_FRAMEWORK)
+    assert _err(b'[2,"a","DataTransfer",{"vendorId":"\\ud800"}]') == ("-1", rpc.RPC_FRAMEWORK)
+    assert rpc.parse(b'[2,"a","DataTransfer",{"vendorId":"\xf0\x9f\x98\x80"}]')[3] == {"vendorId": "\U0001f600"}
+
+
+def test_call_id_reads_the_id_without_parsing():
+    assert rpc.call_id(b'[2,"abc","DataTransfer",{"vendorId":"' + b"x" * 9000) == "abc"
+    assert rpc.call_id(bytearray(b' [ 2 ,\n "a-1" , "X"')) == "a-1"
+    assert rpc.call_id(b'[2,"%s","X",{}]' % (b"i" * 36)) == "i" * 36
+    for b in (b'[2,"%s","X",{}]' % (b"i" * 37), b'[3,"abc",{}]', b'[2,"","X",{}]', b'[2,abc', b'[2,"a\\"b","X",{}]',
+              b'[2,"\xc3\xa9","X",{}]', b'[2,"a\x01","X"]', b'[20,"a","X",{}]', b'["2","a"]', b'', b'[2,"abc'):
+        assert rpc.call_id(b) is None, b

@@ -96,3 +96,67 @@ def test_security_event_logged_and_queued_when_critical():
     sec = [f[3] for f in drain(st) if f[2] == "SecurityEventNotification"]
     assert [p["type"] for p in sec] == ["InvalidCsmsCertificate", "StartupOfTheDevice"]
     assert len(sec[0]["techInfo"]) == 255
+
+
+def test_memory_error_on_receive_answers_and_records_memory_exhaustion_once_a_minute():
+    st = station()
+    boot_accepted(st)
+    drain(st)
+
+    def no_memory(st_, buf, now):
+        raise MemoryError
+
+    st.rpc.receive = no_memory
+    try:
+        st.receive(b'[2,"big","DataTransfer",{"vendorId":"v","data":"..."}]', 1000)
+        st.receive(b'[3,"x",{}]', 2000)  # not a CALL: nothing to answer
+        st.receive(b'[2,"big2","DataTransfer",{}]', 30000)
+    finally:
+        del st.rpc.receive
+    out = sent(st)
+    calls = [f for f in out if f[0] == 2]
+    assert [f for f in out if f[0] != 2] == [[4, "big", "InternalError", "out of memory", {}],
+                                             [4, "big2", "InternalError", "out of memory", {}]]
+    answer(st, calls[0], {}, 2000)
+    st.receive(b'[2,"n","DataTransfer",{"vendorId":"v"}]', 61001)  # the station goes on
+    out = sent(st)
+    calls += [f for f in out if f[0] == 2]
+    assert [f for f in out if f[0] != 2] == [[3, "n", {"status": "UnknownVendorId"}]]
+    for f in calls[1:]:  # the heartbeat
+        answer(st, f, {"currentTime": "2025-05-05T10:01:01Z"}, 61001)
+    st.out_of_memory("timer", 61001)  # a minute after the first: recorded again, with the count
+    st.tick(61001)
+    calls += drain(st, 61001)
+    sec = [f[3] for f in calls if f[2] == "SecurityEventNotification"]
+    assert [(p["type"], p["techInfo"]) for p in sec] == [("MemoryExhaustion", "receive"),
+                                                        ("MemoryExhaustion", "timer (2 more since the last)")], sec
+    assert len([x for x in st.logs if x.startswith("out of memory")]) == 4
+
+
+def test_malformed_remote_start_profile_is_a_callerror_not_a_handler_failure():
+    # found by the fuzz campaign: a chargingProfile that is not an object made the handler
+    # fail (InternalError), and a broken one behind an unknown EVSE was answered Rejected
+    st = station()
+    boot_accepted(st)
+    drain(st)
+    tok = '"idToken":{"idToken":"A","type":"Central"},"remoteStartId":1'
+    for mid, extra in (("a", '"chargingProfile":2.5'), ("b", '"chargingProfile":-5'),
+                       ("c", '"evseId":7,"chargingProfile":{"id":1}'),
+                       ("d", '"evseId":7,"chargingProfile":{"id":1,"stackLevel":0,"chargingProfilePurpose":"TxProfile",'
+                             '"chargingProfileKind":"Absolute","chargingSchedule":[]}')):
+        st.receive(('[2,"%s","RequestStartTransaction",{%s,%s}]' % (mid, tok, extra)).encode(), 0)
+        f = sent(st)
+        code = {"a": "TypeConstraintViolation", "b": "TypeConstraintViolation",
+                "c": "OccurrenceConstraintViolation", "d": "OccurrenceConstraintViolation"}[mid]
+        assert f[0][:3] == [4, mid, code], f
+
+
+def test_get_charging_profiles_limit_sources_are_at_most_four():
+    # found by the fuzz campaign: five chargingLimitSource items were taken (schema maxItems 4)
+    st = station()
+    boot_accepted(st)
+    drain(st)
+    st.receive(b'[2,"g","GetChargingProfiles",{"requestId":1,"chargingProfile":'
+               b'{"chargingLimitSource":["Other","SO","SO","Other","Other"]}}]', 0)
+    f = [x for x in sent(st) if x[0] != 2]
+    assert f[0][:3] == [4, "g", "OccurrenceConstraintViolation"], f

@@ -1,0 +1,699 @@
+"""Hostile CSMS frames for the fuzz campaign (issue 9), each paired with what the station must do
+with it: a seeded generator of every category the issue lists, and an oracle written on CPython
+(json, jsonschema with the official OCPP 2.0.1 schemas) that says which answer a message gets
+(README "Behaviour details": Part 4 section 4.3 CALLERROR codes, dropped responses, WebSocket
+close codes).
+
+A Case is one hostile message (or a WebSocket-level fault): the bytes to write, the answers
+the station must give, in order, the pongs it must send, or the close code it must end the
+connection with. The oracle works on the bytes that go out, never on the generator's intent, so
+a mutation that happens to leave a valid message is expected to be answered as one."""
+
+import json
+import random
+import re
+import string
+
+import jsonschema
+
+import helpers  # noqa: F401  (puts tools/ on sys.path)
+import csms as csms_mod  # noqa: E402
+from rawcsms import frame
+
+# --- the station's rules (README "Behaviour details", "Provisioning with --set") ------------
+MAX_MSG = 8192  # MaxMessageBytes default: a larger message closes with 1009 (Frames(max_msg=))
+DEPTH = 16  # deepest nesting of arrays and objects
+NUMLEN = 24  # longest number literal
+MAX_ID = 36  # longest message id
+WEIGHT = 6144  # the parse-cost bound of jsonsyntax.py: arrays and objects weigh 56, strings 40,
+W_CONTAINER, W_STRING, W_BOXED, W_SLOT = 56, 40, 24, 8  # floats and long integers 24, others and keys 8
+BYTES = {"GetVariables": 1500, "SetVariables": 2500}  # DeviceDataCtrlr.BytesPerMessage
+ITEMS = {"GetVariables": ("getVariableData", 4), "SetVariables": ("setVariableData", 4)}  # ItemsPerMessage
+# CSMS actions the core-sc build handles (firmware/ocpp_lite/actions.py, tools/profiles.py)
+HANDLED = ("ChangeAvailability", "ClearCache", "ClearChargingProfile", "CustomerInformation", "DataTransfer",
+           "DeleteCertificate", "GetBaseReport", "GetChargingProfiles", "GetCompositeSchedule",
+           "GetInstalledCertificateIds", "GetLog", "GetTransactionStatus", "GetVariables", "InstallCertificate",
+           "RequestStartTransaction", "RequestStopTransaction", "Reset", "SetChargingProfile", "SetNetworkProfile",
+           "SetVariables", "TriggerMessage", "UnlockConnector", "UpdateFirmware")
+ALL_ACTIONS = tuple(sorted(p.name[:-len("Request.json")] for p in csms_mod.SCHEMAS.glob("*Request.json")))
+# Handled actions whose valid requests change nothing the campaign depends on: only these are
+# ever sent with a valid payload (the others only with a broken one, which must change nothing).
+SAFE = ("DataTransfer", "ClearCache", "GetVariables", "GetTransactionStatus", "TriggerMessage",
+        "GetChargingProfiles", "GetCompositeSchedule", "GetInstalledCertificateIds", "CustomerInformation",
+        "UnlockConnector", "RequestStopTransaction", "ClearChargingProfile", "DeleteCertificate",
+        "InstallCertificate", "ChangeAvailability")
+# ... with these values where a valid request could still act
+SAFE_TRIGGERS = ("Heartbeat", "StatusNotification", "FirmwareStatusNotification", "LogStatusNotification",
+                 "BootNotification", "TransactionEvent", "MeterValues", "SignV2GCertificate")
+STATION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]+$")  # the station's own message ids (session.py)
+
+GOOD_TIMES = ("2024-01-01T00:00:00Z", "2030-12-31T23:59:59Z", "2025-06-15T12:30:45.123Z",
+              "2024-02-29T08:00:00+05:30", "2019-03-10T02:00:00-08:00", "2000-01-01T00:00:00.0Z")
+BAD_TIMES = ("", "yesterday", "2024-13-01T00:00:00Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00",
+             "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-32T00:00:00Z", "2024-1-1T00:00:00Z",
+             "2024-01-01T00:00:00+0100", "2024-01-01T00:00:00.Z", "20240101T000000Z", "2024-01-01T00:00:00ZZ",
+             "2024-00-10T00:00:00Z", "T", "2024-01-01T00:00:00+01:00:00", "２０２４-01-01T00:00:00Z")
+CODES = {"required": "OccurrenceConstraintViolation", "minItems": "OccurrenceConstraintViolation",
+         "maxItems": "OccurrenceConstraintViolation", "additionalProperties": "FormatViolation",
+         "type": "TypeConstraintViolation", "enum": "PropertyConstraintViolation",
+         "maxLength": "PropertyConstraintViolation", "minimum": "PropertyConstraintViolation",
+         "maximum": "PropertyConstraintViolation"}
+RFE = "RpcFrameworkError"
+FLOOD_MOST = 2048  # a flood holds small messages only (a big one may find no memory: sent alone)
+
+
+class Case:
+    """wire: the bytes to write (WebSocket frames); answers: the station's answers in order, each
+    ("E", id, codes, size) for a CALLERROR with one of codes or ("R", id, action, size) for a
+    CALLRESULT that must match the official response schema of action (size: the bytes of the
+    message answered); pongs: ping payloads it must echo; close: the close codes one of which
+    must end the connection (None: it stays up)."""
+
+    __slots__ = ("cat", "wire", "answers", "pongs", "close", "note")
+
+    def __init__(self, cat, wire, answers=(), pongs=(), close=None, note=""):
+        self.cat, self.wire, self.answers, self.pongs, self.close, self.note = \
+            cat, wire, list(answers), list(pongs), close, note
+
+    def __repr__(self):
+        return "<%s %s %r>" % (self.cat, self.note, self.wire[:160])
+
+
+# --- the oracle -------------------------------------------------------------------------------
+_schemas = {}
+
+
+def schema(action):
+    s = _schemas.get(action)
+    if s is None:
+        s = _schemas[action] = json.loads((csms_mod.SCHEMAS / (action + "Request.json")).read_text())
+    return s
+
+
+def _node(root, s):
+    while "$ref" in s:
+        s = root["definitions"][s["$ref"].rsplit("/", 1)[1]]
+    return s
+
+
+_validators = {}
+
+
+def payload_codes(action, p, size):
+    """The CALLERROR codes a CALL of a handled action with payload p (a message of size bytes)
+    may get, or None when the station must take it."""
+    if action in BYTES and size > BYTES[action]:
+        return {"FormatViolation"}
+    v = _validators.get(action)
+    if v is None:
+        v = _validators[action] = jsonschema.Draft6Validator(schema(action))
+    # salesTariff (ISO 15118 only) is taken as it comes and ignored (smartcharging.py: ANY)
+    codes = {CODES.get(e.validator, "?" + e.validator) for e in v.iter_errors(p) if "salesTariff" not in e.path}
+    root = schema(action)
+    if _bad_times(root, root, p):
+        codes.add("TypeConstraintViolation")
+    if codes:
+        return codes
+    if action in ITEMS and len(p[ITEMS[action][0]]) > ITEMS[action][1]:
+        return {"OccurrenceConstraintViolation"}
+    return None
+
+
+def _bad_times(root, s, v):
+    """True when a date-time field of v is not an RFC 3339 date-time the station reads."""
+    s = _node(root, s)
+    if s.get("format") == "date-time" and isinstance(v, str):
+        return v not in GOOD_TIMES and not _TIME.match(v)
+    if isinstance(v, dict) and s.get("type") == "object":
+        props = s.get("properties", {})
+        return any(k in props and _bad_times(root, props[k], x) for k, x in v.items())
+    if isinstance(v, list) and s.get("type") == "array":
+        return any(_bad_times(root, s["items"], x) for x in v)
+    return False
+
+
+_TIME = re.compile(r"^20[0-3]\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?Z$")
+_SURROGATE = re.compile(r"(\\+)u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _constant(c):
+    raise _Invalid(c)
+
+
+def strict(b):
+    """The value of bytes b when the station's strict JSON check takes it, else None."""
+    try:
+        t = b.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(len(m.group(1)) % 2 for m in _SURROGATE.finditer(t)):
+        return None  # \uD800-\uDFFF escapes: MicroPython would make CESU-8 of them
+    w = [0]
+
+    def number(s):
+        if len(s) > NUMLEN:
+            raise _Invalid("number literal over %d characters" % NUMLEN)
+        boxed = len(s) > 9 or any(c in s for c in ".eE")
+        w[0] += W_BOXED if boxed else W_SLOT
+        return float(s) if any(c in s for c in ".eE") else int(s)
+
+    def pairs(kv):
+        w[0] += W_SLOT * len(kv)
+        d = {}
+        for k, x in kv:
+            if k in d:  # a repeated key: its earlier value was parsed too
+                w[0] += _weight(d[k])
+            d[k] = x
+        return d
+
+    try:
+        v = json.loads(t, parse_float=number, parse_int=number, parse_constant=_constant, object_pairs_hook=pairs)
+    except (ValueError, _Invalid, RecursionError):
+        return None
+    if _depth(v) > DEPTH or w[0] + _weight(v) > WEIGHT:
+        return None
+    return v
+
+
+def _depth(x):
+    if isinstance(x, list):
+        return 1 + max((_depth(i) for i in x), default=0)
+    if isinstance(x, dict):
+        return 1 + max((_depth(i) for i in x.values()), default=0)
+    return 0
+
+
+def _weight(x):
+    """jsonsyntax.py's weight of x, but for numbers and keys (counted as they are read)."""
+    if isinstance(x, list):
+        return W_CONTAINER + sum(_weight(i) for i in x)
+    if isinstance(x, dict):
+        return W_CONTAINER + sum(_weight(i) for i in x.values())
+    if isinstance(x, str):
+        return W_STRING
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return 0
+    return W_SLOT
+
+
+def expect(b, max_msg=MAX_MSG):
+    """What the station answers to the text message b (bytes): [] when it drops it, else one
+    ("E", id, codes) or ("R", id, action) (a CALLRESULT valid against the action's response
+    schema); "close" when it is over max_msg (MaxMessageBytes); or "unsafe" for a valid request
+    the campaign must not send (it would change the station)."""
+    if len(b) > max_msg:
+        return "close"
+    m = strict(b)
+    if not isinstance(m, list) or not m:
+        return [("E", "-1", {RFE})]
+    n = len(m)
+    mid = m[1] if n > 1 and isinstance(m[1], str) and 0 < len(m[1]) <= MAX_ID else None
+    kind = m[0]
+    if type(kind) is int and kind == 2:
+        if mid is None:
+            return [("E", "-1", {RFE})]
+        if n != 4 or not isinstance(m[2], str):
+            return [("E", mid, {RFE})]
+        if not isinstance(m[3], dict):
+            return [("E", mid, {"FormatViolation"})]
+        action = m[2]
+        if action not in ALL_ACTIONS:
+            return [("E", mid, {"NotImplemented"})]
+        if action not in HANDLED:
+            return [("E", mid, {"NotSupported"})]
+        codes = payload_codes(action, m[3], len(b))
+        if codes:
+            return [("E", mid, codes)]
+        if not safe(action, m[3]):
+            return "unsafe"
+        return [("R", mid, action)]
+    if type(kind) is int and kind in (3, 4):
+        if mid is not None and STATION_ID.match(mid):
+            return "unsafe"  # could answer the station's own CALL
+        return []
+    if type(kind) is not int:
+        return [("E", mid or "-1", {RFE})]
+    return [("E", mid or "-1", {"MessageTypeNotSupported"})]
+
+
+def safe(action, p):
+    if action not in SAFE:
+        return False
+    if action == "TriggerMessage":
+        return p["requestedMessage"] in SAFE_TRIGGERS
+    if action == "ChangeAvailability":
+        return p["operationalStatus"] == "Operative"
+    return True
+
+
+# --- valid payloads from the official schemas ---------------------------------------------------
+_ALPHABET = string.ascii_letters + string.digits + " -_.:/@\"\\\t\x01\x7f" + "é中ß€😀"
+
+
+def rand_string(rng, most):
+    n = rng.choice((0, 1, 2, 5, 8, 12, 20, most, most)) if rng.random() < 0.3 else rng.randint(1, 12)
+    n = min(n, most)
+    if rng.random() < 0.5:
+        return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
+    return "".join(rng.choice(_ALPHABET) for _ in range(n))
+
+
+INTS = (0, 1, 2, 3, -1, 7, 42, 255, 3600, -2**31, 2**31 - 1, 2**32, 2**53, 10**20, 10**23 - 1)
+NUMS = (0, 1, 16, 0.5, 6.25, -3.5, 1e3, 32.0, 1e-6, 1e300)
+
+
+def instance(rng, root, s, depth=0):
+    """A random value that matches schema node s."""
+    s = _node(root, s)
+    if "enum" in s:
+        return rng.choice(s["enum"])
+    t = s.get("type")
+    if t == "object":
+        out = {}
+        props = s.get("properties", {})
+        req = s.get("required", ())
+        for k, sub in props.items():
+            if k == "customData":
+                if rng.random() < 0.05:
+                    out[k] = {"vendorId": rand_string(rng, 255), "v": rng.choice((1, "x", [1, {}], None))}
+            elif k in req or (depth < 4 and rng.random() < 0.4):
+                out[k] = instance(rng, root, sub, depth + 1)
+        return out
+    if t == "array":
+        lo = s.get("minItems", 0)
+        hi = min(s.get("maxItems", lo + 2), lo + 2)
+        return [instance(rng, root, s["items"], depth + 1) for _ in range(rng.randint(lo, hi))]
+    if t == "string":
+        if s.get("format") == "date-time":
+            return rng.choice(GOOD_TIMES)
+        return rand_string(rng, s.get("maxLength", 64))
+    if t == "integer":
+        lo = s.get("minimum", -2**63)
+        return rng.choice([i for i in INTS if i >= lo])
+    if t == "number":
+        return rng.choice(NUMS)
+    if t == "boolean":
+        return rng.random() < 0.5
+    return rng.choice((1, "x", None, [], {}))
+
+
+def valid_payload(rng, action):
+    """A random payload of action that the station must take."""
+    for _ in range(50):
+        p = instance(rng, schema(action), schema(action))
+        if action in ITEMS:
+            key, most = ITEMS[action]
+            p[key] = p[key][:most]
+        if action == "TriggerMessage" and p["requestedMessage"] not in SAFE_TRIGGERS:
+            continue
+        if action == "ChangeAvailability":
+            p["operationalStatus"] = "Operative"
+        if payload_codes(action, p, len(json.dumps(p)) + 60) is None:
+            return p
+    raise AssertionError("no valid %s payload" % action)
+
+
+# --- mutations: one broken field each ------------------------------------------------------------
+def _places(root, s, v, path=()):
+    """(path, schema node, value) of every value in v."""
+    s = _node(root, s)
+    yield path, s, v
+    if isinstance(v, dict) and s.get("type") == "object":
+        props = s.get("properties", {})
+        for k, x in v.items():
+            if k in props:
+                yield from _places(root, props[k], x, path + (k,))
+    elif isinstance(v, list) and s.get("type") == "array":
+        for i, x in enumerate(v):
+            yield from _places(root, s["items"], x, path + (i,))
+
+
+def _get(v, path):
+    for k in path:
+        v = v[k]
+    return v
+
+
+WRONG = (0, 1, -5, 2.5, 1e999, "", "7", "Accepted", True, False, None, [], [1], {}, {"id": 1}, [[[]]])
+
+
+def mutate(rng, action, p):
+    """p with one random violation (in place); a note says what was done."""
+    root = schema(action)
+    places = list(_places(root, root, p))
+    path, s, v = rng.choice(places)
+    how = rng.choice(("drop", "extra", "type", "type", "enum", "long", "items", "time", "custom"))
+    if how == "drop" and isinstance(v, dict) and s.get("required"):
+        k = rng.choice(s["required"])
+        v.pop(k, None)
+        return "drop %s" % ".".join(map(str, path + (k,)))
+    if how == "extra" and isinstance(v, dict):
+        k = rng.choice(("extra", "x", "", "CustomData", "customdata", "évse", "id ", "__proto__", "requestid"))
+        v[k] = rng.choice(WRONG)
+        return "extra %s" % ".".join(map(str, path + (k,)))
+    if how == "enum" and "enum" in s and path:
+        e = rng.choice(s["enum"])
+        new = rng.choice((e.lower(), e.upper(), e + " ", " " + e, e[:-1], "", e + "\x00", e.replace("e", "е"), e * 3))
+        _get(p, path[:-1])[path[-1]] = new
+        return "enum %s=%r" % (".".join(map(str, path)), new)
+    if how == "long" and s.get("type") == "string" and "maxLength" in s and path:
+        n = s["maxLength"] + rng.choice((1, 1, 2, 10, 100, 1000))
+        _get(p, path[:-1])[path[-1]] = rng.choice(("x", "é", "中", "\\")) * n
+        return "long %s+%d" % (".".join(map(str, path)), n - s["maxLength"])
+    if how == "items" and isinstance(v, list) and path:
+        if "maxItems" in s and s["maxItems"] < 30 and rng.random() < 0.5:
+            v.extend([v[0] if v else {}] * (s["maxItems"] + 1 - len(v)))
+            return "items %s>%d" % (".".join(map(str, path)), s["maxItems"])
+        del v[:]
+        return "items %s=[]" % ".".join(map(str, path))
+    if how == "time" and s.get("format") == "date-time" and path:
+        _get(p, path[:-1])[path[-1]] = rng.choice(BAD_TIMES)
+        return "time %s" % ".".join(map(str, path))
+    if how == "custom" and isinstance(v, dict):
+        v["customData"] = rng.choice(({}, {"vendorId": 5}, {"vendorId": "v" * 256}, [], "x", {"vendorid": "v"}))
+        return "customData %s" % ".".join(map(str, path))
+    if path:
+        new = rng.choice(WRONG)
+        _get(p, path[:-1])[path[-1]] = new
+        return "type %s=%r" % (".".join(map(str, path)), new)
+    return "unchanged"
+
+
+# --- the generator ----------------------------------------------------------------------------------
+def dumps(rng, obj):
+    """JSON text of obj as a CSMS might write it: compact or spaced, raw UTF-8 or escaped."""
+    sep = rng.choice(((",", ":"), (", ", ": "), (",", ":"), (" ,\n", " :\t")))
+    return json.dumps(obj, separators=sep, ensure_ascii=rng.random() < 0.3)
+
+
+class Frames:
+    """Seeded stream of hostile cases. ids are unique, never the station's pattern."""
+
+    def __init__(self, seed, max_msg=MAX_MSG):
+        self.rng = random.Random(seed)
+        self.max_msg = max_msg
+        self.n = 0
+
+    def mid(self):
+        self.n += 1
+        return "z%x" % self.n
+
+    def message(self, cat, b, note=""):
+        """A case of text message b (bytes) in one frame, answers by the oracle; None if the
+        message must not be sent."""
+        e = expect(b, self.max_msg)
+        if e == "unsafe":
+            return None
+        if e == "close":
+            return Case(cat, frame(1, b), close={1009}, note=note + " over MaxMessageBytes")
+        return Case(cat, frame(1, b), [a + (len(b),) for a in e], note=note)
+
+    def call(self, cat, action, payload, note="", raw=None):
+        text = raw if raw is not None else '[2,"%s","%s",%s]' % (self.mid(), action, dumps(self.rng, payload))
+        return self.message(cat, text.encode(), note or action)
+
+    # one generator per category; each returns a Case or None (try again)
+    def payload(self):
+        """A handled action with one broken field (missing, extra, wrong type, out of the
+        enumeration, too long, too many or few items, bad date-time, bad customData)."""
+        action = self.rng.choice(HANDLED)
+        p = instance(self.rng, schema(action), schema(action))
+        how = mutate(self.rng, action, p)
+        return self.call("payload", action, p, "%s %s" % (action, how))
+
+    def valid(self):
+        """A valid request of a harmless action, with random values (ids out of range, long
+        strings, unicode...): a CALLRESULT that matches the response schema."""
+        action = self.rng.choice(SAFE)
+        return self.call("valid", action, valid_payload(self.rng, action))
+
+    def actions(self):
+        """Actions that are not OCPP 2.0.1 (NotImplemented) or not handled (NotSupported)."""
+        r = self.rng.random()
+        if r < 0.4:
+            a = self.rng.choice([x for x in ALL_ACTIONS if x not in HANDLED])
+        elif r < 0.8:
+            a = self.rng.choice(("", " ", "heartbeat", "DATATRANSFER", "Data Transfer", "DataTransfer ",
+                                 "FlyToTheMoon", "Reset\x00", "GetVariables2", "ReserveNow ReserveNow",
+                                 "Authorize BootNotification", "Ré" * 20, "x" * 3000, "\\", "中文", "None",
+                                 "__init__", "handler", "../../etc/passwd", "ocpp_lite.station",
+                                 rand_string(self.rng, 60)))
+        else:
+            a = self.rng.choice(ALL_ACTIONS) + self.rng.choice(("s", "Request", "Response", ".py", "\t"))
+        p = self.rng.choice(({}, {"a": 1}, {"vendorId": "v"}, {"requestId": 1, "reportBase": "FullInventory"}))
+        return self.call("actions", a, p, "action %r" % a[:40])
+
+    def rpc(self):
+        """Broken envelopes: message type, id, element count, action and payload types;
+        responses with unknown ids or broken shapes (dropped)."""
+        mid = self.mid()
+        t = self.rng.choice((
+            '[%(t)s,"%(id)s","DataTransfer",{"vendorId":"v"}]', '[2,%(idv)s,"DataTransfer",{"vendorId":"v"}]',
+            '[2,"%(id)s","DataTransfer"]', '[2,"%(id)s","DataTransfer",{"vendorId":"v"},{}]', '[2,"%(id)s"]',
+            '[2]', '[]', '{}', '"x"', '2', 'null', '[2,"%(id)s",%(v)s,{}]', '[2,"%(id)s","DataTransfer",%(v)s]',
+            '[3,"%(id)s",{}]', '[3,"%(id)s",%(v)s]', '[3,"%(id)s"]', '[3,"%(id)s",{},1]', '[3]',
+            '[4,"%(id)s","GenericError","",{}]', '[4,"%(id)s",%(v)s,"",{}]', '[4,"%(id)s","X",%(v)s,{}]',
+            '[4,"%(id)s","X","",%(v)s]', '[4,"%(id)s"]', '[4,"%(id)s","X","",{},5]', '[%(t)s,"%(id)s",{}]',
+            '[%(t)s]', '[%(t)s,%(idv)s,"Heartbeat",{}]'))
+        vals = ("0", "1", "5", "-1", "99", "2.0", "2.5", "1e0", "-0", '"2"', "true", "false", "null", "[]", "{}",
+                "2" + "0" * 23, "1e999", '"Heartbeat"')
+        ids = ('""', '"%s"' % ("i" * 36), '"%s"' % ("i" * 37), '"%s"' % ("é" * 36), '"%s"' % ("é" * 37), "17", "null",
+               "[]", "{}", "true", '"\\u0000"', '"-1"', '"a\\"b"', '"%s"' % ("x" * 5000))
+        text = t % {"t": self.rng.choice(vals), "id": mid, "idv": self.rng.choice(ids), "v": self.rng.choice(vals)}
+        return self.message("rpc", text.encode(), "rpc " + text[:60])
+
+    def json(self):
+        """Not strict JSON: one to three random edits of a good frame, and known traps."""
+        mid = self.mid()
+        base = self.rng.choice((
+            '[2,"%s","DataTransfer",{"vendorId":"v","data":[1,-2.5e3,true,null,"s\\"\\\\\\u00e9",{}]}]' % mid,
+            '[2,"%s","TriggerMessage",{"requestedMessage":"Heartbeat","evse":{"id":1}}]' % mid,
+            '[2,"%s","GetVariables",{"getVariableData":[{"component":{"name":"OCPPCommCtrlr"},'
+            '"variable":{"name":"HeartbeatInterval"}}]}]' % mid,
+            '[3,"%s",{"currentTime":"2024-01-01T00:00:00Z"}]' % mid))
+        if self.rng.random() < 0.3:
+            text = self.rng.choice((
+                base.replace(",", ",,", 1), base[:-1] + ",]", base.replace('"', "'"), base.replace("1", "01", 1),
+                base + " x", "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":NaN}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":Infinity}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":+1}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":0x10}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\" /* c */}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\\x41\"}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\\u12\"}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\nw\"}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\\ud800\"}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\\ud83d\\ude00\"}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\\\\ud800\"}]" % mid,
+                "[2,\"\\ud800\",\"DataTransfer\",{\"vendorId\":\"v\"}]",
+                "\ufeff" + base, base.replace(",", "\f,", 1), base.replace(",", "\u00a0,", 1),
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\"}" % mid, base[:len(base) // 2], "",
+                " ", "[", "]", "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"vendorId\":\"w\"}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":tru}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":-}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":1.}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":.5}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":1e}]" % mid,
+                "[2,\"%s\",\"DataTransfer\",{\"vendorId\":\"v\",\"data\":-0.0e-0}]" % mid))
+        else:
+            s = list(base)
+            alphabet = '[]{}",:0123456789-+.eEtruefalsn \\/u\x01'
+            for _ in range(self.rng.randint(1, 3)):
+                i = self.rng.randrange(len(s) + 1)
+                op = self.rng.random()
+                if op < 0.35 and s:
+                    del s[min(i, len(s) - 1)]
+                elif op < 0.7:
+                    s.insert(i, self.rng.choice(alphabet))
+                elif s:
+                    s[min(i, len(s) - 1)] = self.rng.choice(alphabet)
+            text = "".join(s)
+        return self.message("json", text.encode("utf-8", "surrogatepass"), "json %r" % text[:60])
+
+    def utf8(self):
+        """Invalid UTF-8: bytes no encoder makes, in a string or outside one."""
+        mid = self.mid()
+        bad = self.rng.choice((b"\xff", b"\xfe\xff", b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\xaf", b"\xed\xa0\x80",
+                               b"\xed\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xf8\x88\x80\x80\x80",
+                               b"\x80", b"\xbf", b"\xe2\x82", b"\xe2\x28\xa1", b"\xf0\x9f\x98", b"\xc3",
+                               b"\xc3\xa9", b"\xf0\x9f\x98\x80", b"\xef\xbb\xbf", b"\xe2\x82\xac"))
+        where = self.rng.choice(("vendorId", "id", "action", "outside", "key"))
+        if where == "vendorId":
+            b = b'[2,"%s","DataTransfer",{"vendorId":"v%sw"}]' % (mid.encode(), bad)
+        elif where == "id":
+            b = b'[2,"%s%s","DataTransfer",{"vendorId":"v"}]' % (mid.encode(), bad)
+        elif where == "action":
+            b = b'[2,"%s","Data%sTransfer",{"vendorId":"v"}]' % (mid.encode(), bad)
+        elif where == "key":
+            b = b'[2,"%s","DataTransfer",{"vendorId":"v","data":{"%s":1}}]' % (mid.encode(), bad)
+        else:
+            b = b'[2,"%s","DataTransfer",{"vendorId":"v"}]%s' % (mid.encode(), bad)
+        return self.message("utf8", b, "utf8 %s %r" % (where, bad))
+
+    def depth(self):
+        """Nesting around the bound, in a free field (DataTransfer.data) and in a typed one."""
+        d = self.rng.choice((1, 12, 13, 14, 15, 16, 17, 20, 100, 1000, 4000))
+        mid = self.mid()
+        inner = self.rng.choice((("[" * d) + ("]" * d), ('{"a":' * d) + "1" + ("}" * d), "[" * d))
+        if self.rng.random() < 0.7:
+            text = '[2,"%s","DataTransfer",{"vendorId":"v","data":%s}]' % (mid, inner)
+        else:
+            text = '[2,"%s","TriggerMessage",{"requestedMessage":"Heartbeat","evse":%s}]' % (mid, inner)
+        return self.message("depth", text.encode(), "depth %d" % d)
+
+    def numbers(self):
+        """Number literals around the length bound, huge, tiny, negative zero, in integer fields."""
+        lit = self.rng.choice(("0", "-0", "1e999", "-1e999", "1e-999", "5.0", "5.5", "1E2", "0.0e0", "2e-1",
+                               "9" * 23, "9" * 24, "9" * 25, "-" + "9" * 23, "-" + "9" * 24, "1." + "0" * 22,
+                               "1." + "0" * 23, "1e" + "9" * 20, "123456789012345678901234", "2147483648",
+                               "4294967296", "-2147483649", "18446744073709551616", "1e308", "4.9e-324",
+                               "3.4028236e38", "0.1", "1" + "0" * 400))
+        mid = self.mid()
+        field = self.rng.choice(('"GetBaseReport",{"requestId":%s,"reportBase":"Bogus"}',
+                                 '"UnlockConnector",{"evseId":%s,"connectorId":1}',
+                                 '"TriggerMessage",{"requestedMessage":"Heartbeat","evse":{"id":%s}}',
+                                 '"GetCompositeSchedule",{"duration":%s,"evseId":1}',
+                                 '"DataTransfer",{"vendorId":"v","data":%s}',
+                                 '"ChangeAvailability",{"operationalStatus":"Operative","evse":{"id":%s}}',
+                                 '"GetVariables",{"getVariableData":[{"component":{"name":"EVSE","evse":{"id":%s}},'
+                                 '"variable":{"name":"Power"}}]}',
+                                 '"ClearChargingProfile",{"chargingProfileId":%s}'))
+        text = '[2,"%s",%s]' % (mid, field % lit)
+        return self.message("numbers", text.encode(), "number %s" % lit[:30])
+
+    def strings(self):
+        """Long strings: ids, actions, values over their bound, messages close to MaxMessageBytes."""
+        m = self.max_msg
+        n = self.rng.choice((255, 256, 1000, 1500, m // 2, m - 60, m - 46, m - 45, m - 44, m - 40, m + 100))
+        ch = self.rng.choice(("v", "é", "\\\\", "\\u00e9", "中"))
+        mid = self.mid()
+        s = ch * max(1, n // len(ch.encode()))
+        field = self.rng.choice(('"DataTransfer",{"vendorId":"v","data":"%s"}', '"DataTransfer",{"vendorId":"%s"}',
+                                 '"DataTransfer",{"vendorId":"v","messageId":"%s"}',
+                                 '"InstallCertificate",{"certificateType":"CSMSRootCertificate","certificate":"%s"}',
+                                 '"GetTransactionStatus",{"transactionId":"%s"}'))
+        text = '[2,"%s",%s]' % (mid, field % s)
+        return self.message("strings", text.encode(), "string %d x %r" % (n, ch))
+
+    def count(self):
+        """Many small values in one message: the parser's cost, not the message size, is bounded."""
+        k = self.rng.choice((10, 100, 500, 1000, 1015, 1016, 1017, 1200, 2000, 2700))
+        item = self.rng.choice(("[]", "{}", "0", "1.5", '""', '"ab"', "[0]", '{"a":[]}', "null"))
+        mid = self.mid()
+        text = '[2,"%s","DataTransfer",{"vendorId":"v","data":[%s]}]' % (mid, ",".join([item] * k))
+        return self.message("count", text.encode(), "count %d x %s" % (k, item))
+
+    def certificates(self):
+        """InstallCertificate of random and damaged PEM: the X.509 parser on hostile input."""
+        import base64
+        kind = self.rng.choice(("random", "truncated", "der-ish", "empty", "many"))
+        rng = self.rng
+        if kind == "random":
+            body = base64.b64encode(bytes(rng.randrange(256) for _ in range(rng.randint(1, 1500)))).decode()
+        elif kind == "der-ish":
+            body = base64.b64encode(bytes([0x30, 0x82, rng.randrange(256), rng.randrange(256)] +
+                                          [rng.choice((0x30, 0x02, 0x06, 0x03, 0xa0, 0x81, 0x82, 0xff, 0))
+                                           for _ in range(rng.randint(0, 600))])).decode()
+        elif kind == "truncated":
+            body = base64.b64encode(bytes([0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x30, 0x82, 0xff, 0xff])).decode()
+        elif kind == "empty":
+            body = ""
+        else:
+            body = "A" * rng.choice((3, 5, 4000))
+        pem = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % body
+        if rng.random() < 0.3:
+            pem = pem * rng.randint(2, 3)
+        ctype = rng.choice(("CSMSRootCertificate", "ManufacturerRootCertificate", "V2GRootCertificate"))
+        return self.call("certificates", "InstallCertificate", {"certificateType": ctype, "certificate": pem},
+                         "certificate %s" % kind)
+
+    def fragments(self):
+        """A message (valid or not) in several frames, maybe with pings between them; fragments
+        split UTF-8 characters."""
+        c = None
+        while c is None or c.close:
+            c = self.rng.choice((self.valid, self.payload, self.rpc, self.utf8))()
+        whole = _payload_of(c.wire)
+        k = self.rng.randint(2, min(6, max(2, len(whole))))
+        cuts = sorted(self.rng.sample(range(1, len(whole)), k - 1)) if len(whole) > k else [len(whole) // 2]
+        parts = [whole[a:b] for a, b in zip([0] + cuts, cuts + [len(whole)])]
+        wire = b""
+        pongs = []
+        for i, p in enumerate(parts):
+            wire += frame(1 if i == 0 else 0, p, fin=i == len(parts) - 1)
+            if i < len(parts) - 1 and self.rng.random() < 0.3:
+                ping = bytes(self.rng.randrange(256) for _ in range(self.rng.randint(0, 125)))
+                wire += frame(9, ping)
+                pongs.append(ping)
+        if self.rng.random() < 0.1:  # zero-length frames are fragments too
+            wire = wire.replace(frame(1, parts[0], fin=False), frame(1, b"", fin=False) + frame(0, parts[0], fin=False), 1)
+        return Case("fragments", wire, c.answers, pongs, note="%d fragments of %s" % (len(parts), c.note))
+
+    def control(self):
+        """Pings (answered with the same payload) and unsolicited pongs (ignored)."""
+        data = bytes(self.rng.randrange(256) for _ in range(self.rng.choice((0, 1, 60, 125))))
+        if self.rng.random() < 0.6:
+            return Case("control", frame(9, data), pongs=[data], note="ping %d" % len(data))
+        return Case("control", frame(10, data), note="pong %d" % len(data))
+
+    def flood(self):
+        """Many messages in one write, all answered, in order."""
+        cases = []
+        n = self.rng.choice((20, 50, 100, 200))
+        while len(cases) < n:
+            c = self.rng.choice((self.valid, self.payload, self.rpc, self.actions, self.control))()
+            if c is not None and not c.close and len(c.wire) < FLOOD_MOST:
+                cases.append(c)
+        return Case("flood", b"".join(c.wire for c in cases), [a for c in cases for a in c.answers],
+                    [p for c in cases for p in c.pongs], note="flood of %d" % n)
+
+    def closing(self):
+        """WebSocket faults that end the connection, with the close code the station must send."""
+        r = self.rng
+        mid = self.mid()
+        msg = ('[2,"%s","DataTransfer",{"vendorId":"v"}]' % mid).encode()
+        m = self.max_msg
+        big = r.choice((m + 1, m + 1000, 65535, 65536, 2**31, 2**63 - 1))
+        cases = (
+            ("over the bound", frame(1, msg + b" " * (m + 1 - len(msg))), {1009}),
+            ("announced over the bound", frame(1, b"", length=big), {1009}),
+            ("fragments over the bound", frame(1, b"[" * (m // 2 + 1), fin=False) + frame(0, b"1" * (m // 2), fin=False),
+             {1009}),
+            ("masked frame", frame(1, msg, mask=b"abcd"), {1002}),
+            ("binary frame", frame(2, msg), {1003}),
+            ("reserved opcode", frame(r.choice((3, 4, 5, 6, 7, 11, 12, 13, 14, 15)), msg), {1002}),
+            ("RSV bits", frame(1, msg, rsv=r.randint(1, 7)), {1002}),
+            ("continuation first", frame(0, msg), {1002}),
+            ("text inside a fragmented message", frame(1, msg[:5], fin=False) + frame(1, msg), {1002}),
+            ("long ping", frame(9, b"p" * 126, ext=2), {1002}),
+            ("fragmented ping", frame(9, b"p", fin=False), {1002}),
+            ("fragmented close", frame(8, b"\x03\xe8", fin=False), {1002}),
+            ("server close", frame(8, (1000).to_bytes(2, "big") + b"bye"), {1000}),
+            ("server close 4000", frame(8, (4000).to_bytes(2, "big")), {4000}),
+            ("server close, no code", frame(8, b""), {1000, 1005}),
+        )
+        note, wire, codes = r.choice(cases)
+        return Case("closing", wire, close=codes, note=note)
+
+    WEIGHTS = (("payload", 30), ("valid", 12), ("actions", 6), ("rpc", 10), ("json", 12), ("utf8", 5),
+               ("depth", 4), ("numbers", 6), ("strings", 4), ("count", 3), ("certificates", 3),
+               ("fragments", 8), ("control", 3), ("flood", 1))
+
+    def case(self, allow_close=False):
+        """The next case (never one that closes the connection unless allow_close)."""
+        cats = [c for c, w in self.WEIGHTS for _ in range(w)]
+        while True:
+            c = getattr(self, self.rng.choice(cats))()
+            if c is not None and (allow_close or not c.close):
+                return c
+
+
+def _payload_of(wire):
+    """The payload of one unmasked frame."""
+    n = wire[1] & 0x7F
+    h = 2 if n < 126 else 4 if n == 126 else 10
+    return wire[h:]
