@@ -52,10 +52,12 @@ def schema_errors(name, payload):
 
 
 class Frame:
-    """One WebSocket message: t (monotonic s), station id, 'in' (from the station) or 'out'."""
+    """One WebSocket message: t (monotonic s), station id, 'in' (from the station) or 'out',
+    conn (the number of the connection that carried it: index in Csms.connects)."""
 
     def __init__(self, station, direction, text):
         self.t = time.monotonic()
+        self.conn = None
         self.station = station
         self.direction = direction
         self.text = text
@@ -86,14 +88,17 @@ class Frame:
 
 class _Tap:
     """Sits between `ocpp` and the WebSocket: records and validates frames, applies the
-    Csms hooks (hold: actions not to answer; raw: ids of frames sent by send_raw)."""
+    Csms hooks (hold: actions not to answer; fail: CALLERROR; misbehave: per CALL; raw: ids
+    of frames sent by send_raw)."""
 
-    def __init__(self, csms, station, conn):
+    def __init__(self, csms, station, conn, n=0):
         self.csms = csms
         self.station = station
         self.conn = conn
+        self.n = n  # the connection's number (index in Csms.connects)
         self.sent_calls = {}  # id of a CALL sent to the station -> action
         self.raw_ids = set()
+        self.plan = {}  # id of a station CALL -> how its answer misbehaves
 
     async def recv(self):
         while True:
@@ -106,13 +111,41 @@ class _Tap:
             if f.kind == 2 and f.action in self.csms.fail:
                 await self.send(json.dumps([4, f.id, "InternalError", "refused by the test", {}]))
                 continue
+            how = self.csms.misbehave(self.station, f) if f.kind == 2 and self.csms.misbehave else None
+            if how == "hold":
+                continue
+            if how:
+                self.plan[f.id] = how
             return text
 
     async def send(self, text):
+        how = None
+        if self.plan and text.startswith(("[3", "[4")):
+            how = self.plan.pop(json.loads(text)[1], None)
+        if how == "wrong_id":  # the answer carries another message id
+            m = json.loads(text)
+            m[1] = ("W" + m[1])[:36]
+            text = json.dumps(m)
+        elif how == "twice":
+            await self._send(text)
+        elif how:  # seconds: answered that late, while the CSMS goes on
+            asyncio.ensure_future(self._late(how, text))
+            return
+        await self._send(text)
+
+    async def _late(self, seconds, text):
+        await asyncio.sleep(seconds)
+        await self._send(text, True)
+
+    async def _send(self, text, quiet=False):
         f = self.csms._record(self.station, "out", text, self)
         if f.kind == 2:
             self.sent_calls[f.id] = f.action
-        await self.conn.send(text)
+        try:
+            await self.conn.send(text)
+        except Exception:
+            if not quiet:
+                raise
 
 
 class StationHandler(ocpp.v201.ChargePoint):
@@ -190,6 +223,10 @@ class Csms:
         self.fail = set()  # actions the CSMS answers with a CALLERROR
         self.tokens = {}  # idToken -> idTokenInfo (camelCase dict); any other token is Accepted
         self.te_tokens = {}  # idToken -> idTokenInfo in TransactionEvent answers (else tokens)
+        # fn(station, CALL Frame) -> how the CSMS answers that CALL of the station: None
+        # (normally), "hold" (not at all), "twice", "wrong_id" (another message id) or a
+        # number (that many seconds late); for the network campaign
+        self.misbehave = None
         self.frames = []
         self.violations = []
         self.connects = []  # (monotonic time, station id, accepted: bool)
@@ -242,7 +279,7 @@ class Csms:
             await conn.close(1002, "ocpp2.0.1 required")
             return
         self.connects.append((time.monotonic(), sid, True))
-        tap = _Tap(self, sid, conn)
+        tap = _Tap(self, sid, conn, len(self.connects) - 1)
         self._taps[sid] = tap
         handler = StationHandler(self, sid, tap)
         self.handlers[sid] = handler
@@ -258,6 +295,7 @@ class Csms:
 
     def _record(self, station, direction, text, tap):
         f = Frame(station, direction, text)
+        f.conn = tap.n  # which connection (index in connects) carried it
         self.frames.append(f)
         if direction == "in":
             for err in self._validate(f, tap):

@@ -24,6 +24,10 @@ class Session:
         self.last_call = None  # ticks of the last CALL written
         self.retry_at = None  # ticks before which the flash queue head waits (E13)
         self.attempts = 0  # failed sends of the flash queue head
+        # fn(): check the link at once (a ping; the runtime calls alive() on its answer and
+        # drops the link without one). Set by the runtime; None: a timeout counts at once.
+        self.probe = None
+        self._doubt = None  # (k, action, ticks): a flash message timed out, the link is checked
         self._log = log
         self._q = []  # (k, action, payload, done, flags)
         self._busy = None  # (id, action, done, deadline, k of a flash message or None)
@@ -71,7 +75,7 @@ class Session:
         while i < len(self._q) and not (self.accepted or self._q[i][4] & PRE_BOOT):
             i += 1
         k = st.q.first() if self.accepted and len(st.q) else None
-        if k is not None and self.retry_at is not None and ticks_diff(now, self.retry_at) < 0:
+        if k is not None and (self._doubt or self.retry_at is not None and ticks_diff(now, self.retry_at) < 0):
             k = None
         if k is not None and (i == len(self._q) or k < self._q[i][0]):
             m = st.q.get(k)
@@ -114,13 +118,13 @@ class Session:
         b = self._busy
         if b and ticks_diff(now, b[3]) >= 0:
             self._log("%s %s timed out" % (b[1], b[0]))
-            self._finish(st, None, now)
+            self._finish(st, None, now, True)
 
     def deadline(self, st, now):
         """ms until the outstanding CALL times out or a flash message may be retried, or None."""
         if self._busy:
             return ticks_diff(self._busy[3], now)
-        if self.retry_at is not None and self.accepted and len(st.q):
+        if self.retry_at is not None and self.accepted and len(st.q) and not self._doubt:
             return ticks_diff(self.retry_at, now)
         return None
 
@@ -128,26 +132,40 @@ class Session:
         self.online = True
         self.retry_at = None
 
+    def alive(self, st, now):
+        """The link answered the probe: a flash message that timed out on it failed (E13)."""
+        d = self._doubt
+        if d:
+            self._doubt = None
+            self._kept(st, d[0], d[1], None, d[2])
+
     def disconnected(self, st, now):
         """The socket is gone: pending replies are void, the outstanding CALL failed."""
         self.online = False
+        self._doubt = None  # the timeout was the link's: kept, not counted (E11, not E13)
         while self.out:
             self.out.popleft()
         if self._busy:
             self._finish(st, None, now)
 
-    def _finish(self, st, payload, now):
+    def _finish(self, st, payload, now, timed_out=False):
         mid, action, done, _, k = self._busy
         self._busy = None
         if k is not None:
-            self._kept(st, k, action, payload, now)
+            self._kept(st, k, action, payload, now, timed_out)
         elif done:
             done(st, payload, now)
 
-    def _kept(self, st, k, action, payload, now):
+    def _kept(self, st, k, action, payload, now, timed_out=False):
         """A flash message was answered (payload) or failed (None)."""
         if payload is None and not self.online:
             return  # offline: kept as it is, sent again after the reconnect
+        if payload is None and timed_out and self.probe:
+            # no answer: from the CSMS (a failed attempt) or from a dead link (offline, kept)?
+            # Held until the link answers the probe (alive()) or is dropped (disconnected())
+            self._doubt = (k, action, now)
+            self.probe()
+            return
         if payload is None:
             self.attempts += 1
             attempts, interval = st.attempts()

@@ -31,6 +31,9 @@ class Link:
         self._reader = None
         self._stopping = False
         self._soon = False  # reconnect at once, without back-off (new password)
+        self._probes = 0  # payload of the next link check's ping
+        self._probe = None  # (WebSocket, payload) of the link check waiting for its pong
+        app.st.rpc.probe = self.probe
 
     async def run(self):
         app = self.app
@@ -97,6 +100,7 @@ class Link:
     async def _serve(self, w, slot):
         app = self.app
         self.ws = w
+        w.on_pong = self._pong
         app.on_link(slot)
         self._reader = asyncio.create_task(self._read(w))
         try:
@@ -105,25 +109,74 @@ class Link:
             pass
         except ws.Closed as e:
             app.log("connection closed: %d %s" % (e.args[0], e.args[1]))
+        except MemoryError:  # no room for a frame: a new connection (nothing queued is lost)
+            app.oom("receive")
         except Exception as e:
             app.log("connection dropped: %r" % e)
         self._reader = None
         self.ws = None
+        self._probe = None
         w.abort()
         app.on_link(None)
 
     async def _read(self, w):
+        """Messages into the station. After WebSocketPingInterval of silence a ping; nothing
+        heard within MessageTimeout of it: the link is dead."""
         app = self.app
+        pinged = None  # ticks of the idle ping not answered yet
         while True:
-            ping = devmodel.get(app.st, "OCPPCommCtrlr.WebSocketPingInterval") * 1000 or None
+            ping = devmodel.get(app.st, "OCPPCommCtrlr.WebSocketPingInterval") * 1000
+            now = ticks_ms()
+            if pinged is not None and ticks_diff(w.last_rx, pinged) >= 0:
+                pinged = None  # heard from the server since the ping
+            if not ping:
+                wait = None
+            elif pinged is not None:
+                wait = w.t - ticks_diff(now, pinged)
+            else:
+                wait = ping - ticks_diff(now, w.last_rx)
             try:
-                msg = await w.recv(ping)
+                if wait is not None and wait <= 0:
+                    raise asyncio.TimeoutError
+                msg = await w.recv(wait)
             except asyncio.TimeoutError:
-                if ticks_diff(ticks_ms(), w.last_rx) > ping + w.t:
+                if pinged is not None and ticks_diff(w.last_rx, pinged) < 0:
                     raise ws.Closed(1006, "no answer to ping")
-                await w.ping()
+                if pinged is None:
+                    pinged = ticks_ms()
+                    await w.ping()
                 continue
             await app.received(msg)
+
+    def probe(self):
+        """The session's link check (a CALL it keeps in flash timed out): a ping at once; its
+        pong tells the session the CSMS left the CALL unanswered; no pong within MessageTimeout
+        and the link is dropped (the CALL stays queued for the next connection)."""
+        w = self.ws
+        if w and not self._probe:
+            self._probes = (self._probes + 1) & 0xFFFF
+            self._probe = (w, str(self._probes).encode())
+            asyncio.create_task(self._check(w, self._probe[1]))
+
+    async def _check(self, w, payload):
+        try:
+            await w.ping(payload)
+            await asyncio.sleep_ms(w.t)
+        except Exception:  # the write failed: the link is gone
+            pass
+        if self._probe and self._probe[0] is w:
+            self._probe = None
+            if self.ws is w:
+                self.app.log("no answer to the link check")
+                self.drop()
+
+    def _pong(self, payload):
+        p = self._probe
+        if p and p[0] is self.ws and p[1] == payload:
+            self._probe = None
+            st = self.app.st
+            st.rpc.alive(st, ticks_ms())
+            self.app.wake.set()
 
     def drop(self):
         """Abandon the connection at once (network gone, write failed)."""

@@ -57,6 +57,7 @@ class WebSocket:
         self.max = max_msg
         self.t = timeout_ms
         self.last_rx = ticks_ms()
+        self.on_pong = None  # fn(payload): a pong arrived
         self.rx_bytes = 0
         self.tx_bytes = 0
         self._b = bytearray(_RX)
@@ -172,7 +173,10 @@ class WebSocket:
                         self._closing = True
                         await self._send(wc.OP_CLOSE, data[:2])
                     raise Closed(code, "closed by the server")
-                elif op != wc.OP_PONG:
+                elif op == wc.OP_PONG:
+                    if self.on_pong:
+                        self.on_pong(data)
+                else:
                     msg = data
                     if fin:
                         return msg
@@ -215,8 +219,8 @@ class WebSocket:
         """Send a text message: a str, or a list of str parts."""
         await self._write(text, wc.OP_TEXT)
 
-    async def ping(self):
-        await self._send(wc.OP_PING, b"")
+    async def ping(self, payload=b""):
+        await self._send(wc.OP_PING, payload)
 
     async def close(self, code=wc.CLOSE_NORMAL):
         """Start the close handshake; recv() then ends with Closed when the server answers."""

@@ -150,3 +150,32 @@ def test_flash_messages_wait_for_acceptance_and_survive_disconnects():
     s.out.popleft()
     s.disconnected(st, 1)
     assert len(st.q) == 1 and s.attempts == 0  # offline: kept, not counted as an attempt
+
+
+def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the_probe():
+    s, logs = _s(timeout=1)
+    st = St()
+    probes = []
+    s.probe = lambda: probes.append(1)
+    s.accepted = True
+    s.keep(st, "TransactionEvent", {"seqNo": 0}, "tx1")
+    s.pump(st, 0)
+    f1 = json.loads(s.out.popleft())
+    s.tick(st, 1000)  # timed out: the link is checked first, nothing counted yet
+    assert probes == [1] and s.attempts == 0 and s.retry_at is None
+    s.pump(st, 5000)
+    assert not s.out and s.deadline(st, 5000) is None  # held while the link is in doubt
+    s.alive(st, 1200)  # the pong came: the CSMS left it unanswered, an E13 attempt
+    assert s.attempts == 1 and s.retry_at == 11000  # timed from the timeout
+    s.pump(st, 11000)
+    f2 = json.loads(s.out.popleft())
+    assert f2[1] == f1[1]
+    s.tick(st, 12000)  # timed out again, and this time the link is dead
+    assert probes == [1, 1] and s.attempts == 1
+    s.disconnected(st, 13000)
+    assert s.attempts == 1 and len(st.q) == 1  # kept for the next connection (E11), not counted
+    s.connected()
+    s.pump(st, 14000)
+    assert json.loads(s.out.popleft())[1] == f1[1]  # sent again at once, same id
+    s.receive(st, ('[3,"%s",{}]' % f1[1]).encode(), 14100)
+    assert len(st.q) == 0 and st.answered == [("TransactionEvent", {})] and not [x for x in logs if "given up" in x]
