@@ -16,6 +16,7 @@ import footprint
 import footprint_report as report
 import footprint_rom as rom
 import footprint_session as fs
+import footprint_valgrind as vg
 import mp32
 import profiles
 
@@ -188,3 +189,29 @@ def test_compare_shows_every_figure_with_deltas():
         "lite.rom.total": ["1000", "1100", "+100", "+10.0 % |"],
     }
     assert "aaa -> bbb+" in report.compare(a, b)
+
+
+@pytest.mark.skipif(not vg.available(), reason="valgrind is not installed")
+def test_callgrind_steps_are_the_spans_between_probes(tmp_path):
+    # a script that sets gc.threshold as the runtime does (gc.mem_free, gc.mem_alloc) and then
+    # probes as the simulator's {"op":"mem"} does around steps of known, different sizes
+    script = """import gc
+def probe():
+    gc.mem_alloc(); gc.collect(); gc.mem_alloc(); gc.mem_free()
+def work(n):
+    x = 0
+    for i in range(n):
+        x += i
+gc.threshold((gc.mem_free() + gc.mem_alloc()) // 8)
+work(1000); probe()
+work(200000); probe()
+gc.threshold((gc.mem_free() + gc.mem_alloc()) // 8)
+work(20000); probe()
+"""
+    out = tmp_path / "cg"
+    subprocess.run(vg.callgrind_wrap(out) + [fs.MICROPYTHON, "-c", script], check=True, capture_output=True)
+    per = vg.step_instructions(out, ["a", "b", "c", "d"])
+    assert per["d"] is None  # three probes, three steps
+    # b runs 10 times c's loop (the threshold calls before c belong to c's span, not a probe);
+    # a holds the interpreter's start
+    assert 5 * per["c"] < per["b"] < 15 * per["c"] and per["a"] > per["c"], per

@@ -244,12 +244,15 @@ def ram_figures(res, res_t, img, least, least_t, mbed):
 
 
 def flash_figures(res):
+    """Flash bytes and files after the session; file writes per step and in total (the counter
+    is the store's, which starts again at 0 when the station restarts after Reset)."""
     mem = res["mem"]
     steps, prev = {}, 0
     for k, m in mem.items():
-        steps[k] = m["writes"] - prev
+        steps[k] = m["writes"] - prev if m["writes"] >= prev else m["writes"]
         prev = m["writes"]
-    return {"bytes": res["flash"]["bytes"], "files": res["flash"]["files"], "writes": prev, "steps": steps}
+    return {"bytes": res["flash"]["bytes"], "files": res["flash"]["files"], "writes": sum(steps.values()),
+            "steps": steps}
 
 
 def cpu_figures(res, s, instructions):

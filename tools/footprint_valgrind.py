@@ -9,9 +9,14 @@ import shutil
 import subprocess
 
 # The {"op":"mem"} probe calls gc.mem_alloc(), gc.collect(), gc.mem_alloc(), gc.mem_free();
-# callgrind starts a new part before each gc.mem_alloc and after gc.mem_free, so a probe is
-# parts 3k+2 and 3k+3 and step k is part 3k+1 (step 0, boot, from process start). What a step
-# part still holds of the probe (printing its JSON line, reading the next op) is ~0.1 M.
+# callgrind starts a new part before each gc.mem_alloc and after gc.mem_free (each part says
+# which), so a probe is two parts: one ended before gc.mem_alloc, then one ended after
+# gc.mem_free, and a step is every part from the end of the previous probe to the start of
+# this one (the runtime calls gc.mem_free and gc.mem_alloc too, when it sets gc.threshold at
+# start). What a step still holds of the probe (printing its JSON line, reading the next op)
+# is ~0.1 M.
+_ALLOC = "--dump-before=gc_mem_alloc"
+_FREE = "--dump-after=gc_mem_free"
 
 
 def available():
@@ -24,21 +29,34 @@ def callgrind_wrap(out):
 
 
 def parts(out):
-    """Instructions per callgrind part: {part number: Ir}."""
+    """The callgrind parts in order: [(Ir, what ended the part)]."""
     res = {}
     for p in pathlib.Path(out).parent.glob(pathlib.Path(out).name + "*"):
         text = p.read_text(errors="replace")
         part = re.search(r"^part: (\d+)", text, re.M)
         total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+        trigger = re.search(r"^desc: Trigger: (.*)$", text, re.M)
         if part and total:
-            res[int(part.group(1))] = int(total.group(1))
-    return res
+            res[int(part.group(1))] = (int(total.group(1)), trigger.group(1).strip() if trigger else "")
+    return [res[k] for k in sorted(res)]
 
 
 def step_instructions(out, names):
     """{step name: instructions from the end of the previous probe to this step's probe}."""
-    p = parts(out)
-    return {n: p.get(3 * i + 1) for i, n in enumerate(names)}
+    ps = parts(out)
+    steps = []
+    n = 0  # instructions since the end of the last probe
+    i = 0
+    while i < len(ps):
+        ir, why = ps[i]
+        n += ir
+        if why == _ALLOC and [w for _, w in ps[i + 1:i + 3]] == [_ALLOC, _FREE]:
+            steps.append(n)
+            n = 0
+            i += 3
+        else:
+            i += 1
+    return {name: steps[k] if k < len(steps) else None for k, name in enumerate(names)}
 
 
 def start_instructions(micropython, out):
@@ -46,7 +64,7 @@ def start_instructions(micropython, out):
     start), measured the same way."""
     subprocess.run(callgrind_wrap(out) + [micropython, "-c", "import gc; gc.mem_alloc()"],
                    check=True, capture_output=True)
-    return parts(out).get(1)
+    return parts(out)[0][0]
 
 
 def massif_wrap(out):
