@@ -110,7 +110,7 @@ class Link:
         except ws.Closed as e:
             app.log("connection closed: %d %s" % (e.args[0], e.args[1]))
         except MemoryError:  # no room for a frame: a new connection (nothing queued is lost)
-            app.oom("receive")
+            app.oom("reading a message")
         except Exception as e:
             app.log("connection dropped: %r" % e)
         self._reader = None
