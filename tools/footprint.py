@@ -9,7 +9,8 @@ report: build each profile (tools/profiles.py), run the reference session
 64-bit PyPI port: "ram") and on a 32-bit unix port with the profile frozen in (tools/mp32.py:
 "ram32", the figures a board's are closest to and the ones the RAM budget is checked on), print
 the table, write the JSON and the chart, and exit 1 when a hard budget (tools/budgets.py) is
-exceeded or cannot be measured. --quick (CI) leaves out the TLS bisections and valgrind;
+exceeded or cannot be measured. --quick (CI) measures the least heap only where it is
+budgeted (32-bit port, whole session) and leaves out the TLS bisections and valgrind;
 --no-mp32 leaves out the 32-bit port (the RAM budget is then reported as not checked). compare: markdown table of
 every figure of two reports with deltas. diff: measure git ref BASE in a temporary worktree with
 this tool, then the working tree, and compare.
@@ -100,9 +101,10 @@ def session(image, **kw):
     return res, s
 
 
-def least_heaps(image, ref, tls, lo, exe=None):
+def least_heaps(image, ref, tls, lo, exe=None, whole=False):
     """Per step, the least -X heapsize with which the session completes up to and including that
-    step (a parallel bisection: one run tells for every step whether it completed)."""
+    step (a parallel bisection: one run tells for every step whether it completed). whole: only
+    for the whole session (the other steps None), in fewer runs."""
     names = list(ref)
     n = len(names)
     runs = []
@@ -126,7 +128,7 @@ def least_heaps(image, ref, tls, lo, exe=None):
         hi *= 2
     low, high = [lo] * n, [hi] * n
     while True:
-        k = max(range(n), key=lambda i: high[i] - low[i])
+        k = n - 1 if whole else max(range(n), key=lambda i: high[i] - low[i])
         if high[k] - low[k] <= RESOLUTION:
             break
         heap = (low[k] + high[k]) // 2
@@ -138,6 +140,8 @@ def least_heaps(image, ref, tls, lo, exe=None):
                 low[i] = max(low[i], heap)
         for i in range(n - 1, 0, -1):  # a later step needs at least what an earlier one does
             low[i] = max(low[i], low[i - 1])
+    if whole:
+        high = [None] * (n - 1) + high[-1:]
     return dict(zip(names, high)), runs
 
 
@@ -153,9 +157,10 @@ def measure(name, quick, pki, use32=True):
     steps = res["steps"]
     log("%s: reference session with TLS" % name)
     res_t, s_t = session(image, tls=pki)
-    log("%s: least heap" % name)
-    least, runs = least_heaps(image, steps, None, res["mem"]["boot"]["live"])
-    least_t = None
+    least, runs, least_t = None, [], None
+    if not quick:  # (not budgeted: left to the full report)
+        log("%s: least heap" % name)
+        least, runs = least_heaps(image, steps, None, res["mem"]["boot"]["live"])
     if not quick:
         log("%s: least heap with TLS" % name)
         least_t, runs_t = least_heaps(image, steps, pki, res_t["mem"]["boot"]["live"])
@@ -209,7 +214,7 @@ def measure32(name, quick, pki, ref):
     if res["steps"] != ref:
         raise fs.Failed("%s: the 32-bit port's session differs: %s" % (name, res["steps"]))
     res_t, _ = session(None, exe=exe, tls=pki)
-    least, runs = least_heaps(None, ref, None, res["mem"]["boot"]["live"], exe)
+    least, runs = least_heaps(None, ref, None, res["mem"]["boot"]["live"], exe, whole=quick)
     least_t = None
     if not quick:
         least_t, runs_t = least_heaps(None, ref, pki, res_t["mem"]["boot"]["live"], exe)
@@ -229,7 +234,7 @@ def ram_figures(res, res_t, img, least, least_t, mbed):
     for k, m in mem.items():
         alloc = m["used"] - prev
         steps[k] = {"live": m["live"] - img, "allocated": alloc if alloc >= 0 else None,
-                    "least_heap": least[k] - img if least else None}
+                    "least_heap": least[k] - img if least and least[k] is not None else None}
         prev = m["live"]
     last = list(mem)[-1]
     return {
@@ -361,7 +366,7 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("cmd", nargs="?", default="report", choices=("report", "compare", "diff"))
     p.add_argument("args", nargs="*")
-    p.add_argument("--quick", action="store_true", help="no TLS bisection, no valgrind (CI)")
+    p.add_argument("--quick", action="store_true", help="least heap only where budgeted, no TLS bisection, no valgrind (CI)")
     p.add_argument("--no-mp32", action="store_true", help="leave out the 32-bit frozen port (RAM budget unchecked)")
     p.add_argument("--profiles", help="comma-separated (default: all)")
     p.add_argument("--json", default=str(ROOT / "build" / "footprint.json"))

@@ -12,6 +12,11 @@ def kb(n):
     return "-" if n is None else "%.1f kB" % (n / 1024)
 
 
+def _k(n):
+    """kb() without the unit."""
+    return "-" if n is None else "%.1f" % (n / 1024)
+
+
 def flatten(data):
     """{"lite.rom.total": 41488, ...}: every number of a report (lists count as their length)."""
     out = {}
@@ -139,14 +144,11 @@ def table(data):
     out += ["", _rows("reference session step", names,
                       [(s, [ps[n]["session"]["steps"].get(s, "-").replace("not in this build", "not in build")
                             for n in names], "") for s in steps])]
-    out += ["", _rows("RAM through step [%s]: least heap / live after" % b32, names,
-                      [(s, ["%s/%s" % (kb(_get(ps[n], "ram32.steps.%s.least_heap" % s))[:-3],
-                                       kb(_get(ps[n], "ram32.steps.%s.live" % s))[:-3]) for n in names], "kB")
-                       for s in steps])]
-    out += ["", _rows("RAM through step [%s]: least heap / live after" % bits, names,
-                      [(s, ["%s/%s" % (kb(_get(ps[n], "ram.steps.%s.least_heap" % s))[:-3],
-                                       kb(_get(ps[n], "ram.steps.%s.live" % s))[:-3]) for n in names], "kB")
-                       for s in steps])]
+    for key, label in (("ram32", b32), ("ram", bits)):
+        out += ["", _rows("RAM through step [%s]: least heap / live after" % label, names,
+                          [(s, ["%s/%s" % (_k(_get(ps[n], "%s.steps.%s.least_heap" % (key, s))),
+                                           _k(_get(ps[n], "%s.steps.%s.live" % (key, s)))) for n in names], "kB")
+                           for s in steps])]
     out += ["", _rows("RAM allocated during step [%s]" % bits, names,
                       [fig("ram.steps.%s.allocated" % s, label=s) for s in steps])]
     out += ["", _rows("CPU instructions per step (callgrind)", names,
