@@ -32,7 +32,7 @@ def RequestStartTransaction(st, p, now):
         except ImportError:
             profile = None  # F01.FR.12: no smart charging in this build, ignored
         else:  # a malformed profile is a CALLERROR, whatever else is wrong
-            schema._value(profile, smartcharging.PROFILE, "", "chargingProfile")
+            schema.value(profile, smartcharging.PROFILE, "", "chargingProfile")
     if st.boot != boot.ACCEPTED:
         return _rejected("NotAccepted")  # B02.FR.05
     e = p.get("evseId", 1 if len(st.ev) == 1 else 0)

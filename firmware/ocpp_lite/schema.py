@@ -47,13 +47,13 @@ def check(obj, spec, where="", lenient=False):
             if len(v) < f[3] or (f[4] and len(v) > f[4]):
                 raise CallError(OCCURRENCE, where + name + " has a wrong number of items")
             for j in range(len(v)):
-                v[j] = _value(v[j], f[1], where, name, lenient)
+                v[j] = value(v[j], f[1], where, name, lenient)
         else:
-            obj[name] = _value(v, f[1], where, name, lenient)
+            obj[name] = value(v, f[1], where, name, lenient)
     if len(obj) > known and not lenient:
         for k in obj:
             if k == "customData":
-                _value(obj[k], _CUSTOM, where, k, True)  # vendor fields are free
+                value(obj[k], _CUSTOM, where, k, True)  # vendor fields are free
             elif not _has(spec, k):
                 raise CallError(FORMAT, where + k + " is not allowed")
     return obj
@@ -66,7 +66,9 @@ def _has(spec, k):
     return False
 
 
-def _value(v, t, where, name, lenient=False):
+def value(v, t, where, name, lenient=False):
+    """v checked against type t (as a field name of where): returns it (5.0 as 5 for an
+    integer), raises CallError."""
     tv = type(v)
     err = None
     if type(t) is int:
