@@ -9,7 +9,17 @@ from time import ticks_add, ticks_diff
 from micropython import const
 from . import clock, devmodel, samples, status
 
-_MIN_W = const(50)  # power above which the EV counts as charging
+# chargingState hysteresis (issue 12 finding 6): an EV at the end of a charge, or keeping its
+# 12 V battery and electronics up, draws some tens of W with the contactor closed, so one
+# threshold flips Charging/SuspendedEV at every sample (a TransactionEvent and flash writes
+# each time). Charging above _CHARGING_W; back to SuspendedEV only when the power stays below
+# _IDLE_W for _IDLE_MS; in between nothing changes. 100/50 W: far below the least real
+# charging power (6 A on one phase, about 1.4 kW) and a 2:1 band above a class-1 meter's
+# noise and an S0 meter's coarse low-power estimate; 60 s: longer than an EV's short pauses
+# (balancing, phase changes) and several meter readings.
+_CHARGING_W = const(100)
+_IDLE_W = const(50)
+_IDLE_MS = const(60000)
 _ENDED_SAMPLES = const(8)  # TxEnded samples kept per transaction (thinned when full)
 
 ENERGY = "Energy.Active.Import.Register"
@@ -32,6 +42,8 @@ class Evse:
         self.next_end = None  # ticks of the next TxEnded sample
         self.fault = None  # what is broken (a board's fault input), or None
         self.ready = None  # the EV asks for energy (control pilot C/D); None: no pilot reading
+        self.idle_until = None  # ticks: Charging becomes SuspendedEV then (power below _IDLE_W
+        #                         since _IDLE_MS before); None: no such hold running
 
 
 def init(st, doc, evses, now):
@@ -143,9 +155,7 @@ def ev_ready(st, ev, ready, now):
     """The EV asks for energy (control pilot state C/D) or stops asking (B): a charging EV
     that stops asking is SuspendedEV at once, without waiting for the meter."""
     ev.ready = ready
-    if not ready and ev.tx and ev.relay and ev.tx["cs"] == "Charging":
-        ev.tx["cs"] = "SuspendedEV"
-        _event(st, ev, "Updated", "ChargingStateChanged", now)
+    _charging(st, ev, now)
 
 
 def metered(st, ev, wh, w, v, a, now):
@@ -154,12 +164,28 @@ def metered(st, ev, wh, w, v, a, now):
     else:
         ev.wh = wh
     ev.w, ev.v, ev.a = w, v, a
+    _charging(st, ev, now)
+
+
+def _charging(st, ev, now):
+    """chargingState from the pilot and the power, with hysteresis: Charging above _CHARGING_W
+    unless the pilot says the EV does not ask; SuspendedEV at once on pilot state B, or when
+    the power has stayed below _IDLE_W for _IDLE_MS (the hold ev.idle_until, which tick()
+    completes without another reading). Any other reading ends the hold."""
+    hold = None
     if ev.tx and ev.relay:
-        cs = "Charging" if w > _MIN_W and ev.ready is not False else \
-            ("SuspendedEV" if ev.tx["cs"] == "Charging" else ev.tx["cs"])
-        if cs != ev.tx["cs"]:
-            ev.tx["cs"] = cs
+        cs = ev.tx["cs"]
+        new = cs
+        if ev.ready is not False and ev.w > _CHARGING_W:
+            new = "Charging"
+        elif cs == "Charging" and ev.ready is False:
+            new = "SuspendedEV"
+        elif cs == "Charging" and ev.w < _IDLE_W:
+            hold = ev.idle_until if ev.idle_until is not None else ticks_add(now, _IDLE_MS)
+        if new != cs:
+            ev.tx["cs"] = new
             _event(st, ev, "Updated", "ChargingStateChanged", now)
+    ev.idle_until = hold
 
 
 # --- transaction -------------------------------------------------------------------------
@@ -189,7 +215,7 @@ def end(st, ev, trigger, stopped, now, cs="EVConnected", tok=None):
     _event(st, ev, "Ended", trigger, now, extra=extra, stopped=stopped, ctx="Transaction.End",
            measurands=devmodel.get(st, "SampledDataCtrlr.TxEndedMeasurands"))
     ev.tx = None
-    ev.next_upd = ev.next_end = None
+    ev.next_upd = ev.next_end = ev.idle_until = None
     st.tx["e"].pop(str(ev.id), None)
     _save(st)
     _status(st, ev, now)
@@ -200,6 +226,7 @@ def suspend(st, ev, now):
     """E05.FR.02: deauthorized but StopTxOnInvalidId is false: no more energy, the
     transaction goes on."""
     _relay(st, ev, False)
+    ev.idle_until = None
     ev.tx["cs"] = "SuspendedEVSE"
     _event(st, ev, "Updated", "ChargingStateChanged", now)
 
@@ -286,6 +313,11 @@ def tick(st, now):
         if ev.auth and ticks_diff(now, ev.auth[3]) >= 0:  # EVConnectionTimeOut: no cable came
             ev.auth = None
             st.show({"ev": "auth", "evse": ev.id, "status": "Timeout"})
+        if ev.idle_until is not None and ticks_diff(now, ev.idle_until) >= 0:  # the power stayed low
+            ev.idle_until = None
+            if ev.tx and ev.relay and ev.tx["cs"] == "Charging":
+                ev.tx["cs"] = "SuspendedEV"
+                _event(st, ev, "Updated", "ChargingStateChanged", now)
         if ev.tx and ev.next_upd is not None and ticks_diff(now, ev.next_upd) >= 0:
             _event(st, ev, "Updated", "MeterValuePeriodic", now, ctx="Sample.Periodic",
                    measurands=devmodel.get(st, "SampledDataCtrlr.TxUpdatedMeasurands"))
@@ -311,7 +343,8 @@ def add_sample(st, ev, s):
 def deadline(st, now):
     d = None
     for ev in st.ev:
-        for t in (ev.auth[3] if ev.auth else None, ev.next_upd if ev.tx else None, ev.next_end if ev.tx else None):
+        for t in (ev.auth[3] if ev.auth else None, ev.next_upd if ev.tx else None, ev.next_end if ev.tx else None,
+                  ev.idle_until):
             if t is not None:
                 x = ticks_diff(t, now)
                 if d is None or x < d:
