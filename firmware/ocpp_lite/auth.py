@@ -4,6 +4,7 @@
 # (C01.FR.03, E07). No authorization cache or local list: offline, unknown cards are refused.
 from micropython import const
 from . import schema, status, tx
+from .session import KEEP, URGENT
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
@@ -39,8 +40,8 @@ def tap(st, token, kind, now):
     if not (st.rpc.online and st.rpc.accepted):
         st.show({"ev": "auth", "idToken": token, "status": "Offline"})
         return
-    st.authorizing = True
-    st.rpc.call("Authorize", {"idToken": tok}, lambda st, res, now: _answered(st, tok, res, now))
+    st.authorizing = True  # until _answered learns the Authorize's fate, whatever it is
+    st.rpc.call("Authorize", {"idToken": tok}, lambda st, res, now: _answered(st, tok, res, now), KEEP | URGENT)
 
 
 def _answered(st, tok, res, now):

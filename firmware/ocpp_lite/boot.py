@@ -4,7 +4,7 @@ from time import ticks_add, ticks_diff
 from micropython import const
 from . import clock, devmodel, schema, secevents, status
 from .devmodel import HEARTBEAT
-from .session import PRE_BOOT
+from .session import KEEP, PRE_BOOT, URGENT
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
@@ -39,12 +39,14 @@ def init(st, reason, now):
 
 
 def send(st, now, reason=None):
+    """Queue a BootNotification; _booted learns its fate whatever it is (session.py), so
+    boot_due is set again unless the CSMS has Accepted."""
     st.boot_due = None
     st.rpc.call(
         "BootNotification",
         {"reason": reason or st.boot_reason, "chargingStation": st.info},
         _booted,
-        PRE_BOOT,
+        PRE_BOOT | KEEP | URGENT,
     )
 
 
@@ -93,8 +95,9 @@ def connected(st, switched, now):
         st.boot_reason = "Unknown"
         st.boot_due = now
     elif st.boot == ACCEPTED:  # B04: after a long outage all connectors, else the changed ones
-        gone = ticks_diff(now, st.offline_at) if st.offline_at is not None else 0
-        status.report_all(st, now, gone > devmodel.get(st, "OCPPCommCtrlr.OfflineThreshold") * 1000)
+        status.report_all(st, now, st.offline_ms(now) > devmodel.get(st, "OCPPCommCtrlr.OfflineThreshold") * 1000)
+    elif st.boot_due is not None and not 0 <= ticks_diff(st.boot_due, now) <= _MAX_S * 1000:
+        st.boot_due = now  # due before (or so long ago that the ticks wrapped): now
 
 
 def tick(st, now):

@@ -1,9 +1,20 @@
 # ocpp_lite/clock.py - RFC 3339 date-times <-> seconds since 2000-01-01 UTC.
 # The stack counts wall time from 2000 (as the ESP32 RTC does) so that values stay
 # small ints on 32-bit boards until 2034; no datetime, no time.gmtime epoch differences.
+# It also bounds every timer: later() is the one way to turn a duration that comes from the
+# CSMS, the device model or flash into a tick deadline.
+from time import ticks_add
 from micropython import const
 
 UNIX_2000 = const(946684800)  # seconds from 1970-01-01 to 2000-01-01
+# A timer is at most a day away. time.ticks_add(t, ms) raises OverflowError for |ms| >= 2^29
+# (6.2 days: half the tick period, 2^30 ms, of the ESP32, the RP2040 and every 32-bit port;
+# a delta past 2^31 - 1 does not even convert) and asyncio.sleep / sleep_ms / wait_for_ms go
+# through it; the 64-bit port never raises. A caller whose wait may be longer wakes after a
+# day and checks again (the firmware job, smart charging); the runtime sleeps long waits in
+# steps (runtime/link.py sleep_s).
+MAX_WAIT_S = const(86400)
+_MAX_WAIT_MS = const(86400000)
 _SHIFT = const(730425)  # days from 0000-03-01 to 2000-01-01
 
 
@@ -70,3 +81,13 @@ def parse(t):
         return _days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off
     except (ValueError, IndexError):
         return None
+
+
+def wait_ms(ms):
+    """ms bounded to 0..MAX_WAIT_S * 1000 (ms may be a long int)."""
+    return 0 if ms < 0 else min(ms, _MAX_WAIT_MS)
+
+
+def later(now, ms):
+    """ticks_add(now, ms) with ms clamped by wait_ms: never raises OverflowError."""
+    return ticks_add(now, wait_ms(ms))

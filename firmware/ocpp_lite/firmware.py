@@ -5,7 +5,8 @@
 # with the requestId. The runtime (runtime/fwupdate.py) waits, downloads, installs and
 # reboots; it calls retrieve_wait, verified, install_wait, report and booted.
 #   job: {"id": requestId, "url", "get": retrieve time, "put": install time or None (seconds
-#         since 2000), "tries": download attempts, "wait": s between them, "cert": signing
+#         since 2000), "tries": download attempts, "wait": s between them (as the CSMS sent
+#         it, any size: the runtime waits it in steps of a day, clock.MAX_WAIT_S), "cert": signing
 #         certificate PEM, "sig": signature (base64), "status": the last status sent, "done":
 #         that status ends the update}
 import binascii
@@ -24,7 +25,8 @@ _REQ = const((("retries", INT, 0), ("retryInterval", INT, 0), ("requestId", INT,
 _RETRIES = const(2)  # when the CSMS gives none
 _INTERVAL = const(30)
 _POLL_MS = const(1000)  # how often the end of transactions is checked before installing
-_MAX_WAIT_MS = const(60000)  # waits are cut in pieces: the clock may be set meanwhile
+_MAX_WAIT_MS = const(60000)  # waits are cut in pieces: the clock may be set meanwhile (and
+# a date-time years ahead stays far below the 2^29 ms that ticks_add takes on 32-bit boards)
 _CHAIN = const(3)  # signing certificate and intermediates
 LATE = const(("Installing", "InstallRebooting"))  # too late to cancel (L01.FR.27)
 DONE = const(("Installed", "DownloadFailed", "InvalidSignature", "InstallVerificationFailed", "InstallationFailed"))

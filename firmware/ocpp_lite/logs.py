@@ -2,7 +2,8 @@
 # the lines of the time window, uploaded to remoteLocation over HTTP or HTTPS by the runtime
 # (runtime/logupload.py), with LogStatusNotification and the requestId for every state
 # (N01.FR.07-10). A new GetLog cancels the upload in progress (N01.FR.12/20). The job lives in
-# RAM (st.upload): an upload cut by a reboot is not resumed.
+# RAM (st.upload): an upload cut by a reboot is not resumed. retries and retryInterval are kept
+# as the CSMS sent them, any size: the runtime waits a retryInterval in steps of a day.
 from micropython import const
 from . import clock, schema
 

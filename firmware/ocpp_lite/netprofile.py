@@ -4,7 +4,7 @@
 # State: st.net = {"profiles": {slot: connectionData}, "sp": active security profile,
 # "last": slot of the last successful connection}, persisted with st.save("net", st.net).
 from micropython import const
-from . import devmodel, schema, secevents, wscodec
+from . import clock, devmodel, schema, secevents, wscodec
 from .devmodel import PRIORITY
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
@@ -76,6 +76,13 @@ def problem(st, prof):
     return None
 
 
+def timeout_ms(prof):
+    """MessageTimeout of connectionData prof in ms, at most a day (clock.MAX_WAIT_S): the
+    profile keeps what the CSMS sent, the timers (the session's CALLs, the connection and
+    its pings) take this."""
+    return min(prof["messageTimeout"], clock.MAX_WAIT_S) * 1000
+
+
 def SetNetworkProfile(st, p, now):
     schema.check(p, _REQ)
     slot = str(p["configurationSlot"])
@@ -138,7 +145,7 @@ def connected(st, slot, now):
     st.active_slot = slot
     st.tries = 0
     prof = st.net["profiles"][slot]
-    st.rpc.timeout_ms = prof["messageTimeout"] * 1000
+    st.rpc.timeout_ms = timeout_ms(prof)
     changed = st.net.get("last") != slot
     st.net["last"] = slot
     sp = prof["securityProfile"]

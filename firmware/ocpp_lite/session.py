@@ -3,37 +3,59 @@
 # events), at most one outstanding (Part 4 section 4.1.1), in the order they were made;
 # MessageTimeout, retries of must-deliver messages (E13), unique message ids, and the frames
 # to write. Incoming CALLs are handed back to the caller for dispatch.
+#
+# Every CALL has an owner that learns its fate: done(st, payload, now) runs once, with the
+# CALLRESULT payload, or None when it was answered with a CALLERROR, timed out, was lost with
+# the link, or could not be queued (README "Message classes"):
+#   best-effort (flags 0): dropped, oldest first, when the RAM queue is full;
+#   KEEP: state sent again rather than queued twice (BootNotification, StatusNotification per
+#     connector, Authorize): never dropped for room; one with the key of a queued one takes
+#     its place (the newest state wins, the owner is the same);
+#   URGENT: goes before every queued message, and fails when the link drops (Authorize,
+#     BootNotification: what a person or the registration is waiting for);
+#   flash (keep()): two lanes, TransactionEvents in order among themselves (E13) and the other
+#     must-deliver messages; a failed one waits and is retried in its own lane only, so a CSMS
+#     that refuses one kind of message never holds back TransactionEvents.
 from collections import deque
-from time import ticks_add, ticks_diff
+from time import ticks_diff
 from micropython import const
 from . import rpc
+from .clock import later
 
 PRE_BOOT = const(1)  # may be sent before BootNotification is Accepted (B02.FR.02)
+KEEP = const(2)  # never dropped for room; coalesced by key
+URGENT = const(4)  # before the queued ones; fails when the link drops
 _QUEUE = const(16)  # queued CALLs in RAM
 _OUT = const(8)  # encoded frames waiting for the socket
+TE = "TransactionEvent"
 
 
 class Session:
-    def __init__(self, prefix, timeout_s, log, k=0):
+    def __init__(self, prefix, timeout_s, log, k=0, st=None):
         """prefix: of message ids (random per boot); k: the next order number (after what the
-        flash queue holds)."""
-        self.out = deque((), _OUT)  # frames to write, in order: str, or a list of str parts
+        flash queue holds); st: the station, passed to the done of a CALL that call() drops."""
+        self.out = deque((), _OUT, 1)  # frames to write, in order: str, or a list of str parts
         self.timeout_ms = timeout_s * 1000
         self.online = False  # the WebSocket is open
         self.accepted = False  # BootNotification was Accepted: all CALLs may go
         self.last_call = None  # ticks of the last CALL written
-        self.retry_at = None  # ticks before which the flash queue head waits (E13)
-        self.attempts = 0  # failed sends of the flash queue head
+        self.jammed = False  # a frame found self.out full: the connection must be renewed
+        # per flash lane (0: TransactionEvents, 1: the others): failed sends of its head, and
+        # ticks before which the head waits (E13), or None
+        self.tries = [0, 0]
+        self.wait = [None, None]
         # fn(): check the link at once (a ping; the runtime calls alive() on its answer and
         # drops the link without one). Set by the runtime; None: a timeout counts at once.
         self.probe = None
         self._doubt = None  # (k, action, ticks): a flash message timed out, the link is checked
         self._log = log
-        self._q = []  # (k, action, payload, done, flags)
+        self._q = []  # [k, action, payload, done, flags, key]
         self._busy = None  # (id, action, done, deadline, k of a flash message or None)
         self._prefix = prefix
         self._n = 0
         self._k = k
+        self._st = st
+        self._now = 0  # the latest ticks seen (for the fate of a CALL that cannot be queued)
 
     def _order(self):
         self._k += 1
@@ -43,58 +65,105 @@ class Session:
         self._n += 1
         return "%s%x" % (self._prefix, self._n)
 
-    def call(self, action, payload, done=None, flags=0):
-        """Queue a CALL in RAM; done(station, payload_or_None, now) runs on its result, error
-        or loss. Returns False when the queue is full."""
-        if len(self._q) >= _QUEUE:
-            self._log("queue full, %s dropped" % action)
-            return False
-        self._q.append((self._order(), action, payload, done, flags))
+    def call(self, action, payload, done=None, flags=0, key=None):
+        """Queue a CALL in RAM (see the classes above). Returns False when it could not be
+        queued (its done has then run with None)."""
+        q = self._q
+        if key is not None or flags & KEEP:
+            for e in q:
+                if e[1] == action and e[5] == key:  # the newest state replaces the queued one
+                    e[2], e[3], e[4] = payload, done, flags
+                    return True
+        if len(q) >= _QUEUE:
+            for i in range(len(q)):
+                if not q[i][4] & KEEP:
+                    e = q.pop(i)
+                    self._log("queue full, %s dropped" % e[1])
+                    if e[3]:
+                        e[3](self._st, None, self._now)
+                    break
+            else:
+                self._log("queue full, %s dropped" % action)
+                if done:
+                    done(self._st, None, self._now)
+                return False
+        q.append([self._order(), action, payload, done, flags, key])
         return True
 
     def keep(self, st, action, payload, tx=None, droppable=False):
         """Queue a must-deliver CALL in flash (st.q); it is sent once Accepted, also after a
-        reboot, with the same message id. Raises OSError when the flash fails."""
+        reboot, with the same message id. Raises OSError when the flash fails or is full."""
         st.q.push(self._order(), {"a": action, "p": payload, "m": self.new_id(), "tx": tx, "u": droppable})
 
     def idle(self):
         """No CALL queued or outstanding."""
         return not self._q and not self._busy
 
+    def queued(self, action):
+        """A CALL of action is queued in RAM or outstanding."""
+        return bool(self._busy and self._busy[1] == action) or any(e[1] == action for e in self._q)
+
+    def _emit(self, frame):
+        try:
+            self.out.append(frame)
+        except IndexError:  # the runtime writes after every input: it is stuck or gone
+            if not self.jammed:
+                self._log("frames full: connection renewed")
+            self.jammed = True
+
     def reply(self, mid, payload):
-        self.out.append(rpc.result(mid, payload))
+        self._emit(rpc.result(mid, payload))
 
     def reply_error(self, mid, code, text=""):
-        self.out.append(rpc.error(mid, code, text))
+        self._emit(rpc.error(mid, code, text))
+
+    def _lane_ready(self, st, lane, now):
+        """The order number of flash lane's head if it may go now, else None."""
+        k = st.q.head(lane)
+        w = self.wait[lane]
+        if k is None or w is not None and ticks_diff(now, w) < 0:
+            return None
+        return k
 
     def pump(self, st, now):
         """Write the next CALL when none is outstanding."""
+        self._now = now
         if self._busy or not self.online:
             return
-        i = 0
-        while i < len(self._q) and not (self.accepted or self._q[i][4] & PRE_BOOT):
-            i += 1
-        k = st.q.first() if self.accepted and len(st.q) else None
-        if k is not None and (self._doubt or self.retry_at is not None and ticks_diff(now, self.retry_at) < 0):
-            k = None
-        if k is not None and (i == len(self._q) or k < self._q[i][0]):
+        q = self._q
+        i = -1
+        for j in range(len(q)):  # the first that may go; an urgent one before all
+            if self.accepted or q[j][4] & PRE_BOOT:
+                if q[j][4] & URGENT:
+                    i = j
+                    break
+                if i < 0:
+                    i = j
+        k = None
+        if self.accepted and len(st.q) and not self._doubt and (i < 0 or not q[i][4] & URGENT):
+            for lane in (0, 1):
+                x = self._lane_ready(st, lane, now)
+                if x is not None and (k is None or x < k):
+                    k = x
+        if k is not None and (i < 0 or k < q[i][0]):
             m = st.q.get(k)
             if m is None:  # unreadable: logged by the queue, dropped
                 st.q.remove(k)
                 return
             mid, action, payload, done = m["m"], m["a"], m["p"], None
-        elif i < len(self._q):
-            _, action, payload, done, _ = self._q.pop(i)
+        elif i >= 0:
+            _, action, payload, done, _, _ = q.pop(i)
             mid = self.new_id()
             k = None
         else:
             return
-        self.out.append(rpc.call(mid, action, payload))
-        self._busy = (mid, action, done, ticks_add(now, self.timeout_ms), k)
+        self._emit(rpc.call(mid, action, payload))
+        self._busy = (mid, action, done, later(now, self.timeout_ms), k)
         self.last_call = now
 
     def receive(self, st, buf, now):
         """Take one text message. Returns (id, action, payload) for a CALL to dispatch, else None."""
+        self._now = now
         try:
             m = rpc.parse(buf)
         except rpc.CallError as e:
@@ -115,22 +184,35 @@ class Session:
         return None
 
     def tick(self, st, now):
+        self._now = now
         b = self._busy
         if b and ticks_diff(now, b[3]) >= 0:
             self._log("%s %s timed out" % (b[1], b[0]))
             self._finish(st, None, now, True)
 
     def deadline(self, st, now):
-        """ms until the outstanding CALL times out or a flash message may be retried, or None."""
+        """ms until the outstanding CALL times out or a flash message may be retried, or None
+        (offline: nothing here is due until the link is back)."""
         if self._busy:
             return ticks_diff(self._busy[3], now)
-        if self.retry_at is not None and self.accepted and len(st.q) and not self._doubt:
-            return ticks_diff(self.retry_at, now)
-        return None
+        if not (self.online and self.accepted) or self._doubt:
+            return None
+        d = None
+        for lane in (0, 1):
+            w = self.wait[lane]
+            if w is not None and st.q.head(lane) is not None:
+                x = ticks_diff(w, now)
+                d = x if d is None or x < d else d
+        return d
 
-    def connected(self):
+    def connected(self, now=None):
+        """The link is up; now: its ticks, from which the heartbeat interval counts (a tick
+        value from before an outage may be beyond ticks_diff's range)."""
+        if now is not None:
+            self.last_call = now
         self.online = True
-        self.retry_at = None
+        self.jammed = False
+        self.wait = [None, None]
 
     def alive(self, st, now):
         """The link answered the probe: a flash message that timed out on it failed (E13)."""
@@ -140,13 +222,19 @@ class Session:
             self._kept(st, d[0], d[1], None, d[2])
 
     def disconnected(self, st, now):
-        """The socket is gone: pending replies are void, the outstanding CALL failed."""
+        """The socket is gone: pending replies are void, the outstanding CALL and the urgent
+        ones queued failed."""
+        self._now = now
         self.online = False
         self._doubt = None  # the timeout was the link's: kept, not counted (E11, not E13)
         while self.out:
             self.out.popleft()
         if self._busy:
             self._finish(st, None, now)
+        for e in [e for e in self._q if e[4] & URGENT]:
+            self._q.remove(e)
+            if e[3]:
+                e[3](st, None, now)
 
     def _finish(self, st, payload, now, timed_out=False):
         mid, action, done, _, k = self._busy
@@ -166,16 +254,18 @@ class Session:
             self._doubt = (k, action, now)
             self.probe()
             return
+        lane = 0 if action == TE else 1
         if payload is None:
-            self.attempts += 1
+            self.tries[lane] += 1
             attempts, interval = st.attempts()
-            if action != "TransactionEvent" or self.attempts < attempts:
-                self.retry_at = ticks_add(now, interval * 1000 * self.attempts)  # E13.FR.02
+            if self.tries[lane] < attempts:  # E13.FR.02: wait interval * attempts so far
+                self.wait[lane] = later(now, interval * 1000 * self.tries[lane])
                 return
-            self._log("%s given up after %d attempts" % (action, self.attempts))  # E13.FR.04
-        m = st.q.get(k) if action == "TransactionEvent" else None
+            # E13.FR.04; the other messages likewise: a CSMS that refuses them blocks nothing
+            self._log("%s given up after %d attempts" % (action, self.tries[lane]))
+        m = st.q.get(k) if lane == 0 else None
         st.q.remove(k)
-        self.attempts = 0
-        self.retry_at = None
+        self.tries[lane] = 0
+        self.wait[lane] = None
         if m:
             st.kept_answered(m, payload, now)

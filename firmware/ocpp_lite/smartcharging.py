@@ -7,7 +7,7 @@
 # levels 0..ProfileStackLevel, PeriodsPerSchedule periods, one schedule per profile, rate unit
 # A. Profiles are stored ("profiles" document: [{"e": evseId, "p": profile}]) and survive
 # reboots (K01.FR.27); a TxProfile goes when its transaction ends.
-from time import ticks_add, ticks_diff
+from time import ticks_diff
 from micropython import const
 from . import clock, devmodel, schema
 
@@ -40,7 +40,7 @@ _CRITERION = const((("chargingProfilePurpose", _PURPOSES, 0), ("stackLevel", INT
 _GET = const((("requestId", INT, REQ), ("evseId", INT, 0), ("chargingProfile", _CRITERION, REQ)))
 _COMPOSITE = const((("duration", INT, REQ), ("chargingRateUnit", ("W", "A"), 0), ("evseId", INT, REQ)))
 _MOST_PERIODS = const(32)  # periods in a composite schedule
-_HORIZON = const(86400)  # limits are looked ahead at most a day
+_HORIZON = const(86400)  # limits are looked ahead at most a day (clock.MAX_WAIT_S)
 _RECUR = {"Daily": 86400, "Weekly": 604800}
 
 
@@ -296,7 +296,10 @@ def apply(st, now):
         nxt = [x for x in pts if x > t]
         if nxt and (due is None or nxt[0] - t < due):
             due = nxt[0] - t
-    st.limit_due = ticks_add(now, due * 1000 - st.ms(now)) if due is not None else None
+    # No change within the horizon: look again in a day (clock.MAX_WAIT_S, the longest a timer
+    # may be), or a profile that starts later than that would never be applied.
+    st.limit_due = clock.later(now, due * 1000 - st.ms(now) if due is not None else _HORIZON * 1000) \
+        if st.profiles else None
 
 
 def tick(st, now):

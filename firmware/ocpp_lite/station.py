@@ -27,6 +27,41 @@ _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
 _OOM_GAP = const(60000)  # ms: at most one MemoryExhaustion security event a minute
 
 
+class Effects:
+    """The effects for the runtime, bounded. The runtime takes them after every input, so a
+    full queue means it is stuck: what does not fit is logged, never lost in silence. A relay
+    command is not lost either way: the runtime sets every contactor to its EVSE's state
+    (Evse.relay) after taking the effects."""
+
+    def __init__(self, log):
+        self._d = deque((), _EFFECTS, 1)
+        self._log = log
+        self.lost = 0
+
+    def append(self, e):
+        """Returns False when e did not fit."""
+        try:
+            self._d.append(e)
+            return True
+        except IndexError:
+            self.lost += 1
+            if e[0] != "show":
+                self._log("effects full: %s lost" % (e,))
+            return False
+
+    def appendleft(self, e):
+        self._d.appendleft(e)
+
+    def popleft(self):
+        return self._d.popleft()
+
+    def __len__(self):
+        return len(self._d)
+
+    def __iter__(self):
+        return iter(self._d)
+
+
 class Station:
     def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log):
         """info: chargingStation object of BootNotification; hw: board facts for the device
@@ -41,12 +76,12 @@ class Station:
         self.q = q
         self.log = log
         self.seed = seed
-        self.effects = deque((), _EFFECTS)
+        self.effects = Effects(log)
         prefix = "".join("%02x" % b for b in seed[:4]) + "-"
-        self.rpc = Session(prefix, 30, log, q.last())  # the network profile sets the timeout
+        self.rpc = Session(prefix, 30, log, q.last(), self)  # the network profile sets the timeout
         self.authorizing = False  # an Authorize for a tapped card is out
         self.resetting = None  # "OnIdle" waiting for transactions to end, or "Immediate"
-        self.offline_at = None  # ticks when the connection went down
+        self.offline_at = None  # wall time (time(), ms()) when the connection went down
         self.power = [0] * evses  # W per EVSE, from the meter
         self.certs = 0  # installed certificates: SecurityCtrlr.CertificateEntries
         self.certstore = None  # their files (runtime/certstore.py), set by the runtime
@@ -54,6 +89,7 @@ class Station:
         self.updating = False  # a firmware installation waits for transactions to end (L01.FR.07)
         self.upload = None  # the log upload in progress (logs.py)
         self.rx_len = 0  # bytes of the message being handled (BytesPerMessage checks)
+        self.q_full = False  # the flash queue has no room for new transactions (queue.py)
         self._oom = None  # (ticks of the last MemoryExhaustion event, MemoryErrors since)
         self._wall = wall or 0
         self._wall_t = now
@@ -66,6 +102,8 @@ class Station:
             self.effects.append(("relay", evse, False))
         availability.init(self, docs.get("avail"))
         tx.init(self, docs.get("tx"), evses, now)
+        self.q_full = q.full(evses)
+        availability.resume(self, now)  # changes that waited for transactions the power cut ended
         for ev in self.ev:
             tx.refresh(self, ev, now)
         if self.fw and not self.fw.get("done"):
@@ -100,16 +138,23 @@ class Station:
             secevents.record(self, "SettingSystemTime", "moved %d s" % jump, now)
         self._clock_known = True
 
+    def offline_ms(self, now):
+        """ms since the connection went down (0 if it never did), by the wall clock."""
+        if self.offline_at is None:
+            return 0
+        s, ms = self.offline_at
+        return (self.time(now) - s) * 1000 + self.ms(now) - ms
+
     # --- inputs from the runtime ----------------------------------------------------
     def connected(self, slot, now):
         """The WebSocket is up, on network profile slot."""
-        self.rpc.connected()
+        self.rpc.connected(now)
         boot.connected(self, netprofile.connected(self, slot, now), now)
         self.tick(now)
 
     def disconnected(self, now):
         self.rpc.disconnected(self, now)
-        self.offline_at = now
+        self.offline_at = (self.time(now), self.ms(now))  # an outage may outlast the ticks' range
 
     def receive(self, buf, now):
         self.rx_len = len(buf)
@@ -126,6 +171,15 @@ class Station:
         self.tick(now)
 
     def tick(self, now):
+        self.time(now)  # keeps the wall clock's tick anchor within ticks_diff's range (a minute)
+        if self.rpc.jammed and self.effects.append(("reconnect",)):
+            self.rpc.jammed = False  # frames could not be queued: renew the connection (session.py)
+        full = self.q.full(len(self.ev))
+        if full != self.q_full:  # no room for new transactions, or room again
+            self.q_full = full
+            self.log("flash queue %s: new transactions %s" % (("full", "refused") if full else ("has room", "allowed")))
+            for ev in self.ev:
+                tx.refresh(self, ev, now)
         self.rpc.tick(self, now)
         boot.tick(self, now)
         tx.tick(self, now)
@@ -187,9 +241,10 @@ class Station:
 
     # --- between modules ----------------------------------------------------------------
     def inoperative(self, evse):
-        """No new transaction on evse: set Inoperative, or an OnIdle reset or a firmware
-        installation is waiting."""
-        return availability.inoperative(self, evse) or self.resetting is not None or self.updating
+        """No new transaction on evse: set Inoperative, an OnIdle reset or a firmware
+        installation is waiting, or the flash queue has no room for one."""
+        return (availability.inoperative(self, evse) or self.resetting is not None or self.updating
+                or self.q.full(len(self.ev)))
 
     def tx_started(self, ev, profile, now):
         if smartcharging:

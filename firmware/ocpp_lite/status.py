@@ -1,6 +1,8 @@
 # ocpp_lite/status.py - G01 connector status: the status of every connector (one per EVSE)
 # and the StatusNotifications that report it: all after boot (B01.FR.05), then every change;
-# a notification that was lost is sent again after the reconnect.
+# a notification that was lost is sent again after the reconnect. State, not history: a
+# queued notification of a connector is replaced by a newer one (session.KEEP).
+from .session import KEEP
 
 AVAILABLE = "Available"
 OCCUPIED = "Occupied"
@@ -37,7 +39,8 @@ def report(st, evse, now, force=False, flags=0):
         "StatusNotification",
         {"timestamp": st.stamp(now), "connectorStatus": value, "evseId": evse, "connectorId": 1},
         done,
-        flags,
+        flags | KEEP,
+        evse,
     ):
         st.told[i] = None
 

@@ -46,6 +46,7 @@ class App:
         for name in store.damaged:  # a copy failed its check: the last good one is in use
             self.st.security_event("StoreCorruptionRecovered", name, ticks_ms())
         self._reconnect = False
+        self._relays = {}  # EVSE id: the contactor state last set on the board
         self.link = Link(self)
         self.wake = asyncio.Event()
         self._done = asyncio.Event()
@@ -149,6 +150,14 @@ class App:
                 e = None
                 self.oom("effect")
                 break
+        for ev in st.ev:  # a relay command that did not fit in the effects is not lost
+            if self._relays.get(ev.id) != ev.relay:
+                self.log("EVSE %d contactor set from its state" % ev.id)
+                self._relay(ev.id, ev.relay)
+
+    def _relay(self, evse, closed):
+        self.board.relay(evse, closed)
+        self._relays[evse] = closed
 
     def _effect(self, e):
         k = e[0]
@@ -162,7 +171,7 @@ class App:
         elif k == "clock":
             self.board.set_wall(e[1])
         elif k == "relay":
-            self.board.relay(e[1], e[2])
+            self._relay(e[1], e[2])
         elif k == "reconnect":
             self._reconnect = True
         elif k == "limit":

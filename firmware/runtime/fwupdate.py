@@ -7,9 +7,9 @@
 import asyncio
 import hashlib
 from micropython import const
-from ocpp_lite import boot, firmware
+from ocpp_lite import boot, clock, firmware
 from . import config, http
-from .link import tls_context
+from .link import sleep_s, tls_context
 
 _PIECE = const(512)
 _TIMEOUT_MS = const(30000)  # for every read and write of a transfer
@@ -68,18 +68,19 @@ async def run(app):
 
 
 async def _until(app, wait):
-    """Sleep while the core's wait(st, now) gives ms to wait."""
+    """Sleep while the core's wait(st, now) gives ms to wait (it gives at most a minute: the
+    retrieve and install date-times are waited for in steps, as the clock may be set)."""
     ms = app.hw(wait, app.st)
     while ms > 0:
-        await asyncio.sleep_ms(ms)
+        await asyncio.sleep_ms(clock.wait_ms(ms))
         ms = app.hw(wait, app.st)
 
 
 async def _attempts(app, job, inst):
     """Download with the job's retries; the SHA-256 digest of the file, or None."""
     for attempt in range(job["tries"]):
-        if attempt:
-            await asyncio.sleep(job["wait"])
+        if attempt:  # the whole retryInterval, in steps of a day (L01: no retry before it)
+            await sleep_s(job["wait"])
         else:
             app.hw(firmware.report, app.st, "Downloading")
         try:

@@ -4,11 +4,21 @@
 import asyncio
 import os
 from time import ticks_diff, ticks_ms
-from ocpp_lite import backoff, devmodel, netprofile
+from ocpp_lite import backoff, clock, devmodel, netprofile
 from ocpp_lite.wscodec import HandshakeError, CLOSE_GOING_AWAY, CLOSE_NORMAL
 from . import config, ws
 
 _BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
+
+
+async def sleep_s(s):
+    """asyncio.sleep(s) for any s, in steps of at most a day: asyncio.sleep adds its wait to
+    the ticks, which raises OverflowError from 2^29 ms (6.2 days) on 32-bit boards
+    (clock.MAX_WAIT_S). For waits that must last as long as asked: a back-off, a retryInterval."""
+    while s > 0:
+        n = min(s, clock.MAX_WAIT_S)
+        await asyncio.sleep_ms(int(n * 1000))
+        s -= n
 
 
 def tls_context(cas):
@@ -61,7 +71,7 @@ class Link:
             )
             failures += 1
             app.log("reconnect in %d s" % s)
-            await asyncio.sleep(s)
+            await sleep_s(s)  # RetryBackOffWaitMinimum << RetryBackOffRepeatTimes: up to 42 days
 
     async def _connect(self):
         """(WebSocket, slot) on the network profile due next, or (None, slot)."""
@@ -78,7 +88,7 @@ class Link:
             ctx = tls_context(config.ca_certs(app.store)) if prof["securityProfile"] > 1 else None
             w = await ws.connect(
                 url, ident, devmodel.get(st, devmodel.PASSWORD), ctx,
-                prof["messageTimeout"] * 1000, app.settings["MaxMessageBytes"],
+                netprofile.timeout_ms(prof), app.settings["MaxMessageBytes"],
             )
             return w, slot
         except ws.CertificateError as e:

@@ -3,11 +3,11 @@
 # time) into a file, so the upload has a fixed length while the logs go on growing, then
 # sends that file with PUT (POST when the server refuses PUT with 405; N01.FR.18/19) in small
 # pieces, with the retries of the request.
-import asyncio
 from micropython import const
 from ocpp_lite import clock, logs
 from . import http
 from .fwupdate import https_context
+from .link import sleep_s
 
 _FILES = {"DiagnosticsLog": "diag.log", "SecurityLog": "security.log"}  # and name.1, older
 _OUT = "log.out"
@@ -74,8 +74,8 @@ async def run(app):
     try:
         size = _collect(app.store, job)
         for attempt in range(job["tries"]):
-            if attempt:
-                await asyncio.sleep(job["wait"])
+            if attempt:  # the whole retryInterval, in steps of a day (no retry before it)
+                await sleep_s(job["wait"])
             try:
                 status = await _send(app, job, size)
             except Exception as e:  # URL, network, TLS, timeout

@@ -27,10 +27,12 @@ class Flash:
 
 
 class Queue:
-    """The flash message queue (runtime/queue.py) in RAM: {order: message}."""
+    """The flash message queue (runtime/queue.py) in RAM: {order: message}; unbounded unless
+    limit is given (then full() as the real one)."""
 
-    def __init__(self):
+    def __init__(self, limit=1 << 20):
         self.m = {}
+        self.limit = limit
 
     def __len__(self):
         return len(self.m)
@@ -40,6 +42,16 @@ class Queue:
 
     def first(self):
         return min(self.m) if self.m else None
+
+    def head(self, lane):
+        ks = [k for k, m in self.m.items() if (m["tx"] is None) == (lane == 1)]
+        return min(ks) if ks else None
+
+    def held(self):
+        return sum(1 for m in self.m.values() if m["tx"] is not None and not m["u"])
+
+    def full(self, evses):
+        return self.held() > self.limit - 2 * evses
 
     def push(self, k, m):
         self.m[k] = json.loads(json.dumps(m))
@@ -57,10 +69,10 @@ class Queue:
         return sum(1 for m in self.m.values() if m["tx"] is not None and (tx is None or m["tx"] == tx))
 
 
-def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None, tx=None, q=None):
+def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None, tx=None, q=None, avail=None):
     logs = []
     flash = flash or Flash()
-    docs = {"vars": vars, "net": json.loads(json.dumps(net)), "tx": tx}
+    docs = {"vars": vars, "net": json.loads(json.dumps(net)), "tx": tx, "avail": avail}
     st = Station(INFO, HW, evses, docs, flash.save, Queue() if q is None else q, now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
                  reason, logs.append)
     st.logs = logs

@@ -89,12 +89,13 @@ def test_callerror_and_disconnect_fail_the_call():
     assert not s.out  # offline: nothing is written
 
 
-def test_queue_is_bounded():
+def test_queue_is_bounded_and_a_dropped_call_learns_its_fate():
     s, logs = _s()
-    n = 0
-    while s.call("X", {}):
-        n += 1
-    assert n == 16 and "queue full" in logs[-1]
+    got = []
+    for i in range(16):
+        assert s.call("X", {"i": i}, lambda st, res, now, i=i: got.append((i, res)))
+    assert s.call("Y", {}) and "queue full, X dropped" in logs[-1]
+    assert got == [(0, None)] and len(s._q) == 16  # the oldest best-effort one made room
 
 
 def test_incoming_call_returned_and_errors_answered():
@@ -125,14 +126,14 @@ def test_flash_messages_in_order_with_ids_kept_and_e13_retries():
     s.pump(st, 0)
     f1 = json.loads(s.out.popleft())
     s.receive(st, ('[4,"%s","InternalError","",{}]' % f1[1]).encode(), 100)
-    assert s.retry_at == 10100
+    assert s.wait[0] == 10100
     s.pump(st, 10099)
     assert not s.out
     s.pump(st, 10100)
     f2 = json.loads(s.out.popleft())
     assert f2[1] == f1[1]
     s.tick(st, 11100)  # timed out: second failure, next wait 2 * 10 s
-    assert s.retry_at == 31100
+    assert s.wait[0] == 31100
     s.pump(st, 31100)
     s.out.popleft()
     s.tick(st, 32100)  # third failure of MessageAttempts = 3: given up (E13.FR.04)
@@ -149,7 +150,7 @@ def test_flash_messages_wait_for_acceptance_and_survive_disconnects():
     s.pump(st, 0)
     s.out.popleft()
     s.disconnected(st, 1)
-    assert len(st.q) == 1 and s.attempts == 0  # offline: kept, not counted as an attempt
+    assert len(st.q) == 1 and s.tries[0] == 0  # offline: kept, not counted as an attempt
 
 
 def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the_probe():
@@ -162,18 +163,18 @@ def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the
     s.pump(st, 0)
     f1 = json.loads(s.out.popleft())
     s.tick(st, 1000)  # timed out: the link is checked first, nothing counted yet
-    assert probes == [1] and s.attempts == 0 and s.retry_at is None
+    assert probes == [1] and s.tries[0] == 0 and s.wait[0] is None
     s.pump(st, 5000)
     assert not s.out and s.deadline(st, 5000) is None  # held while the link is in doubt
     s.alive(st, 1200)  # the pong came: the CSMS left it unanswered, an E13 attempt
-    assert s.attempts == 1 and s.retry_at == 11000  # timed from the timeout
+    assert s.tries[0] == 1 and s.wait[0] == 11000  # timed from the timeout
     s.pump(st, 11000)
     f2 = json.loads(s.out.popleft())
     assert f2[1] == f1[1]
     s.tick(st, 12000)  # timed out again, and this time the link is dead
-    assert probes == [1, 1] and s.attempts == 1
+    assert probes == [1, 1] and s.tries[0] == 1
     s.disconnected(st, 13000)
-    assert s.attempts == 1 and len(st.q) == 1  # kept for the next connection (E11), not counted
+    assert s.tries[0] == 1 and len(st.q) == 1  # kept for the next connection (E11), not counted
     s.connected()
     s.pump(st, 14000)
     assert json.loads(s.out.popleft())[1] == f1[1]  # sent again at once, same id
