@@ -12,6 +12,7 @@ from helpers import ROOT
 FULL = os.environ.get("OCPP_LITE_CAMPAIGN") == "full"
 OUT = ROOT / "build" / "reliability"
 COUNTS = ("kills", "sessions", "messages", "frames", "failures")
+SOAK = ("days", "sessions", "outages", "power_cuts", "reboots", "fallbacks", "checks", "given_up", "failures")
 
 
 def scale(sample, full):
@@ -23,8 +24,9 @@ def record(test, seconds, **counts):
     """Record what one campaign test checked: kills (power cuts), sessions (charging sessions
     run), messages (OCPP messages checked), frames (hostile frames sent), failures (must stay
     0: a test asserts on failures itself, after recording them) and free-form notes. One file per
-    test; tools/reliability.py sums them by campaign."""
-    bad = set(counts) - set(COUNTS) - {"notes"}
+    test; tools/reliability.py sums them by campaign. soak: the soak's own figures (SOAK), for
+    the soak table."""
+    bad = set(counts) - set(COUNTS) - {"notes", "soak"}
     if bad:
         raise ValueError("unknown counts %s" % sorted(bad))
     OUT.mkdir(parents=True, exist_ok=True)

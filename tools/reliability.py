@@ -1,5 +1,6 @@
 """tools/reliability.py - `make reliability`: the full fault campaigns (host_tests/test_campaign_*,
-README "Reliability") and their table: kills, sessions, messages checked, frames fuzzed, failures.
+README "Reliability") and their table: kills, sessions, messages checked, frames fuzzed, failures;
+and the table of the virtual-time soak (simulated days, sessions, outages, invariant checks, ...).
 
     reliability.py [run] [pytest args...]   run the full campaigns, then print the table
     reliability.py table                    print the table of the last run (build/reliability/)
@@ -15,6 +16,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "reliability"
 COUNTS = ("kills", "sessions", "messages", "frames", "failures")
+SOAK = ("days", "sessions", "outages", "power_cuts", "reboots", "fallbacks", "checks", "given_up", "failures")
 
 
 def table(docs):
@@ -39,13 +41,32 @@ def table(docs):
     return "\n".join(lines)
 
 
+def soak_table(docs):
+    """Markdown table of the soak runs (host_tests/test_campaign_soak.py): one row per port, with
+    simulated days, sessions, outages, power cuts, reboots, network-slot fallbacks, invariant
+    checks, TransactionEvents given up per E13, failures."""
+    runs = [d for d in docs if d.get("soak")]
+    if not runs:
+        return ""
+    head = ("run",) + SOAK + ("seconds",)
+    lines = ["| " + " | ".join(head).replace("_", " ") + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+    for d in runs:
+        s = d["soak"]
+        label = d["test"].split("::")[-1].replace("soak_", "") + ("" if d.get("full") else " (sample)")
+        lines.append("| " + " | ".join([label] + [str(s.get(k, 0)) for k in SOAK] + ["%.0f" % d.get("seconds", 0)]) + " |")
+    return "\n".join(lines)
+
+
 def load():
     return [json.loads(p.read_text()) for p in sorted(OUT.glob("*.json"))]
 
 
 def main(argv):
     if argv[:1] == ["table"]:
-        print(table(load()))
+        docs = load()
+        print(table(docs))
+        print()
+        print(soak_table(docs))
         return 0
     args = argv[1:] if argv[:1] == ["run"] else argv
     for p in OUT.glob("*.json"):
@@ -58,6 +79,9 @@ def main(argv):
     print()
     print("Fault campaigns (make reliability, %.0f s, pytest exit status %d)" % (time.monotonic() - t0, rc))
     print(table(docs))
+    print()
+    print("Virtual-time soak")
+    print(soak_table(docs))
     return rc
 
 
