@@ -55,6 +55,7 @@ class Session:
         self._n = 0
         self._k = k
         self._st = st
+        self.dropped = 0  # CALLs dropped from the full RAM queue since start
         self._now = 0  # the latest ticks seen (for the fate of a CALL that cannot be queued)
 
     def _order(self):
@@ -78,17 +79,24 @@ class Session:
             for i in range(len(q)):
                 if not q[i][4] & KEEP:
                     e = q.pop(i)
-                    self._log("queue full, %s dropped" % e[1])
+                    self._dropped(e[1])
                     if e[3]:
                         e[3](self._st, None, self._now)
                     break
             else:
-                self._log("queue full, %s dropped" % action)
+                self._dropped(action)
                 if done:
                     done(self._st, None, self._now)
                 return False
         q.append([self._order(), action, payload, done, flags, key])
         return True
+
+    def _dropped(self, action):
+        """Logged at the 1st, 2nd, 4th, 8th, ... drop: a week offline with clock-aligned meter
+        values drops one a minute, and each log line is a flash write."""
+        self.dropped += 1
+        if not self.dropped & (self.dropped - 1):
+            self._log("queue full, %s dropped (%d so far)" % (action, self.dropped))
 
     def keep(self, st, action, payload, tx=None, droppable=False):
         """Queue a must-deliver CALL in flash (st.q); it is sent once Accepted, also after a
@@ -98,10 +106,6 @@ class Session:
     def idle(self):
         """No CALL queued or outstanding."""
         return not self._q and not self._busy
-
-    def queued(self, action):
-        """A CALL of action is queued in RAM or outstanding."""
-        return bool(self._busy and self._busy[1] == action) or any(e[1] == action for e in self._q)
 
     def _emit(self, frame):
         try:

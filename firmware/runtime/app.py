@@ -58,10 +58,13 @@ class App:
     def on_link(self, slot):
         """The link came up on network profile slot, or went down (None)."""
         now = ticks_ms()
-        if slot:
-            self.st.connected(slot, now)
-        else:
-            self.st.disconnected(now)
+        try:
+            if slot:
+                self.st.connected(slot, now)
+            else:
+                self.st.disconnected(now)
+        except MemoryError:  # in the link's task: it must go on (the timer sends what is due)
+            self.oom("link")
         self.board.show({"ev": "ws", "state": "connected" if slot else "closed"})
         self.wake.set()
 

@@ -451,3 +451,36 @@ def test_finding8_runtime_sets_the_contactor_from_state_when_its_command_was_los
     for name in os.listdir(root):
         os.remove(root + "/" + name)
     os.rmdir(root)
+
+
+def test_memory_error_while_connecting_does_not_end_the_link_task():
+    """Found by the memory campaign at its least heap: a MemoryError while the station takes
+    the new connection (reading the flash queue's head to send it) went out of App.on_link and
+    ended the link's task, so the station never connected again. It stops there now: recorded,
+    and the timer sends what is due."""
+    import os
+    from runtime.app import App
+    from runtime.store import Store
+
+    root = "/tmp/ocpp-lite-oom-%d" % int.from_bytes(os.urandom(4), "little")
+    board = Board()
+    app = App(board, Store(root))
+    st = app.st
+    real = st.q.get
+
+    def get(k):
+        raise MemoryError("memory allocation failed, allocating 768 bytes")
+
+    st.net = json.loads(json.dumps(NET))  # a CSMS to connect to, that Accepted the station
+    st.boot = 3
+    st.rpc.accepted = True
+    st.rpc.keep(st, "TransactionEvent", {"seqNo": 0}, "tx1")
+    st.q.get = get
+    app.on_link("1")  # must not raise
+    assert st.rpc.online and [x for x in board.logs if "out of memory: link" in x]
+    st.q.get = real
+    st.tick(0)
+    assert st.rpc._busy is not None  # the timer's next pass sends it
+    for name in os.listdir(root):
+        os.remove(root + "/" + name)
+    os.rmdir(root)
