@@ -50,13 +50,17 @@ class Link:
         failures = 0
         st = app.st
         while not self._stopping:
-            await app.board.net_wait()
-            w, slot = await self._connect()
-            if w:
-                failures = 0
-                await self._serve(w, slot)
-            else:
-                netprofile.failed(st)
+            try:
+                await app.board.net_wait()
+                w, slot = await self._connect()
+                if w:
+                    failures = 0
+                    await self._serve(w, slot)
+                else:
+                    netprofile.failed(st)
+            except MemoryError:  # anywhere in an attempt: recorded, and the task goes on
+                app.oom("link")
+                self._gone()
             if self._stopping:
                 break
             if self._soon:
@@ -106,6 +110,16 @@ class Link:
         except Exception as e:  # bad URL, no root installed, timeout, closed during upgrade ...
             app.log("connection failed: %r" % e)
         return None, slot
+
+    def _gone(self):
+        """Drop a connection that _serve could not finish with (a MemoryError)."""
+        w = self.ws
+        if w:
+            self.ws = None
+            self._reader = None
+            self._probe = None
+            w.abort()
+            self.app.on_link(None)
 
     async def _serve(self, w, slot):
         app = self.app

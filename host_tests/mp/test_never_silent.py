@@ -484,3 +484,42 @@ def test_memory_error_while_connecting_does_not_end_the_link_task():
     for name in os.listdir(root):
         os.remove(root + "/" + name)
     os.rmdir(root)
+
+
+def test_memory_error_anywhere_in_a_connection_attempt_does_not_end_the_link_task():
+    """Link.run goes on after a MemoryError in any part of an attempt (here the board's wait for
+    the network): recorded as out of memory, then the back-off and the next attempt."""
+    import asyncio
+    import os
+    from runtime import link
+    from runtime.app import App
+    from runtime.store import Store
+
+    root = "/tmp/ocpp-lite-oom-%d" % int.from_bytes(os.urandom(4), "little")
+    board = Board()
+    app = App(board, Store(root))
+    calls = []
+
+    async def net_wait():
+        calls.append(1)
+        if calls.count(1) == 2:
+            app.link._stopping = True
+        raise MemoryError("memory allocation failed")
+
+    async def no_sleep(s):
+        calls.append(s)
+
+    board.net_wait = net_wait
+    old = link.sleep_s
+    link.sleep_s = no_sleep
+    try:
+        asyncio.run(app.link.run())
+    finally:
+        link.sleep_s = old
+        asyncio.new_event_loop()
+    assert calls[0] == 1 and calls[1] >= 10 and calls[2] == 1, calls  # attempt, back-off, attempt
+    assert len([x for x in board.logs if "out of memory: link" in x]) == 2
+    assert len([e for e in app.st.effects if e[0] == "seclog" and "MemoryExhaustion" in e[1]]) == 1  # a minute
+    for name in os.listdir(root):
+        os.remove(root + "/" + name)
+    os.rmdir(root)
