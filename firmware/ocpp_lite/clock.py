@@ -83,11 +83,7 @@ def parse(t):
         return None
 
 
-def wait_ms(ms):
-    """ms bounded to 0..MAX_WAIT_S * 1000 (ms may be a long int)."""
-    return 0 if ms < 0 else min(ms, _MAX_WAIT_MS)
-
-
 def later(now, ms):
-    """ticks_add(now, ms) with ms clamped by wait_ms: never raises OverflowError."""
-    return ticks_add(now, wait_ms(ms))
+    """ticks_add(now, ms) with ms clamped to 0..MAX_WAIT_S * 1000 (ms may be a long int):
+    never raises OverflowError."""
+    return ticks_add(now, 0 if ms < 0 else min(ms, _MAX_WAIT_MS))

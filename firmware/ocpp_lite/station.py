@@ -36,7 +36,6 @@ class Effects:
     def __init__(self, log):
         self._d = deque((), _EFFECTS, 1)
         self._log = log
-        self.lost = 0
 
     def append(self, e):
         """Returns False when e did not fit."""
@@ -44,7 +43,6 @@ class Effects:
             self._d.append(e)
             return True
         except IndexError:
-            self.lost += 1
             if e[0] != "show":
                 self._log("effects full: %s lost" % (e,))
             return False

@@ -7,7 +7,7 @@
 import asyncio
 import hashlib
 from micropython import const
-from ocpp_lite import boot, clock, firmware
+from ocpp_lite import boot, firmware
 from . import config, http
 from .link import sleep_s, tls_context
 
@@ -72,7 +72,7 @@ async def _until(app, wait):
     retrieve and install date-times are waited for in steps, as the clock may be set)."""
     ms = app.hw(wait, app.st)
     while ms > 0:
-        await asyncio.sleep_ms(clock.wait_ms(ms))
+        await asyncio.sleep_ms(ms)
         ms = app.hw(wait, app.st)
 
 

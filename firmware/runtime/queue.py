@@ -63,12 +63,12 @@ class FlashQueue:
 
     def _drop(self):
         """Drop the oldest droppable message; False when there is none."""
-        for want_tx in (True, False):
+        for updated in (True, False):  # the Updated TransactionEvents first, then the others
             for x in self.index:
-                if (x[2] if want_tx else x[1] is None):
+                if x[2] if updated else x[1] is None:
                     self.remove(x[0])
                     self.dropped += 1
-                    self.log("queue full: %s dropped" % ("a TransactionEvent Updated" if want_tx else
+                    self.log("queue full: %s dropped" % ("a TransactionEvent Updated" if updated else
                                                          "a security event (kept in the security log)"))
                     return True
         return False

@@ -326,7 +326,7 @@ def test_finding8_full_effects_and_frames_are_handled_not_silent():
                            {"idToken": {"idToken": "AA11", "type": "ISO14443"}, "remoteStartId": 1}]).encode(), 0)
     assert st.ev[0].relay and ("relay", 1, True) not in list(st.effects)
     assert [x for x in st.logs if "effects full: ('relay', 1, True) lost" in x]  # said, and the
-    # runtime sets the contactor from st.ev[0].relay (runtime/app.py, tested in test_hwapp)
+    # runtime sets the contactor from st.ev[0].relay (runtime/app.py: the test below)
     for i in range(12):  # replies that are never written
         st.receive(json.dumps([2, "h%d" % i, "DataTransfer", {"vendorId": "x"}]).encode(), 0)
     assert len(st.rpc.out) == 8 and [x for x in st.logs if "frames full" in x]
