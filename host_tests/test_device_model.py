@@ -43,8 +43,10 @@ def test_TC_B_06_CS_get_single_value(csms, sim):
 def test_TC_B_07_CS_get_multiple_values_per_evse_and_connector(csms, sims):
     s = sims(csms.url, evses=2)
     s.wait_event(ev="boot", status="Accepted")
+    csms.wait_call("StatusNotification", n=2)  # both boot reports out: a queued one would be coalesced
     s.send(op="plug", evse=2)
-    csms.wait_call("StatusNotification", n=3)
+    sn = csms.wait_call("StatusNotification", n=3)
+    assert (sn.payload["evseId"], sn.payload["connectorStatus"]) == (2, "Occupied")
     res = get(csms, cv("EVSE", "AvailabilityState", evse=2),
               cv("Connector", "ConnectorType", evse=1, connector=1),
               cv("DeviceDataCtrlr", "ItemsPerMessage", instance="GetVariables"),
