@@ -2,13 +2,74 @@
 MicroPython unix port, and test PKI. Every frame a station sends is validated against the
 official OCPP 2.0.1 schemas; a violation fails the test that caused it."""
 
+import json
+import os
 import pathlib
 
 import pytest
 
 from helpers import CsmsThread, Sim, make_ca, make_server_cert, pem
+import octt
 
 collect_ignore = ["mp"]  # MicroPython tests: run on the unix port by test_mp_units.py
+
+
+# --- OCTT test cases (docs/octt-checklist.csv, README "Conformance") ----------------------
+def pytest_addoption(parser):
+    parser.addoption("--octt-results", metavar="FILE",
+                     help="write the outcome of every @pytest.mark.octt test to FILE (JSON)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "octt(*ids): the OCTT Core test cases this test plays in full "
+                            "(ids of docs/octt-checklist.csv)")
+    config._octt = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every octt id must be an applicable case of the checklist; under OCPP_PROFILE a test of a
+    case the profile's build leaves out is skipped as "not in this build"."""
+    cases = octt.checklist()
+    profile = os.environ.get("OCPP_PROFILE")
+    bad = []
+    for item in items:
+        ids = octt.ids_of(item)
+        for i in ids:
+            if i not in cases:
+                bad.append("%s: %s is not in docs/octt-checklist.csv" % (item.nodeid, i))
+            elif cases[i]["applies"] != "yes":
+                bad.append("%s: %s does not apply to this station (%s)" % (item.nodeid, i, cases[i]["reason"]))
+        if ids and profile:
+            why = [octt.missing(cases[i], profile) for i in ids if i in cases]
+            if all(why):
+                item.add_marker(pytest.mark.skip(reason=octt.NOT_IN_BUILD + why[0]))
+        if ids:
+            config._octt[item.nodeid] = {"ids": ids, "outcome": "passed", "longrepr": ""}
+    if bad:
+        raise pytest.UsageError("bad @pytest.mark.octt ids:\n  " + "\n  ".join(bad))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    out = yield
+    rep = out.get_result()
+    res = item.config._octt.get(item.nodeid)
+    if res is None:
+        return
+    if rep.failed:
+        res["outcome"] = "failed"
+        res["longrepr"] = str(rep.longrepr)[-2000:]
+    elif rep.skipped and res["outcome"] == "passed":
+        res["outcome"] = "skipped"
+        res["longrepr"] = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption("--octt-results")
+    if path:
+        ran = {k: v for k, v in session.config._octt.items()}
+        pathlib.Path(path).write_text(json.dumps({"profile": os.environ.get("OCPP_PROFILE") or "source",
+                                                  "tests": ran}, indent=1))
 
 
 @pytest.fixture

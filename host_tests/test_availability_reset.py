@@ -127,19 +127,6 @@ def test_TC_B_51_CS_long_outage_reports_all_connectors(csms, fast):
     assert len(csms.inbound("BootNotification")) == 1
 
 
-def test_TC_F_06_05_10_CS_unlock_connector(csms, fast):
-    s = fast()
-    r = csms.call("CS001", call.UnlockConnector(evse_id=1, connector_id=1))
-    assert r.status == "Unlocked"
-    s.wait_event(ev="unlock", evse=1)
-    assert csms.call("CS001", call.UnlockConnector(evse_id=3, connector_id=1)).status == "UnknownConnector"
-    s.send(op="plug", evse=1)
-    s.send(op="tap", idToken=TAG)
-    wait_te(csms, "Started")
-    r = csms.call("CS001", call.UnlockConnector(evse_id=1, connector_id=1))
-    assert r.status == "OngoingAuthorizedTransaction" and relays(s)[-1] is True
-
-
 def test_TC_N_32_and_customer_information_report(csms, fast):
     fast()
     tok = {"idToken": TAG, "type": "ISO14443"}

@@ -135,17 +135,6 @@ def test_trigger_boot_rejected_once_accepted_F06_FR_17(csms, sim):
     assert r.msg == [3, "b1", {"status": "Rejected"}]
 
 
-def test_TC_F_20_CS_trigger_heartbeat(csms, sim):
-    resp = csms.call("CS001", call.TriggerMessage(requested_message="Heartbeat"))
-    assert resp.status == "Accepted"
-    hb = csms.wait_call("Heartbeat")
-    frames = list(csms.frames)
-    trig = [f for f in frames if f.direction == "out" and f.action == "TriggerMessage"][0]
-    reply = [f for f in frames if f.direction == "in" and f.kind == 3 and f.id == trig.id][0]
-    # F06.FR.04: the TriggerMessage response goes before the triggered message
-    assert frames.index(reply) < frames.index(hb)
-
-
 def test_trigger_status_notification_for_one_and_all_evses(csms, sims):
     s = sims(csms.url, evses=2)
     s.wait_event(ev="boot", status="Accepted")

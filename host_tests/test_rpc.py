@@ -99,11 +99,6 @@ def test_TC_P_03_CS_custom_data_is_accepted(csms, sim):
     assert r.msg == [3, "d2", {"status": "Accepted"}]
 
 
-def test_TC_F_27_CS_trigger_not_implemented(csms, sim):
-    r = csms.raw_call("CS001", "n1", "TriggerMessage", {"requestedMessage": "SignV2GCertificate"})
-    assert r.msg == [3, "n1", {"status": "NotImplemented"}]
-
-
 def test_clear_cache_rejected_without_cache(csms, sim):
     r = csms.raw_call("CS001", "cc", "ClearCache", {})
     assert r.msg == [3, "cc", {"status": "Rejected"}]
