@@ -19,7 +19,7 @@ DEPLOY_ARGS ?=
 FOOTPRINT_ARGS ?=
 RELIABILITY_ARGS ?=
 
-.PHONY: setup sim test footprint footprint-diff reliability deploy clean
+.PHONY: setup sim test conformance conformance-check footprint footprint-diff reliability deploy clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,16 @@ sim: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest host_tests $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+
+# The OCTT Core matrix (README "Conformance"): every marked test against every build profile,
+# written to docs/conformance.md. conformance-check (CI) runs CONFORMANCE_PROFILES and fails where
+# the committed matrix says pass and the build no longer passes.
+CONFORMANCE_PROFILES ?= core
+conformance: setup
+	$(VENV)/bin/python tools/conformance.py run
+
+conformance-check: setup
+	$(VENV)/bin/python tools/conformance.py check --profiles $(CONFORMANCE_PROFILES)
 
 # ROM, RAM, flash, data and CPU per build profile (README "Footprint"); fails on a hard budget.
 footprint: setup

@@ -39,6 +39,8 @@ def pytest_collection_modifyitems(config, items):
                 bad.append("%s: %s is not in docs/octt-checklist.csv" % (item.nodeid, i))
             elif cases[i]["applies"] != "yes":
                 bad.append("%s: %s does not apply to this station (%s)" % (item.nodeid, i, cases[i]["reason"]))
+        if len({cases[i]["needs"] for i in ids if i in cases}) > 1:
+            bad.append("%s: its cases need different modules (%s): split the test" % (item.nodeid, ", ".join(ids)))
         if ids and profile:
             why = [octt.missing(cases[i], profile) for i in ids if i in cases]
             if all(why):

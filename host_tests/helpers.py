@@ -18,6 +18,24 @@ import csms as csms_mod  # noqa: E402
 import wsframe  # noqa: E402
 
 MICROPYTHON = os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
+# OCPP_PROFILE=lite|core|core-sc: every simulated station runs that build profile's code (the
+# ROMFS image `make footprint` measures: tools/profiles.py) instead of the source tree.
+PROFILE = os.environ.get("OCPP_PROFILE") or None
+_images = {}
+
+
+def profile_image():
+    """The ROMFS image of PROFILE's modules, built once per test process (None: source tree)."""
+    if PROFILE and PROFILE not in _images:
+        import atexit
+        import shutil
+        import tempfile
+        import footprint_rom
+
+        out = tempfile.mkdtemp(prefix="octt-%s-" % PROFILE)
+        atexit.register(shutil.rmtree, out, True)
+        _images[PROFILE] = footprint_rom.build(PROFILE, out)[2]
+    return _images.get(PROFILE)
 
 
 def wait_until(pred, timeout, what, poll=0.02):
@@ -107,8 +125,11 @@ class Sim:
     """The simulated station: tools/sim as a subprocess, events read from its stdout."""
 
     def __init__(self, state, csms_url=None, ident="CS001", password=None, ca=None, evses=None,
-                 heap=None, sets=None, flash=None):
+                 heap=None, sets=None, flash=None, romfs=None):
         args = [str(ROOT / "tools" / "sim"), "--state", str(state)]
+        romfs = romfs or profile_image()
+        if romfs:  # the code of a build profile (ROMFS image) instead of the source tree
+            args += ["--romfs", str(romfs)]
         if csms_url:
             args += ["--csms", csms_url]
         if ident:

@@ -2,7 +2,8 @@
 # Started by tools/sim; see the README for the options and the stdin/stdout contract.
 # Every start (and every reboot, which restarts in-process) chooses the code to run: an
 # installed application bundle (runtime/bundle.py: a ROMFS image from a firmware update, on
-# trial until the CSMS accepts its boot) or the source tree; --romfs IMAGE always runs IMAGE.
+# trial until the CSMS accepts its boot) or the deployed code: the source tree, or --romfs IMAGE
+# (a build profile's code, as frozen on a board).
 import os
 import sys
 
@@ -109,9 +110,9 @@ def main():
     _provision(store, o)
     board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], state, flash)
     while True:  # the simulated board stays as it is over reboots and firmware updates
-        bundles = None if "romfs" in o or not _bundled(state) else board.installer
+        bundles = board.installer if _bundled(state) else None
         if bundles:
-            _load(bundles.select())
+            _load(bundles.select() or o.get("romfs"))
         try:
             from ocpp_lite import __version__
             from runtime.app import App

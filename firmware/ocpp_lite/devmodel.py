@@ -21,6 +21,12 @@ def init(st, doc):
     are dropped, so the defaults apply."""
     st.vars = {}
     st.sc = actions.has("SetChargingProfile")
+    try:
+        from . import aligned  # noqa: F401  (clock-aligned meter values: not in every build)
+
+        st.al = True
+    except ImportError:
+        st.al = False
     for k, v in (doc or {}).items():
         r = row(k)
         if r and r[2] in "WOC":
@@ -31,6 +37,7 @@ def init(st, doc):
 
 
 def row(key):
+    """The first row of key: the build-independent one, or the one of a full build."""
     for r in ROWS:
         if r[0] == key:
             return r
@@ -46,7 +53,8 @@ def get(st, key):
 def rows(st):
     """The rows of this build."""
     for r in ROWS:
-        if r[1] != 3 or st.sc:
+        k = r[1]
+        if k < 3 or k == 3 and st.sc or k == 4 and st.al or k == 5 and not st.al:
             yield r
 
 
@@ -80,7 +88,7 @@ def find(st, comp, var):
     vi = vi.lower() if vi is not None else None
     known = False
     for r in rows(st):
-        if (r[1] if r[1] != 3 else 0) != scope:
+        if (r[1] if r[1] < 3 else 0) != scope:
             continue
         c, v, i = split(r[0])
         if c.lower() != cn:

@@ -4,12 +4,15 @@
 # Row: (key, scope, mutability, dataType, unit, minLimit, maxLimit, valuesList, value)
 #   key        "Component.Variable" or "Component.Variable[Instance]"
 #   scope      0 station-wide, 1 per EVSE (component.evse = {id}), 2 per connector
-#              ({id, connectorId}), 3 station-wide and only in builds with smart charging
+#              ({id, connectorId}), 3 station-wide and only in builds with smart charging,
+#              4 station-wide and only in builds with clock-aligned meter values (aligned.py),
+#              5 station-wide and only in builds without them: the same variables, read-only
+#              at "no clock-aligned data", so a build reports only what it does
 #   mutability "R" read-only, fixed or live; "C" read-only to the CSMS, set by local
 #              provisioning; "W" read-write; "O" write-only
 #   value      the default (RW) or constant (RO); "@name" = a live value (devmodel.live)
-# Writable by the CSMS (W/O): 22 + BasicAuthPassword, + LimitChangeSignificance with smart
-# charging. The README explains why each is writable and why 15 is not reachable.
+# Writable by the CSMS (W/O): 18 + BasicAuthPassword, + 4 AlignedDataCtrlr with clock-aligned
+# meter values, + LimitChangeSignificance with smart charging. The README explains why each is writable and why 15 is not reachable.
 from micropython import const
 
 # const(): the compiler puts the text into the rows, so every row is a constant (in flash when
@@ -31,11 +34,16 @@ ROWS = (
     ("Connector.Available", 2, "R", "boolean", None, None, None, None, "@available"),
     ("Connector.SupplyPhases", 2, "R", "integer", None, 0, 3, None, "@phases"),
     ("Connector.ConnectorType", 2, "R", "string", None, None, 50, None, "@connector"),
-    ("AlignedDataCtrlr.Available", 0, "R", "boolean", None, None, None, None, True),
-    ("AlignedDataCtrlr.Interval", 0, "W", "integer", "s", 0, 86400, None, 0),
-    ("AlignedDataCtrlr.Measurands", 0, "W", "MemberList", None, None, None, _MEAS, _E),
-    ("AlignedDataCtrlr.TxEndedInterval", 0, "W", "integer", "s", 0, 86400, None, 0),
-    ("AlignedDataCtrlr.TxEndedMeasurands", 0, "W", "MemberList", None, None, None, _MEAS, _E),
+    ("AlignedDataCtrlr.Available", 4, "R", "boolean", None, None, None, None, True),
+    ("AlignedDataCtrlr.Interval", 4, "W", "integer", "s", 0, 86400, None, 0),
+    ("AlignedDataCtrlr.Measurands", 4, "W", "MemberList", None, None, None, _MEAS, _E),
+    ("AlignedDataCtrlr.TxEndedInterval", 4, "W", "integer", "s", 0, 86400, None, 0),
+    ("AlignedDataCtrlr.TxEndedMeasurands", 4, "W", "MemberList", None, None, None, _MEAS, _E),
+    ("AlignedDataCtrlr.Available", 5, "R", "boolean", None, None, None, None, False),
+    ("AlignedDataCtrlr.Interval", 5, "R", "integer", "s", 0, 86400, None, 0),
+    ("AlignedDataCtrlr.Measurands", 5, "R", "MemberList", None, None, None, _MEAS, ""),
+    ("AlignedDataCtrlr.TxEndedInterval", 5, "R", "integer", "s", 0, 86400, None, 0),
+    ("AlignedDataCtrlr.TxEndedMeasurands", 5, "R", "MemberList", None, None, None, _MEAS, ""),
     ("AuthCtrlr.AuthorizeRemoteStart", 0, "R", "boolean", None, None, None, None, False),
     ("AuthCtrlr.LocalAuthorizeOffline", 0, "R", "boolean", None, None, None, None, True),
     ("AuthCtrlr.LocalPreAuthorize", 0, "R", "boolean", None, None, None, None, False),

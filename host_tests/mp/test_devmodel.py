@@ -13,10 +13,13 @@ def _find(st, comp, var):
 
 
 def test_table_is_consistent():
-    keys = [r[0] for r in ROWS]
-    assert len(keys) == len(set(keys)) == 63
+    st = station()
+    for sc, al, n in ((True, True, 63), (False, True, 57), (True, False, 63), (False, False, 57)):
+        st.sc, st.al = sc, al
+        keys = [r[0] for r in devmodel.rows(st)]
+        assert len(keys) == len(set(keys)) == n, (sc, al)  # every build has each variable once
     for r in ROWS:
-        assert len(r) == 9 and r[1] in (0, 1, 2, 3) and r[2] in "RCWO", r
+        assert len(r) == 9 and r[1] in (0, 1, 2, 3, 4, 5) and r[2] in "RCWO", r
         assert r[3] in ("string", "decimal", "integer", "dateTime", "boolean", "OptionList",
                         "SequenceList", "MemberList"), r
         if r[3] in ("OptionList", "SequenceList", "MemberList"):
@@ -25,6 +28,21 @@ def test_table_is_consistent():
             assert devmodel.parse(r, devmodel.text(r[8])) == r[8], r  # defaults are valid values
     writable = [r[0] for r in ROWS if r[2] in "WO"]
     assert len(writable) == 24  # 22 RW + BasicAuthPassword + LimitChangeSignificance (smart charging)
+    assert [r[0] for r in ROWS if r[2] in "WO" and r[1] == 4] == [
+        "AlignedDataCtrlr.Interval", "AlignedDataCtrlr.Measurands", "AlignedDataCtrlr.TxEndedInterval",
+        "AlignedDataCtrlr.TxEndedMeasurands"]
+
+
+def test_a_build_without_clock_aligned_values_reports_none():
+    st = station()
+    assert st.al  # the source tree has ocpp_lite/aligned
+    st.al = False  # as the lite build finds it
+    comp = {"name": "AlignedDataCtrlr"}
+    r, _ = devmodel.find(st, comp, {"name": "Available"})
+    assert devmodel.value(st, r, 0, 0) is False
+    for name, empty in (("Interval", 0), ("Measurands", ""), ("TxEndedInterval", 0), ("TxEndedMeasurands", "")):
+        r, _ = devmodel.find(st, comp, {"name": name})
+        assert devmodel.mutability(r) == "ReadOnly" and devmodel.value(st, r, 0, 0) == empty, name
 
 
 def test_find_scopes_case_and_instances():
