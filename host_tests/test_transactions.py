@@ -5,12 +5,13 @@ message flows of digest §3.4."""
 import time
 
 import pytest
-from ocpp.v201 import call
 
 from helpers import wait_until
-from test_device_model import cv, set_
+from test_device_model import cv, get
 
 TAG = "AA11BB22"
+OTHER = "CC33DD44"
+QUIET_S = 1.5  # "the OCTT waits <Configured message timeout>": how long "nothing is sent" is watched
 
 
 def tes(csms, tx_id=None):
@@ -62,99 +63,347 @@ def fast(sims, csms):
     return start
 
 
-def test_TC_E_02_C_01_CS_cable_first_local_rfid_then_stop_with_same_card(csms, fast):
-    s = fast()
-    s.send(op="plug", evse=1)
-    assert csms.wait_call("StatusNotification", n=2).payload["connectorStatus"] == "Occupied"
-    time.sleep(0.3)
-    assert not tes(csms)  # PowerPathClosed: no transaction without authorization
-    s.send(op="tap", idToken=TAG)
-    auth = csms.wait_call("Authorize")
-    assert auth.payload == {"idToken": {"idToken": TAG, "type": "ISO14443"}}
-    started = wait_te(csms, "Started")
-    assert started["triggerReason"] == "Authorized" and started["seqNo"] == 0
-    assert started["idToken"] == {"idToken": TAG, "type": "ISO14443"}
-    assert started["evse"] == {"id": 1, "connectorId": 1}
-    assert started["transactionInfo"]["chargingState"] == "EVConnected"
+# --- reusable states (OCTT Part 6) played on the simulator ---------------------------------
+def sns(csms):
+    return [f.payload["connectorStatus"] for f in csms.inbound("StatusNotification")]
+
+
+def ev_connected_pre_session(csms, s, evse=1):
+    """EVConnectedPreSession: the cable is plugged in; StatusNotification Occupied, and with
+    TxStartPoint PowerPathClosed no TransactionEvent yet."""
+    n = len(csms.inbound("StatusNotification"))
+    s.send(op="plug", evse=evse)
+    sn = csms.wait_call("StatusNotification", n=n + 1).payload
+    assert (sn["connectorStatus"], sn["evseId"], sn["connectorId"]) == ("Occupied", evse, 1), sn
+    return sn
+
+
+def authorized_local(csms, s, token=TAG, n=1):
+    """Authorized (local): the card is presented, the station sends AuthorizeRequest with it
+    (the n-th Authorize of the test)."""
+    s.send(op="tap", idToken=token)
+    auth = csms.wait_call("Authorize", n=n).payload
+    assert auth == {"idToken": {"idToken": token, "type": "ISO14443"}}, auth
+    return auth
+
+
+def check_started(started, trigger, token=TAG, evse=1):
+    """The TransactionEvent Started of a local start (E01/E02/E03 with PowerPathClosed)."""
+    assert started["eventType"] == "Started" and started["seqNo"] == 0, started
+    assert started["triggerReason"] == trigger, started
+    assert started["idToken"] == {"idToken": token, "type": "ISO14443"}, started
+    assert started["evse"] == {"id": evse, "connectorId": 1}, started
+    assert started["transactionInfo"]["chargingState"] in ("EVConnected", "SuspendedEVSE", "Charging"), started
     [mv] = started["meterValue"]
-    assert mv["sampledValue"][0]["context"] == "Transaction.Begin"
-    s.wait_event(ev="relay", evse=1, closed=True)
-    s.send(op="ev_power", evse=1, w=7400)
+    assert mv["sampledValue"][0]["context"] == "Transaction.Begin", mv
+
+
+def energy_transfer_started(csms, s, tx_id, evse=1):
+    """EnergyTransferStarted: the EV draws power; TransactionEvent Updated ChargingStateChanged
+    Charging."""
+    s.send(op="ev_power", evse=evse, w=7400)
     upd = wait_te(csms, "Updated", "ChargingStateChanged")
-    assert upd["transactionInfo"]["chargingState"] == "Charging" and "evse" not in upd and "idToken" not in upd
+    assert upd["transactionInfo"] == {"transactionId": tx_id, "chargingState": "Charging"}, upd
+    assert "evse" not in upd and "idToken" not in upd, upd
+    return upd
+
+
+def suspended_ev(csms, tx_id):
+    """The Updated ChargingStateChanged SuspendedEV of transaction tx_id."""
+    upd = wait_until(lambda: [p for p in tes(csms, tx_id) if p["triggerReason"] == "ChargingStateChanged"
+                              and p["transactionInfo"]["chargingState"] == "SuspendedEV"],
+                     10, "Updated ChargingStateChanged SuspendedEV")[0]
+    assert upd["eventType"] == "Updated", upd
+    return upd
+
+
+def energy_transfer_suspended(csms, s, tx_id, evse=1):
+    """EnergyTransferSuspended: the EV stops asking for energy (control pilot B); Updated
+    ChargingStateChanged SuspendedEV."""
+    s.send(op="ev_ready", evse=evse, ready=False)
+    return suspended_ev(csms, tx_id)
+
+
+def charging(csms, fast, **kw):
+    """A station with a transaction started by TAG (cable first) in EnergyTransferStarted."""
+    s = fast(**kw)
+    ev_connected_pre_session(csms, s)
+    authorized_local(csms, s)
+    started = wait_te(csms, "Started")
+    tx_id = started["transactionInfo"]["transactionId"]
+    energy_transfer_started(csms, s, tx_id)
+    return s, tx_id
+
+
+def value(csms, component, variable):
+    [r] = get(csms, cv(component, variable))
+    assert r["attribute_status"] == "Accepted", r
+    return r["attribute_value"]
+
+
+def quiet(csms, action, n, seconds=QUIET_S):
+    """Nothing more of action is sent for seconds (the case says so: "SHALL NOT send")."""
+    time.sleep(seconds)
+    assert len(csms.inbound(action)) == n, [f.payload for f in csms.inbound(action)]
+
+
+# --- E: local start -------------------------------------------------------------------------
+@pytest.mark.octt("TC_E_03_CS")
+def test_TC_E_03_CS_cable_plugin_first_success(csms, fast):
+    s = fast()
+    ev_connected_pre_session(csms, s)
+    assert not tes(csms)
+    authorized_local(csms, s)
+    started = wait_te(csms, "Started")
+    check_started(started, "Authorized")
+    s.wait_event(ev="relay", evse=1, closed=True)
+    energy_transfer_started(csms, s, started["transactionInfo"]["transactionId"])
+    assert [p["eventType"] for p in tes(csms)] == ["Started", "Updated"]
+    assert sns(csms) == ["Available", "Occupied"]  # no other connector status on the way
+
+
+@pytest.mark.octt("TC_E_01_CS")
+def test_TC_E_01_CS_transaction_starts_when_the_power_path_closes(csms, fast):
+    # TxStartPoint PowerPathClosed (read-only): neither the cable nor the card alone starts a
+    # transaction; both together close the contactor, and that is the Started event.
+    s = fast()
+    assert value(csms, "TxCtrlr", "TxStartPoint") == "PowerPathClosed"
+    ev_connected_pre_session(csms, s)
+    time.sleep(0.3)
+    assert not tes(csms) and relays(s) == [False]
+    authorized_local(csms, s)
+    started = wait_te(csms, "Started")
+    check_started(started, "Authorized")
+    assert relays(s) == [False, True]
+    assert len(tes(csms)) == 1
+    energy_transfer_started(csms, s, started["transactionInfo"]["transactionId"])
+
+
+@pytest.mark.octt("TC_E_04_CS")
+def test_TC_E_04_CS_authorization_first_success(csms, fast):
+    s = fast()
+    authorized_local(csms, s)
+    s.wait_event(ev="auth", status="WaitingForCable")
+    time.sleep(0.3)
+    assert not tes(csms) and relays(s) == [False]
+    ev_connected_pre_session(csms, s)
+    started = wait_te(csms, "Started")
+    check_started(started, "CablePluggedIn")
+    frames = csms.inbound()
+    first_te = [f for f in frames if f.action == "TransactionEvent"][0]
+    assert frames.index(csms.inbound("StatusNotification")[-1]) < frames.index(first_te)
+    energy_transfer_started(csms, s, started["transactionInfo"]["transactionId"])
+    assert len(csms.inbound("Authorize")) == 1
+
+
+@pytest.mark.parametrize("case", [pytest.param("TC_E_05_CS", marks=pytest.mark.octt("TC_E_05_CS"), id="TC_E_05_CS"),
+                                  pytest.param("TC_C_100_CS", marks=pytest.mark.octt("TC_C_100_CS"), id="TC_C_100_CS")])
+def test_authorization_first_cable_plugin_timeout(csms, fast, case):
+    # E_05 and C_100 (its Edition-4 twin in block C) play the same: Authorized (local), then no
+    # cable within EVConnectionTimeOut. With TxStartPoint PowerPathClosed no transaction was
+    # started, so there is none to end: the authorization lapses, a later plug-in starts nothing.
+    s = fast(sets={"TxCtrlr.EVConnectionTimeOut": 2})
+    t0 = time.monotonic()
+    authorized_local(csms, s)
+    s.wait_event(ev="auth", status="WaitingForCable")
+    s.wait_event(ev="auth", status="Timeout", timeout=6)
+    assert time.monotonic() - t0 >= 1.5  # not before EVConnectionTimeOut
+    assert not tes(csms)
+    ev_connected_pre_session(csms, s)
+    quiet(csms, "TransactionEvent", 0)
+    assert relays(s) == [False] and len(csms.inbound("Authorize")) == 1
+
+
+@pytest.mark.octt("TC_E_38_CS")
+def test_TC_E_38_CS_local_start_ev_not_ready(csms, fast):
+    # Authorized, then an EV that is not ready (control pilot B) plugs in: the power path closes
+    # (Started), and the station reports that the EV takes no energy.
+    s = fast(sets={"SampledDataCtrlr.TxUpdatedInterval": 0})  # no periodic Updated in between
+    authorized_local(csms, s)
+    s.wait_event(ev="auth", status="WaitingForCable")
+    s.send(op="ev_ready", evse=1, ready=False)
+    ev_connected_pre_session(csms, s)
+    started = wait_te(csms, "Started")
+    check_started(started, "CablePluggedIn")
+    upd = suspended_ev(csms, started["transactionInfo"]["transactionId"])
+    assert upd["triggerReason"] == "ChargingStateChanged"
+    assert upd["transactionInfo"]["chargingState"] == "SuspendedEV"
+    assert [p["eventType"] for p in tes(csms)] == ["Started", "Updated"]
+
+
+# --- C: refused cards -----------------------------------------------------------------------
+@pytest.mark.parametrize("status", [
+    pytest.param("Invalid", marks=pytest.mark.octt("TC_C_02_CS"), id="TC_C_02_CS-Invalid"),
+    pytest.param("Blocked", marks=pytest.mark.octt("TC_C_06_CS"), id="TC_C_06_CS-Blocked"),
+    pytest.param("Expired", marks=pytest.mark.octt("TC_C_07_CS"), id="TC_C_07_CS-Expired"),
+    pytest.param("Unknown", marks=pytest.mark.octt("TC_C_56_CS"), id="TC_C_56_CS-Unknown"),
+    pytest.param("NoCredit", id="NoCredit"),  # not an OCTT case: any status but Accepted refuses
+])
+def test_refused_card_at_local_start_sends_no_transaction_event(csms, fast, status):
+    # EVConnectedPreSession, the card is presented, AuthorizeResponse says status: the station
+    # SHALL NOT send a TransactionEventRequest (the OCTT watches for its message timeout).
+    csms.tokens["BAD1"] = {"status": status}
+    s = fast()
+    ev_connected_pre_session(csms, s)
+    authorized_local(csms, s, "BAD1")
+    s.wait_event(ev="auth", status=status)
+    quiet(csms, "TransactionEvent", 0)
+    assert relays(s) == [False] and len(csms.inbound("Authorize")) == 1
+
+
+# --- local stop -----------------------------------------------------------------------------
+@pytest.mark.octt("TC_E_06_CS")
+def test_TC_E_06_CS_local_stop_accepted(csms, fast):
+    s, tx_id = charging(csms, fast)
     time.sleep(1.2)
+    # StopAuthorized (local): the same card; it stops without another Authorize
     s.send(op="tap", idToken=TAG)
     ended = wait_te(csms, "Ended")
     assert ended["triggerReason"] == "StopAuthorized" and ended["transactionInfo"]["stoppedReason"] == "Local"
-    assert ended["idToken"]["idToken"] == TAG and ended["transactionInfo"]["chargingState"] == "EVConnected"
+    assert ended["idToken"] == {"idToken": TAG, "type": "ISO14443"}
+    assert ended["transactionInfo"]["transactionId"] == tx_id
+    assert len(csms.inbound("Authorize")) == 1
+    # EVConnectedPostSession: the EV still plugged in, no energy, the connector still Occupied
+    assert ended["transactionInfo"]["chargingState"] == "EVConnected"
     assert relays(s) == [False, True, False]
-    assert len(csms.inbound("Authorize")) == 1  # the same card stops without asking again
+    assert sns(csms)[-1] == "Occupied"
+    # EVDisconnected: the cable leaves, the connector is Available, no more TransactionEvents
     s.send(op="unplug", evse=1)
-    assert csms.wait_call("StatusNotification", n=3).payload["connectorStatus"] == "Available"
-    complete(csms, ended["transactionInfo"]["transactionId"])
+    wait_until(lambda: sns(csms)[-1] == "Available", 5, lambda: "Available: %r" % sns(csms))
+    quiet(csms, "TransactionEvent", len(tes(csms)), 0.5)
+    assert tes(csms)[-1]["eventType"] == "Ended"
+    ev = complete(csms, tx_id)
+    assert [e["triggerReason"] for e in ev] == ["Authorized", "ChargingStateChanged", "StopAuthorized"]
 
 
-def test_TC_E_03_CS_card_first_then_cable_and_E09_unplug_ends(csms, fast):
-    s = fast()
+@pytest.mark.octt("TC_E_07_CS")
+def test_TC_E_07_CS_stop_option_power_path_closed_local_stop(csms, fast):
+    s, tx_id = charging(csms, fast)
+    assert value(csms, "TxCtrlr", "TxStopPoint") == "PowerPathClosed"
     s.send(op="tap", idToken=TAG)
-    csms.wait_call("Authorize")
-    s.wait_event(ev="auth", status="WaitingForCable")
-    time.sleep(0.3)
-    assert not tes(csms)
-    s.send(op="plug", evse=1)
-    started = wait_te(csms, "Started")
-    assert started["triggerReason"] == "CablePluggedIn" and started["idToken"]["idToken"] == TAG
-    s.send(op="ev_power", evse=1, w=3000)
-    wait_te(csms, "Updated", "ChargingStateChanged")
-    s.send(op="unplug", evse=1)
     ended = wait_te(csms, "Ended")
-    assert ended["triggerReason"] == "EVCommunicationLost"
-    assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
-    assert ended["transactionInfo"]["chargingState"] == "Idle"
-    sn = csms.wait_call("StatusNotification", n=3)
-    assert sn.payload["connectorStatus"] == "Available"
-    frames = csms.inbound()
-    assert frames.index(sn) > frames.index([f for f in frames if f.payload.get("eventType") == "Ended"][0])
+    assert ended["eventType"] == "Ended" and ended["triggerReason"] == "StopAuthorized"
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended["transactionInfo"]["transactionId"] == tx_id
+    assert len([mv for mv in ended["meterValue"] if mv["sampledValue"][0].get("context") == "Transaction.End"]) == 1
+    # the contactor opened: that, not the card, ends a PowerPathClosed transaction
+    assert relays(s) == [False, True, False]
+    s.send(op="unplug", evse=1)
+    wait_until(lambda: sns(csms)[-1] == "Available", 5, lambda: "Available: %r" % sns(csms))
+
+
+@pytest.mark.octt("TC_C_04_CS")
+def test_TC_C_04_CS_local_stop_with_a_different_id_token_does_not_stop(csms, fast):
+    # One EVSE, one reader: the other card is checked (AuthorizeRequest, answered Accepted
+    # without a group), and then nothing: no TransactionEvent, the energy keeps flowing.
+    s, tx_id = charging(csms, fast)
+    n_te = len(tes(csms))
+    authorized_local(csms, s, OTHER, n=2)
+    s.wait_event(ev="auth", idToken=OTHER, status="NoFreeEvse")
+    quiet(csms, "TransactionEvent", n_te)
+    assert len(csms.inbound("Authorize")) == 2
+    assert relays(s) == [False, True]
+    # the card that started it still stops it
+    s.send(op="tap", idToken=TAG)
+    assert wait_te(csms, "Ended")["transactionInfo"]["transactionId"] == tx_id
+
+
+GROUP = {"idToken": "GROUP-1", "type": "Central"}
+
+
+@pytest.mark.octt("TC_C_39_CS")
+def test_TC_C_39_CS_authorization_by_group_id_success(csms, fast):
+    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": GROUP},
+                        "B1": {"status": "Accepted", "groupIdToken": GROUP}})
+    s = fast()
+    ev_connected_pre_session(csms, s)
+    authorized_local(csms, s, "A1")
+    started = wait_te(csms, "Started")  # answered Accepted with the group as well
+    check_started(started, "Authorized", "A1")
+    tx_id = started["transactionInfo"]["transactionId"]
+    energy_transfer_started(csms, s, tx_id)
+    # the other card of the group: Authorize, then it stops the transaction
+    authorized_local(csms, s, "B1", n=2)
+    ended = wait_te(csms, "Ended")
+    assert ended["triggerReason"] == "StopAuthorized" and ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended["idToken"] == {"idToken": "B1", "type": "ISO14443"}
+    assert ended["transactionInfo"]["transactionId"] == tx_id
     assert relays(s) == [False, True, False]
 
 
-def test_TC_C_100_E_05_CS_card_first_cable_timeout_starts_nothing(csms, fast):
-    s = fast(sets={"TxCtrlr.EVConnectionTimeOut": 1})
-    s.send(op="tap", idToken=TAG)
-    s.wait_event(ev="auth", status="Timeout", timeout=5)
-    s.send(op="plug", evse=1)
-    csms.wait_call("StatusNotification", n=2)
-    time.sleep(0.5)
-    assert not tes(csms) and relays(s) == [False]
-
-
-@pytest.mark.parametrize("status", ["Invalid", "Blocked", "Expired", "Unknown", "NoCredit"])
-def test_TC_C_02_06_07_CS_refused_cards_never_close_the_relay(csms, fast, status):
-    csms.tokens["BAD1"] = {"status": status}
+@pytest.mark.octt("TC_C_42_CS")
+def test_TC_C_42_CS_not_stopped_by_group_id_of_a_refused_card(csms, fast):
+    # C09.FR.11: a card of the same group whose AuthorizeResponse is not Accepted does not stop.
+    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": GROUP},
+                        "B2": {"status": "Invalid", "groupIdToken": GROUP}})
     s = fast()
-    s.send(op="plug", evse=1)
-    s.send(op="tap", idToken="BAD1")
-    s.wait_event(ev="auth", status=status)
-    time.sleep(0.3)
-    assert not tes(csms) and relays(s) == [False]
+    ev_connected_pre_session(csms, s)
+    authorized_local(csms, s, "A1")
+    tx_id = wait_te(csms, "Started")["transactionInfo"]["transactionId"]
+    energy_transfer_started(csms, s, tx_id)
+    n_te = len(tes(csms))
+    authorized_local(csms, s, "B2", n=2)
+    s.wait_event(ev="auth", idToken="B2", status="Invalid")
+    quiet(csms, "TransactionEvent", n_te)
+    assert relays(s) == [False, True]
+    assert not [p for p in tes(csms) if p["eventType"] == "Ended"]
 
 
-def test_TC_C_39_CS_card_of_same_group_stops_other_group_does_not(csms, fast):
-    g = {"idToken": "GROUP-1", "type": "Central"}
-    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": g},
-                        "B1": {"status": "Accepted", "groupIdToken": g},
+def test_card_of_another_group_does_not_stop(csms, fast):
+    # not an OCTT case (C01.FR.03 the other way round): Accepted, but another group
+    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": GROUP},
                         "C1": {"status": "Accepted", "groupIdToken": {"idToken": "GROUP-2", "type": "Central"}}})
     s = fast()
-    s.send(op="plug", evse=1)
-    s.send(op="tap", idToken="A1")
-    started = wait_te(csms, "Started")
-    s.send(op="tap", idToken="C1")  # TC_C_42: another group must not stop it
-    s.wait_event(ev="auth", status="NoFreeEvse")
-    assert [p["eventType"] for p in tes(csms)] == ["Started"]
-    s.send(op="tap", idToken="B1")
+    ev_connected_pre_session(csms, s)
+    authorized_local(csms, s, "A1")
+    wait_te(csms, "Started")
+    authorized_local(csms, s, "C1", n=2)
+    s.wait_event(ev="auth", idToken="C1", status="NoFreeEvse")
+    assert [p["eventType"] for p in tes(csms)] == ["Started"] and relays(s) == [False, True]
+
+
+# --- stop: EV side ----------------------------------------------------------------------------
+@pytest.mark.octt("TC_E_24_CS", "TC_E_37_CS")
+def test_TC_E_24_E_37_CS_ev_side_disconnect_while_suspended_ends_and_unlocks(csms, fast):
+    # One scenario, two cases:
+    # EnergyTransferSuspended, then the EV side is disconnected. E_37 (TxStopPoint
+    # PowerPathClosed): Ended, EVCommunicationLost, Idle, EVDisconnected. E_24 (StopTxOnEVSide-
+    # Disconnect and UnlockOnEVSideDisconnect true, a socket): the same TransactionEvent, the cable
+    # unlocked at the station side, then the connector's status once it is out.
+    s, tx_id = charging(csms, fast)
+    assert value(csms, "TxCtrlr", "StopTxOnEVSideDisconnect") == "true"
+    assert value(csms, "OCPPCommCtrlr", "UnlockOnEVSideDisconnect") == "true"
+    energy_transfer_suspended(csms, s, tx_id)
+    s.send(op="unplug", evse=1)  # the simulator's cable leaves both sides at once
     ended = wait_te(csms, "Ended")
-    assert ended["triggerReason"] == "StopAuthorized" and ended["idToken"]["idToken"] == "B1"
+    assert ended["triggerReason"] == "EVCommunicationLost"
+    assert ended["transactionInfo"]["chargingState"] == "Idle"
+    assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+    assert ended["transactionInfo"]["transactionId"] == tx_id
+    s.wait_event(ev="unlock", evse=1)
+    wait_until(lambda: sns(csms)[-1] == "Available", 5, lambda: "Available: %r" % sns(csms))
+    frames = csms.inbound()
+    end_frame = [f for f in frames if f.action == "TransactionEvent" and f.payload["eventType"] == "Ended"][0]
+    assert frames.index(end_frame) < frames.index(csms.inbound("StatusNotification")[-1])
+    assert relays(s) == [False, True, False]
+
+
+# --- E05/E06: deauthorization ------------------------------------------------------------------
+@pytest.mark.octt("TC_E_16_CS")
+def test_TC_E_16_CS_deauthorized_by_transaction_event_response(csms, fast):
+    # StopTxOnInvalidId true; the TransactionEventResponse says Invalid (Authorize said Accepted):
+    # the energy stops and the transaction ends Deauthorized / DeAuthorized.
+    csms.te_tokens["LATE"] = {"status": "Invalid"}
+    s = fast()
+    assert value(csms, "TxCtrlr", "StopTxOnInvalidId") == "true"
+    ev_connected_pre_session(csms, s)
+    authorized_local(csms, s, "LATE")
+    started = wait_te(csms, "Started")
+    ended = wait_te(csms, "Ended")
+    assert ended["triggerReason"] == "Deauthorized" and ended["transactionInfo"]["stoppedReason"] == "DeAuthorized"
+    assert ended["transactionInfo"]["chargingState"] in ("EVConnected", "SuspendedEVSE")
     assert ended["transactionInfo"]["transactionId"] == started["transactionInfo"]["transactionId"]
+    assert relays(s) == [False, True, False]
 
 
 def test_id_token_evse_list_picks_the_allowed_evse(csms, fast):
@@ -167,16 +416,6 @@ def test_id_token_evse_list_picks_the_allowed_evse(csms, fast):
     assert not tes(csms)  # not on EVSE 1, which is plugged in
     s.send(op="plug", evse=2)
     assert wait_te(csms, "Started")["evse"] == {"id": 2, "connectorId": 1}
-
-
-def test_TC_E_16_CS_deauthorized_by_transaction_event_response(csms, fast):
-    csms.te_tokens["LATE"] = {"status": "Invalid"}  # Authorize says yes, the TE answer says no
-    s = fast()
-    s.send(op="plug", evse=1)
-    s.send(op="tap", idToken="LATE")
-    ended = wait_te(csms, "Ended")
-    assert ended["triggerReason"] == "Deauthorized" and ended["transactionInfo"]["stoppedReason"] == "DeAuthorized"
-    assert relays(s)[-1] is False
 
 
 def test_E05_FR_02_deauthorized_without_stop_suspends(csms, fast):

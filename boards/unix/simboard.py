@@ -11,7 +11,7 @@ from time import ticks_diff, ticks_ms
 from ocpp_lite import __version__
 from ocpp_lite.clock import UNIX_2000
 
-_OPS = ("plug", "unplug", "tap", "ev_power", "net", "reboot", "quit", "mem")
+_OPS = ("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem")
 _METER_MS = 1000
 
 
@@ -32,6 +32,7 @@ class SimBoard:
         # hardware state survives a reboot of the firmware
         self._plugged = set()
         self._demand = [0] * evses  # W the EV would draw
+        self._idle = set()  # EVSEs whose EV does not ask for energy (control pilot B)
         self._closed = [False] * evses  # contactors
         self._meter_file = state.rstrip("/") + "/sim-meter.json"
         self._state = state
@@ -85,7 +86,7 @@ class SimBoard:
 
     # --- the meter ---------------------------------------------------------------------
     def _power(self, i):
-        return self._demand[i] if self._closed[i] else 0
+        return self._demand[i] if self._closed[i] and i + 1 not in self._idle else 0
 
     async def _meter(self, app):
         last = ticks_ms()
@@ -139,7 +140,7 @@ class SimBoard:
         if name not in _OPS:
             raise ValueError("unknown op")
         evse = op.get("evse", 1)
-        if name in ("plug", "unplug", "ev_power") and not 1 <= evse <= self.evses:
+        if name in ("plug", "unplug", "ev_power", "ev_ready") and not 1 <= evse <= self.evses:
             raise ValueError("no such evse")
         if name == "plug":
             self._plugged.add(evse)
@@ -148,10 +149,17 @@ class SimBoard:
             self._plugged.discard(evse)
             self._demand[evse - 1] = 0
             app.hw(st.unplug, evse)
+            if evse in self._idle:  # the next EV asks for energy until told otherwise
+                self._idle.discard(evse)
+                app.hw(st.ev_ready, evse, True)
         elif name == "tap":
             app.hw(st.tap, str(op["idToken"]), op.get("type", "ISO14443"))
         elif name == "ev_power":
             self._demand[evse - 1] = int(op["w"])
+            self._readings(app)
+        elif name == "ev_ready":  # the control pilot: C/D (the EV asks for energy) or B (it draws nothing)
+            (self._idle.discard if op["ready"] else self._idle.add)(evse)
+            app.hw(st.ev_ready, evse, bool(op["ready"]))
             self._readings(app)
         elif name == "net":
             if op["up"]:
@@ -160,16 +168,9 @@ class SimBoard:
                 self._net.clear()
                 app.link.drop()
             self.show({"ev": "net", "up": bool(op["up"])})
-        elif name == "mem":  # the footprint tool's probe (README)
-            import gc
-
-            used = gc.mem_alloc()
-            gc.collect()
-            self.show({"ev": "mem", "used": used, "live": gc.mem_alloc(), "free": gc.mem_free(),
-                       "writes": app.store.writes})
         elif name == "reboot":
             app.stop("reboot", "LocalReset")
         elif name == "quit":
             app.stop("quit")
-        elif name == "mem":
+        elif name == "mem":  # the footprint tool's probe (README)
             self._mem(app)

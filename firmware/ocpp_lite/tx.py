@@ -20,6 +20,7 @@ from . import clock, devmodel, samples, status
 _CHARGING_W = const(100)
 _IDLE_W = const(50)
 _IDLE_MS = const(60000)
+_OFFERED = const(("Charging", "EVConnected"))  # energy offered; SuspendedEV when the EV takes none
 _ENDED_SAMPLES = const(8)  # TxEnded samples kept per transaction (thinned when full)
 
 ENERGY = "Energy.Active.Import.Register"
@@ -114,6 +115,9 @@ def unplug(st, ev, now):
     ev.plugged = False
     if ev.tx:  # E06/E09: the EV left, the transaction ends (StopTxOnEVSideDisconnect)
         end(st, ev, "EVCommunicationLost", "EVDisconnected", now, "Idle")
+        unlock = st.hw.get("unlock")
+        if unlock and devmodel.get(st, "OCPPCommCtrlr.UnlockOnEVSideDisconnect"):
+            unlock(ev.id)  # E09.FR.02: the cable can leave the socket too
     _status(st, ev, now)
 
 
@@ -169,7 +173,8 @@ def metered(st, ev, wh, w, v, a, now):
 
 def _charging(st, ev, now):
     """chargingState from the pilot and the power, with hysteresis: Charging above _CHARGING_W
-    unless the pilot says the EV does not ask; SuspendedEV at once on pilot state B, or when
+    unless the pilot says the EV does not ask; from Charging, or from EVConnected (the power
+    path closed but the EV not ready, E_38), SuspendedEV at once on pilot state B, or when
     the power has stayed below _IDLE_W for _IDLE_MS (the hold ev.idle_until, which tick()
     completes without another reading). Any other reading ends the hold."""
     hold = None
@@ -178,9 +183,9 @@ def _charging(st, ev, now):
         new = cs
         if ev.ready is not False and ev.w > _CHARGING_W:
             new = "Charging"
-        elif cs == "Charging" and ev.ready is False:
+        elif cs in _OFFERED and ev.ready is False:
             new = "SuspendedEV"
-        elif cs == "Charging" and ev.w < _IDLE_W:
+        elif cs in _OFFERED and ev.w < _IDLE_W:
             hold = ev.idle_until if ev.idle_until is not None else ticks_add(now, _IDLE_MS)
         if new != cs:
             ev.tx["cs"] = new
@@ -315,7 +320,7 @@ def tick(st, now):
             st.show({"ev": "auth", "evse": ev.id, "status": "Timeout"})
         if ev.idle_until is not None and ticks_diff(now, ev.idle_until) >= 0:  # the power stayed low
             ev.idle_until = None
-            if ev.tx and ev.relay and ev.tx["cs"] == "Charging":
+            if ev.tx and ev.relay and ev.tx["cs"] in _OFFERED:
                 ev.tx["cs"] = "SuspendedEV"
                 _event(st, ev, "Updated", "ChargingStateChanged", now)
         if ev.tx and ev.next_upd is not None and ticks_diff(now, ev.next_upd) >= 0:
