@@ -5,6 +5,8 @@ unsupported actions, and a connection that stays usable throughout."""
 import json
 import time
 
+import pytest
+
 BAD_FRAMES = [
     # (raw text, expected CALLERROR id, code)
     ('not json', "-1", "RpcFrameworkError"),
@@ -84,13 +86,35 @@ def test_invalid_utf8_gets_rpc_framework_error(csms, sim):
     assert r.msg == [3, "ok2", {"status": "UnknownVendorId"}]
 
 
+@pytest.mark.octt("TC_P_01_CS")
 def test_TC_P_01_CS_data_transfer_unknown_vendor(csms, sim):
-    r = csms.raw_call("CS001", "d1", "DataTransfer",
-                      {"vendorId": "com.example", "messageId": "m", "data": {"any": [1, "x"]}})
-    assert r.msg == [3, "d1", {"status": "UnknownVendorId"}]
+    r = csms.raw_call("CS001", "d1", "DataTransfer", {"vendorId": "org.openchargealliance.octt",
+                                                      "messageId": "octt-unused", "data": {"any": [1, "x"]}})
+    assert r.kind == 3, r.msg
+    assert r.payload["status"] in ("UnknownVendorId", "UnknownMessageId", "Rejected"), r.msg
 
 
-def test_TC_P_03_CS_custom_data_is_accepted(csms, sim):
+CUSTOM = {"vendorId": "org.openchargealliance.octt", "anything": {"deep": [1, 2]}, "flag": True}
+
+
+@pytest.mark.octt("TC_P_03_CS")
+def test_TC_P_03_CS_custom_data_is_received(csms, sim):
+    item = {"component": {"name": "OCPPCommCtrlr", "customData": CUSTOM},
+            "variable": {"name": "OfflineThreshold", "customData": CUSTOM}, "attributeType": "Actual",
+            "customData": CUSTOM}
+    r = csms.raw_call("CS001", "p1", "SetVariables",
+                      {"setVariableData": [dict(item, attributeValue="200")], "customData": CUSTOM})
+    assert r.kind == 3, r.msg
+    [res] = r.payload["setVariableResult"]
+    assert res["attributeStatus"] == "Accepted", res
+    r = csms.raw_call("CS001", "p2", "GetVariables", {"getVariableData": [item], "customData": CUSTOM})
+    assert r.kind == 3, r.msg
+    [res] = r.payload["getVariableResult"]
+    assert res["attributeStatus"] == "Accepted" and res.get("attributeType", "Actual") == "Actual", res
+    assert res["attributeValue"] == "200", res
+
+
+def test_custom_data_in_a_trigger_is_accepted(csms, sim):
     r = csms.raw_call("CS001", "d2", "TriggerMessage", {
         "requestedMessage": "Heartbeat",
         "customData": {"vendorId": "com.example", "anything": {"deep": [1, 2]}},

@@ -11,7 +11,7 @@
 #   mutability "R" read-only, fixed or live; "C" read-only to the CSMS, set by local
 #              provisioning; "W" read-write; "O" write-only
 #   value      the default (RW) or constant (RO); "@name" = a live value (devmodel.live)
-# Writable by the CSMS (W/O): 18 + BasicAuthPassword, + 4 AlignedDataCtrlr with clock-aligned
+# Writable by the CSMS (W/O): 19 + BasicAuthPassword, + 4 AlignedDataCtrlr with clock-aligned
 # meter values, + LimitChangeSignificance with smart charging. The README explains why each is writable and why 15 is not reachable.
 from micropython import const
 
@@ -26,6 +26,8 @@ ROWS = (
     ("ChargingStation.AvailabilityState", 0, "R", "OptionList", None, None, None, _AVAIL, "@avail"),
     ("ChargingStation.Available", 0, "R", "boolean", None, None, None, None, "@available"),
     ("ChargingStation.SupplyPhases", 0, "R", "integer", None, 0, 3, None, "@phases"),
+    # L01: no new sessions while an update waits for transactions to end (TC_L_15_CS)
+    ("ChargingStation.AllowNewSessionsPendingFirmwareUpdate", 0, "R", "boolean", None, None, None, None, False),
     ("EVSE.AvailabilityState", 1, "R", "OptionList", None, None, None, _AVAIL, "@avail"),
     ("EVSE.Available", 1, "R", "boolean", None, None, None, None, "@available"),
     ("EVSE.SupplyPhases", 1, "R", "integer", None, 0, 3, None, "@phases"),
@@ -45,7 +47,7 @@ ROWS = (
     ("AlignedDataCtrlr.TxEndedInterval", 5, "R", "integer", "s", 0, 86400, None, 0),
     ("AlignedDataCtrlr.TxEndedMeasurands", 5, "R", "MemberList", None, None, None, _MEAS, ""),
     ("AuthCtrlr.AuthorizeRemoteStart", 0, "R", "boolean", None, None, None, None, False),
-    ("AuthCtrlr.LocalAuthorizeOffline", 0, "R", "boolean", None, None, None, None, True),
+    ("AuthCtrlr.LocalAuthorizeOffline", 0, "W", "boolean", None, None, None, None, True),
     ("AuthCtrlr.LocalPreAuthorize", 0, "R", "boolean", None, None, None, None, False),
     ("ClockCtrlr.DateTime", 0, "R", "dateTime", None, None, None, None, "@now"),
     ("ClockCtrlr.TimeSource", 0, "R", "SequenceList", None, None, None, "Heartbeat", "Heartbeat"),

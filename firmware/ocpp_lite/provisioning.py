@@ -34,13 +34,19 @@ _ENVELOPE = const(72)  # '[2,"<id>","NotifyReport",' ... ',"tbc":true,"reportDat
 
 
 def _check(st, p, spec, what, key):
-    """Payload check plus DeviceDataCtrlr limits (B06.FR.16/17, B05 likewise)."""
+    """Payload check plus DeviceDataCtrlr limits (B06.FR.16/17, B05 likewise): the items, or
+    None when there are more than ItemsPerMessage (the message itself is within
+    BytesPerMessage, so is the answer that rejects each of them: TC_B_08_CS)."""
     if st.rx_len > devmodel.get(st, "DeviceDataCtrlr.BytesPerMessage[%s]" % what):
         raise CallError(rpc.FORMAT, "message over BytesPerMessage[%s]" % what)
     schema.check(p, spec)
     if len(p[key]) > devmodel.get(st, "DeviceDataCtrlr.ItemsPerMessage[%s]" % what):
-        raise CallError(rpc.OCCURRENCE, "more than ItemsPerMessage[%s]" % what)
+        return None
     return p[key]
+
+
+def _too_many(p, key):
+    return [_status(_result(d), "Rejected", "TooManyElements") for d in p[key]]
 
 
 def _result(d):
@@ -76,8 +82,11 @@ def _resolve(st, items, out):
 
 
 def GetVariables(st, p, now):
+    items = _check(st, p, _GET, "GetVariables", "getVariableData")
+    if items is None:
+        return {"getVariableResult": _too_many(p, "getVariableData")}
     out = []
-    for d, res, r, evse in _resolve(st, _check(st, p, _GET, "GetVariables", "getVariableData"), out):
+    for d, res, r, evse in _resolve(st, items, out):
         if r[2] == "O":
             _status(res, "Rejected", "WriteOnly")  # B06.FR.09
         else:
@@ -87,9 +96,12 @@ def GetVariables(st, p, now):
 
 
 def SetVariables(st, p, now):
+    items = _check(st, p, _SET, "SetVariables", "setVariableData")
+    if items is None:  # nothing is written
+        return {"setVariableResult": _too_many(p, "setVariableData")}
     out = []
     changes = {}
-    for d, res, r, evse in _resolve(st, _check(st, p, _SET, "SetVariables", "setVariableData"), out):
+    for d, res, r, evse in _resolve(st, items, out):
         if r[2] != "W" and r[2] != "O":
             _status(res, "Rejected", "ReadOnly")
             continue

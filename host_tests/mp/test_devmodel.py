@@ -14,7 +14,7 @@ def _find(st, comp, var):
 
 def test_table_is_consistent():
     st = station()
-    for sc, al, n in ((True, True, 63), (False, True, 57), (True, False, 63), (False, False, 57)):
+    for sc, al, n in ((True, True, 64), (False, True, 58), (True, False, 64), (False, False, 58)):
         st.sc, st.al = sc, al
         keys = [r[0] for r in devmodel.rows(st)]
         assert len(keys) == len(set(keys)) == n, (sc, al)  # every build has each variable once
@@ -27,7 +27,7 @@ def test_table_is_consistent():
         if r[2] == "W" or r[8] and r[2] == "C":
             assert devmodel.parse(r, devmodel.text(r[8])) == r[8], r  # defaults are valid values
     writable = [r[0] for r in ROWS if r[2] in "WO"]
-    assert len(writable) == 24  # 22 RW + BasicAuthPassword + LimitChangeSignificance (smart charging)
+    assert len(writable) == 25  # 23 RW + BasicAuthPassword + LimitChangeSignificance (smart charging)
     assert [r[0] for r in ROWS if r[2] in "WO" and r[1] == 4] == [
         "AlignedDataCtrlr.Interval", "AlignedDataCtrlr.Measurands", "AlignedDataCtrlr.TxEndedInterval",
         "AlignedDataCtrlr.TxEndedMeasurands"]
