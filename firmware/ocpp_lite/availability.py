@@ -1,13 +1,16 @@
 # ocpp_lite/availability.py - G03/G04 ChangeAvailability for the station, an EVSE or its
 # connector (one per EVSE here): Inoperative makes connectors Unavailable (Faulted ones stay
 # Faulted), Operative brings back their own status; with a transaction running the change is
-# Scheduled for when it ends. The state is stored ("avail" document: inoperative station and
-# EVSE ids, and the changes scheduled) and survives reboots and power cuts (G03.FR.08,
-# B01.FR.07): a change scheduled before a power cut is made once the transactions it waited
-# for are gone. The CSMS's last word on a target counts: a request that matches the present
-# state cancels a change scheduled for that target.
+# Scheduled for when it ends; until then the idle EVSEs of the target take no new
+# transaction and show Unavailable (G04: a scheduled station change makes the unoccupied
+# connectors Unavailable at once). A request that matches the present state is Accepted and
+# the target's connectors report their status again (TC_G_13_CS step 3). The state is stored
+# ("avail" document: inoperative station and EVSE ids, and the changes scheduled) and
+# survives reboots and power cuts (G03.FR.08, B01.FR.07): a change scheduled before a power
+# cut is made once the transactions it waited for are gone. The CSMS's last word on a target
+# counts: a request that matches the present state cancels a change scheduled for that target.
 from micropython import const
-from . import schema, tx
+from . import schema, status, tx
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
@@ -32,7 +35,13 @@ def resume(st, now):
 
 
 def inoperative(st, evse):
-    return st.avail["cs"] or evse in st.avail["e"]
+    """No new transaction on evse: it, or the station, is Inoperative or due to become so."""
+    if st.avail["cs"] or evse in st.avail["e"]:
+        return True
+    for target, off in st.avail_due:
+        if off and target in (0, evse):
+            return True
+    return False
 
 
 def ChangeAvailability(st, p, now):
@@ -46,8 +55,13 @@ def ChangeAvailability(st, p, now):
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
     due = [d for d in st.avail_due if d[0] != target]  # the last word replaces a scheduled one
     if (st.avail["cs"] if target == 0 else target in st.avail["e"]) == off:
-        # G03.FR.03: already so
-        return {"status": "Accepted" if _apply(st, None, off, now, due) else "Rejected"}
+        # G03.FR.03, G04.FR.04: already so; the target's connectors say so again
+        if not _apply(st, None, off, now, due):
+            return {"status": "Rejected"}
+        for ev in st.ev:
+            if target in (0, ev.id):
+                status.report(st, ev.id, now, True)
+        return {"status": "Accepted"}
     busy = [ev for ev in st.ev if ev.tx and (target == 0 or ev.id == target)]
     if busy and off:
         if not _apply(st, None, off, now, due + [(target, off)]):
