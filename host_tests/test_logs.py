@@ -1,7 +1,8 @@
 """Log retrieval (N01) and the security log (A04) against the `ocpp` CSMS and a local HTTP(S)
 server (tools/fileserver.py): what arrives on the server is checked line by line; uploads
 that fail, are refused or are canceled; and critical security events that happen while the
-station is offline reach the CSMS afterwards."""
+station is offline reach the CSMS afterwards. The OCTT Core cases TC_N_25/26/35 are played as
+Part 6 describes them."""
 
 import datetime
 import socket
@@ -55,18 +56,34 @@ def lines(body):
     return out
 
 
+@pytest.mark.octt("TC_N_25_CS")
 def test_TC_N_25_CS_diagnostics_log(csms, sim, files):
-    assert get_log(csms, files.url("/logs/")) == ("Accepted", "diagnostics-1.log", None)
-    wait_status(csms, "Uploaded", 1)
-    assert statuses(csms) == [("Uploading", 1), ("Uploaded", 1)]
+    """GetLog DiagnosticsLog: Accepted, LogStatusNotification Uploading, the file arrives,
+    LogStatusNotification Uploaded (both with the requestId)."""
+    assert get_log(csms, files.url("/logs/"), rid=17) == ("Accepted", "diagnostics-17.log", None)
+    wait_status(csms, "Uploaded", 17)
+    assert statuses(csms) == [("Uploading", 17), ("Uploaded", 17)]
     method, path, headers, body = files.uploads[0]
-    assert (method, path) == ("PUT", "/logs/diagnostics-1.log")  # N01.FR.21: the name appended
-    assert 'filename="diagnostics-1.log"' in headers["Content-Disposition"]
+    assert (method, path) == ("PUT", "/logs/diagnostics-17.log")  # N01.FR.21: the name appended
+    assert 'filename="diagnostics-17.log"' in headers["Content-Disposition"]
     got = lines(body)
     assert any("connecting to ws://127.0.0.1" in line for line in got)
 
 
-def test_TC_N_35_CS_security_log_and_time_window(csms, sim, files):
+@pytest.mark.octt("TC_N_35_CS")
+def test_TC_N_35_CS_security_log(csms, sim, files):
+    """GetLog SecurityLog: Accepted, Uploading, the station's security log arrives, Uploaded."""
+    wait_until(lambda: any("StartupOfTheDevice" in line for line in sim.seclog()), 5, "startup event")
+    assert get_log(csms, files.url("/sec/"), "SecurityLog", 23) == ("Accepted", "security-23.log", None)
+    wait_status(csms, "Uploaded", 23)
+    assert statuses(csms) == [("Uploading", 23), ("Uploaded", 23)]
+    [(method, path, headers, body)] = files.uploads
+    assert (method, path) == ("PUT", "/sec/security-23.log")
+    got = lines(body)
+    assert got == sim.seclog()[:len(got)] and any("StartupOfTheDevice" in line for line in got)
+
+
+def test_security_log_time_window(csms, sim, files):
     wait_until(lambda: any("StartupOfTheDevice" in line for line in sim.seclog()), 5, "startup event")
     t0 = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     time.sleep(2.2)  # the station's clock may be up to a second behind (currentTime has no fraction)
@@ -84,19 +101,29 @@ def test_TC_N_35_CS_security_log_and_time_window(csms, sim, files):
     assert [line.split()[1] for line in got["/new"]] == ["ReconfigurationOfSecurityParameters"]
 
 
-def test_TC_N_26_CS_upload_failure_and_retries(csms, sim, files):
+@pytest.mark.octt("TC_N_26_CS")
+def test_TC_N_26_CS_upload_failure_after_retries(csms, sim, files):
+    """GetLog DiagnosticsLog with retries 3: the server refuses every upload; Uploading (again
+    before a retry is allowed), then UploadFailure, after 1 + 3 attempts retryInterval apart."""
     files.upload_status = 500
     t = time.monotonic()
-    get_log(csms, files.url("/x"), rid=5, retries=2, retry_interval=1)
-    wait_status(csms, "UploadFailure", 5)
-    assert time.monotonic() - t >= 2  # two pauses of retryInterval
-    assert [r for r in files.requests if r[1] == "/x"] == [("PUT", "/x")] * 3
+    assert get_log(csms, files.url("/x"), rid=5, retries=3, retry_interval=1)[0] == "Accepted"
+    wait_status(csms, "UploadFailure", 5, timeout=20)
+    got = statuses(csms)
+    assert got[0] == ("Uploading", 5) and got[-1] == ("UploadFailure", 5), got
+    assert set(got[1:-1]) <= {("Uploading", 5)}, got
+    assert [r for r in files.requests if r[1] == "/x"] == [("PUT", "/x")] * 4
+    assert time.monotonic() - t >= 3  # three pauses of retryInterval
+
+
+def test_upload_to_nobody_fails(csms, sim):
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nobody listens there
     get_log(csms, "http://127.0.0.1:%d/y" % port, rid=6, retries=0)
     wait_status(csms, "UploadFailure", 6)
+    assert statuses(csms) == [("Uploading", 6), ("UploadFailure", 6)]
 
 
 @pytest.mark.parametrize("status,final", [(403, "PermissionDenied"), (400, "BadMessage"), (204, "Uploaded")])

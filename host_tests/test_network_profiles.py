@@ -1,6 +1,7 @@
 """Network connection profiles (B09/B10), the security-profile upgrade (A05) and the Basic
-auth password change (A01) against the `ocpp` CSMS, with a second CSMS where a test
-migrates the station."""
+auth password change (A01) against the `ocpp` CSMS, with a second CSMS (the OCTT's second
+endpoint) where a test migrates the station. The OCTT Core cases TC_A_09/10/19/20/22 and
+TC_B_43/45/46/49 are played as Part 6 (with its 2024-2025 errata) describes them."""
 
 import json
 import time
@@ -9,11 +10,15 @@ import pytest
 from ocpp.v201 import call
 
 from helpers import CsmsThread, RawWs, server_ssl, wait_until
+from test_certificates import CSMS_ROOT, certificate_installed
 from test_device_model import cv, get, set_
+from test_security import abort, booted
 
-PASSWORD = "0123456789abcdefXYZ!"
+PASSWORD = "OCTT-pass_0123456789"
 FAST = {"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1, "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
         "OCPPCommCtrlr.RetryBackOffRepeatTimes": 0}
+OCPP = "OCPPCommCtrlr"
+QUIET_S = 1.0  # how long "nothing is sent" is watched where the case says so
 
 
 def profile(url, sp=1, timeout=10, **kw):
@@ -27,13 +32,52 @@ def set_profile(csms, slot, prof, station="CS001"):
     return r.msg[2]
 
 
+def set_priority(csms, value):
+    """SetVariables OCPPCommCtrlr.NetworkConfigurationPriority; returns (attributeStatus, reasonCode)."""
+    [r] = set_(csms, cv(OCPP, "NetworkConfigurationPriority", attribute_value=value))
+    return r["attribute_status"], (r.get("attribute_status_info") or {}).get("reason_code")
+
+
+def configure(csms, **values):
+    """Configuration State of a case: OCPPCommCtrlr variables set with SetVariables, Accepted."""
+    res = set_(csms, *[cv(OCPP, k, attribute_value=str(v)) for k, v in values.items()])
+    assert [r["attribute_status"] for r in res] == ["Accepted"] * len(values), res
+
+
+def reset_on_idle(csms):
+    assert csms.call("CS001", call.Reset(type="OnIdle")).status == "Accepted"
+
+
+def variables(csms, *names):
+    return [r["attribute_value"] for r in get(csms, *[cv(*n.split(".")) for n in names])]
+
+
 @pytest.fixture
 def other(closing):
-    """A second CSMS."""
+    """The OCTT's second endpoint: a second CSMS."""
     return closing(CsmsThread())
 
 
-def test_TC_B_43_CS_set_network_profile_rejected_and_accepted(csms, sims, tmp_path):
+@pytest.fixture
+def tls(closing, pki, tmp_path):
+    """A second endpoint for security profile 2 (the test CA's localhost certificate)."""
+    return closing(CsmsThread(ssl=server_ssl(*pki["server"], tmp_path / "tls"), password=PASSWORD))
+
+
+def wss(c):
+    return "wss://localhost:%d/ocpp" % c.csms.port
+
+
+# --- B09 SetNetworkProfile ---------------------------------------------------------------------
+@pytest.mark.octt("TC_B_43_CS")
+def test_TC_B_43_CS_set_network_profile_rejected(csms, sim):
+    """configurationSlot 999 with otherwise valid connection data: Rejected."""
+    r = set_profile(csms, 999, profile(csms.url))
+    assert r["status"] == "Rejected", r  # the tool's validation; the reasonCode is optional (B09.FR.05)
+    assert variables(csms, "OCPPCommCtrlr.NetworkConfigurationPriority") == ["1"]
+
+
+def test_set_network_profile_checks_content_and_takes_effect_after_reboot(csms, sims, tmp_path):
     state = tmp_path / "flash"
     s = sims(csms.url, state=state)
     s.wait_event(ev="boot", status="Accepted")
@@ -64,34 +108,76 @@ def test_TC_B_43_CS_set_network_profile_rejected_and_accepted(csms, sims, tmp_pa
     assert net["profiles"]["2"]["ocppCsmsUrl"] == url
 
 
-def test_TC_B_45_CS_migrate_to_new_profile(csms, sims, other):
-    s = sims(csms.url)
-    s.wait_event(ev="boot", status="Accepted")
-    assert set_profile(csms, 2, profile(other.url)) == {"status": "Accepted"}
-    [r] = set_(csms, cv("OCPPCommCtrlr", "NetworkConfigurationPriority", attribute_value="2,1"))
-    assert r["attribute_status"] == "Accepted"
-    s.send(op="reboot")
-    b = other.wait_call("BootNotification", timeout=10)
-    assert b.payload["reason"] == "LocalReset"
-    s.wait_event(ev="boot", status="Accepted", n=2)
-    res = get(other, cv("OCPPCommCtrlr", "ActiveNetworkProfile"), cv("OCPPCommCtrlr", "NetworkConfigurationPriority"))
-    assert [x["attribute_value"] for x in res] == ["2", "2,1"]
+# --- B10 migrate to another profile ------------------------------------------------------------
+def migrate(csms, slot, url, **kw):
+    """Steps 1-6 of TC_B_45/46/49 and A_19: SetNetworkProfile on the slot not in use (Accepted),
+    NetworkConfigurationPriority <that slot>,<the active one> (Accepted or RebootRequired),
+    ResetRequest OnIdle (Accepted)."""
+    [active] = variables(csms, "OCPPCommCtrlr.ActiveNetworkProfile")
+    assert active != str(slot)
+    assert set_profile(csms, slot, profile(url, **kw)) == {"status": "Accepted"}
+    assert set_priority(csms, "%d,%s" % (slot, active))[0] in ("Accepted", "RebootRequired")
+    reset_on_idle(csms)
+    return active
 
 
-def test_TC_B_46_CS_fallback_after_connection_attempts(csms, sims, other):
-    s = sims(csms.url, sets=dict(FAST, **{"OCPPCommCtrlr.NetworkProfileConnectionAttempts": 2}))
+@pytest.mark.octt("TC_B_45_CS")
+def test_TC_B_45_CS_migrate_to_new_profile(csms, sim, other):
+    migrate(csms, 2, other.url)
+    boot = booted(other)  # step 7: on the slot set at step 1
+    assert boot.payload["reason"] == "RemoteReset"
+    assert len(csms.inbound("BootNotification")) == 1
+    assert variables(other, "OCPPCommCtrlr.ActiveNetworkProfile", "OCPPCommCtrlr.NetworkConfigurationPriority") \
+        == ["2", "2,1"]
+
+
+@pytest.mark.octt("TC_B_46_CS")
+def test_TC_B_46_CS_fallback_after_connection_attempts(csms, sims):
+    """The new slot's URL cannot be used: NetworkProfileConnectionAttempts (2) attempts there,
+    then Booted on the second slot of NetworkConfigurationPriority."""
+    s = sims(csms.url, sets=FAST)
     s.wait_event(ev="boot", status="Accepted")
-    dead = RawWs(status=503)  # slot 2: a server that refuses every upgrade
+    configure(csms, NetworkProfileConnectionAttempts=2)
+    dead = RawWs(status=503)  # the invalid ocppCsmsUrl: a server that refuses every upgrade
     try:
-        assert set_profile(csms, 2, profile(dead.url)) == {"status": "Accepted"}
-        [r] = set_(csms, cv("OCPPCommCtrlr", "NetworkConfigurationPriority", attribute_value="2,1"))
-        assert r["attribute_status"] == "Accepted"
-        s.send(op="reboot")
-        s.wait_event(ev="boot", status="Accepted", n=2, timeout=15)
+        migrate(csms, 2, dead.url)
+        booted(csms, n=2, timeout=15)
         assert len(dead.accepted) == 2  # NetworkProfileConnectionAttempts on slot 2, then slot 1
-        assert len(csms.inbound("BootNotification")) == 2
+        assert dead.accepted[0] > csms.inbound("BootNotification")[0].t
     finally:
         dead.close()
+    assert variables(csms, "OCPPCommCtrlr.ActiveNetworkProfile") == ["1"]
+
+
+@pytest.mark.octt("TC_B_49_CS")
+def test_TC_B_49_CS_fallback_after_attempts_per_priority_failed(csms, sims):
+    """NetworkProfileConnectionAttempts 1, no back-off growth: after the reset the new slot
+    (whose endpoint is not served) fails once, the other slot's first attempt is rejected too -
+    every entry of NetworkConfigurationPriority has failed - and the station falls back to the
+    profile it last connected with (B10.FR.07), one RetryBackOffWaitMinimum later each time,
+    and boots there."""
+    wait_min = 2
+    s = sims(csms.url)
+    s.wait_event(ev="boot", status="Accepted")
+    configure(csms, NetworkProfileConnectionAttempts=1, RetryBackOffRepeatTimes=0, RetryBackOffRandomRange=0,
+              RetryBackOffWaitMinimum=wait_min)
+    dead = RawWs(status=503)  # the endpoint that is not active: refuses every upgrade
+    try:
+        csms.csms.password = "no-station-has-this-1"  # the first fallback attempt is rejected (401)
+        n = len(csms.connects)
+        migrate(csms, 2, dead.url)
+        wait_until(lambda: len(csms.connects) > n, 3 * wait_min + 5, "the first attempt on slot 1")
+        csms.csms.password = None
+        booted(csms, n=2, timeout=3 * wait_min + 10)
+        attempts = sorted([(t, 2) for t in dead.accepted] + [(t, 1) for t, _, _ in csms.connects[n:]])
+        assert [slot for _, slot in attempts] == [2, 1, 1], attempts  # fallback to the last profile
+        assert [ok for _, _, ok in csms.connects[n:]] == [False, True]
+        gaps = [b[0] - a[0] for a, b in zip(attempts, attempts[1:])]
+        assert all(g >= wait_min - 0.2 for g in gaps), gaps  # RetryBackOffWaitMinimum, never doubled
+        assert all(g < 2 * wait_min for g in gaps), gaps
+    finally:
+        dead.close()
+    assert variables(csms, "OCPPCommCtrlr.ActiveNetworkProfile") == ["1"]
 
 
 def test_B10_FR_10_boot_again_after_switching_profile_without_reboot(csms, sims, other):
@@ -105,56 +191,98 @@ def test_B10_FR_10_boot_again_after_switching_profile_without_reboot(csms, sims,
     s.wait_event(ev="boot", status="Accepted", n=2)
 
 
-def test_TC_A_19_20_22_CS_upgrade_to_security_profile_2(csms, sims, pki, tmp_path, closing):
-    cert, key = pki["server"]
-    tls = closing(CsmsThread(ssl=server_ssl(cert, key, tmp_path), password=PASSWORD))
-    tls_url = "wss://localhost:%d/ocpp" % tls.csms.port
+# --- A05 security profile upgrade --------------------------------------------------------------
+@pytest.mark.octt("TC_A_19_CS")
+def test_TC_A_19_CS_upgrade_to_security_profile_2(csms, sims, pki, tls, tmp_path):
+    """From security profile 1 (a CSMS root installed with InstallCertificate) to 2: the new
+    slot first, a reset, Booted over TLS, SecurityProfile 2 and the profile-1 slot gone; the
+    station then never falls back to profile 1 and comes back once the TLS server does."""
     s = sims(csms.url, password=PASSWORD, sets=FAST)
     s.wait_event(ev="boot", status="Accepted")
-    assert set_profile(csms, 2, profile(tls_url, sp=2)) == {"status": "Accepted"}
-    # A05.FR.02: no CSMS root certificate installed -> Rejected
-    [r] = set_(csms, cv("OCPPCommCtrlr", "NetworkConfigurationPriority", attribute_value="2,1"))
-    assert r["attribute_status"] == "Rejected" and r["attribute_status_info"]["reason_code"] == "NoCsmsRootCert"
-    s.quit()
-    s = sims(None, state=s.state, ident=None, ca=pki["ca_pem"])  # the root is installed locally
+    certificate_installed(csms, CSMS_ROOT, pki["ca"])  # Memory State CertificateInstalled
+    migrate(csms, 2, wss(tls), sp=2)
+    booted(tls, timeout=20)  # steps 7-10
+    assert variables(tls, "SecurityCtrlr.SecurityProfile") == ["2"]  # step 12
+    assert variables(tls, "OCPPCommCtrlr.NetworkConfigurationPriority") == ["2"]  # step 14: no profile-1 slot
+    # steps 15-16: only a profile-1 server answers; the station does not go back to it
+    port = tls.csms.port
+    n_plain, n_log = len(csms.connects), len(s.log)
+    abort(tls)
+    tls.close()
+    wait_until(lambda: sum("connection failed" in line for line in s.log[n_log:]) >= 2, 10,
+               "two failed attempts on the TLS slot")
+    assert len(csms.connects) == n_plain
+    # steps 17-18: the profile-2 server is back, the station reconnects with profile 2
+    back = CsmsThread(ssl=server_ssl(*pki["server"], tmp_path / "back"), password=PASSWORD, port=port)
+    try:
+        back.wait_connected("CS001", timeout=10)
+        assert not back.violations
+    finally:
+        back.close()
+    assert len(csms.connects) == n_plain
+
+
+@pytest.mark.octt("TC_A_20_CS")
+def test_TC_A_20_CS_upgrade_without_csms_root_rejected(csms, sims, tls):
+    """Security profile 1 without any CSMS root: putting a profile-2 slot first in
+    NetworkConfigurationPriority is Rejected (A05.FR.02); the station stays where it is."""
+    s = sims(csms.url, password=PASSWORD, sets=FAST)
     s.wait_event(ev="boot", status="Accepted")
-    [r] = set_(csms, cv("OCPPCommCtrlr", "NetworkConfigurationPriority", attribute_value="2,1"))
-    assert r["attribute_status"] == "Accepted"
-    s.send(op="reboot")
-    tls.wait_call("BootNotification", timeout=15)
-    s.wait_event(ev="boot", status="Accepted", n=2)
-    # A05.FR.06: SecurityProfile is 2 and the profile-1 slot is gone
-    res = get(tls, cv("SecurityCtrlr", "SecurityProfile"), cv("OCPPCommCtrlr", "NetworkConfigurationPriority"))
-    assert [x["attribute_value"] for x in res] == ["2", "2"]
-    # TC_A_22: a downgrade to profile 1 is rejected
-    assert set_profile(tls, 1, profile(csms.url, sp=1)) == {
-        "status": "Rejected", "statusInfo": {"reasonCode": "NoSecurityDowngrade"}}
+    assert not list(s.state.glob("csms_root_*"))
+    configure(csms, NetworkConfigurationPriority="1")  # Before: only the active slot
+    assert set_profile(csms, 2, profile(wss(tls), sp=2))["status"] in ("Accepted", "Rejected")
+    assert set_priority(csms, "2,1") == ("Rejected", "NoCsmsRootCert")
+    assert variables(csms, "OCPPCommCtrlr.NetworkConfigurationPriority", "SecurityCtrlr.SecurityProfile") == ["1", "1"]
+    reset_on_idle(csms)
+    booted(csms, n=2)  # still on profile 1
+    assert not tls.connects
 
 
+@pytest.mark.octt("TC_A_22_CS")
+def test_TC_A_22_CS_downgrade_to_security_profile_1_rejected(sims, pki, tls, other):
+    """Connected with security profile 2: a profile-1 NetworkConnectionProfile for the other
+    endpoint is Rejected (B09.FR.04)."""
+    s = sims(wss(tls), password=PASSWORD, ca=pki["ca_pem"])
+    booted(tls, timeout=15)
+    assert variables(tls, "SecurityCtrlr.SecurityProfile") == ["2"]
+    assert set_profile(tls, 2, profile(other.url, sp=1)) == {"status": "Rejected",
+                                                            "statusInfo": {"reasonCode": "NoSecurityDowngrade"}}
+    assert not any("network profile 2 set" in line for line in s.seclog())
+
+
+# --- A01 BasicAuthPassword ---------------------------------------------------------------------
+@pytest.mark.octt("TC_A_09_CS")
 def test_TC_A_09_CS_new_basic_auth_password_reconnects(sims, closing):
     c = closing(CsmsThread(password=PASSWORD))
     s = sims(c.url, password=PASSWORD, sets=FAST)
-    s.wait_event(ev="boot", status="Accepted")
+    booted(c)
     new = "a-brand-new-password-42"
     [r] = set_(c, cv("SecurityCtrlr", "BasicAuthPassword", attribute_value=new))
     assert r["attribute_status"] == "Accepted"
-    c.csms.password = new  # A01.FR.03: the CSMS now accepts only the new one
+    c.csms.password = new  # the OCTT now accepts only the new one
     wait_until(lambda: len(c.connects) >= 2, 10, "reconnect with the new password")
-    assert c.connects[1][2] is True
+    assert [x[1:] for x in c.connects] == [("CS001", True), ("CS001", True)]
     s.wait_event(ev="ws", state="connected", n=2)
-    assert len(c.inbound("BootNotification")) == 1  # a reconnect, not a reboot
+    assert variables(c, "SecurityCtrlr.SecurityProfile") == ["1"]  # the new connection works
+    # A01.FR.11/12: the change is in the security log, the password nowhere
     log = "\n".join(s.log + s.seclog())
     assert "BasicAuthPassword changed" in log and new not in log and PASSWORD not in log
 
 
+@pytest.mark.octt("TC_A_10_CS")
 def test_TC_A_10_CS_invalid_password_rejected_and_kept(sims, closing):
+    """A password of less than 16 characters is Rejected; the station keeps connecting with the
+    old one (after a power cycle: Booted)."""
     c = closing(CsmsThread(password=PASSWORD))
     s = sims(c.url, password=PASSWORD, sets=FAST)
-    s.wait_event(ev="boot", status="Accepted")
-    [r] = set_(c, cv("SecurityCtrlr", "BasicAuthPassword", attribute_value="short"))
+    booted(c)
+    [r] = set_(c, cv("SecurityCtrlr", "BasicAuthPassword", attribute_value="short-pass-0123"))
     assert r["attribute_status"] == "Rejected"
-    time.sleep(1)
-    assert len(c.connects) == 1  # still the first connection, old password
+    time.sleep(QUIET_S)
+    assert len(c.connects) == 1  # no reconnect for a rejected password
+    s.send(op="reboot")  # the manual power cycle
+    booted(c, n=2)
+    assert [x[1:] for x in c.connects] == [("CS001", True), ("CS001", True)]  # the OLD password
 
 
 def test_ping_interval_and_backoff_changes_take_effect_at_once(closing, sims):

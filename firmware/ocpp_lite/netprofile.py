@@ -1,6 +1,7 @@
 # ocpp_lite/netprofile.py - network connection profiles: SetNetworkProfile (B09), the order of
-# NetworkConfigurationPriority with NetworkProfileConnectionAttempts per slot and fallback
-# (B10), and the security-profile upgrade after a successful connection (A05).
+# NetworkConfigurationPriority with NetworkProfileConnectionAttempts per slot, the fallback to
+# the last working profile once every slot failed and then the list again (B10.FR.07/08), and
+# the security-profile upgrade after a successful connection (A05).
 # State: st.net = {"profiles": {slot: connectionData}, "sp": active security profile,
 # "last": slot of the last successful connection}, persisted with st.save("net", st.net).
 from micropython import const
@@ -48,6 +49,8 @@ def init(st, doc):
     st.active_slot = None  # slot of the current or last connection since power-up
     st.slot_i = 0  # position in NetworkConfigurationPriority being tried
     st.tries = 0  # failed attempts on that slot
+    st.passed = 0  # slots of the list that failed in a row since the last connection or fallback
+    st.fallback = False  # trying the profile of the last successful connection (B10.FR.07)
 
 
 def slots():
@@ -118,6 +121,12 @@ def check_priority(st, value):
 
 def current(st):
     """(slot, connectionData) to connect with next, or (None, None) if no slot has a profile."""
+    if st.fallback:
+        s = st.net.get("last")
+        prof = st.net["profiles"].get(s)
+        if prof and not problem(st, prof):
+            return s, prof
+        st.fallback = False
     order = devmodel.get(st, PRIORITY).split(",")
     for _ in range(len(order)):
         s = order[st.slot_i % len(order)]
@@ -131,11 +140,21 @@ def current(st):
 
 def failed(st):
     """A connection attempt failed: after NetworkProfileConnectionAttempts move to the next
-    slot of the priority list, and after the last one start again (B10.FR.03/08)."""
+    slot of the priority list (B10.FR.03); once every slot of it failed, fall back to the
+    profile of the last successful connection (B10.FR.07), and when that fails too start the
+    list again (B10.FR.08)."""
     st.tries += 1
     if st.tries >= devmodel.get(st, "OCPPCommCtrlr.NetworkProfileConnectionAttempts"):
         st.tries = 0
+        if st.fallback:
+            st.fallback = False
+            return
         st.slot_i += 1
+        st.passed += 1
+        profiles = st.net["profiles"]
+        if st.passed >= len([s for s in devmodel.get(st, PRIORITY).split(",") if s in profiles]):
+            st.passed = 0
+            st.fallback = st.net.get("last") in profiles
 
 
 def connected(st, slot, now):
@@ -144,6 +163,8 @@ def connected(st, slot, now):
     switched = st.active_slot is not None and st.active_slot != slot
     st.active_slot = slot
     st.tries = 0
+    st.passed = 0
+    st.fallback = False
     prof = st.net["profiles"][slot]
     st.rpc.timeout_ms = timeout_ms(prof)
     changed = st.net.get("last") != slot
