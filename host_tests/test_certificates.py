@@ -2,7 +2,11 @@
 GetInstalledCertificateIds hash data cross-checked with `cryptography` (the OCSP CertID of
 RFC 6960 is the same hash data), DeleteCertificate, the CertificateEntries bound, and that an
 installed CSMSRootCertificate is what wss:// trusts. Also the X.509 and signature code of the
-firmware against `cryptography` with fresh keys on every run."""
+firmware against `cryptography` with fresh keys on every run.
+
+The OCTT Core cases of block M are played as Part 6 describes them, with its reusable states
+CertificateInstalled (InstallCertificateRequest, Accepted) and GetInstalledCertificates
+(GetInstalledCertificateIdsRequest, Accepted, the hash data of the installed certificates)."""
 
 import base64
 import json
@@ -30,6 +34,10 @@ def installed(csms, types=None):
     return r.status, [(c["certificate_type"], c["certificate_hash_data"]) for c in r.certificate_hash_data_chain or []]
 
 
+def by_type(chain):
+    return sorted(chain, key=lambda x: x[0])
+
+
 def hash_data(cert, issuer=None):
     """certificateHashData as `cryptography` computes an OCSP CertID (SHA-256)."""
     req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer or cert, hashes.SHA256()).build()
@@ -41,33 +49,54 @@ def delete(csms, hd):
     return csms.call("CS001", call.DeleteCertificate(certificate_hash_data=hd)).status
 
 
+def certificate_installed(csms, kind, cert):
+    """Reusable state CertificateInstalled."""
+    assert install(csms, kind, pem(cert)) == ("Accepted", None)
+
+
+def get_installed_certificates(csms, types, certs):
+    """Reusable state GetInstalledCertificates: Accepted, and the chain holds the hash data of
+    certs ([(type, certificate)]) as the OCTT computes it. Returns the chain."""
+    status, chain = installed(csms, types)
+    assert status == "Accepted", (status, chain)
+    for kind, cert in certs:
+        assert (kind, hash_data(cert)) in chain, (kind, chain)
+    return chain
+
+
 def entries(csms):
     r = csms.call("CS001", call.GetVariables(get_variable_data=[
         {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "CertificateEntries"}}]))
     return int(r.get_variable_result[0]["attribute_value"])
 
 
-def test_TC_M_01_02_12_13_17_18_19_CS_install_and_list(csms, sim):
-    ec_root, _ = make_cert("Csms root EC")
-    rsa_root, _ = make_cert("Manufacturer root RSA", kind="rsa", serial=0x00FF)  # serial 255: no leading 0 in hex
-    assert install(csms, CSMS_ROOT, pem(ec_root)) == ("Accepted", None)
-    assert install(csms, MF_ROOT, pem(rsa_root)) == ("Accepted", None)
-    want = {CSMS_ROOT: hash_data(ec_root), MF_ROOT: hash_data(rsa_root)}
-    assert want[MF_ROOT]["serial_number"] == "ff"
-    status, got = installed(csms)  # TC_M_18: all types
-    assert status == "Accepted" and sorted(got, key=lambda x: x[0]) == sorted(want.items())
-    assert installed(csms, [CSMS_ROOT]) == ("Accepted", [(CSMS_ROOT, want[CSMS_ROOT])])  # TC_M_12
-    assert installed(csms, [MF_ROOT]) == ("Accepted", [(MF_ROOT, want[MF_ROOT])])  # TC_M_13
-    assert len(installed(csms, [CSMS_ROOT, MF_ROOT])[1]) == 2  # TC_M_17
-    assert installed(csms, ["V2GRootCertificate", "V2GCertificateChain"]) == ("NotFound", [])  # TC_M_19
-    assert entries(csms) == 2
-    assert sum(1 for line in sim.seclog() if "ReconfigurationOfSecurityParameters" in line) == 2
-    sim.send(op="reboot")  # kept in flash
-    sim.wait_event(ev="boot", status="Accepted", n=2)
-    assert sorted(installed(csms)[1], key=lambda x: x[0]) == sorted(want.items())
+# --- M05 InstallCertificate: TC_M_01, M_02, M_07 ------------------------------------------
+@pytest.mark.octt("TC_M_01_CS")
+def test_TC_M_01_CS_install_csms_root_certificate(csms, sim):
+    root, _ = make_cert("Csms root")
+    certificate_installed(csms, CSMS_ROOT, root)
+    assert get_installed_certificates(csms, [CSMS_ROOT], [(CSMS_ROOT, root)]) == [(CSMS_ROOT, hash_data(root))]
 
 
-def test_TC_M_07_CS_invalid_certificates_rejected(csms, sim):
+@pytest.mark.octt("TC_M_02_CS")
+def test_TC_M_02_CS_install_manufacturer_root_certificate(csms, sim):
+    root, _ = make_cert("Manufacturer root", kind="rsa")
+    certificate_installed(csms, MF_ROOT, root)
+    assert get_installed_certificates(csms, [MF_ROOT], [(MF_ROOT, root)]) == [(MF_ROOT, hash_data(root))]
+
+
+@pytest.mark.octt("TC_M_07_CS")
+def test_TC_M_07_CS_expired_certificate_rejected(csms, sim):
+    have, _ = make_cert("Csms root in use")  # GetInstalledCertificateIds must answer Accepted
+    certificate_installed(csms, CSMS_ROOT, have)
+    expired, _ = make_cert("Expired root", days=(-30, -1))
+    status, reason = install(csms, CSMS_ROOT, pem(expired))
+    assert status == "Rejected", (status, reason)
+    chain = get_installed_certificates(csms, [CSMS_ROOT], [(CSMS_ROOT, have)])
+    assert (CSMS_ROOT, hash_data(expired)) not in chain
+
+
+def test_install_certificate_rejects_invalid(csms, sim):
     root, root_key = make_cert("Root")
     leaf, _ = make_cert("Not a CA", issuer=root, issuer_key=root_key, ca=False)
     expired, _ = make_cert("Old root", days=(-30, -1))
@@ -95,6 +124,22 @@ def test_TC_M_07_CS_invalid_certificates_rejected(csms, sim):
     assert not sim.crashed()
 
 
+def test_installed_certificates_listed_and_kept(csms, sim):
+    ec_root, _ = make_cert("Csms root EC")
+    rsa_root, _ = make_cert("Manufacturer root RSA", kind="rsa", serial=0x00FF)  # serial 255: no leading 0 in hex
+    certificate_installed(csms, CSMS_ROOT, ec_root)
+    certificate_installed(csms, MF_ROOT, rsa_root)
+    want = {CSMS_ROOT: hash_data(ec_root), MF_ROOT: hash_data(rsa_root)}
+    assert want[MF_ROOT]["serial_number"] == "ff"
+    status, got = installed(csms)
+    assert status == "Accepted" and by_type(got) == by_type(want.items())
+    assert entries(csms) == 2
+    assert sum(1 for line in sim.seclog() if "ReconfigurationOfSecurityParameters" in line) == 2
+    sim.send(op="reboot")  # kept in flash
+    sim.wait_event(ev="boot", status="Accepted", n=2)
+    assert by_type(installed(csms)[1]) == by_type(want.items())
+
+
 def test_certificate_entries_bound_and_replacement(csms, sim):
     roots = [make_cert("Root %d" % i)[0] for i in range(5)]
     for r in roots[:4]:
@@ -106,16 +151,95 @@ def test_certificate_entries_bound_and_replacement(csms, sim):
     assert (CSMS_ROOT, hash_data(roots[1])) in got and (MF_ROOT, hash_data(roots[1])) not in got
 
 
-def test_TC_M_20_22_CS_delete(csms, sim):
+# --- M03 GetInstalledCertificateIds: TC_M_12, M_13, M_17, M_18, M_19 -------------------------
+@pytest.fixture
+def two_roots(csms, sim):
+    """Memory state: CertificateInstalled for CSMSRootCertificate and ManufacturerRootCertificate."""
+    roots = {CSMS_ROOT: make_cert("Csms root")[0], MF_ROOT: make_cert("Manufacturer root", kind="rsa")[0]}
+    for kind, cert in roots.items():
+        certificate_installed(csms, kind, cert)
+    return roots
+
+
+@pytest.mark.octt("TC_M_12_CS")
+def test_TC_M_12_CS_get_csms_root_certificates(csms, two_roots):
+    chain = get_installed_certificates(csms, [CSMS_ROOT], [(CSMS_ROOT, two_roots[CSMS_ROOT])])
+    assert chain == [(CSMS_ROOT, hash_data(two_roots[CSMS_ROOT]))]  # only the type asked for
+
+
+@pytest.mark.octt("TC_M_13_CS")
+def test_TC_M_13_CS_get_manufacturer_root_certificates(csms, two_roots):
+    chain = get_installed_certificates(csms, [MF_ROOT], [(MF_ROOT, two_roots[MF_ROOT])])
+    assert chain == [(MF_ROOT, hash_data(two_roots[MF_ROOT]))]
+
+
+@pytest.mark.octt("TC_M_17_CS")
+def test_TC_M_17_CS_get_csms_and_manufacturer_root_certificates(csms, two_roots):
+    chain = get_installed_certificates(csms, [CSMS_ROOT, MF_ROOT], two_roots.items())
+    assert len(chain) == 2
+
+
+@pytest.mark.octt("TC_M_18_CS")
+def test_TC_M_18_CS_get_all_certificate_types(csms, two_roots):
+    r = csms.call("CS001", call.GetInstalledCertificateIds())  # certificateType omitted
+    assert r.status == "Accepted"
+    got = [(c["certificate_type"], c["certificate_hash_data"]) for c in r.certificate_hash_data_chain]
+    assert by_type(got) == by_type((k, hash_data(c)) for k, c in two_roots.items())  # order does not matter
+
+
+@pytest.mark.octt("TC_M_19_CS")
+def test_TC_M_19_CS_get_certificates_none_found(csms, sim):
+    certificate_installed(csms, CSMS_ROOT, make_cert("Csms root")[0])  # there are certificates, not this type
+    r = csms.call("CS001", call.GetInstalledCertificateIds(certificate_type=["MORootCertificate"]))
+    assert r.status == "NotFound" and r.certificate_hash_data_chain is None, r  # M03.FR.02
+
+
+# --- M04 DeleteCertificate: TC_M_20, M_22, M_23 --------------------------------------------
+@pytest.mark.octt("TC_M_20_CS")
+def test_TC_M_20_CS_delete_certificate(csms, sim):
+    if installed(csms, [CSMS_ROOT])[0] == "NotFound":  # none yet: CertificateInstalled first
+        certificate_installed(csms, CSMS_ROOT, make_cert("Csms root")[0])
+    chain = get_installed_certificates(csms, [CSMS_ROOT], [])
+    hd = chain[0][1]  # as the station returned it
+    assert delete(csms, hd) == "Accepted"  # M04.FR.02
+    assert (CSMS_ROOT, hd) not in installed(csms, [CSMS_ROOT])[1]
+    assert any("deleted" in line for line in sim.seclog())
+
+
+@pytest.mark.octt("TC_M_22_CS")
+def test_TC_M_22_CS_delete_certificate_not_found(csms, sim):
+    root, _ = make_cert("Csms root")
+    certificate_installed(csms, CSMS_ROOT, root)
+    get_installed_certificates(csms, [CSMS_ROOT], [(CSMS_ROOT, root)])
+    unknown, _ = make_cert("Never installed")
+    assert delete(csms, hash_data(unknown)) == "NotFound"  # M04.FR.04
+    assert installed(csms, [CSMS_ROOT]) == ("Accepted", [(CSMS_ROOT, hash_data(root))])
+
+
+@pytest.mark.octt("TC_M_23_CS")
+def test_TC_M_23_CS_charging_station_certificate_not_deleted(csms, sim):
+    # The station has no ChargingStationCertificate (security profile 3, A02, is not
+    # implemented): the OCTT's generated one, issued by the CSMS root, is not on the station,
+    # and GetInstalledCertificateIds cannot report one (no such GetCertificateIdUse type).
+    root, root_key = make_cert("Csms root")
+    certificate_installed(csms, CSMS_ROOT, root)
+    station_cert, _ = make_cert("CS001", issuer=root, issuer_key=root_key, ca=False)
+    chain = get_installed_certificates(csms, None, [(CSMS_ROOT, root)])
+    assert (CSMS_ROOT, hash_data(station_cert, root)) not in chain
+    assert delete(csms, hash_data(station_cert, root)) in ("NotFound", "Failed")  # M04.FR.06
+    assert installed(csms) == ("Accepted", chain)  # nothing was deleted
+
+
+def test_delete_matches_hash_data_loosely(csms, sim):
     a, _ = make_cert("A", serial=0x1234AB)
     b, _ = make_cert("B", kind="rsa")
-    install(csms, MF_ROOT, pem(a))
-    install(csms, CSMS_ROOT, pem(b))
+    certificate_installed(csms, MF_ROOT, a)
+    certificate_installed(csms, CSMS_ROOT, b)
     hd = hash_data(a)
     upper = dict(hd, issuer_name_hash=hd["issuer_name_hash"].upper(), serial_number="00" + hd["serial_number"])
     assert delete(csms, upper) == "Accepted"  # hex without case, serial without leading zeros
     assert installed(csms) == ("Accepted", [(CSMS_ROOT, hash_data(b))])
-    assert delete(csms, hd) == "NotFound"  # TC_M_22
+    assert delete(csms, hd) == "NotFound"
     assert delete(csms, dict(hash_data(b), hash_algorithm="SHA384")) == "NotFound"
     assert delete(csms, hash_data(b)) == "Accepted"  # profile 1: the last CSMS root may go
     assert entries(csms) == 0

@@ -1,7 +1,14 @@
 """Secure firmware update (L01) against the `ocpp` CSMS and a local HTTP(S) file server: keys
 and certificates made in the test with `cryptography`; the firmware is an application bundle
 (a ROMFS image of the core profile built here with another version number) that the simulator
-really runs after the reboot, or rolls back when it does not come up."""
+really runs after the reboot, or rolls back when it does not come up. The OCTT Core cases of
+block L are played as Part 6 describes them: the UpdateFirmwareRequest dates are <Current
+DateTime - 2 hours> unless the case schedules them ahead.
+
+Cases that do not apply to this station: TC_L_13 (the station can download during a
+transaction, PICS AQ-7: TC_L_15 applies instead) and TC_L_11 (the station cancels an update that
+has not reached Installing with AcceptedCanceled, L01.FR.24, PICS C-60: TC_L_10 applies instead,
+its flow is test_update_while_downloading_is_canceled)."""
 
 import base64
 import datetime
@@ -15,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from ocpp.v201 import call
 
-from helpers import ROOT, make_cert, pem, server_ssl, wait_until
+from helpers import ROOT, listener, make_cert, pem, server_ssl, wait_until
 
 sys.path.insert(0, str(ROOT / "tools"))
 import profiles  # noqa: E402
@@ -132,6 +139,22 @@ def wait_status(csms, status, rid=1, timeout=20):
                       lambda: "FirmwareStatusNotification %s; got %r" % (status, statuses(csms, rid)))
 
 
+def ago():
+    """<Current DateTime - 2 hours>."""
+    return now() - datetime.timedelta(hours=2)
+
+
+def ahead(s):
+    """(date-time s seconds ahead in whole seconds, as sent; the monotonic time it is reached)."""
+    t = (now() + datetime.timedelta(seconds=s)).replace(microsecond=0)
+    return t, time.monotonic() + (t - now()).total_seconds()
+
+
+def fsn_frames(csms, status, rid=1):
+    return [f for f in csms.inbound("FirmwareStatusNotification")
+            if f.payload["status"] == status and f.payload.get("requestId") == rid]
+
+
 def security(csms, kind):
     return [f.payload for f in csms.inbound("SecurityEventNotification") if f.payload["type"] == kind]
 
@@ -140,20 +163,39 @@ def versions(csms):
     return [f.payload["chargingStation"]["firmwareVersion"] for f in csms.inbound("BootNotification")]
 
 
-@pytest.mark.parametrize("kind", ["ec", "rsa"])
-def test_TC_L_01_CS_bundle_installed_and_run(csms, station, sims, files, signers, bundles, kind):
-    s = station()
-    old = versions(csms)[0]
-    files.files["/fw.romfs"] = bundles["good"]
-    assert update(csms, files.url("/fw.romfs"), signers[kind][1], bundles["good"]) == "Accepted"
-    wait_status(csms, "Installed", timeout=30)
-    assert statuses(csms) == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting",
-                              "Installed"]
-    boot = csms.inbound("BootNotification")[-1].payload
-    assert boot["reason"] == "FirmwareUpdate" and boot["chargingStation"]["firmwareVersion"] == NEW
-    assert old != NEW
-    wait_until(lambda: security(csms, "FirmwareUpdated"), 10, "FirmwareUpdated")  # L01.FR.31
+def check_installed(csms, s, expect, rid=1, timeout=30):
+    """The end of a successful update: the FirmwareStatusNotifications of rid are exactly
+    expect (ending Installing, InstallRebooting, Installed); the station rebooted into the new
+    bundle (BootNotification reason FirmwareUpdate) before it reported Installed (L01.FR.28), and
+    sent SecurityEventNotification FirmwareUpdated (L01.FR.31)."""
+    wait_status(csms, "Installed", rid, timeout)
+    assert statuses(csms, rid) == expect
+    boot = csms.inbound("BootNotification")[-1]
+    assert boot.payload["reason"] == "FirmwareUpdate", boot.payload
+    assert boot.payload["chargingStation"]["firmwareVersion"] == NEW
+    assert fsn_frames(csms, "InstallRebooting", rid)[0].t < boot.t < fsn_frames(csms, "Installed", rid)[0].t
+    wait_until(lambda: security(csms, "FirmwareUpdated"), 10, "SecurityEventNotification FirmwareUpdated")
     assert not (s.state / "app.try").exists()  # confirmed after the accepted boot
+
+
+# --- TC_L_01 - L_03: successful updates --------------------------------------------------
+@pytest.mark.octt("TC_L_01_CS")
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_TC_L_01_CS_installation_successful(csms, station, files, signers, bundles, kind):
+    s = station()
+    assert versions(csms)[0] != NEW
+    files.files["/fw.romfs"] = bundles["good"]
+    assert update(csms, files.url("/fw.romfs"), signers[kind][1], bundles["good"], retrieve=ago(),
+                  install=ago()) == "Accepted"
+    check_installed(csms, s, ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting",
+                              "Installed"])
+
+
+def test_installed_bundle_kept_after_reboot_and_power_cut(csms, station, sims, files, signers, bundles):
+    s = station()
+    files.files["/fw.romfs"] = bundles["good"]
+    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"]) == "Accepted"
+    wait_status(csms, "Installed", timeout=30)
     assert csms.call("CS001", call.TriggerMessage(requested_message="FirmwareStatusNotification")).status == "Accepted"
     wait_until(lambda: "Idle" in statuses(csms), 5, "Idle after Installed")  # L01.FR.25
     s.send(op="reboot")  # still the new bundle
@@ -165,37 +207,104 @@ def test_TC_L_01_CS_bundle_installed_and_run(csms, station, sims, files, signers
     assert versions(csms)[-1] == NEW and csms.inbound("BootNotification")[-1].payload["reason"] == "PowerUp"
 
 
-def test_TC_L_06_CS_tampered_file_is_never_installed(csms, station, files, signers, bundles):
+@pytest.mark.octt("TC_L_02_CS")
+def test_TC_L_02_CS_install_scheduled(csms, station, files, signers, bundles):
     s = station()
-    tampered = bytearray(bundles["good"])
-    tampered[len(tampered) // 2] ^= 1
-    files.files["/fw.romfs"] = bytes(tampered)
-    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"]) == "Accepted"
+    files.files["/fw.romfs"] = bundles["good"]
+    install, reached = ahead(6)
+    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"], retrieve=ago(),
+                  install=install) == "Accepted"
+    wait_status(csms, "InstallScheduled")  # L01.FR.16: installDateTime is ahead
+    assert statuses(csms) == ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled"]
+    check_installed(csms, s, ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled", "Installing",
+                              "InstallRebooting", "Installed"])
+    assert fsn_frames(csms, "Installing")[0].t >= reached - 1  # not before installDateTime (1 s: clock)
+
+
+@pytest.mark.octt("TC_L_03_CS")
+def test_TC_L_03_CS_download_scheduled(csms, station, files, signers, bundles):
+    s = station()
+    files.files["/fw.romfs"] = bundles["good"]
+    retrieve, reached = ahead(5)
+    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"], retrieve=retrieve,
+                  install=ago()) == "Accepted"
+    wait_status(csms, "DownloadScheduled")  # L01.FR.13: retrieveDateTime is ahead
+    assert statuses(csms) == ["DownloadScheduled"] and not files.requests
+    check_installed(csms, s, ["DownloadScheduled", "Downloading", "Downloaded", "SignatureVerified", "Installing",
+                              "InstallRebooting", "Installed"])
+    assert fsn_frames(csms, "Downloading")[0].t >= reached - 1  # not before retrieveDateTime (1 s: clock)
+    assert files.requests == [("GET", "/fw.romfs")]
+
+
+# --- TC_L_05, L_18: the request is refused ------------------------------------------------
+@pytest.mark.octt("TC_L_05_CS")
+@pytest.mark.parametrize("signer", ["other", "expired"])  # not trusted; a trusted chain, but expired
+def test_TC_L_05_CS_invalid_signing_certificate(csms, station, files, signers, bundles, signer):
+    station()
+    files.files["/fw.romfs"] = bundles["good"]
+    r = update(csms, files.url("/fw.romfs"), signers[signer][1], bundles["good"], retrieve=ago(), install=ago())
+    assert r in ("InvalidCertificate", "RevokedCertificate"), r
+    wait_until(lambda: security(csms, "InvalidFirmwareSigningCertificate"), 10,
+               "SecurityEventNotification InvalidFirmwareSigningCertificate")  # L01.FR.02
+    assert not files.requests and not statuses(csms)  # refused: nothing downloaded, no update going on
+
+
+@pytest.mark.octt("TC_L_18_CS")
+def test_TC_L_18_CS_missing_signing_certificate_and_signature(csms, station, files, bundles):
+    station()
+    files.files["/fw.romfs"] = bundles["good"]
+    r = update(csms, files.url("/fw.romfs"), None, retrieve=ago(), install=ago())
+    assert r in ("Rejected", "InvalidCertificate"), r
+    assert csms.call("CS001", call.TriggerMessage(requested_message="FirmwareStatusNotification")).status == "Accepted"
+    wait_until(lambda: statuses(csms) == ["Idle"], 5, "Idle: no update going on")  # F06.FR.16
+    assert not files.requests
+
+
+# --- TC_L_06 - L_08: the update fails ------------------------------------------------------
+def tampered(bundles):
+    data = bytearray(bundles["good"])
+    data[len(data) // 2] ^= 1
+    return bytes(data)
+
+
+@pytest.mark.octt("TC_L_06_CS")
+def test_TC_L_06_CS_invalid_signature(csms, station, files, signers, bundles):
+    s = station()
+    files.files["/fw.romfs"] = tampered(bundles)  # the signature is the good bundle's
+    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"], retrieve=ago(),
+                  install=ago()) == "Accepted"
     wait_status(csms, "InvalidSignature")
     assert statuses(csms) == ["Downloading", "Downloaded", "InvalidSignature"]
-    wait_until(lambda: security(csms, "InvalidFirmwareSignature"), 10, "InvalidFirmwareSignature sent")  # L01.FR.03
-    time.sleep(1)
+    wait_until(lambda: security(csms, "InvalidFirmwareSignature"), 10,
+               "SecurityEventNotification InvalidFirmwareSignature")  # L01.FR.03
+    time.sleep(1)  # and it is never installed
     assert len(csms.inbound("BootNotification")) == 1 and not (s.state / "app.next").exists()
+    assert statuses(csms) == ["Downloading", "Downloaded", "InvalidSignature"]
+
+
+def test_last_status_repeated_on_trigger(csms, station, files, signers, bundles):
+    station()
+    files.files["/fw.romfs"] = tampered(bundles)
+    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"]) == "Accepted"
+    wait_status(csms, "InvalidSignature")
     csms.call("CS001", call.TriggerMessage(requested_message="FirmwareStatusNotification"))
     wait_until(lambda: statuses(csms).count("InvalidSignature") == 2, 5, "the last status again")  # L01.FR.26
 
 
-def test_TC_L_05_18_CS_signing_certificate_checked_before_accepting(csms, station, files, signers, bundles):
+@pytest.mark.octt("TC_L_07_CS")
+def test_TC_L_07_CS_download_failed(csms, station, files, signers, bundles):
+    # The OCTT sends no retries: the station's defaults apply (2 retries, 30 s apart).
     station()
-    csms.call("CS001", call.TriggerMessage(requested_message="FirmwareStatusNotification"))
-    wait_until(lambda: [f.payload for f in csms.inbound("FirmwareStatusNotification")] == [{"status": "Idle"}], 5,
-               "Idle")  # F06.FR.16: nothing going on
     files.files["/fw.romfs"] = bundles["good"]
-    url = files.url("/fw.romfs")
-    assert update(csms, url, signers["other"][1], bundles["good"]) == "InvalidCertificate"  # wrong signer
-    assert update(csms, url, signers["expired"][1], bundles["good"], rid=2) == "InvalidCertificate"
-    assert update(csms, url, None, rid=3) == "Rejected"  # TC_L_18: no certificate, no signature
-    wait_until(lambda: len(security(csms, "InvalidFirmwareSigningCertificate")) == 2, 10, "events sent")  # L01.FR.02
-    time.sleep(0.5)
-    assert not files.requests and statuses(csms) == ["Idle"]
+    url = files.url("/fw.romfs") + "_does_not_exist"
+    assert update(csms, url, signers["ec"][1], bundles["good"], retrieve=ago(), install=ago()) == "Accepted"
+    wait_status(csms, "DownloadFailed", timeout=120)
+    assert statuses(csms) == ["Downloading", "DownloadFailed"]  # L01.FR.30 (Downloading: optional step)
+    assert files.requests == [("GET", "/fw.romfs_does_not_exist")] * 3
+    assert len(csms.inbound("BootNotification")) == 1
 
 
-def test_TC_L_07_CS_download_failed_after_retries(csms, station, files, signers, bundles):
+def test_download_failed_after_retries(csms, station, files, signers, bundles):
     station()
     t = time.monotonic()
     assert update(csms, files.url("/missing"), signers["ec"][1], b"x", retries=2, retry_interval=1) == "Accepted"
@@ -228,14 +337,17 @@ def test_download_larger_than_free_space(csms, station, files, signers, bundles)
     wait_status(csms, "DownloadFailed", 2)  # found out while writing
 
 
+@pytest.mark.octt("TC_L_08_CS")
 def test_TC_L_08_CS_install_verification_failed(csms, station, files, signers):
     station()
-    data = b"not a ROMFS image" * 100
+    data = b"not a ROMFS image" * 100  # signed by the trusted signer: only the installer can tell
     files.files["/fw.bin"] = data
-    assert update(csms, files.url("/fw.bin"), signers["ec"][1], data) == "Accepted"
-    wait_status(csms, "InstallVerificationFailed")
-    assert statuses(csms) == ["Downloading", "Downloaded", "SignatureVerified", "Installing",
+    retrieve, _ = ahead(3)  # <Current DateTime + <Configured Download Offset Period>>
+    assert update(csms, files.url("/fw.bin"), signers["ec"][1], data, retrieve=retrieve, install=ago()) == "Accepted"
+    wait_status(csms, "InstallVerificationFailed", timeout=20)
+    assert statuses(csms) == ["DownloadScheduled", "Downloading", "Downloaded", "SignatureVerified", "Installing",
                               "InstallVerificationFailed"]
+    assert len(csms.inbound("BootNotification")) == 1  # the old firmware keeps running
 
 
 def test_failed_bundle_is_rolled_back(csms, station, files, signers, bundles):
@@ -260,26 +372,41 @@ def test_failed_bundle_is_rolled_back(csms, station, files, signers, bundles):
     s.log[:] = [line for line in s.log if "Traceback" not in line]  # the broken bundle's, expected
 
 
-def test_TC_L_02_03_15_CS_scheduled_download_install_and_transaction(csms, station, files, signers, bundles):
+
+# --- TC_L_15: an update requested during a transaction -------------------------------------
+@pytest.mark.octt("TC_L_15_CS")
+def test_TC_L_15_CS_install_waits_for_transaction(csms, station, files, signers, bundles):
+    # The station downloads during a transaction (AQ-7) and installs once it ended; no new
+    # session may start meanwhile (AllowNewSessionsPendingFirmwareUpdate read-only false).
+    # One EVSE: no other connector to set Unavailable while the transaction runs.
+    from test_remote_control import charging_local  # (that module imports this one's fixtures)
+    from test_transactions import wait_te
+    from test_device_model import cv, get
     s = station()
+    csms.wait_call("StatusNotification")  # Booted: Available
+    # the case's prerequisite: AllowNewSessionsPendingFirmwareUpdate is implemented and false
+    [v] = get(csms, cv("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate"))
+    assert (v["attribute_status"], v["attribute_value"]) == ("Accepted", "false"), v
+    charging_local(csms, s)  # EnergyTransferStarted
     files.files["/fw.romfs"] = bundles["good"]
-    s.send(op="plug", evse=1)
-    s.send(op="tap", idToken="AA11BB22")
-    s.wait_event(ev="relay", evse=1, closed=True)
-    t = now()
-    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"],
-                  retrieve=t + datetime.timedelta(seconds=3), install=t + datetime.timedelta(seconds=5)) == "Accepted"
-    wait_status(csms, "InstallScheduled", timeout=15)  # TC_L_02: installDateTime ahead
-    assert statuses(csms)[:5] == ["DownloadScheduled", "Downloading", "Downloaded",  # TC_L_03
-                                  "SignatureVerified", "InstallScheduled"]
-    time.sleep(4)  # installDateTime passes; the transaction holds the installation (L01.FR.06)
-    assert "Installing" not in statuses(csms)
-    s.send(op="unplug", evse=1)
-    s.wait_event(ev="status", evse=1, status="Unavailable")  # L01.FR.07: no new session meanwhile
-    wait_status(csms, "Installed", timeout=30)
+    assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"], retrieve=ago(),
+                  install=ago()) == "Accepted"
+    wait_status(csms, "InstallScheduled")  # L01.FR.34
+    assert statuses(csms) == ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled"]
+    time.sleep(1.5)  # the transaction holds the installation (the station looks every second)
+    assert statuses(csms) == ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled"]
+    assert not [f for f in csms.inbound("TransactionEvent") if f.payload["eventType"] == "Ended"]
+    n = len(csms.inbound("StatusNotification"))
+    s.send(op="unplug", evse=1)  # ParkingBayUnoccupied: the transaction ends
+    wait_te(csms, "Ended")
+    ended = [f for f in csms.inbound("TransactionEvent") if f.payload["eventType"] == "Ended"][0]
+    sn = csms.wait_call("StatusNotification", n=n + 1).payload  # L01.FR.07: no new session
+    assert sn["connectorStatus"] == "Unavailable", sn
+    check_installed(csms, s, ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled", "Installing",
+                              "InstallRebooting", "Installed"])
+    assert fsn_frames(csms, "Installing")[0].t > ended.t
     wait_until(lambda: csms.inbound("StatusNotification")[-1].payload["connectorStatus"] == "Available", 5,
                "Available after the installation")
-    assert [f.payload["eventType"] for f in csms.inbound("TransactionEvent")][-1] == "Ended"
 
 
 def test_https_download_and_cancel(csms, station, sims, files, signers, bundles, pki, closing, tmp_path):
@@ -295,3 +422,23 @@ def test_https_download_and_cancel(csms, station, sims, files, signers, bundles,
     wait_status(csms, "Installed", 2, timeout=30)
     assert statuses(csms, 1) == ["DownloadScheduled"]
     assert versions(csms)[-1] == NEW
+
+
+@pytest.mark.octt("TC_L_10_CS")
+def test_TC_L_10_CS_update_while_downloading_is_canceled(csms, station, files, signers, bundles):
+    """AcceptedCanceled (L01.FR.24): a second UpdateFirmwareRequest while the first is
+    Downloading cancels it; the new one is downloaded, verified and installed."""
+    s = station()
+    hang, port = listener()  # accepts the first download's connection and never answers
+    try:
+        assert update(csms, "http://127.0.0.1:%d/fw.romfs" % port, signers["ec"][1], bundles["good"], rid=1,
+                      retrieve=ago(), install=ago()) == "Accepted"
+        wait_status(csms, "Downloading", 1)
+        files.files["/fw.romfs"] = bundles["good"]
+        assert update(csms, files.url("/fw.romfs"), signers["ec"][1], bundles["good"], rid=2, retrieve=ago(),
+                      install=ago()) == "AcceptedCanceled"
+        check_installed(csms, s, ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting",
+                                  "Installed"], rid=2)
+        assert statuses(csms, 1) == ["Downloading"]
+    finally:
+        hang.close()
