@@ -367,7 +367,7 @@ def charging(csms, s, token="NET-2", n=2):
     csms.wait_call("TransactionEvent", n=n)
 
 
-def test_TC_B_57_CS_dead_link_is_dropped_message_timeout_after_the_unanswered_ping(csms, sims, proxy):
+def test_dead_link_is_dropped_message_timeout_after_the_unanswered_ping(csms, sims, proxy):
     """WebSocketPingInterval of silence, a ping, no answer within MessageTimeout: the station
     drops the link then (README), not a whole ping interval later (it waited a second ping
     interval before: runtime/link.py)."""
@@ -384,7 +384,7 @@ def test_TC_B_57_CS_dead_link_is_dropped_message_timeout_after_the_unanswered_pi
     assert 3 + 1 - 0.2 <= gone <= 3 + 1 + 0.8, gone  # ping interval + MessageTimeout
 
 
-def test_TC_E_40_CS_transaction_event_lost_in_dead_links_is_kept_not_given_up(csms, sims, proxy):
+def test_transaction_event_lost_in_dead_links_is_kept_not_given_up(csms, sims, proxy):
     """A TransactionEvent that never reaches the CSMS (its frame cut, then the link dead) on
     connection after connection is not given up: MessageAttempts counts answers that did not
     come from a CSMS that is there, not a link that is gone (E13 vs E11). The station used to
@@ -412,7 +412,7 @@ def test_TC_E_40_CS_transaction_event_lost_in_dead_links_is_kept_not_given_up(cs
     assert not [line for line in s.log if "given up" in line]
 
 
-def test_TC_B_57_CS_reconnect_back_off_doubles_and_resets_measured_at_the_proxy(csms, sims, proxy):
+def test_reconnect_back_off_doubles_and_resets_measured_at_the_proxy(csms, sims, proxy):
     """Connection attempts that fail at once (reset or closed at the accept, a cut upgrade
     response; a mute server: after MessageTimeout), timed at the proxy: the first attempt
     RetryBackOffWaitMinimum (+ 0..RandomRange) after the drop of a working connection, then the
@@ -442,7 +442,7 @@ def test_TC_B_57_CS_reconnect_back_off_doubles_and_resets_measured_at_the_proxy(
                         notes="modes %s; first waits %s; (failure, wait) %s" % (list(modes), first, exact))
 
 
-def test_TC_E_42_CS_csms_no_answer_late_answer_wrong_id_and_twice_on_transaction_events(csms, sims, proxy):
+def test_csms_no_answer_late_answer_wrong_id_and_twice_on_transaction_events(csms, sims, proxy):
     """The CSMS's faults one by one on the TransactionEvents of a session: no answer, an answer
     after MessageTimeout, one with another message id (each a failed attempt: the same message,
     the same id, again MessageAttemptInterval after the timeout) and two answers (the second

@@ -1,10 +1,11 @@
 """Reconnection (Part 4 section 5.3, digest 5.4): back-off with RetryBackOffWaitMinimum /
-RandomRange / RepeatTimes, and no new BootNotification on a mere reconnect."""
+RandomRange / RepeatTimes (TC_B_57), and no new BootNotification on a mere reconnect."""
 
 import time
 
 import pytest
 
+from chaosproxy import ChaosProxy
 from helpers import RawWs, wait_until
 
 
@@ -37,7 +38,49 @@ def test_backoff_random_range_adds_jitter(sims, refuser):
     assert max(gaps) - min(gaps) > 0.5, gaps  # the random part varies
 
 
-def test_TC_B_57_CS_reconnect_after_connection_loss_without_new_boot(csms, sims):
+def close_from_csms(csms):
+    """The CSMS (the OCTT) closes the WebSocket connection; returns when, monotonic."""
+    t = time.monotonic()
+    csms.run(csms.csms._taps["CS001"].conn.close(1000))
+    return t
+
+
+@pytest.mark.octt("TC_B_57_CS")
+def test_TC_B_57_CS_network_reconnection_after_connection_loss(csms, sims, closing):
+    w = 2  # RetryBackOffWaitMinimum
+    proxy = closing(ChaosProxy(csms.csms.port))  # sees every attempt, and refuses one on command
+    csms.interval = 1
+    s = sims(proxy.url(csms.url), sets={"OCPPCommCtrlr.RetryBackOffRepeatTimes": 2,
+                                        "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
+                                        "OCPPCommCtrlr.RetryBackOffWaitMinimum": w})
+    s.wait_event(ev="boot", status="Accepted")
+    csms.wait_call("Heartbeat")
+    # 1-3: the OCTT closes the connection; the station waits RetryBackOffWaitMinimum and
+    # reconnects; accepted
+    t1 = close_from_csms(csms)
+    s.wait_event(ev="ws", state="closed")
+    csms.wait_connected("CS001", n=2, timeout=w + 5)
+    t2 = proxy.attempts[1]["t"]
+    assert w - 0.05 <= t2 - t1 <= w + 0.8, t2 - t1  # step 2: at least RetryBackOffWaitMinimum
+    # 4-6: closed again; the reconnection after RetryBackOffWaitMinimum is refused
+    proxy.refuse("rst")
+    t4 = close_from_csms(csms)
+    s.wait_event(ev="ws", state="closed", n=2)
+    wait_until(lambda: len(proxy.attempts) >= 3, w + 5, "the third connection attempt")
+    t5 = proxy.attempts[2]["t"]
+    assert proxy.attempts[2]["mode"] == "rst" and w - 0.05 <= t5 - t4 <= w + 0.8, t5 - t4
+    proxy.heal()
+    # 7-8: the next attempt after twice RetryBackOffWaitMinimum; accepted
+    csms.wait_connected("CS001", n=3, timeout=2 * w + 5)
+    t7 = proxy.attempts[3]["t"]
+    assert 2 * w - 0.05 <= t7 - t5 <= 2 * w + 0.8, t7 - t5  # step 7: the doubled wait
+    assert len(proxy.attempts) == 4
+    n = len(csms.inbound("Heartbeat"))
+    csms.wait_call("Heartbeat", n=n + 1, timeout=4)  # business as usual on the new connection
+    assert len(csms.inbound("BootNotification")) == 1  # a reconnect is no reboot
+
+
+def test_reconnect_after_connection_abort_without_new_boot(csms, sims):
     csms.interval = 1
     s = sims(csms.url, sets={"OCPPCommCtrlr.RetryBackOffWaitMinimum": 2,
                              "OCPPCommCtrlr.RetryBackOffRandomRange": 0})
