@@ -12,6 +12,8 @@ export MICROPYTHON := $(MP)
 STAMP := $(VENV)/.installed
 SIM_ARGS ?=
 PYTEST_ARGS ?=
+# Tests run in parallel (pytest-xdist): they mostly wait on stations and sockets. 0: one process.
+PYTEST_JOBS ?= 4
 # make deploy BOARD=esp32|rp2040 PORT=/dev/ttyUSB0 DEPLOY_ARGS="--csms URL --id ID --wifi SSID --wifi-key KEY ..."
 BOARD ?=
 PORT ?=
@@ -34,17 +36,17 @@ sim: setup
 	$(VENV)/bin/python tools/demo.py $(SIM_ARGS)
 
 test: setup
-	$(VENV)/bin/python -m pytest host_tests $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+	$(VENV)/bin/python -m pytest host_tests -n $(PYTEST_JOBS) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 
 # The OCTT Core matrix (README "Conformance"): every marked test against every build profile,
 # written to docs/conformance.md. conformance-check (CI) runs CONFORMANCE_PROFILES and fails where
 # the committed matrix says pass and the build no longer passes.
 CONFORMANCE_PROFILES ?= core
 conformance: setup
-	$(VENV)/bin/python tools/conformance.py run
+	$(VENV)/bin/python tools/conformance.py run --jobs $(PYTEST_JOBS)
 
 conformance-check: setup
-	$(VENV)/bin/python tools/conformance.py check --profiles $(CONFORMANCE_PROFILES)
+	$(VENV)/bin/python tools/conformance.py check --profiles $(CONFORMANCE_PROFILES) --jobs $(PYTEST_JOBS)
 
 # ROM, RAM, flash, data and CPU per build profile (README "Footprint"); fails on a hard budget.
 footprint: setup

@@ -23,7 +23,6 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "octt(*ids): the OCTT Core test cases this test plays in full "
                             "(ids of docs/octt-checklist.csv)")
-    config._octt = {}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -45,33 +44,35 @@ def pytest_collection_modifyitems(config, items):
             why = [octt.missing(cases[i], profile) for i in ids if i in cases]
             if all(why):
                 item.add_marker(pytest.mark.skip(reason=octt.NOT_IN_BUILD + why[0]))
-        if ids:
-            config._octt[item.nodeid] = {"ids": ids, "outcome": "passed", "longrepr": ""}
+        if ids:  # reports carry it, also from pytest -n workers to the controller
+            item.user_properties.append(("octt", ids))
     if bad:
         raise pytest.UsageError("bad @pytest.mark.octt ids:\n  " + "\n  ".join(bad))
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    out = yield
-    rep = out.get_result()
-    res = item.config._octt.get(item.nodeid)
-    if res is None:
+def pytest_runtest_logreport(report):
+    """The outcome of each marked test: failed if any phase failed, else skipped if one was."""
+    ids = dict(report.user_properties).get("octt")
+    if not ids:
         return
-    if rep.failed:
+    res = _results.setdefault(report.nodeid, {"ids": list(ids), "outcome": "passed", "longrepr": ""})
+    if report.failed:
         res["outcome"] = "failed"
-        res["longrepr"] = str(rep.longrepr)[-2000:]
-    elif rep.skipped and res["outcome"] == "passed":
+        res["longrepr"] = str(report.longrepr)[-2000:]
+    elif report.skipped and res["outcome"] == "passed":
         res["outcome"] = "skipped"
-        res["longrepr"] = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        res["longrepr"] = why[len("Skipped: "):] if why.startswith("Skipped: ") else why
+
+
+_results = {}  # nodeid -> {"ids", "outcome", "longrepr"} of this process's session
 
 
 def pytest_sessionfinish(session):
     path = session.config.getoption("--octt-results")
-    if path:
-        ran = {k: v for k, v in session.config._octt.items()}
+    if path and not hasattr(session.config, "workerinput"):  # the controller writes, not pytest -n workers
         pathlib.Path(path).write_text(json.dumps({"profile": os.environ.get("OCPP_PROFILE") or "source",
-                                                  "tests": ran}, indent=1))
+                                                  "tests": _results}, indent=1))
 
 
 @pytest.fixture

@@ -34,14 +34,14 @@ PASS, FAIL, NO_TEST, NA = "pass", "FAIL", "no test", "n/a"
 OFF = ("not in this build", "n/a in this build")
 
 
-def run_profile(profile):
+def run_profile(profile, jobs=0):
     """Run the marked tests against profile's build: {nodeid: {"ids", "outcome", "longrepr"}}."""
     OUT.mkdir(parents=True, exist_ok=True)
     res = OUT / (profile + ".json")
     res.unlink(missing_ok=True)
     env = dict(os.environ, OCPP_PROFILE=profile)
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "host_tests"), "-m", "octt", "-q", "-p", "no:cacheprovider",
-           "--octt-results", str(res)]
+           "--octt-results", str(res), "-n", str(jobs)]
     print("== %s: %s" % (profile, " ".join(cmd[2:])), flush=True)
     subprocess.run(cmd, cwd=ROOT, env=env)
     if not res.exists():
@@ -172,11 +172,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=("run", "check"))
     p.add_argument("--profiles", help="comma-separated (run: all; check: core)")
+    p.add_argument("--jobs", type=int, default=0, help="pytest -n: tests run in parallel (0: one process)")
     a = p.parse_args()
     names = a.profiles.split(",") if a.profiles else (list(profiles.PROFILES) if a.command == "run" else ["core"])
     cases = octt.checklist()
     bad = lint(cases)
-    runs = {n: run_profile(n) for n in names}
+    runs = {n: run_profile(n, a.jobs) for n in names}
     stat = {n: statuses(cases, runs[n], n) for n in names}
     for n in names:
         for i, (s, why) in stat[n].items():

@@ -21,6 +21,8 @@ frozen code and links (seconds). Its mbedTLS allocates from the GC heap (MicroPy
 allocations), as on the RP2040, with MicroPython's default record buffers (16 kB in, 4 kB out).
 """
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import pathlib
@@ -35,7 +37,7 @@ import footprint_rom as rom
 import profiles
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".venv" / "mp32"
+CACHE = (ROOT / ".venv" / "mp32").resolve()  # resolved: footprint diff links a worktree's .venv here
 OUT = ROOT / "build" / "footprint" / "mp32"
 VERSION = "1.26.1"
 POOL = ("http://deb.debian.org/debian/pool/main/", "https://deb.debian.org/debian/pool/main/")
@@ -97,8 +99,22 @@ def _fetch(rel, tree, sha):
     return dst
 
 
+@contextlib.contextmanager
+def _locked():
+    """One process at a time fetches and builds in CACHE (pytest -n runs tests in parallel)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
 def source():
     """The MicroPython source tree, with an mbedTLS in lib/mbedtls."""
+    with _locked():
+        return _source()
+
+
+def _source():
     if os.environ.get("MP32_SRC"):
         return pathlib.Path(os.environ["MP32_SRC"]).resolve()
     tree = _fetch(*MICROPYTHON)
@@ -106,7 +122,9 @@ def source():
     lib = tree / "lib" / "mbedtls"
     if not (lib / "include").exists():
         tls = _fetch(*MBEDTLS)
-        if lib.is_dir() and not lib.is_symlink():
+        if lib.is_symlink():
+            lib.unlink()  # a link left dangling (made through another path to the cache)
+        elif lib.is_dir():
             lib.rmdir()  # the empty submodule directory
         lib.symlink_to(tls)
     return tree
@@ -189,7 +207,12 @@ def manifest(profile, path):
 
 def build(profile):
     """Path of the 32-bit port with profile frozen in (built if needed)."""
-    src = source()
+    with _locked():
+        return _build(profile)
+
+
+def _build(profile):
+    src = _source()
     cflags, ldflags = toolchain()
     if not (src / "mpy-cross" / "build" / "mpy-cross").exists():
         log("mp32: building mpy-cross")
@@ -216,7 +239,9 @@ def build(profile):
           "FROZEN_MANIFEST=%s" % man] + flags)
     stamp.write_text(repr((str(src), flags)))
     exe = OUT / ("micropython-" + profile)
-    shutil.copy2(build_dir / "micropython32", exe)
+    tmp = exe.with_suffix(".new")
+    shutil.copy2(build_dir / "micropython32", tmp)
+    os.replace(tmp, exe)  # a copy over the file would fail while another process runs it
     return exe
 
 
