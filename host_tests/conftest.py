@@ -5,6 +5,7 @@ official OCPP 2.0.1 schemas; a violation fails the test that caused it."""
 import json
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -25,6 +26,9 @@ def pytest_configure(config):
                             "(ids of docs/octt-checklist.csv)")
 
 
+_NAMED = re.compile(r"test_(TC_[A-Z]_\d+_CS)")
+
+
 def pytest_collection_modifyitems(config, items):
     """Every octt id must be an applicable case of the checklist; under OCPP_PROFILE a test of a
     case the profile's build leaves out is skipped as "not in this build"."""
@@ -38,6 +42,10 @@ def pytest_collection_modifyitems(config, items):
                 bad.append("%s: %s is not in docs/octt-checklist.csv" % (item.nodeid, i))
             elif cases[i]["applies"] != "yes":
                 bad.append("%s: %s does not apply to this station (%s)" % (item.nodeid, i, cases[i]["reason"]))
+        named = _NAMED.match(item.name)
+        if named and ids != [named.group(1)]:
+            bad.append("%s: a test named after %s must carry exactly that id (it has %s)"
+                       % (item.nodeid, named.group(1), ids or "none"))
         if len({cases[i]["needs"] for i in ids if i in cases}) > 1:
             bad.append("%s: its cases need different modules (%s): split the test" % (item.nodeid, ", ".join(ids)))
         if ids and profile:

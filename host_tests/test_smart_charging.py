@@ -37,7 +37,7 @@ def limits(sim, evse=1):
     return [e["amps"] for e in sim.find(ev="limit", evse=evse)]
 
 
-def test_TC_K_01_CS_default_profile_limits_the_evse_and_changes_on_time(csms, fast):
+def test_default_profile_limits_the_evse_and_changes_on_time(csms, fast):
     s = fast()
     start = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(seconds=1)
     assert set_profile(csms, 0, profile(1, "TxDefaultProfile", [(0, 10), (2, 6)], start=start)) == ("Accepted", None)
@@ -52,7 +52,7 @@ def test_TC_K_01_CS_default_profile_limits_the_evse_and_changes_on_time(csms, fa
     assert [p["limit"] for p in sched["charging_schedule_period"]] == [6]
 
 
-def test_TC_K_08_CS_composite_of_stack_levels_and_station_maximum(csms, fast):
+def test_composite_of_stack_levels_and_station_maximum(csms, fast):
     fast()
     now = datetime.datetime.now(UTC).replace(microsecond=0)
     assert set_profile(csms, 0, profile(1, "TxDefaultProfile", [(0, 16), (600, 10)], start=now))[0] == "Accepted"
@@ -68,7 +68,7 @@ def test_TC_K_08_CS_composite_of_stack_levels_and_station_maximum(csms, fast):
     assert r.status == "Rejected"  # only A is supported (RateUnit)
 
 
-def test_TC_K_05_CS_bounds_and_invalid_profiles_rejected(csms, fast):
+def test_bounds_and_invalid_profiles_rejected(csms, fast):
     fast()
     periods = [(i * 60, 10) for i in range(5)]
     assert set_profile(csms, 0, profile(1, "TxDefaultProfile", periods)) == ("Rejected", "TooManyPeriods")
@@ -83,7 +83,7 @@ def test_TC_K_05_CS_bounds_and_invalid_profiles_rejected(csms, fast):
     assert r["attribute_value"] == "4"
 
 
-def test_TC_K_09_10_13_CS_report_clear_and_persistence(csms, fast, sims, tmp_path):
+def test_report_clear_and_persistence(csms, fast, sims, tmp_path):
     state = tmp_path / "flash"
     s = fast(state=state, evses=2)
     assert set_profile(csms, 0, profile(1, "TxDefaultProfile", [(0, 12)]))[0] == "Accepted"
@@ -109,7 +109,7 @@ def test_TC_K_09_10_13_CS_report_clear_and_persistence(csms, fast, sims, tmp_pat
     s2.wait_event(ev="limit", evse=1, amps=None)
 
 
-def test_TC_K_39_CS_remote_start_with_tx_profile(csms, fast):
+def test_remote_start_with_tx_profile(csms, fast):
     s = fast()
     p = profile(7, "TxProfile", [(0, 9)], kind="Relative")
     r = csms.call("CS001", call.RequestStartTransaction(

@@ -364,7 +364,7 @@ def test_card_of_another_group_does_not_stop(csms, fast):
 
 # --- stop: EV side ----------------------------------------------------------------------------
 @pytest.mark.octt("TC_E_24_CS", "TC_E_37_CS")
-def test_TC_E_24_E_37_CS_ev_side_disconnect_while_suspended_ends_and_unlocks(csms, fast):
+def test_ev_side_disconnect_while_suspended_ends_and_unlocks(csms, fast):
     # One scenario, two cases:
     # EnergyTransferSuspended, then the EV side is disconnected. E_37 (TxStopPoint
     # PowerPathClosed): Ended, EVCommunicationLost, Idle, EVDisconnected. E_24 (StopTxOnEVSide-
