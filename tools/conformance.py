@@ -112,7 +112,8 @@ def render(cases, runs, stat):
         minb = [i for i in inb if cases[i]["cs"] == "M"]
         L.append("- **%s: %d/%d applicable cases pass** (mandatory %d/%d)%s%s" % (
             p, sum(1 for i in inb if s[i][0] == PASS), len(inb), sum(1 for i in minb if s[i][0] == PASS), len(minb),
-            "; not in this build: %s" % ", ".join(i for i in applicable if s[i][0] in OFF) if len(inb) < len(applicable) else "",
+            "".join("; %s: %s" % (kind, ", ".join(i for i in applicable if s[i][0] == kind))
+                    for kind in OFF if any(s[i][0] == kind for i in applicable)),
             "; **failing: %s**" % ", ".join(i for i in inb if s[i][0] != PASS) if any(s[i][0] != PASS for i in inb) else ""))
     L += ["", "A case \"not in this build\" needs a module the profile leaves out; \"n/a in this build\" applies "
           "only to builds without a module the profile has (the cell gives the module)."]
