@@ -110,8 +110,9 @@ def render(cases, runs, stat):
         s = stat[p]
         inb = [i for i in applicable if s[i][0] not in OFF]
         minb = [i for i in inb if cases[i]["cs"] == "M"]
-        L.append("- **%s: %d/%d applicable cases pass** (mandatory %d/%d)%s%s" % (
-            p, sum(1 for i in inb if s[i][0] == PASS), len(inb), sum(1 for i in minb if s[i][0] == PASS), len(minb),
+        L.append("- **%s: %d/%d applicable cases pass** (mandatory %d/%d; %d/%d of the cases this build can play)%s%s" % (
+            p, sum(1 for i in inb if s[i][0] == PASS), len(applicable), sum(1 for i in minb if s[i][0] == PASS),
+            len(mand), sum(1 for i in inb if s[i][0] == PASS), len(inb),
             "".join("; %s: %s" % (kind, ", ".join(i for i in applicable if s[i][0] == kind))
                     for kind in OFF if any(s[i][0] == kind for i in applicable)),
             "; **failing: %s**" % ", ".join(i for i in inb if s[i][0] != PASS) if any(s[i][0] != PASS for i in inb) else ""))
@@ -198,7 +199,7 @@ def main():
     for n in names:
         s = stat[n]
         app = [i for i in s if cases[i]["applies"] == "yes"]
-        print("%s: %d/%d applicable cases pass (%d not in this build)" % (
+        print("%s: %d/%d applicable cases pass (%d not in or n/a for this build)" % (
             n, sum(1 for i in app if s[i][0] == PASS), len(app),
             sum(1 for i in app if s[i][0] in OFF)))
         if a.command == "run":
