@@ -17,6 +17,20 @@ sys.path.insert(0, str(ROOT / "tools"))
 import profiles  # noqa: E402
 
 
+class Options:
+    """options of an included manifest, as MicroPython's IncludeOptions: the include()
+    keywords, then the manifest's defaults(), else None."""
+
+    def __init__(self, **kwargs):
+        self._kwargs, self._defaults = kwargs, {}
+
+    def defaults(self, **kwargs):
+        self._defaults = kwargs
+
+    def __getattr__(self, name):
+        return self._kwargs.get(name, self._defaults.get(name))
+
+
 class Manifest:
     """The part of MicroPython's manifest API (tools/manifestfile.py) the boards use: paths are
     relative to the manifest being run; include() of the port's manifest is only recorded."""
@@ -35,7 +49,7 @@ class Manifest:
         try:
             with open(path) as f:
                 exec(f.read(), {"include": self.include, "package": self.package, "module": self.module,
-                                "options": type("Options", (), dict.fromkeys(("board", "profile")) | options)()})
+                                "options": Options(**options)})
         finally:
             os.chdir(prev)
 
