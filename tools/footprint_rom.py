@@ -29,6 +29,7 @@ def build(profile, out):
     shutil.rmtree(stage, ignore_errors=True)
     sizes = {m: _compile(FIRMWARE, m, stage) for m in mods}
     unix = _compile(ROOT / "boards" / "unix", profiles.SIM_BOARD, stage)
+    unix += sum(_compile(FIRMWARE, m, stage) for m in profiles.SIM_SHARED)
     image = pathlib.Path(out) / (profile + ".romfs")
     subprocess.run([str(BIN / "mpremote"), "romfs", "--no-mpy", "-o", str(image), "build", str(stage)],
                    check=True, capture_output=True)

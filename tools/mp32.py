@@ -193,11 +193,11 @@ def toolchain():
 
 
 def manifest(profile, path):
-    """A freeze manifest of the profile's modules, the simulator board, asyncio and ssl (the
-    latter two frozen on every board)."""
-    mods, _ = profiles.modules(profile, rom.present())
-    lines = ['include("$(MPY_DIR)/extmod/asyncio")']
-    for m in mods:
+    """A freeze manifest of the profile's modules (firmware/manifest.py), the simulator board,
+    asyncio and ssl (the latter two frozen on every board)."""
+    lines = ['include("$(MPY_DIR)/extmod/asyncio")',  # the library, as a charger maker's build takes it
+             'include(%r, profile=%r)' % (str(rom.FIRMWARE / "manifest.py"), profile)]
+    for m in profiles.SIM_SHARED:
         lines.append('module(%r, base_path=%r, opt=%d)' % (m + ".py", str(rom.FIRMWARE), rom.OPT))
     for m in (profiles.SIM_BOARD, "main"):
         lines.append('module(%r, base_path=%r, opt=%d)' % (m + ".py", str(ROOT / "boards" / "unix"), rom.OPT))

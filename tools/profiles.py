@@ -41,6 +41,7 @@ CLIENT = ("ocpp_lite", "runtime")
 # of the reference session, so its code is not in the heap either) and the packages the ESP32
 # and RP2040 builds add (measured for ROM only).
 SIM_BOARD = "simboard"
+SIM_SHARED = ("hw/__init__", "hw/inputs")  # the shared board modules the simulator board uses too
 DEVICE_BOARD = ("hw", "drivers")
 
 # Functional blocks (OCPP 2.0.1 Part 2 letters, as in MicroOcpp's table, digest section 6.2).

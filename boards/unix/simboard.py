@@ -1,6 +1,7 @@
 # boards/unix/simboard.py - simulated charging-station hardware for the MicroPython unix
-# port. Inputs are JSON lines on stdin ({"op": ...}); what a person would see on the
-# hardware is printed as JSON lines on stdout; logs go to stderr. The simulated meter counts
+# port. Inputs are JSON lines on stdin ({"op": ...}), fed to the station through hw/inputs.py
+# as on the other boards; what a person would see on the hardware is printed as JSON lines on
+# stdout; logs go to stderr. The simulated meter counts
 # energy while the contactor is closed and the EV draws power (ev_power), and keeps its
 # register in its own file, as a real meter keeps it over power cuts.
 import asyncio
@@ -8,6 +9,7 @@ import json
 import sys
 import time
 from time import ticks_diff, ticks_ms
+from hw.inputs import Inputs
 from ocpp_lite import __version__
 from ocpp_lite.clock import UNIX_2000
 
@@ -33,6 +35,7 @@ class SimBoard:
         self._plugged = set()
         self._demand = [0] * evses  # W the EV would draw
         self._idle = set()  # EVSEs whose EV does not ask for energy (control pilot B)
+        self._io = None  # hw.inputs.Inputs of the running App (set by run)
         self._closed = [False] * evses  # contactors
         self._meter_file = state.rstrip("/") + "/sim-meter.json"
         self._state = state
@@ -106,12 +109,13 @@ class SimBoard:
     def _readings(self, app):
         for i in range(self.evses):
             w = self._power(i)
-            app.hw(app.st.meter, i + 1, self._mwh[i] // 1000, w, v=230, a=w // 690 if w else 0)
+            self._io.meter(i + 1, self._mwh[i] // 1000, w, v=230, a=w // 690 if w else 0)
 
     # --- inputs ------------------------------------------------------------------------
     async def run(self, app):
+        self._io = io = Inputs(app)
         for evse in self._plugged:
-            app.hw(app.st.plug, evse)
+            io.plug(evse)
         self._readings(app)
         asyncio.create_task(self._meter(app))
         self.show({"ev": "ready"})
@@ -136,7 +140,7 @@ class SimBoard:
         self.show({"ev": "mem", "used": used, "live": gc.mem_alloc(), "free": gc.mem_free(), "writes": app.store.writes})
 
     def _op(self, app, name, op):
-        st = app.st
+        io = self._io
         if name not in _OPS:
             raise ValueError("unknown op")
         evse = op.get("evse", 1)
@@ -144,22 +148,22 @@ class SimBoard:
             raise ValueError("no such evse")
         if name == "plug":
             self._plugged.add(evse)
-            app.hw(st.plug, evse)
+            io.plug(evse)
         elif name == "unplug":
             self._plugged.discard(evse)
             self._demand[evse - 1] = 0
-            app.hw(st.unplug, evse)
+            io.unplug(evse)
             if evse in self._idle:  # the next EV asks for energy until told otherwise
                 self._idle.discard(evse)
-                app.hw(st.ev_ready, evse, True)
+                io.ev_ready(evse, True)
         elif name == "tap":
-            app.hw(st.tap, str(op["idToken"]), op.get("type", "ISO14443"))
+            io.tap(str(op["idToken"]), op.get("type", "ISO14443"))
         elif name == "ev_power":
             self._demand[evse - 1] = int(op["w"])
             self._readings(app)
         elif name == "ev_ready":  # the control pilot: C/D (the EV asks for energy) or B (it draws nothing)
             (self._idle.discard if op["ready"] else self._idle.add)(evse)
-            app.hw(st.ev_ready, evse, bool(op["ready"]))
+            io.ev_ready(evse, bool(op["ready"]))
             self._readings(app)
         elif name == "net":
             if op["up"]:

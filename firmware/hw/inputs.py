@@ -1,6 +1,6 @@
-# hw/inputs.py - the one place where hardware events enter the station (boards/README.md,
-# "Station inputs"): plug, unplug, ev_ready, tap, meter, fault, fault_cleared, each called as
-# Station.<name>(..., now) through app.hw.
+# hw/inputs.py - the one place where hardware events enter the station, on every board and
+# the simulator (boards/README.md, "Station inputs"): plug, unplug, ev_ready, tap, meter,
+# fault, fault_cleared, each called as Station.<name>(..., now) through app.hw.
 
 
 class Inputs:
@@ -19,9 +19,10 @@ class Inputs:
         """CP state C/D (True) or B (False): the EV asks for energy or not."""
         self._call("ev_ready", evse, ready)
 
-    def tap(self, id_token):
-        """An RFID card presented: its UID as upper-case hex, idToken type ISO14443."""
-        self._call("tap", id_token, "ISO14443")
+    def tap(self, id_token, kind="ISO14443"):
+        """An idToken presented: an RFID card's UID as upper-case hex (type ISO14443), or
+        another IdTokenEnumType kind (the simulator's "type")."""
+        self._call("tap", id_token, kind)
 
     def meter(self, evse, wh, w, v=None, a=None):
         """Energy register in integer Wh, active power in W; volts and amps (phase 1, whole
