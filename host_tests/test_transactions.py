@@ -311,10 +311,10 @@ def test_TC_C_04_CS_local_stop_with_a_different_id_token_does_not_stop(csms, fas
 GROUP = {"idToken": "GROUP-1", "type": "Central"}
 
 
-@pytest.mark.octt("TC_C_39_CS")
-def test_TC_C_39_CS_authorization_by_group_id_success(csms, fast):
-    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": GROUP},
-                        "B1": {"status": "Accepted", "groupIdToken": GROUP}})
+def group_charging(csms, fast, other, info):
+    """Card A1 of GROUP started a transaction (cable first) now in EnergyTransferStarted; the
+    CSMS answers card other with idTokenInfo info. Returns the station and transactionId."""
+    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": GROUP}, other: info})
     s = fast()
     ev_connected_pre_session(csms, s)
     authorized_local(csms, s, "A1")
@@ -322,6 +322,12 @@ def test_TC_C_39_CS_authorization_by_group_id_success(csms, fast):
     check_started(started, "Authorized", "A1")
     tx_id = started["transactionInfo"]["transactionId"]
     energy_transfer_started(csms, s, tx_id)
+    return s, tx_id
+
+
+@pytest.mark.octt("TC_C_39_CS")
+def test_TC_C_39_CS_authorization_by_group_id_success(csms, fast):
+    s, tx_id = group_charging(csms, fast, "B1", {"status": "Accepted", "groupIdToken": GROUP})
     # the other card of the group: Authorize, then it stops the transaction
     authorized_local(csms, s, "B1", n=2)
     ended = wait_te(csms, "Ended")
@@ -334,13 +340,7 @@ def test_TC_C_39_CS_authorization_by_group_id_success(csms, fast):
 @pytest.mark.octt("TC_C_42_CS")
 def test_TC_C_42_CS_not_stopped_by_group_id_of_a_refused_card(csms, fast):
     # C09.FR.11: a card of the same group whose AuthorizeResponse is not Accepted does not stop.
-    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": GROUP},
-                        "B2": {"status": "Invalid", "groupIdToken": GROUP}})
-    s = fast()
-    ev_connected_pre_session(csms, s)
-    authorized_local(csms, s, "A1")
-    tx_id = wait_te(csms, "Started")["transactionInfo"]["transactionId"]
-    energy_transfer_started(csms, s, tx_id)
+    s, tx_id = group_charging(csms, fast, "B2", {"status": "Invalid", "groupIdToken": GROUP})
     n_te = len(tes(csms))
     authorized_local(csms, s, "B2", n=2)
     s.wait_event(ev="auth", idToken="B2", status="Invalid")
@@ -351,15 +351,13 @@ def test_TC_C_42_CS_not_stopped_by_group_id_of_a_refused_card(csms, fast):
 
 def test_card_of_another_group_does_not_stop(csms, fast):
     # not an OCTT case (C01.FR.03 the other way round): Accepted, but another group
-    csms.tokens.update({"A1": {"status": "Accepted", "groupIdToken": GROUP},
-                        "C1": {"status": "Accepted", "groupIdToken": {"idToken": "GROUP-2", "type": "Central"}}})
-    s = fast()
-    ev_connected_pre_session(csms, s)
-    authorized_local(csms, s, "A1")
-    wait_te(csms, "Started")
+    s, _ = group_charging(csms, fast, "C1", {"status": "Accepted",
+                                             "groupIdToken": {"idToken": "GROUP-2", "type": "Central"}})
+    n_te = len(tes(csms))
     authorized_local(csms, s, "C1", n=2)
     s.wait_event(ev="auth", idToken="C1", status="NoFreeEvse")
-    assert [p["eventType"] for p in tes(csms)] == ["Started"] and relays(s) == [False, True]
+    quiet(csms, "TransactionEvent", n_te)
+    assert relays(s) == [False, True]
 
 
 # --- stop: EV side ----------------------------------------------------------------------------
