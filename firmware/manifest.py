@@ -1,5 +1,5 @@
 # firmware/manifest.py - OCPP2.Lite as a library for a MicroPython firmware build: a board's
-# freeze manifest includes it (README "Use as a library"):
+# freeze manifest includes it (docs/library.md):
 #     include("<checkout>/firmware/manifest.py", profile="core", boards=True)
 # profile: the build profile (tools/profiles.py: lite, core or core-sc; default: the
 # OCPP_PROFILE environment variable, else lite), whose client modules (ocpp_lite, runtime) are
@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.join(_fw, "..", "tools"))
 import profiles  # noqa: E402
 
 del sys.path[0]
-_present = [p + "/" + f[:-3] for p in profiles.CLIENT for f in sorted(os.listdir(os.path.join(_fw, p))) if f.endswith(".py")]
+_present = sorted(os.path.relpath(os.path.join(d, f), _fw)[:-3].replace(os.sep, "/") for p in profiles.CLIENT
+                  for d, _, fs in os.walk(os.path.join(_fw, p)) for f in fs if f.endswith(".py"))
 _have, _missing = profiles.modules(options.profile, _present)
 for _pkg in profiles.CLIENT:
     package(_pkg, files=[m[len(_pkg) + 1 :] + ".py" for m in _have if m.startswith(_pkg + "/")], base_path=_fw, opt=3)

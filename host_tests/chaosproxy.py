@@ -29,8 +29,7 @@ import struct
 import threading
 import time
 
-import helpers  # noqa: F401  (puts tools/ on sys.path)
-import wsframe  # noqa: E402
+from tools import wsframe
 
 _POLL = 0.005
 

@@ -15,7 +15,7 @@ import octt
 collect_ignore = ["mp"]  # MicroPython tests: run on the unix port by test_mp_units.py
 
 
-# --- OCTT test cases (docs/octt-checklist.csv, README "Conformance") ----------------------
+# --- OCTT test cases (docs/octt-checklist.csv, docs/tests.md "Conformance") ---------------
 def pytest_addoption(parser):
     parser.addoption("--octt-results", metavar="FILE",
                      help="write the outcome of every @pytest.mark.octt test to FILE (JSON)")

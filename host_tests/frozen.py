@@ -10,7 +10,7 @@ import threading
 
 from helpers import Sim
 
-import mp32
+from tools import mp32
 
 _built = {}
 

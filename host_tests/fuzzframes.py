@@ -1,7 +1,7 @@
 """Hostile CSMS frames for the fuzz campaign (issue 9), each paired with what the station must do
 with it: a seeded generator of every category the issue lists, and an oracle written on CPython
 (json, jsonschema with the official OCPP 2.0.1 schemas) that says which answer a message gets
-(README "Behaviour details": Part 4 section 4.3 CALLERROR codes, dropped responses, WebSocket
+(docs/behaviour.md "Behaviour details": Part 4 section 4.3 CALLERROR codes, dropped responses, WebSocket
 close codes).
 
 A Case is one hostile message (or a WebSocket-level fault): the bytes to write, the answers
@@ -16,11 +16,10 @@ import string
 
 import jsonschema
 
-import helpers  # noqa: F401  (puts tools/ on sys.path)
-import csms as csms_mod  # noqa: E402
+from tools import csms as csms_mod
 from rawcsms import frame
 
-# --- the station's rules (README "Behaviour details", "Provisioning with --set") ------------
+# --- the station's rules (docs/behaviour.md "Behaviour details", "Provisioning with --set")
 MAX_MSG = 8192  # MaxMessageBytes default: a larger message closes with 1009 (Frames(max_msg=))
 DEPTH = 16  # deepest nesting of arrays and objects
 NUMLEN = 24  # longest number literal

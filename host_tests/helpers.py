@@ -8,14 +8,13 @@ import json
 import os
 import pathlib
 import subprocess
-import sys
 import threading
 import time
 
+from tools import csms as csms_mod
+from tools import wsframe
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import csms as csms_mod  # noqa: E402
-import wsframe  # noqa: E402
 
 MICROPYTHON = os.environ.get("MICROPYTHON") or str(ROOT / ".venv" / "bin" / "micropython")
 # OCPP_PROFILE=lite|core|core-sc: every simulated station runs that build profile's code (the
@@ -30,11 +29,11 @@ def profile_image():
         import atexit
         import shutil
         import tempfile
-        import footprint_rom
+        from tools.footprint import rom
 
         out = tempfile.mkdtemp(prefix="octt-%s-" % PROFILE)
         atexit.register(shutil.rmtree, out, True)
-        _images[PROFILE] = footprint_rom.build(PROFILE, out)[2]
+        _images[PROFILE] = rom.build(PROFILE, out)[2]
     return _images.get(PROFILE)
 
 

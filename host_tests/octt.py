@@ -3,13 +3,12 @@
 
 import csv
 import pathlib
-import sys
+
+from tools import profiles
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHECKLIST = ROOT / "docs" / "octt-checklist.csv"
 NOT_IN_BUILD = "not in this build: "
-sys.path.insert(0, str(ROOT / "tools"))
-import profiles  # noqa: E402
 
 
 def checklist():

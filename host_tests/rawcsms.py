@@ -16,9 +16,9 @@ import socket
 import threading
 import time
 
-import helpers  # noqa: F401  (puts tools/ on sys.path)
-import csms as csms_mod  # noqa: E402
-import wsframe  # noqa: E402
+import helpers
+from tools import csms as csms_mod
+from tools import wsframe
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 

@@ -5,15 +5,11 @@ it runs, for a board with and without a ROMFS partition."""
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from helpers import MICROPYTHON, ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy  # noqa: E402
-import profiles  # noqa: E402
+from tools import deploy, profiles
 
 MPR = str(ROOT / ".venv" / "bin" / "mpremote")
 ARGS = ["--csms", "ws://csms.example.com:8180/ocpp", "--id", "CP-0042", "--password", "a-16-char-or-longer-secret",
@@ -44,9 +40,9 @@ def test_dry_run_builds_and_prints_the_mpremote_commands(board, tmp_path):
     lib = out / "mpy" / "lib"
     got = sorted(str(f.relative_to(lib)) for f in lib.rglob("*.mpy"))
     fw = ROOT / "firmware"
-    client = [p_ + "/" + f.stem for p_ in profiles.CLIENT for f in (fw / p_).glob("*.py")]
+    client = [str(f.relative_to(fw).with_suffix("")) for p_ in profiles.CLIENT for f in (fw / p_).rglob("*.py")]
     want = profiles.modules("lite", client)[0]
-    want += [d + "/" + f.stem for d in ("drivers", "hw") for f in (fw / d).glob("*.py")]
+    want += [str(f.relative_to(fw).with_suffix("")) for d in ("drivers", "hw") for f in (fw / d).rglob("*.py")]
     assert got == sorted(m + ".mpy" for m in want + ["pins", "board"])
     assert "main.mpy" not in got
 

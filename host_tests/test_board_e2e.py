@@ -20,8 +20,7 @@ from ocpp.v201 import call
 from helpers import MICROPYTHON, ROOT, Sim, pem, wait_until
 from test_firmware_update import (MF_ROOT, NEW, files, patched_firmware, security, signers,  # noqa: F401
                                   statuses, update, versions, wait_status)
-
-import deploy  # noqa: E402  (tools/ is on sys.path through helpers)
+from tools import deploy
 
 RUN = ROOT / "host_tests" / "mp" / "boardrun.py"
 

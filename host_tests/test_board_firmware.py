@@ -7,14 +7,11 @@ targets."""
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
 from helpers import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import profiles  # noqa: E402
+from tools import profiles
 
 
 class Options:
@@ -70,9 +67,9 @@ class Manifest:
 
 def _expected(profile, board):
     fw = ROOT / "firmware"
-    client = [p + "/" + f.stem for p in profiles.CLIENT for f in (fw / p).glob("*.py")]
+    client = [str(f.relative_to(fw).with_suffix("")) for p in profiles.CLIENT for f in (fw / p).rglob("*.py")]
     mods = profiles.modules(profile, client)[0]
-    mods += [p + "/" + f.stem for p in profiles.DEVICE_BOARD for f in (fw / p).glob("*.py")]
+    mods += [str(f.relative_to(fw).with_suffix("")) for p in profiles.DEVICE_BOARD for f in (fw / p).rglob("*.py")]
     files = {m + ".py": str(fw / (m + ".py")) for m in mods}
     files.update({f: str(ROOT / "boards" / board / f) for f in ("pins.py", "board.py", "main.py")})
     return files

@@ -18,13 +18,12 @@ import time
 
 import pytest
 
-import campaign
 import fuzzframes
 import rawcsms
 from frozen import FrozenSim, build_or_skip
-from helpers import ROOT  # noqa: F401  (puts tools/ on sys.path)
-import budgets
-import csms as csms_mod
+from tools import budgets
+from tools import csms as csms_mod
+from tools.campaigns import records as campaign
 
 PROFILE = "core-sc"  # every handler the oracle knows
 HEAP = budgets.HARD["ram32.least_heap"]  # the station runs in the budget, not above it

@@ -1,7 +1,7 @@
 """Memory pressure (issue 9 part 4): the station on the 32-bit port with the lite profile frozen
 in (host_tests/frozen.py), at the least heap the footprint tool reports for it
 (build/footprint.json, ram32.least_heap; without a report, measured by the same bisection,
-tools/footprint.py least_heaps) plus a small margin, runs the scenarios: boot, GetBaseReport
+tools/footprint/cli.py least_heaps) plus a small margin, runs the scenarios: boot, GetBaseReport
 FullInventory, a charging session with meter values, an offline period with the flash queue and
 the reconnection. Nothing queued may be lost; a MemoryError, if one happens, must end at a task
 boundary (runtime/app.py) as a MemoryExhaustion security event the CSMS receives, and the
@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-import campaign
+from tools.campaigns import records as campaign
 import rawcsms
 from frozen import FrozenSim, build_or_skip
 from helpers import ROOT, wait_until
@@ -46,7 +46,7 @@ def least_heap(exe):
         if fig:
             _least[PROFILE] = (fig, "build/footprint.json")
         else:
-            import footprint  # tools/: the footprint tool's reference session and bisection
+            from tools.footprint import cli as footprint  # the reference session and bisection
             res, _ = footprint.session(None, exe=str(exe))
             least, _ = footprint.least_heaps(None, res["steps"], None, res["mem"]["boot"]["live"], str(exe),
                                              whole=True)

@@ -12,7 +12,7 @@ without gaps, Started .. Ended, a message seen again only as a retransmission wi
 message id and payload; the contactor closes only inside a transaction and no network fault
 opens it; the station never crashes (the sims fixture) and its heap does not grow.
 
-`make test` runs a sample, `make reliability` the full campaign (host_tests/campaign.py);
+`make test` runs a sample, `make reliability` the full campaign (tools/campaigns/records.py);
 OCPP_LITE_CHAOS_SEED picks another seed."""
 
 import collections
@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-import campaign
+from tools.campaigns import records as campaign
 from chaosproxy import ChaosProxy
 from helpers import wait_until
 
@@ -369,7 +369,7 @@ def charging(csms, s, token="NET-2", n=2):
 
 def test_dead_link_is_dropped_message_timeout_after_the_unanswered_ping(csms, sims, proxy):
     """WebSocketPingInterval of silence, a ping, no answer within MessageTimeout: the station
-    drops the link then (README), not a whole ping interval later (it waited a second ping
+    drops the link then (docs/behaviour.md), not a whole ping interval later (it waited a second ping
     interval before: runtime/link.py)."""
     t0 = time.monotonic()
     s = sims(proxy.url(csms.url), sets=dict(SETS, MessageTimeout=1, **{"OCPPCommCtrlr.WebSocketPingInterval": 3}))

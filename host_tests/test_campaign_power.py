@@ -2,7 +2,7 @@
 restarted on the same flash. The CSMS must end up with every transaction complete: Started
 and Ended, seqNo without gaps, energy never going back, and nothing twice (a message that is
 sent again after a reboot is a retransmission with the same message id). `make test` runs a
-sample, `make reliability` the full campaign (host_tests/campaign.py). The exhaustive cut at
+sample, `make reliability` the full campaign (tools/campaigns/records.py). The exhaustive cut at
 every littlefs block write is in host_tests/mp/test_tx_cuts.py (a charging session) and
 host_tests/mp/test_store.py (store updates, SetVariables, SetNetworkProfile)."""
 
@@ -14,7 +14,7 @@ import time
 
 from ocpp.v201 import call
 
-import campaign
+from tools.campaigns import records as campaign
 from helpers import MICROPYTHON, ROOT, wait_until
 
 SESSION = [{"op": "plug", "evse": 1}, {"op": "tap", "idToken": "CUT-1"}, {"op": "ev_power", "evse": 1, "w": 7200},

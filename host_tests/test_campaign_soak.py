@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-import campaign
+from tools.campaigns import records as campaign
 from frozen import build_or_skip
 from helpers import MICROPYTHON, ROOT
 
@@ -58,7 +58,7 @@ def run(cmd, cwd):
 
 
 def settle(name, port, seed, p, res, t0):
-    """Record what the run checked (tools/reliability.py's table), then fail on any failure,
+    """Record what the run checked (tools/campaigns/reliability.py's table), then fail on any failure,
     showing the seed and what failed."""
     seconds = time.monotonic() - t0
     if res is None:
@@ -76,7 +76,7 @@ def settle(name, port, seed, p, res, t0):
         notes += "; first failure: " + res["first_failure"]
     campaign.record("test_campaign_soak::" + name, seconds, sessions=res["sessions"], messages=res["messages"],
                     failures=res["failures"], notes=notes,
-                    soak={k: res.get(k, 0) for k in campaign.SOAK})  # the soak table (tools/reliability.py)
+                    soak={k: res.get(k, 0) for k in campaign.SOAK})  # the soak table (tools/campaigns/reliability.py)
     tail = "\n".join(line for line in p.stdout.splitlines() if not line.startswith("day "))
     assert p.returncode == 0 and not res["failures"], \
         "soak on %s, seed %d failed: %s\n%s\n%s" % (port, res["seed"], res["first_failure"], tail[-6000:],
@@ -115,7 +115,7 @@ def test_soak_32bit_frozen(exe32, tmp_path):
     room for the transient JSON texts (a 3 kB "tx" document with three open transactions'
     samples must find a free piece). So this is the soak's least heap, not the station's: that
     one is what the footprint report and the memory campaign measure."""
-    import mp32
+    from tools import mp32
 
     cross = mp32.source() / "mpy-cross" / "build" / "mpy-cross"
     if not cross.exists():

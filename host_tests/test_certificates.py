@@ -286,7 +286,7 @@ def test_installed_csms_root_is_what_wss_trusts(csms, tls_csms, sims, pki):
 VERIFY = """
 import sys, json, binascii, time
 sys.path.insert(0, %r)
-from ocpp_lite import x509, rsa
+from ocpp_lite.crypto import x509, rsa
 out = []
 for case in json.load(open(%r)):
     c = x509.parse(binascii.a2b_base64(case["cert"]))

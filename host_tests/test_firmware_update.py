@@ -14,7 +14,6 @@ import base64
 import datetime
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
@@ -23,10 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from ocpp.v201 import call
 
 from helpers import ROOT, listener, make_cert, pem, server_ssl, wait_until
-
-sys.path.insert(0, str(ROOT / "tools"))
-import profiles  # noqa: E402
-from fileserver import FileServer  # noqa: E402
+from tools import profiles
+from tools.fileserver import FileServer
 
 MF_ROOT = "ManufacturerRootCertificate"
 NEW = "9.9.9-test"

@@ -1,6 +1,6 @@
-"""OCPP2.Lite as a library (README "Use as a library"): the mip package files are what
-tools/packages.py makes of tools/profiles.py, mip installs a profile's package from a local
-HTTP server, and the README's own main.py runs a station from it against the `ocpp` CSMS."""
+"""OCPP2.Lite as a library (docs/library.md): the mip package files are what tools/packages.py
+makes of tools/profiles.py, mip installs a profile's package from a local HTTP server, and the
+main.py of docs/library.md runs a station from it against the `ocpp` CSMS."""
 
 import functools
 import http.server
@@ -12,16 +12,15 @@ import threading
 import pytest
 from ocpp.v201 import call
 
-import footprint_rom as rom
-import packages
-import profiles
 from helpers import MICROPYTHON, ROOT
+from tools import packages, profiles
+from tools.footprint import rom
 
 EXAMPLE_URL = "ws://csms.example.com:9000/ocpp"
 
 
 def test_package_files_are_what_packages_py_makes():
-    assert packages.main(["check"]) == 0, "run: python3 tools/packages.py write"
+    assert packages.main(["check"]) == 0, "run: python3 -m tools.packages write"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -39,19 +38,22 @@ def served():
     srv.server_close()
 
 
-def readme_main():
-    text = (ROOT / "README.md").read_text()
-    return re.search(r"```python\n(.*?)```", text[text.index("## Use as a library"):], re.S).group(1)
+DOC = ROOT / "docs" / "library.md"
 
 
-def test_mip_install_and_the_readme_main_run_a_station(csms, served, tmp_path):
+def doc_main():
+    """The first Python block of docs/library.md: the integrator's main.py."""
+    return re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)
+
+
+def test_mip_install_and_the_documented_main_run_a_station(csms, served, tmp_path):
     lib = tmp_path / "lib"
     r = subprocess.run([MICROPYTHON, "-m", "mip", "install", "--target", str(lib), served + "/package-core.json"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "Done" in r.stdout, r.stdout + r.stderr
     got = sorted(str(p.relative_to(lib).with_suffix("")) for p in lib.rglob("*.py"))
     assert got == profiles.modules("core", rom.present())[0]
-    main = readme_main()
+    main = doc_main()
     assert EXAMPLE_URL in main
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text(main.replace(EXAMPLE_URL, csms.url))

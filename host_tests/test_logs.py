@@ -6,16 +6,13 @@ Part 6 describes them."""
 
 import datetime
 import socket
-import sys
 import time
 
 import pytest
 from ocpp.v201 import call
 
-from helpers import ROOT, CsmsThread, server_ssl, wait_until
-
-sys.path.insert(0, str(ROOT / "tools"))
-from fileserver import FileServer  # noqa: E402
+from helpers import CsmsThread, server_ssl, wait_until
+from tools.fileserver import FileServer
 
 FAST = {"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1, "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
         "OCPPCommCtrlr.RetryBackOffRepeatTimes": 0}

@@ -6,14 +6,14 @@ must not claim them or take an Interval it would ignore)."""
 import pytest
 
 from helpers import wait_until
-import footprint_rom
-import profiles
+from tools import profiles
+from tools.footprint import rom
 
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     out = tmp_path_factory.mktemp("profiles")
-    return {p: footprint_rom.build(p, out)[2] for p in profiles.PROFILES}
+    return {p: rom.build(p, out)[2] for p in profiles.PROFILES}
 
 
 def report(csms, request_id):
@@ -32,9 +32,9 @@ def report(csms, request_id):
 @pytest.mark.parametrize("profile", list(profiles.PROFILES))
 def test_a_build_reports_only_what_it_does(csms, sims, images, profile):
     mods = profiles.PROFILES[profile]
-    aligned = "ocpp_lite/aligned" in mods
+    aligned = "ocpp_lite/metering/aligned" in mods
     sc = "ocpp_lite/smartcharging" in mods
-    certquery = "ocpp_lite/certquery" in mods
+    certquery = "ocpp_lite/certificates/query" in mods
     s = sims(csms.url, romfs=images[profile])
     s.wait_event(ev="boot", status="Accepted")
     rep = report(csms, 7)

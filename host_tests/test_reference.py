@@ -10,8 +10,8 @@ import pathlib
 import random
 import subprocess
 
-import csms as csms_mod
 from helpers import MICROPYTHON
+from tools import csms as csms_mod
 
 ORACLE = pathlib.Path(__file__).parent / "mp" / "oracle.py"
 UTC = datetime.timezone.utc

@@ -1,4 +1,4 @@
-"""The simulator contract (tools/sim) and `make sim` (tools/demo.py)."""
+"""The simulator contract (tools/sim) and `make sim` (python -m tools.demo)."""
 
 import os
 import subprocess
@@ -55,7 +55,7 @@ def test_stdout_is_json_lines_only(csms, sims):
 
 def test_heap_option_limits_the_micropython_heap(csms, sims, tmp_path):
     # a modest heap runs the station (compiled from source on the 64-bit port: far more than
-    # a board with frozen code needs, see README "Footprint"); one too small fails loudly
+    # a board with frozen code needs, see docs/footprint.md); one too small fails loudly
     s = sims(csms.url, heap=256_000)
     s.wait_event(ev="boot", status="Accepted", timeout=15)
     s.quit()
@@ -69,9 +69,9 @@ def test_heap_option_limits_the_micropython_heap(csms, sims, tmp_path):
 
 def test_make_sim_demo_plays_a_charging_session(tmp_path):
     env = dict(os.environ, CSMS_PORT="0")
-    p = subprocess.run([sys.executable, str(ROOT / "tools" / "demo.py"), "--duration", "22",
+    p = subprocess.run([sys.executable, "-m", "tools.demo", "--duration", "22",
                         "--interval", "1", "--state", str(tmp_path / "demo"), "--fresh"],
-                       capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+                       capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL, cwd=ROOT)
     out = p.stdout
     assert p.returncode == 0, out + p.stderr
     assert '"BootNotification"' in out and '"status":"Accepted"' in out

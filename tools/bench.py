@@ -1,10 +1,10 @@
 """tools/bench.py - the same stream of CSMS requests sent to two stations, one at a time over
 ws:// on 127.0.0.1 through the counting relay: OCPP2.Lite on the MicroPython unix port (the lite
 profile's ROMFS image) and a station built on the `ocpp` package on CPython (this file, run as
-`bench.py --ocpp-station URL`). Prints requests per second and bytes on the wire for each, and
+`python -m tools.bench --ocpp-station URL`). Prints requests per second and bytes on the wire for each, and
 the ratio. A benchmark, not a test: the numbers depend on the machine and its load.
 
-    .venv/bin/python tools/bench.py [--rounds N]
+    .venv/bin/python -m tools.bench [--rounds N]
 """
 
 import argparse
@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 
+from tools import csms as csms_mod
+from tools.footprint import rom
+from tools.footprint import session as fs
+from tools.footprint.wire import Relay
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import csms as csms_mod  # noqa: E402
-import footprint_rom as rom  # noqa: E402
-import footprint_session as fs  # noqa: E402
-from footprint_wire import Relay  # noqa: E402
 
 HEARTBEAT_INTERVAL = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
 STREAM = (
@@ -92,7 +92,7 @@ class Bench:
 async def run_one(bench, cmd, station, rounds):
     relay = await Relay(bench.csms.port, False).start()
     url = "ws://127.0.0.1:%d/ocpp" % relay.port
-    p = await asyncio.create_subprocess_exec(*cmd(url), stdin=asyncio.subprocess.PIPE,
+    p = await asyncio.create_subprocess_exec(*cmd(url), stdin=asyncio.subprocess.PIPE, cwd=ROOT,
                                              stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     try:
         while b'"boot"' not in await asyncio.wait_for(p.stdout.readline(), 20):
@@ -126,7 +126,7 @@ async def main(rounds):
                             "--state", str(state), "--csms", url, "--id", "CS001"], "CS001", rounds))]
     for deflate in (False, True):
         rows.append(("ocpp package station, CPython %s" % platform.python_version(), await run_one(
-            bench, lambda url: [sys.executable, __file__, "--ocpp-station", url] + (["--deflate"] if deflate else []),
+            bench, lambda url: [sys.executable, "-m", "tools.bench", "--ocpp-station", url] + (["--deflate"] if deflate else []),
             "PY001", rounds)))
     await bench.csms.stop()
     print("%d CSMS requests (%s, %d rounds), one at a time, ws:// on 127.0.0.1 (%s, %d cores)" % (

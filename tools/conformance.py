@@ -1,4 +1,4 @@
-"""tools/conformance.py - the OCTT Core conformance matrix (`make conformance`, README "Conformance").
+"""tools/conformance.py - the OCTT Core conformance matrix (`make conformance`, docs/tests.md "Conformance").
 
     conformance.py run [--profiles lite,core,core-sc]   run the marked tests per profile, write docs/conformance.md
     conformance.py check [--profiles core]              run them and fail where the committed matrix says
@@ -23,10 +23,11 @@ import pathlib
 import subprocess
 import sys
 
+from tools import profiles
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "host_tests"))
-import octt  # noqa: E402
-import profiles  # noqa: E402
+import octt  # noqa: E402  (the OCTT checklist, shared with the tests)
 
 MATRIX = ROOT / "docs" / "conformance.md"
 OUT = ROOT / "build" / "conformance"

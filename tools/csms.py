@@ -1,12 +1,12 @@
 """tools/csms.py - a small local CSMS (OCPP 2.0.1) on the `ocpp` package and `websockets`.
 
-Used by `make sim` (tools/demo.py) and by the tests. It accepts stations at
+Used by `make sim` (python -m tools.demo) and by the tests. It accepts stations at
 ws[s]://HOST:PORT/<any path>/<station id>, checks HTTP Basic auth when a password is set,
 answers the station's requests, records every frame, and validates every frame the station
 sends against the official OCPP 2.0.1 JSON schemas shipped with `ocpp` (violations are kept in
 Csms.violations and logged).
 
-Run alone:  .venv/bin/python tools/csms.py --port 9000 [--password P] [--cert C --key K]
+Run alone:  .venv/bin/python -m tools.csms --port 9000 [--password P] [--cert C --key K]
 """
 
 import argparse

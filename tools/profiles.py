@@ -1,41 +1,41 @@
 """tools/profiles.py - build profiles: which modules go on the device (the list a freeze manifest
-or ROMFS image takes), and the functional block each module counts towards.
+or ROMFS image takes), and the functional block each module counts towards, both read from the
+layout of firmware/ rather than listed here.
 
 A module is named by its path under firmware/ without ".py" ("ocpp_lite/station"). The OCPP
-client is the packages in CLIENT; every module in them that is not in OPTIONAL goes into every
-profile, so a new core module is never left out by accident. OPTIONAL modules go only into the profiles that name them; a module
-that only an optional feature needs belongs in OPTIONAL with it. Names of modules not written
-yet are fine: the footprint tool includes what exists and reports the rest as missing.
+client is the packages in CLIENT; every module in them goes into every profile except the
+OPTIONAL ones: the parts of blocks that firmware/ocpp_lite/station.py imports under
+`try: ... except ImportError` (a build without them answers their actions NotSupported).
+A profile names the optional modules it takes. The block of a module is the module or package
+under ocpp_lite/ it lives in (ocpp_lite/provisioning/boot -> "B provisioning"); runtime
+modules count towards the block they serve (RUNTIME_BLOCKS).
 """
+import re
+from pathlib import Path
 
-# Handler modules of the dispatch table (firmware/ocpp_lite/actions.py) and other feature modules.
-PROVISIONING = ("provisioning", "netprofile", "reset")  # B05-B09, B11/B12
-REMOTE = ("remote", "unlock", "trigger")  # F01-F06
-CORE_HANDLERS = PROVISIONING + REMOTE + (
-    "availability",  # G03/G04 ChangeAvailability
-    "txstatus",  # E14 GetTransactionStatus
-    "certs",  # M05 InstallCertificate
-    "firmware",  # L01 UpdateFirmware
-    "logs",  # N01 GetLog
-    "customer",  # N09/N10 CustomerInformation
-    "fixed",  # P01 DataTransfer, C11 ClearCache: fixed rejections
-)
-# What the seed's minimal set leaves out (digest section 1.1): GetReport has no module at all.
-NOT_LITE = (
-    "certquery",  # M03/M04 GetInstalledCertificateIds, DeleteCertificate
-    "aligned",  # J01 clock-aligned MeterValues
-)
-SMART_CHARGING = ("smartcharging",)  # K01, K08-K10, bounded
-
-OPTIONAL = tuple("ocpp_lite/" + m for m in CORE_HANDLERS + NOT_LITE + SMART_CHARGING)
-
-PROFILES = {
-    "lite": tuple("ocpp_lite/" + m for m in CORE_HANDLERS),
-    "core": tuple("ocpp_lite/" + m for m in CORE_HANDLERS + NOT_LITE),
-    "core-sc": tuple("ocpp_lite/" + m for m in CORE_HANDLERS + NOT_LITE + SMART_CHARGING),
-}
-
+FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
 CLIENT = ("ocpp_lite", "runtime")
+
+
+def _optional():
+    """ocpp_lite modules that station.py imports under try/except ImportError."""
+    src = (FIRMWARE / "ocpp_lite" / "station.py").read_text()
+    found = re.findall(r"try:.*\n +from \.([\w.]+) import \w+", src)
+    return tuple("ocpp_lite/" + m.replace(".", "/") for m in found)
+
+
+OPTIONAL = _optional()
+_ALIGNED = "ocpp_lite/metering/aligned"  # J01 clock-aligned meter values
+_CERTQUERY = "ocpp_lite/certificates/query"  # M03/M04 GetInstalledCertificateIds, DeleteCertificate
+_SMART = "ocpp_lite/smartcharging"  # K01, K08-K10, bounded
+
+# lite: the seed's minimal set (digest section 1.1) leaves out clock-aligned meter values and the
+# certificate queries; core has every Core block; core-sc adds smart charging.
+PROFILES = {
+    "lite": (),
+    "core": (_ALIGNED, _CERTQUERY),
+    "core-sc": (_ALIGNED, _CERTQUERY, _SMART),
+}
 
 # Board code, counted apart from the client: the simulator's board module (in the ROMFS image
 # of the reference session, so its code is not in the heap either) and the packages the ESP32
@@ -44,40 +44,52 @@ SIM_BOARD = "simboard"
 SIM_SHARED = ("hw/__init__", "hw/inputs")  # the shared board modules the simulator board uses too
 DEVICE_BOARD = ("hw", "drivers")
 
-# Functional blocks (OCPP 2.0.1 Part 2 letters, as in MicroOcpp's table, digest section 6.2).
-# Modules not listed count as "unassigned" in the report until someone lists them here.
-BLOCKS = {
-    "general": ("ocpp_lite/__init__", "ocpp_lite/station", "ocpp_lite/session", "ocpp_lite/rpc",
-                "ocpp_lite/jsonsyntax", "ocpp_lite/schema", "ocpp_lite/actions", "ocpp_lite/clock"),
-    "transport": ("ocpp_lite/wscodec", "ocpp_lite/backoff", "runtime/ws", "runtime/link", "runtime/http"),
-    "runtime": ("runtime/__init__", "runtime/app", "runtime/store", "runtime/config"),
-    "A security": ("ocpp_lite/pem", "ocpp_lite/secevents", "ocpp_lite/der", "ocpp_lite/x509", "ocpp_lite/rsa",
-                   "ocpp_lite/ecdsa"),
-    "B provisioning": ("ocpp_lite/boot", "ocpp_lite/provisioning", "ocpp_lite/netprofile",
-                       "ocpp_lite/reset", "ocpp_lite/devmodel", "ocpp_lite/dmtable"),
-    "C authorization": ("ocpp_lite/auth",),
-    "E transactions": ("ocpp_lite/tx", "ocpp_lite/txstatus", "runtime/queue"),
-    "F remote control": ("ocpp_lite/remote", "ocpp_lite/unlock", "ocpp_lite/trigger"),
-    "G availability": ("ocpp_lite/status", "ocpp_lite/availability"),
-    "J meter values": ("ocpp_lite/aligned", "ocpp_lite/samples"),
-    "K smart charging": ("ocpp_lite/smartcharging",),
-    "L firmware": ("ocpp_lite/firmware", "runtime/fwupdate", "runtime/bundle"),
-    "M certificates": ("ocpp_lite/certs", "ocpp_lite/certquery", "runtime/certstore"),
-    "N diagnostics": ("ocpp_lite/logs", "ocpp_lite/customer", "runtime/logupload"),
-    "P data transfer": ("ocpp_lite/fixed",),
+# Functional blocks (OCPP 2.0.1 Part 2 letters, as in MicroOcpp's table, digest section 6.2):
+# the module or package under ocpp_lite/ named after the block.
+OCPP_BLOCKS = {
+    "security": "A security",
+    "provisioning": "B provisioning",
+    "authorization": "C authorization",
+    "transactions": "E transactions",
+    "remotecontrol": "F remote control",
+    "availability": "G availability",
+    "metering": "J meter values",
+    "smartcharging": "K smart charging",
+    "firmware": "L firmware",
+    "certificates": "M certificates",
+    "diagnostics": "N diagnostics",
+    "datatransfer": "P data transfer",
+    "engine": "general",  # the protocol engine
+    "station": "general",
+    "dispatch": "general",
+    "__init__": "general",
+    "crypto": "crypto",
+}
+# runtime/ (the I/O shell): the block each module serves.
+RUNTIME_BLOCKS = {
+    "ws": "transport", "wscodec": "transport", "link": "transport", "http": "transport", "backoff": "transport",
+    "__init__": "runtime", "app": "runtime", "store": "runtime", "config": "runtime",
+    "queue": "E transactions",
+    "fwupdate": "L firmware", "bundle": "L firmware",
+    "certstore": "M certificates",
+    "logupload": "N diagnostics",
 }
 
 
 def block_of(module):
-    for block, modules in BLOCKS.items():
-        if module in modules:
-            return block
+    """The functional block module counts towards, or "unassigned"."""
+    top, _, rest = module.partition("/")
+    first = rest.split("/")[0]
+    if top == "ocpp_lite":
+        return OCPP_BLOCKS.get(first, "unassigned")
+    if top == "runtime":
+        return RUNTIME_BLOCKS.get(first, "unassigned")
     return "unassigned"
 
 
 def modules(profile, present):
     """The modules of profile among present (all module names under firmware/), and the ones it
-    names that do not exist yet."""
+    names that do not exist."""
     named = PROFILES[profile]
     have = sorted(m for m in present if m not in OPTIONAL or m in named)
     return have, sorted(m for m in named if m not in present)

@@ -11,7 +11,7 @@ import time
 from time import ticks_diff, ticks_ms
 from hw.inputs import Inputs
 from ocpp_lite import __version__
-from ocpp_lite.clock import UNIX_2000
+from ocpp_lite.engine.clock import UNIX_2000
 
 _OPS = ("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem")
 _METER_MS = 1000

@@ -8,7 +8,7 @@ import json
 from time import gmtime, ticks_ms, time
 from micropython import const
 from ocpp_lite import __version__
-from ocpp_lite.clock import UNIX_2000
+from ocpp_lite.engine.clock import UNIX_2000
 from drivers import cp, mfrc522, modbus, relay, s0, sdm, watchdog
 from .evse import Evse
 from .inputs import Inputs

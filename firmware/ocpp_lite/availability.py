@@ -1,104 +1,193 @@
-# ocpp_lite/availability.py - G03/G04 ChangeAvailability for the station, an EVSE or its
-# connector (one per EVSE here): Inoperative makes connectors Unavailable (Faulted ones stay
-# Faulted), Operative brings back their own status; with a transaction running the change is
-# Scheduled for when it ends; until then the idle EVSEs of the target take no new
-# transaction and show Unavailable (G04: a scheduled station change makes the unoccupied
-# connectors Unavailable at once). A request that matches the present state is Accepted and
-# the target's connectors report their status again (TC_G_13_CS step 3). The state is stored
-# ("avail" document: inoperative station and EVSE ids, and the changes scheduled) and
-# survives reboots and power cuts (G03.FR.08, B01.FR.07): a change scheduled before a power
-# cut is made once the transactions it waited for are gone. The CSMS's last word on a target
-# counts: a request that matches the present state cancels a change scheduled for that target.
+# ocpp_lite/availability.py - G Availability: the status of every connector (one per EVSE),
+# reported with StatusNotification (G01: all after boot, B01.FR.05, then every change; a
+# notification that was lost is sent again after the reconnect; state, not history: a queued
+# notification of a connector is replaced by a newer one, session.KEEP), and G03/G04
+# ChangeAvailability for the station, an EVSE or its connector.
+#
+# Inoperative makes connectors Unavailable (Faulted ones stay Faulted), Operative brings back
+# their own status; with a transaction running the change is Scheduled for when it ends; until
+# then the idle EVSEs of the target take no new transaction and show Unavailable (G04: a
+# scheduled station change makes the unoccupied connectors Unavailable at once). A request
+# that matches the present state is Accepted and the target's connectors report their status
+# again (TC_G_13_CS step 3). The state is stored ("avail" document: inoperative station and
+# EVSE ids, and the changes scheduled) and survives reboots and power cuts (G03.FR.08,
+# B01.FR.07): a change scheduled before a power cut is made once the transactions it waited
+# for are gone. The CSMS's last word on a target counts: a request that matches the present
+# state cancels a change scheduled for that target.
 from micropython import const
-from . import schema, status, tx
+from .engine import schema
+from .engine.session import KEEP
+
+AVAILABLE = "Available"
+OCCUPIED = "Occupied"
+UNAVAILABLE = "Unavailable"
+FAULTED = "Faulted"
+
+# The connector status state table (G01, Part 2 "ConnectorStatusEnumType"): the status of a
+# connector is the first row whose condition holds. Conditions: "fault" the board reports a
+# fault; "tx" a transaction runs; "off" no new transaction may start (Station.inoperative:
+# Inoperative, or a reset or firmware installation waiting, or the flash queue full);
+# "plugged" a cable is in; None: always.
+STATUS_TABLE = const((
+    ("fault", "Faulted"),
+    ("tx", "Occupied"),
+    ("off", "Unavailable"),
+    ("plugged", "Occupied"),
+    (None, "Available"),
+))
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
-INT = const(-1)
-REQ = const(1)
+_INT = const(-1)
+_REQ = const(1)
 
-_EVSE = const((("id", INT, REQ), ("connectorId", INT, 0)))
-_REQ = const((("operationalStatus", ("Inoperative", "Operative"), REQ), ("evse", _EVSE, 0)))
-
-
-def init(st, doc):
-    st.avail = doc or {"cs": False, "e": [], "due": []}  # inoperative: station, and these EVSE ids
-    # [evse or 0 for the station, inoperative] waiting for a transaction to end
-    st.avail_due = [tuple(d) for d in st.avail.get("due", ())]
+_EVSE = const((("id", _INT, _REQ), ("connectorId", _INT, 0)))
+_CHANGE = const((("operationalStatus", ("Inoperative", "Operative"), _REQ), ("evse", _EVSE, 0)))
 
 
-def resume(st, now):
-    """At start, after the transactions the power cut left open were ended: make the changes
-    that waited for them."""
-    if st.avail_due:
-        ended(st, None, now)
+def status_of(facts):
+    """The connector status for facts, the conditions that hold (a tuple of their names)."""
+    for cond, s in STATUS_TABLE:
+        if cond is None or cond in facts:
+            return s
+    return AVAILABLE
 
 
-def inoperative(st, evse):
-    """No new transaction on evse: it, or the station, is Inoperative or due to become so."""
-    if st.avail["cs"] or evse in st.avail["e"]:
-        return True
-    for target, off in st.avail_due:
-        if off and target in (0, evse):
+class Availability:
+    def __init__(self, st, evses, doc):
+        self.st = st
+        self.conn = [AVAILABLE] * evses  # status of EVSE i+1, connector 1
+        self.told = [None] * evses  # status the CSMS has or will have (None: unknown)
+        self.doc = doc or {"cs": False, "e": [], "due": []}  # inoperative: station, and these EVSE ids
+        # [evse or 0 for the station, inoperative] waiting for a transaction to end
+        self.due = [tuple(d) for d in self.doc.get("due", ())]
+
+    # --- connector status (G01) ----------------------------------------------------------
+    def status(self, evse):
+        """The status of evse's connector."""
+        return self.conn[evse - 1]
+
+    def usable(self, evse):
+        """The connector may take a new authorization: neither Unavailable nor Faulted."""
+        s = self.conn[evse - 1]
+        return s != UNAVAILABLE and s != FAULTED
+
+    def update(self, ev, now):
+        """Set the status of ev's connector from what holds now (STATUS_TABLE)."""
+        value = status_of(("fault" if ev.fault else None, "tx" if ev.tx else None,
+                           "off" if self.st.inoperative(ev.id) else None, "plugged" if ev.plugged else None))
+        if self.conn[ev.id - 1] != value:
+            self.conn[ev.id - 1] = value
+            self.st.show({"ev": "status", "evse": ev.id, "connector": 1, "status": value})
+            self.report(ev.id, now)
+
+    def report(self, evse, now, force=False, flags=0):
+        """Queue a StatusNotification for evse if the CSMS has not seen its status (or force).
+        Before the boot is Accepted only a triggered one (flags PRE_BOOT) goes."""
+        st = self.st
+        i = evse - 1
+        value = self.conn[i]
+        if not (st.rpc.accepted or flags) or (value == self.told[i] and not force):
+            return
+        told = self.told
+
+        def done(st, res, now):
+            if res is None and told[i] == value:
+                told[i] = None  # lost: report again after reconnecting
+
+        told[i] = value
+        if not st.rpc.call(
+            "StatusNotification",
+            {"timestamp": st.stamp(now), "connectorStatus": value, "evseId": evse, "connectorId": 1},
+            done,
+            flags | KEEP,
+            evse,
+        ):
+            told[i] = None
+
+    def report_all(self, now, force=False):
+        for evse in range(1, len(self.conn) + 1):
+            self.report(evse, now, force)
+
+    def station_status(self):
+        """The station's AvailabilityState: the status all connectors share, else Available."""
+        s = self.conn[0]
+        for x in self.conn:
+            if x != s:
+                return AVAILABLE
+        return s
+
+    # --- operative / inoperative (G03, G04) ----------------------------------------------
+    def inoperative(self, evse):
+        """No new transaction on evse: it, or the station, is Inoperative or due to become so."""
+        if self.doc["cs"] or evse in self.doc["e"]:
             return True
-    return False
-
-
-def ChangeAvailability(st, p, now):
-    schema.check(p, _REQ)
-    off = p["operationalStatus"] == "Inoperative"
-    e = p.get("evse")
-    target = 0
-    if e is not None and e["id"] != 0:
-        target = e["id"]
-        if not 1 <= target <= len(st.ev) or e.get("connectorId", 1) != 1:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
-    due = [d for d in st.avail_due if d[0] != target]  # the last word replaces a scheduled one
-    if (st.avail["cs"] if target == 0 else target in st.avail["e"]) == off:
-        # G03.FR.03, G04.FR.04: already so; the target's connectors say so again
-        if not _apply(st, None, off, now, due):
-            return {"status": "Rejected"}
-        for ev in st.ev:
-            if target in (0, ev.id):
-                status.report(st, ev.id, now, True)
-        return {"status": "Accepted"}
-    busy = [ev for ev in st.ev if ev.tx and (target == 0 or ev.id == target)]
-    if busy and off:
-        if not _apply(st, None, off, now, due + [(target, off)]):
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
-        return {"status": "Scheduled"}  # G03.FR.05, G04
-    if not _apply(st, target, off, now, due):
-        return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
-    return {"status": "Accepted"}
-
-
-def _apply(st, target, off, now, due):
-    """Store and show: target (0 the station, else an EVSE id; None: none) becomes
-    inoperative (off) or operative, and due is what stays scheduled."""
-    if due == st.avail_due and target is None:
-        return True
-    a = {"cs": st.avail["cs"], "e": list(st.avail["e"]), "due": [list(d) for d in due]}
-    if target == 0:
-        a["cs"] = off
-    elif target is not None and off:
-        if target not in a["e"]:
-            a["e"].append(target)
-    elif target is not None and target in a["e"]:
-        a["e"].remove(target)
-    try:
-        st.save("avail", a)
-    except OSError:
+        for target, off in self.due:
+            if off and target in (0, evse):
+                return True
         return False
-    st.avail = a
-    st.avail_due = due
-    for ev in st.ev:
-        tx.refresh(st, ev, now)
-    return True
 
+    def resume(self, now):
+        """At start, after the transactions the power cut left open were ended: make the changes
+        that waited for them."""
+        if self.due:
+            self.ended(now)
 
-def ended(st, ev, now):
-    """A transaction ended (ev; None at start): carry out availability changes waiting for it."""
-    for d in list(st.avail_due):
-        target, off = d
-        if not any(x.tx and (target == 0 or x.id == target) for x in st.ev):
-            _apply(st, target, off, now, [x for x in st.avail_due if x != d])
+    def ChangeAvailability(self, p, now):
+        schema.check(p, _CHANGE)
+        st = self.st
+        off = p["operationalStatus"] == "Inoperative"
+        e = p.get("evse")
+        target = 0
+        if e is not None and e["id"] != 0:
+            target = e["id"]
+            if not 1 <= target <= len(st.ev) or e.get("connectorId", 1) != 1:
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+        due = [d for d in self.due if d[0] != target]  # the last word replaces a scheduled one
+        if (self.doc["cs"] if target == 0 else target in self.doc["e"]) == off:
+            # G03.FR.03, G04.FR.04: already so; the target's connectors say so again
+            if not self._apply(None, off, now, due):
+                return {"status": "Rejected"}
+            for ev in st.ev:
+                if target in (0, ev.id):
+                    self.report(ev.id, now, True)
+            return {"status": "Accepted"}
+        busy = [ev for ev in st.ev if ev.tx and (target == 0 or ev.id == target)]
+        if busy and off:
+            if not self._apply(None, off, now, due + [(target, off)]):
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
+            return {"status": "Scheduled"}  # G03.FR.05, G04
+        if not self._apply(target, off, now, due):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
+        return {"status": "Accepted"}
+
+    def _apply(self, target, off, now, due):
+        """Store and show: target (0 the station, else an EVSE id; None: none) becomes
+        inoperative (off) or operative, and due is what stays scheduled."""
+        if due == self.due and target is None:
+            return True
+        a = {"cs": self.doc["cs"], "e": list(self.doc["e"]), "due": [list(d) for d in due]}
+        if target == 0:
+            a["cs"] = off
+        elif target is not None and off:
+            if target not in a["e"]:
+                a["e"].append(target)
+        elif target is not None and target in a["e"]:
+            a["e"].remove(target)
+        try:
+            self.st.save("avail", a)
+        except OSError:
+            return False
+        self.doc = a
+        self.due = due
+        self.st.transactions.refresh(now)
+        return True
+
+    def ended(self, now):
+        """A transaction ended (or, at start, the ones a power cut left were): carry out the
+        availability changes waiting for it."""
+        st = self.st
+        for d in list(self.due):
+            target, off = d
+            if not any(x.tx and (target == 0 or x.id == target) for x in st.ev):
+                self._apply(target, off, now, [x for x in self.due if x != d])

@@ -9,7 +9,7 @@ import gc
 import os
 from time import ticks_ms
 from micropython import const
-from ocpp_lite import clock
+from ocpp_lite.engine import clock
 from ocpp_lite.station import Station
 from . import config
 from .certstore import CertStore
@@ -36,18 +36,16 @@ class App:
         docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail", "profiles", "fw")}
         self.st = None
         self.q = FlashQueue(store, self.log)
+        self.link = Link(self)
         self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),
-                          os.urandom(8), reason, self.log)
+                          os.urandom(8), reason, self.log, CertStore(store), self.link.probe)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
-        self.st.certstore = CertStore(store)
-        self.st.certs = len(self.st.certstore.names())
         self._jobs = {}  # transfer tasks by effect: "firmware", "upload"
         for name in store.damaged:  # a copy failed its check: the last good one is in use
-            self.st.security_event("StoreCorruptionRecovered", name, ticks_ms())
+            self.st.security.record("StoreCorruptionRecovered", name, ticks_ms())
         self._reconnect = False
         self._relays = {}  # EVSE id: the contactor state last set on the board
-        self.link = Link(self)
         self.wake = asyncio.Event()
         self._done = asyncio.Event()
         self._wlock = asyncio.Lock()
@@ -67,14 +65,6 @@ class App:
             self.oom("link")
         self.board.show({"ev": "ws", "state": "connected" if slot else "closed"})
         self.wake.set()
-
-    async def received(self, msg):
-        try:
-            self.st.receive(msg, ticks_ms())
-        except MemoryError:
-            self.oom("receive")
-        self.wake.set()  # deadlines may have moved
-        await self.service()
 
     def hw(self, fn, *args, **kw):
         """Feed a hardware event to the station: fn(*args, now, **kw); returns what fn does
@@ -108,7 +98,7 @@ class App:
             pass  # flash full or failing, or no memory: the board output still has it
 
     def security_event(self, kind, info):
-        self.hw(self.st.security_event, kind, info)
+        self.hw(self.st.security.record, kind, info)
 
     def stop(self, why, reason=None):
         """End the run: why is "quit" or "reboot" (the next boot reports reason)."""

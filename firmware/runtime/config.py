@@ -2,10 +2,15 @@
 # board's setup write): device-model variables, the first network profile, the station
 # identity and password, CSMS root certificates, and the non-OCPP station settings.
 import json
-from ocpp_lite import devmodel, pem, wscodec
+from micropython import const
+from ocpp_lite.crypto import pem
+from ocpp_lite.provisioning import devmodel
+from ocpp_lite.provisioning.netprofile import parse_url
 from .certstore import CSMS, CertStore
 
 _ENTRIES = "SecurityCtrlr.CertificateEntries"
+_KEY = const(0)  # fields of a dmtable row
+_MUT = const(2)
 STATION = {"MaxMessageBytes": 8192}  # bound on an incoming WebSocket message (close 1009 above)
 
 
@@ -25,7 +30,7 @@ def _row(name):
     """The device-model row for 'Component.Variable[Instance]' or a unique 'Variable'."""
     r = devmodel.row(name)
     if r is None and "." not in name:
-        found = [x for x in _rows() if devmodel.split(x[0])[1] == name]
+        found = [x for x in _rows() if devmodel.split(x[_KEY])[1] == name]
         r = found[0] if len(found) == 1 else None
     if r is None:
         raise ValueError("unknown setting " + name)
@@ -33,7 +38,7 @@ def _row(name):
 
 
 def _rows():
-    from ocpp_lite.dmtable import ROWS
+    from ocpp_lite.provisioning.dmtable import ROWS
 
     return ROWS
 
@@ -53,7 +58,7 @@ def provision(store, sets, csms=None, identity=None, password=None):
         sets[devmodel.PASSWORD] = password
     prof = new_net["profiles"].get("1")
     if csms is not None:
-        tls = wscodec.parse_url(csms)[0]
+        tls = parse_url(csms)[0]
         prof = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": csms,
                 "messageTimeout": prof["messageTimeout"] if prof else 30,
                 "securityProfile": 2 if tls else 1, "ocppInterface": "Wired0"}
@@ -69,10 +74,10 @@ def provision(store, sets, csms=None, identity=None, password=None):
             prof["messageTimeout"] = int(text)
         else:
             r = _row(name)
-            if r[2] == "R":
+            if r[_MUT] == "R":
                 raise ValueError(name + " is read-only")
             try:
-                new_vars[r[0]] = devmodel.parse(r, text)
+                new_vars[r[_KEY]] = devmodel.parse(r, text)
             except ValueError as e:
                 raise ValueError("%s: %s" % (name, e.args[0]))
     for name, old, new in (("vars", vars_doc, new_vars), ("net", net, new_net), ("station", st_doc, new_st)):

@@ -7,7 +7,7 @@
 import asyncio
 import hashlib
 from micropython import const
-from ocpp_lite import boot, firmware
+from ocpp_lite import firmware
 from . import config, http
 from .link import sleep_s, tls_context
 
@@ -23,43 +23,44 @@ def https_context(app, url):
 async def run(app):
     st = app.st
     inst = getattr(app.board, "installer", None)
-    status = st.fw["status"]
-    if status in firmware.DONE:
+    fw = st.firmware
+    status = fw.job["status"]
+    if firmware.ended(status):
         return
-    if status in firmware.LATE:  # started again after installing: a trial, a rollback, or neither
-        while st.boot != boot.ACCEPTED:
+    if firmware.late(status):  # started again after installing: a trial, a rollback, or neither
+        while not st.boot.accepted():
             await asyncio.sleep_ms(200)
         ok = inst.outcome() if inst else None
         if ok is not None or status == "InstallRebooting":
             if ok:
                 inst.confirm()
-            app.hw(firmware.booted, st, ok is not False)
+            app.hw(fw.booted, ok is not False)
             return
         # a power cut before the installation: do it all again
-    await _until(app, firmware.retrieve_wait)
+    await _until(app, fw.retrieve_wait)
     if inst is None:
         app.log("this board cannot install firmware")
-        app.hw(firmware.report, st, "InstallationFailed")
+        app.hw(fw.report, "InstallationFailed")
         return
-    digest = await _attempts(app, st.fw, inst)
+    digest = await _attempts(app, fw.job, inst)
     if digest is None:
-        app.hw(firmware.report, st, "DownloadFailed")  # L01.FR.30
+        app.hw(fw.report, "DownloadFailed")  # L01.FR.30
         return
-    if not app.hw(firmware.verified, st, digest):
+    if not app.hw(fw.verified, digest):
         return
-    await _until(app, firmware.install_wait)
-    app.hw(firmware.report, st, "Installing")
+    await _until(app, fw.install_wait)
+    app.hw(fw.report, "Installing")
     try:
         inst.install()
     except ValueError as e:  # not an image this board can run
         app.log("firmware rejected: %s" % e)
-        app.hw(firmware.report, st, "InstallVerificationFailed")  # L01.FR.29
+        app.hw(fw.report, "InstallVerificationFailed")  # L01.FR.29
         return
     except OSError as e:
         app.log("firmware installation failed: %r" % e)
-        app.hw(firmware.report, st, "InstallationFailed")
+        app.hw(fw.report, "InstallationFailed")
         return
-    app.hw(firmware.report, st, "InstallRebooting")  # L01.FR.15
+    app.hw(fw.report, "InstallRebooting")  # L01.FR.15
     for _ in range(st.rpc.timeout_ms // 100):  # the notification out first, if the link allows
         if st.rpc.idle() and not st.rpc.out:
             break
@@ -68,12 +69,12 @@ async def run(app):
 
 
 async def _until(app, wait):
-    """Sleep while the core's wait(st, now) gives ms to wait (it gives at most a minute: the
+    """Sleep while the core's wait(now) gives ms to wait (it gives at most a minute: the
     retrieve and install date-times are waited for in steps, as the clock may be set)."""
-    ms = app.hw(wait, app.st)
+    ms = app.hw(wait)
     while ms > 0:
         await asyncio.sleep_ms(ms)
-        ms = app.hw(wait, app.st)
+        ms = app.hw(wait)
 
 
 async def _attempts(app, job, inst):
@@ -82,7 +83,7 @@ async def _attempts(app, job, inst):
         if attempt:  # the whole retryInterval, in steps of a day (L01: no retry before it)
             await sleep_s(job["wait"])
         else:
-            app.hw(firmware.report, app.st, "Downloading")
+            app.hw(app.st.firmware.report, "Downloading")
         try:
             return await _download(app, job["url"], inst)
         except ValueError as e:  # a URL or a file the board cannot use: no use trying again

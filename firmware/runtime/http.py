@@ -5,7 +5,7 @@
 import asyncio
 import binascii
 from micropython import const
-from ocpp_lite import wscodec
+from ocpp_lite.provisioning.netprofile import parse_url
 
 _BUF = const(512)  # status line, header lines, chunk-size lines
 _HEAD_LINES = const(32)
@@ -24,7 +24,7 @@ def split_url(url):
     at = rest.rfind("@", 0, slash if slash >= 0 else len(rest))
     user = rest[:at] if at >= 0 else None
     # http:// and https:// split like ws:// and wss:// (same default ports)
-    tls, host, port, path = wscodec.parse_url("ws" + url[4 : url.find("//") + 2] + rest[at + 1 :])
+    tls, host, port, path = parse_url("ws" + url[4 : url.find("//") + 2] + rest[at + 1 :])
     if any(c in path for c in " \r\n") or any(c in host for c in " \r\n/"):
         raise ValueError("bad characters in URL")
     return tls, host, port, path, user

@@ -4,9 +4,11 @@
 import asyncio
 import os
 from time import ticks_diff, ticks_ms
-from ocpp_lite import backoff, clock, devmodel, netprofile
-from ocpp_lite.wscodec import HandshakeError, CLOSE_GOING_AWAY, CLOSE_NORMAL
-from . import config, ws
+from ocpp_lite.engine import clock
+from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
+from ocpp_lite.provisioning.netprofile import timeout_ms
+from . import backoff, config, ws
+from .wscodec import HandshakeError, CLOSE_GOING_AWAY, CLOSE_NORMAL
 
 _BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
 
@@ -43,7 +45,6 @@ class Link:
         self._soon = False  # reconnect at once, without back-off (new password)
         self._probes = 0  # payload of the next link check's ping
         self._probe = None  # (WebSocket, payload) of the link check waiting for its pong
-        app.st.rpc.probe = self.probe
 
     async def run(self):
         app = self.app
@@ -57,7 +58,7 @@ class Link:
                     failures = 0
                     await self._serve(w, slot)
                 else:
-                    netprofile.failed(st)
+                    st.network.failed()
             except MemoryError:  # anywhere in an attempt: recorded, and the task goes on
                 app.oom("link")
                 self._gone()
@@ -68,9 +69,9 @@ class Link:
                 continue
             s = backoff.delay_s(
                 failures,
-                devmodel.get(st, "OCPPCommCtrlr.RetryBackOffWaitMinimum"),
-                devmodel.get(st, "OCPPCommCtrlr.RetryBackOffRandomRange"),
-                devmodel.get(st, "OCPPCommCtrlr.RetryBackOffRepeatTimes"),
+                st.devmodel.get("OCPPCommCtrlr.RetryBackOffWaitMinimum"),
+                st.devmodel.get("OCPPCommCtrlr.RetryBackOffRandomRange"),
+                st.devmodel.get("OCPPCommCtrlr.RetryBackOffRepeatTimes"),
                 int.from_bytes(os.urandom(2), "little"),
             )
             failures += 1
@@ -81,18 +82,18 @@ class Link:
         """(WebSocket, slot) on the network profile due next, or (None, slot)."""
         app = self.app
         st = app.st
-        slot, prof = netprofile.current(st)
+        slot, prof = st.network.current()
         if prof is None:
             app.log("no network profile to connect with")
             return None, None
         url = prof["ocppCsmsUrl"]
-        ident = devmodel.get(st, devmodel.IDENTITY)
+        ident = st.devmodel.get(IDENTITY)
         app.log("connecting to %s as %s (profile %s)" % (url, ident, slot))
         try:
             ctx = tls_context(config.ca_certs(app.store)) if prof["securityProfile"] > 1 else None
             w = await ws.connect(
-                url, ident, devmodel.get(st, devmodel.PASSWORD), ctx,
-                netprofile.timeout_ms(prof), app.settings["MaxMessageBytes"],
+                url, ident, st.devmodel.get(PASSWORD), ctx,
+                timeout_ms(prof), app.settings["MaxMessageBytes"],
             )
             return w, slot
         except ws.CertificateError as e:
@@ -149,7 +150,7 @@ class Link:
         app = self.app
         pinged = None  # ticks of the idle ping not answered yet
         while True:
-            ping = devmodel.get(app.st, "OCPPCommCtrlr.WebSocketPingInterval") * 1000
+            ping = app.st.devmodel.get("OCPPCommCtrlr.WebSocketPingInterval") * 1000
             now = ticks_ms()
             if pinged is not None and ticks_diff(w.last_rx, pinged) >= 0:
                 pinged = None  # heard from the server since the ping
@@ -170,7 +171,12 @@ class Link:
                     pinged = ticks_ms()
                     await w.ping()
                 continue
-            await app.received(msg)
+            try:
+                app.st.rpc.receive(msg, ticks_ms())  # the session answers or hands it on
+            except MemoryError:
+                app.oom("receive")
+            app.wake.set()  # deadlines may have moved
+            await app.service()
 
     def probe(self):
         """The session's link check (a CALL it keeps in flash timed out): a ping at once; its

@@ -1,10 +1,10 @@
-# runtime/logupload.py - N01 on the runtime side: one task per GetLog (ocpp_lite/logs.py).
+# runtime/logupload.py - N01 on the runtime side: one task per GetLog (ocpp_lite/diagnostics.py).
 # It copies the lines of the log in the time window (each line starts with its RFC 3339
 # time) into a file, so the upload has a fixed length while the logs go on growing, then
 # sends that file with PUT (POST when the server refuses PUT with 405; N01.FR.18/19) in small
 # pieces, with the retries of the request.
 from micropython import const
-from ocpp_lite import clock, logs
+from ocpp_lite.engine import clock
 from . import http
 from .fwupdate import https_context
 from .link import sleep_s
@@ -68,8 +68,8 @@ async def _send(app, job, size):
 
 async def run(app):
     st = app.st
-    job = st.upload
-    app.hw(logs.report, st, job, "Uploading")  # N01.FR.08
+    job = st.diagnostics.upload
+    app.hw(st.diagnostics.report, job, "Uploading")  # N01.FR.08
     status = "UploadFailure"
     try:
         size = _collect(app.store, job)
@@ -87,4 +87,4 @@ async def run(app):
         app.log("log upload: %r" % e)
     finally:
         app.store.remove(_OUT)
-    app.hw(logs.report, st, job, status)
+    app.hw(st.diagnostics.report, job, status)

@@ -4,7 +4,7 @@
 # message sent again after a reboot carries the same message id. In RAM only an index:
 # (order, transaction id or None, droppable).
 #
-# Bounded at LIMIT files, always (README "Message classes"). When full, room is made by
+# Bounded at LIMIT files, always (docs/behaviour.md "Message classes"). When full, room is made by
 # dropping, oldest first, a TransactionEvent Updated (its meter values), else a security event
 # (it stays in the security log); a droppable message that finds no room is refused (OSError).
 # Started and Ended are never dropped: the station starts no new transaction while fewer than

@@ -1,11 +1,12 @@
 # runtime/ws.py - WebSocket client over a MicroPython asyncio stream, driven by
-# ocpp_lite.wscodec. Every read and write has a timeout; an incoming message over the bound
+# runtime/wscodec.py. Every read and write has a timeout; an incoming message over the bound
 # closes the connection with 1009 before anything is allocated for it.
 import asyncio
 import os
 from time import ticks_ms
 from micropython import const
-from ocpp_lite import wscodec as wc
+from ocpp_lite.provisioning.netprofile import parse_url
+from . import wscodec as wc
 
 PROTOCOL = "ocpp2.0.1"
 _RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
@@ -28,7 +29,7 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     """Open the OCPP WebSocket <url>/<identity>. Raises OSError (TCP or TLS), ValueError
     (bad URL, wss without CA), CertificateError, wscodec.HandshakeError or
     asyncio.TimeoutError."""
-    tls, host, port, path = wc.parse_url(url)
+    tls, host, port, path = parse_url(url)
     if tls and ssl_ctx is None:
         raise ValueError("wss:// needs an installed CSMS root certificate")
     r, _ = await asyncio.wait_for_ms(

@@ -2,7 +2,7 @@
 import json
 from time import ticks_add
 from ocpp_lite.station import Station
-from ocpp_lite.clock import parse
+from ocpp_lite.engine.clock import parse
 
 T0 = parse("2025-05-05T10:00:00Z")  # the time the fake CSMS answers with
 
@@ -69,12 +69,13 @@ class Queue:
         return sum(1 for m in self.m.values() if m["tx"] is not None and (tx is None or m["tx"] == tx))
 
 
-def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None, tx=None, q=None, avail=None):
+def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None, tx=None, q=None, avail=None,
+            certstore=None):
     logs = []
     flash = flash or Flash()
     docs = {"vars": vars, "net": json.loads(json.dumps(net)), "tx": tx, "avail": avail}
     st = Station(INFO, HW, evses, docs, flash.save, Queue() if q is None else q, now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
-                 reason, logs.append)
+                 reason, logs.append, certstore=certstore)
     st.logs = logs
     st.flash = flash
     return st
@@ -90,7 +91,7 @@ def sent(st):
 
 
 def answer(st, frame, payload, now):
-    st.receive(json.dumps([3, frame[1], payload]).encode(), now)
+    st.rpc.receive(json.dumps([3, frame[1], payload]).encode(), now)
 
 
 def boot_accepted(st, now=0, interval=60):

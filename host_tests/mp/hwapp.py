@@ -8,6 +8,8 @@ class Core:
 
     def __init__(self):
         self.calls = []
+        self.transactions = self  # the services that own the hardware inputs
+        self.authorization = self
 
     def plug(self, evse, now):
         self.calls.append(("plug", evse))

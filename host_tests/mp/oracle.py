@@ -10,9 +10,9 @@ import sys
 
 _here = sys.argv[0].rpartition("/")[0] or "."
 sys.path.insert(0, _here + "/../../firmware")
-from ocpp_lite import clock, jsonsyntax, rpc, schema  # noqa: E402
+from ocpp_lite.engine import clock, jsonsyntax, rpc, schema  # noqa: E402
 
-_SPECS = {"TriggerMessage": ("trigger", "REQUEST"), "DataTransfer": ("fixed", "DATA_TRANSFER")}
+_SPECS = {"TriggerMessage": ("remotecontrol", "TRIGGER"), "DataTransfer": ("datatransfer", "DATA_TRANSFER")}
 
 mode = sys.argv[1]
 with open(sys.argv[2]) as f:

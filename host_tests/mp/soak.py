@@ -68,7 +68,7 @@ from heapq import heappop, heappush
 from time import ticks_add
 
 import ocpp_lite
-from ocpp_lite import clock, netprofile
+from ocpp_lite.engine import clock
 from ocpp_lite.station import Station
 from runtime.queue import FlashQueue, LIMIT
 from runtime.store import Store as FlashStore
@@ -78,8 +78,8 @@ MIN = 60 * SEC
 HOUR = 60 * MIN
 DAY = 24 * HOUR
 SLACK = 5 * SEC
-RAM_Q = 16  # ocpp_lite/session.py _QUEUE
-OUT_MAX = 8  # ocpp_lite/session.py _OUT
+RAM_Q = 16  # ocpp_lite/engine/session.py _QUEUE
+OUT_MAX = 8  # ocpp_lite/engine/session.py _OUT
 EFFECTS_MAX = 32  # ocpp_lite/station.py _EFFECTS
 WARMUP_DAYS = 2
 # A day's figure may exceed the largest of the warm-up days by this much. What it catches varies
@@ -320,7 +320,7 @@ class Soak:
                 self.log_given_up += 1
             elif "queue full" in line and "dropped" in line:
                 self.log_q_dropped += 1
-            elif "not queued" in line:  # queue.py refused it; tx.py then logs "not stored" too
+            elif "not queued" in line:  # queue.py refused it; transactions.py then logs "not stored" too
                 self.log_unqueued += 1
                 self.unq_line = True
                 return
@@ -344,8 +344,8 @@ class Soak:
         wall = self.wall()
         if reason == "PowerUp" and pct(5000):
             wall += between(0, 360) - 180  # the RTC drifted while the power was off
-        self.st = st = Station(INFO, HW, self.ne, docs, self.store.save, q, self.now, wall, seed, reason, self.log)
-        st.rpc.probe = self.probe
+        self.st = st = Station(INFO, HW, self.ne, docs, self.store.save, q, self.now, wall, seed, reason, self.log,
+                               probe=self.probe)
         self.slot_life = None
         self.reboot_due = None
         self.reconnect_due = False
@@ -353,8 +353,8 @@ class Soak:
         self.service()  # the safe state first
         for u in self.users:  # the board tells what is plugged in (boards/unix/simboard.py)
             if u.plugged:
-                st.plug(u.i, self.now)
-                st.ev_ready(u.i, u.ready, self.now)
+                st.transactions.plug(u.i, self.now)
+                st.transactions.ev_ready(u.i, u.ready, self.now)
                 self.service()
         if self.net_up:
             self.push(self.vt + between(1 * SEC, 10 * SEC), "connect", self.conn_n)
@@ -383,8 +383,8 @@ class Soak:
             return
         if pct(1000):  # the first slot fails NetworkProfileConnectionAttempts times: the next one
             for _ in range(3):
-                netprofile.failed(st)
-        slot = netprofile.current(st)[0]
+                st.network.failed()
+        slot = st.network.current()[0]
         if self.slot_life is not None and self.slot_life != slot:
             self.fallbacks += 1
             self.csms.boot_ok = False  # B10.FR.10: it must register again
@@ -640,7 +640,7 @@ class Soak:
                 self.csms.received(b)
         elif kind == "st_rx":
             if a == self.conn and self.st is not None:
-                self.st.receive(b.encode(), self.now)
+                self.st.rpc.receive(b.encode(), self.now)
         elif kind == "user":
             if b == a.gen:
                 self.user(a)
@@ -733,7 +733,7 @@ class Soak:
         if s == IDLE:
             if self.ending:
                 return
-            if st is None or st.conn[u.i - 1] == "Unavailable":
+            if st is None or st.availability.conn[u.i - 1] == "Unavailable":
                 self.later(u, between(MIN, 10 * MIN))
                 return
             self.attempts += 1
@@ -797,14 +797,14 @@ class Soak:
         idle = False
         if not stop:
             for ev in st.ev:
-                if not ev.tx and not ev.auth and st.conn[ev.id - 1] not in ("Unavailable", "Faulted"):
+                if not ev.tx and not ev.auth and st.availability.conn[ev.id - 1] not in ("Unavailable", "Faulted"):
                     idle = True
             if idle:
                 self.taps.append([tok, self.vt + st.rpc.timeout_ms + SLACK])
             else:
                 self.unchecked_taps += 1
             self.reader = (tok, self.vt + 2 * st.rpc.timeout_ms + 15 * SEC)
-        st.tap(tok, "ISO14443", self.now)
+        st.authorization.tap(tok, "ISO14443", self.now)
         self.later(u, ms, then)
 
     def plug(self, u):
@@ -822,8 +822,8 @@ class Soak:
         u.t_read = self.vt
         u.mgen += 1
         if self.st is not None:
-            self.st.plug(u.i, self.now)
-            self.st.ev_ready(u.i, True, self.now)
+            self.st.transactions.plug(u.i, self.now)
+            self.st.transactions.ev_ready(u.i, True, self.now)
         self.push(self.vt + between(10 * SEC, 60 * SEC), "meter", u, u.mgen)
 
     def unplug(self, u):
@@ -833,7 +833,7 @@ class Soak:
             u.mgen += 1
             u.events += 1
             if self.st is not None:
-                self.st.unplug(u.i, self.now)
+                self.st.transactions.unplug(u.i, self.now)
         if u.token is not None:
             self.tok_user.pop(u.token, None)
         u.token = None
@@ -853,13 +853,13 @@ class Soak:
             u.events += 1
             if phase == 3 and self.st is not None:
                 u.ready = False
-                self.st.ev_ready(u.i, False, self.now)
+                self.st.transactions.ev_ready(u.i, False, self.now)
         w = 0
         if self.board[u.i - 1] and u.ready:
             w = u.p if phase <= 1 else between(30, 80)  # the end of a charge: tens of W
         u.w = w
         if self.st is not None:
-            self.st.meter(u.i, u.mwh // 1000, w, self.now)
+            self.st.transactions.meter(u.i, u.mwh // 1000, w, self.now)
         if u.plugged:
             self.push(self.vt + between(10 * SEC, 60 * SEC), "meter", u, u.mgen)
 
@@ -934,8 +934,9 @@ class Soak:
             self.bad(5, "transactions never Ended at the CSMS: %s" % sorted(c.ctx))
         for i in range(self.ne):
             told = c.status[i]
-            if told != st.conn[i]:
-                self.bad(8, "the CSMS was last told EVSE %d is %s, the station shows %s" % (i + 1, told, st.conn[i]))
+            shown = st.availability.conn[i]
+            if told != shown:
+                self.bad(8, "the CSMS was last told EVSE %d is %s, the station shows %s" % (i + 1, told, shown))
         self.check()
 
     # --- invariants after every step ---------------------------------------------------------
@@ -970,14 +971,14 @@ class Soak:
         for ev in st.ev:
             if ev.tx:
                 busy = True
-        if not (st.resetting or getattr(st, "updating", False) or getattr(st, "q_full", False)):
+        if not (st.reset.pending or st.firmware.holding or getattr(st, "q_full", False)):
             for ev in st.ev:
                 i = ev.id
                 if i in c.unsure or 0 in c.unsure or ev.fault:
                     continue
                 off_e = c.want[i]
                 off_cs = c.want[0]
-                shown = st.conn[i - 1]
+                shown = st.availability.conn[i - 1]
                 if off_e and not ev.tx or off_cs and not busy:
                     if shown != "Unavailable":
                         self.bad(8, "EVSE %d shows %s, the CSMS last asked for Inoperative (%s)" %
@@ -987,9 +988,9 @@ class Soak:
         # 8: and the CSMS knows it: link up, Accepted, nothing queued or outstanding in RAM
         if self.conn is not None and st.rpc.accepted and st.rpc.idle():
             for i in range(self.ne):
-                if c.status[i] != st.conn[i]:
+                if c.status[i] != st.availability.conn[i]:
                     self.bad(8, "link up, Accepted and idle: the CSMS was last told EVSE %d is %s, the station "
-                             "shows %s" % (i + 1, c.status[i], st.conn[i]))
+                             "shows %s" % (i + 1, c.status[i], st.availability.conn[i]))
         # 9: a report refused as running makes progress (checked when refused, Csms.reply)
         if self.heap_due and not len(st.q) and st.rpc.idle():
             self.heap_sample()
@@ -1337,7 +1338,7 @@ class Csms:
         if action == "ChangeAvailability" and what in self.unsure:
             self.unsure.remove(what)  # answered: the station shows its state from now on
         if m[0] == 4:
-            if not (m[2] == "SecurityError" and st.boot == 2):  # B03.FR.08: while Rejected
+            if not (m[2] == "SecurityError" and st.boot.state == 2):  # B03.FR.08: while Rejected
                 s.bad(11, "%s %s refused: %s %s" % (action, mid, m[2], m[3] if len(m) > 3 else ""))
             self.pump()
             return

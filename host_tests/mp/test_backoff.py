@@ -1,5 +1,5 @@
-# Unit tests of ocpp_lite.backoff on the unix port.
-from ocpp_lite.backoff import delay_s
+# Unit tests of runtime.backoff on the unix port.
+from runtime.backoff import delay_s
 
 
 def test_doubling_capped_by_repeat_times():

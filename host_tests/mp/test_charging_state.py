@@ -4,9 +4,8 @@
 # the power stays below 50 W for 60 s (a deadline, completed by tick() without another
 # reading), or at once when the control pilot goes to state B. Runs on the unix port.
 from fakes import answer, boot_accepted, later, sent, station
-from ocpp_lite import tx
 
-# tx.py's _CHARGING_W, _IDLE_W, _IDLE_MS (const names starting with _ are not visible from
+# transactions.py's _CHARGING_W, _IDLE_W, _IDLE_MS (const names starting with _ are not visible from
 # outside the module on MicroPython)
 CHARGING_W = 100
 IDLE_W = 50
@@ -41,10 +40,10 @@ def _started(pilot=False):
     got = []
     boot_accepted(st, 0, interval=3600)
     _csms(st, 0, got)
-    st.plug(1, 0)
+    st.transactions.plug(1, 0)
     if pilot:
-        st.ev_ready(1, True, 0)
-    st.tap("CARD-1", "ISO14443", 0)
+        st.transactions.ev_ready(1, True, 0)
+    st.authorization.tap("CARD-1", "ISO14443", 0)
     _csms(st, 0, got)
     assert [p["eventType"] for p in got] == ["Started"], got
     assert st.ev[0].relay
@@ -59,7 +58,7 @@ def _changes(got):
 def _step(st, got, now, w=None, wh=1000):
     """At now: a meter reading (if w is given), then tick, then the CSMS."""
     if w is not None:
-        st.meter(1, wh, w, now)
+        st.transactions.meter(1, wh, w, now)
     st.tick(now)
     _csms(st, now, got)
 
@@ -90,7 +89,7 @@ def test_finding6_suspended_after_hold():
     t = later(0, 2)
     _step(st, got, t, 0)  # the EV stopped; a board that reports only on change sends no more
     assert got == [] and st.ev[0].tx["cs"] == "Charging"
-    assert tx.deadline(st, t) == HOLD_MS  # the hold is a deadline, also the station's
+    assert st.transactions.deadline(t) == HOLD_MS  # the hold is a deadline, also the station's
     assert st.next_deadline(later(t, HOLD_S - 20)) == 20000
     _step(st, got, later(t, HOLD_S - 0.1))
     assert got == []
@@ -99,7 +98,7 @@ def test_finding6_suspended_after_hold():
     assert got[0]["eventType"] == "Updated" and got[0]["timestamp"] == "2025-05-05T10:01:02Z", got
     del got[:]
     _step(st, got, later(t, 10 * HOLD_S))  # nothing more, and no hold left behind
-    assert got == [] and tx.deadline(st, later(t, 10 * HOLD_S)) is None
+    assert got == [] and st.transactions.deadline(later(t, 10 * HOLD_S)) is None
 
 
 def test_finding6_hold_restarts_when_power_comes_back_between_thresholds():
@@ -121,7 +120,7 @@ def test_finding6_pilot_b_suspends_at_once():
     assert _changes(got) == ["Charging"]
     del got[:]
     t = later(0, 30)
-    st.ev_ready(1, False, t)  # state B: the EV stops asking, before the meter sees it
+    st.transactions.ev_ready(1, False, t)  # state B: the EV stops asking, before the meter sees it
     _csms(st, t, got)
     assert _changes(got) == ["SuspendedEV"] and len(got) == 1, got
     del got[:]
@@ -130,14 +129,14 @@ def test_finding6_pilot_b_suspends_at_once():
     _step(st, got, later(t, 2 + 2 * HOLD_S))
     assert got == [] and st.ev[0].tx["cs"] == "SuspendedEV"
     # a pilot B while a hold runs: SuspendedEV at once, and the hold is gone
-    st.ev_ready(1, True, later(t, 200))
+    st.transactions.ev_ready(1, True, later(t, 200))
     _step(st, got, later(t, 201), 7400)
     _step(st, got, later(t, 202), 0)
     del got[:]
-    st.ev_ready(1, False, later(t, 203))
+    st.transactions.ev_ready(1, False, later(t, 203))
     _csms(st, later(t, 203), got)
     assert _changes(got) == ["SuspendedEV"] and len(got) == 1, got
-    assert tx.deadline(st, later(t, 203)) is None
+    assert st.transactions.deadline(later(t, 203)) is None
 
 
 def test_finding6_charging_again_above_threshold():
@@ -156,9 +155,9 @@ def test_finding6_charging_again_above_threshold():
     assert _changes(got) == ["Charging"] and len(got) == 1, got
     del got[:]
     # pilot B, then C again: Charging comes back with the power
-    st.ev_ready(1, False, later(now, 10))
+    st.transactions.ev_ready(1, False, later(now, 10))
     _step(st, got, later(now, 11), 0)
-    st.ev_ready(1, True, later(now, 20))
+    st.transactions.ev_ready(1, True, later(now, 20))
     _step(st, got, later(now, 20))
     assert _changes(got) == ["SuspendedEV"], got
     _step(st, got, later(now, 21), 3700)
@@ -170,8 +169,8 @@ def test_finding6_end_of_transaction_clears_the_hold():
     _step(st, got, later(0, 1), 7400)
     t = later(0, 2)
     _step(st, got, t, 0)
-    assert tx.deadline(st, t) == HOLD_MS
-    st.unplug(1, later(t, 5))
+    assert st.transactions.deadline(t) == HOLD_MS
+    st.transactions.unplug(1, later(t, 5))
     _csms(st, later(t, 5), got)
     assert got[-1]["eventType"] == "Ended"
     assert st.ev[0].idle_until is None
@@ -179,8 +178,8 @@ def test_finding6_end_of_transaction_clears_the_hold():
     _step(st, got, later(t, HOLD_S + 5))
     assert got == []
     # a new transaction does not inherit anything
-    st.plug(1, later(t, 100))
-    st.tap("CARD-1", "ISO14443", later(t, 100))
+    st.transactions.plug(1, later(t, 100))
+    st.authorization.tap("CARD-1", "ISO14443", later(t, 100))
     _csms(st, later(t, 100), got)
     assert [p["eventType"] for p in got] == ["Started"], got
-    assert tx.deadline(st, later(t, 100)) is None
+    assert st.transactions.deadline(later(t, 100)) is None

@@ -1,5 +1,5 @@
-# Unit tests of ocpp_lite.clock on the unix port.
-from ocpp_lite import clock
+# Unit tests of ocpp_lite.engine.clock on the unix port.
+from ocpp_lite.engine import clock
 
 
 def test_known_dates():

@@ -1,12 +1,12 @@
-# Unit tests of ocpp_lite.devmodel / dmtable on the unix port.
+# Unit tests of ocpp_lite.provisioning.devmodel / dmtable on the unix port.
 from fakes import station
-from ocpp_lite import devmodel
-from ocpp_lite.dmtable import ROWS
+from ocpp_lite.provisioning import devmodel
+from ocpp_lite.provisioning.dmtable import ROWS
 
 
 def _find(st, comp, var):
     try:
-        r, evse = devmodel.find(st, comp, var)
+        r, evse = st.devmodel.find(comp, var)
         return r[0], evse
     except KeyError as e:
         return e.args[0]
@@ -15,8 +15,8 @@ def _find(st, comp, var):
 def test_table_is_consistent():
     st = station()
     for sc, al, n in ((True, True, 64), (False, True, 58), (True, False, 64), (False, False, 58)):
-        st.sc, st.al = sc, al
-        keys = [r[0] for r in devmodel.rows(st)]
+        st.devmodel.sc, st.devmodel.al = sc, al
+        keys = [r[0] for r in st.devmodel.rows()]
         assert len(keys) == len(set(keys)) == n, (sc, al)  # every build has each variable once
     for r in ROWS:
         assert len(r) == 9 and r[1] in (0, 1, 2, 3, 4, 5) and r[2] in "RCWO", r
@@ -35,14 +35,14 @@ def test_table_is_consistent():
 
 def test_a_build_without_clock_aligned_values_reports_none():
     st = station()
-    assert st.al  # the source tree has ocpp_lite/aligned
-    st.al = False  # as the lite build finds it
+    assert st.devmodel.al  # the source tree has ocpp_lite/metering/aligned
+    st.devmodel.al = False  # as the lite build finds it
     comp = {"name": "AlignedDataCtrlr"}
-    r, _ = devmodel.find(st, comp, {"name": "Available"})
-    assert devmodel.value(st, r, 0, 0) is False
+    r, _ = st.devmodel.find(comp, {"name": "Available"})
+    assert st.devmodel.value(r, 0, 0) is False
     for name, empty in (("Interval", 0), ("Measurands", ""), ("TxEndedInterval", 0), ("TxEndedMeasurands", "")):
-        r, _ = devmodel.find(st, comp, {"name": name})
-        assert devmodel.mutability(r) == "ReadOnly" and devmodel.value(st, r, 0, 0) == empty, name
+        r, _ = st.devmodel.find(comp, {"name": name})
+        assert devmodel.mutability(r) == "ReadOnly" and st.devmodel.value(r, 0, 0) == empty, name
 
 
 def test_find_scopes_case_and_instances():
@@ -61,7 +61,7 @@ def test_find_scopes_case_and_instances():
         "DeviceDataCtrlr.ItemsPerMessage[GetVariables]"
     assert _find(st, {"name": "DeviceDataCtrlr"}, {"name": "ItemsPerMessage"}) == "UnknownVariable"
     assert _find(st, {"name": "SmartChargingCtrlr"}, {"name": "RateUnit"}) == (
-        ("SmartChargingCtrlr.RateUnit", 0) if st.sc else "UnknownComponent")
+        ("SmartChargingCtrlr.RateUnit", 0) if st.devmodel.sc else "UnknownComponent")
 
 
 def _p(key, text):
@@ -98,36 +98,36 @@ def test_parse_by_type_limits_and_lists():
 def test_values_stored_default_live():
     st = station(evses=2, vars={"OCPPCommCtrlr.OfflineThreshold": 42, "TxCtrlr.TxStartPoint": "Authorized",
                                 "OCPPCommCtrlr.ResetRetries": 99})
-    assert devmodel.get(st, "OCPPCommCtrlr.OfflineThreshold") == 42
-    assert devmodel.get(st, "OCPPCommCtrlr.ResetRetries") == 2  # stored value out of range: default
-    assert "OCPPCommCtrlr.ResetRetries" not in st.vars and "TxCtrlr.TxStartPoint" not in st.vars
-    r, e = devmodel.find(st, {"name": "EVSE", "evse": {"id": 2}}, {"name": "AvailabilityState"})
-    st.conn[1] = "Occupied"
-    assert devmodel.value(st, r, 2, 0) == "Occupied"
-    r, e = devmodel.find(st, {"name": "ChargingStation"}, {"name": "AvailabilityState"})
-    assert devmodel.value(st, r, 0, 0) == "Available"
-    st.conn[0] = "Occupied"
-    assert devmodel.value(st, r, 0, 0) == "Occupied"
-    r, e = devmodel.find(st, {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}, {"name": "ConnectorType"})
-    assert devmodel.value(st, r, 1, 0) == "cType2"
+    assert st.devmodel.get("OCPPCommCtrlr.OfflineThreshold") == 42
+    assert st.devmodel.get("OCPPCommCtrlr.ResetRetries") == 2  # stored value out of range: default
+    assert "OCPPCommCtrlr.ResetRetries" not in st.devmodel.vars and "TxCtrlr.TxStartPoint" not in st.devmodel.vars
+    r, e = st.devmodel.find({"name": "EVSE", "evse": {"id": 2}}, {"name": "AvailabilityState"})
+    st.availability.conn[1] = "Occupied"
+    assert st.devmodel.value(r, 2, 0) == "Occupied"
+    r, e = st.devmodel.find({"name": "ChargingStation"}, {"name": "AvailabilityState"})
+    assert st.devmodel.value(r, 0, 0) == "Available"
+    st.availability.conn[0] = "Occupied"
+    assert st.devmodel.value(r, 0, 0) == "Occupied"
+    r, e = st.devmodel.find({"name": "Connector", "evse": {"id": 1, "connectorId": 1}}, {"name": "ConnectorType"})
+    assert st.devmodel.value(r, 1, 0) == "cType2"
     assert devmodel.text(True) == "true" and devmodel.text(12.0) == "12" and devmodel.text(12.5) == "12.5"
 
 
 def test_store_writes_only_changes_and_reverts_on_flash_error():
     st = station()
     st.flash.docs.clear()
-    devmodel.store(st, {"OCPPCommCtrlr.OfflineThreshold": 300})  # the default: nothing to write
+    st.devmodel.store({"OCPPCommCtrlr.OfflineThreshold": 300})  # the default: nothing to write
     assert st.flash.docs == {}
-    devmodel.store(st, {"OCPPCommCtrlr.OfflineThreshold": 61})
+    st.devmodel.store({"OCPPCommCtrlr.OfflineThreshold": 61})
     assert st.flash.docs["vars"] == {"OCPPCommCtrlr.OfflineThreshold": 61}
     st.flash.fail = True
     try:
-        devmodel.store(st, {"OCPPCommCtrlr.OfflineThreshold": 62})
+        st.devmodel.store({"OCPPCommCtrlr.OfflineThreshold": 62})
     except OSError:
         pass
     else:
         raise AssertionError("no OSError")
-    assert devmodel.get(st, "OCPPCommCtrlr.OfflineThreshold") == 61
+    assert st.devmodel.get("OCPPCommCtrlr.OfflineThreshold") == 61
     st.flash.fail = False
-    devmodel.store(st, {"OCPPCommCtrlr.OfflineThreshold": 300})  # back to default: removed
+    st.devmodel.store({"OCPPCommCtrlr.OfflineThreshold": 300})  # back to default: removed
     assert st.flash.docs["vars"] == {}

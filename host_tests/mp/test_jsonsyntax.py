@@ -1,5 +1,5 @@
-# Unit tests of ocpp_lite.jsonsyntax (strict JSON check) on the unix port.
-from ocpp_lite.jsonsyntax import check
+# Unit tests of ocpp_lite.engine.jsonsyntax (strict JSON check) on the unix port.
+from ocpp_lite.engine.jsonsyntax import check
 
 GOOD = (b'{}', b'[]', b'0', b'-0.5e+10', b'"a\\"b\\\\\\u00e9"', b' [1, {"a": [true, false, null]}] ',
         b'"\xc3\xa9"', b'{"a":{"b":{"c":[[]]}}}', b'1E5', b'[-1,2.50]')

@@ -3,7 +3,7 @@
 # the issue reports with the core on the unix port and the time given, and fails on the code
 # before the fix.
 import json
-from fakes import NET, T0, Queue, answer, boot_accepted, drain, later, sent, station
+from fakes import NET, T0, answer, boot_accepted, drain, later, sent, station
 from runtime.queue import LIMIT, FlashQueue
 
 ALIGNED = {"AlignedDataCtrlr.Interval": 60}
@@ -36,7 +36,7 @@ def _answer_all(st, now, csms=None, limit=200):
         seen.append(f[0][2])
         res = (csms or (lambda f: {}))(f[0])
         if type(res) is str:
-            st.receive(json.dumps([4, f[0][1], res, "", {}]).encode(), now)
+            st.rpc.receive(json.dumps([4, f[0][1], res, "", {}]).encode(), now)
         else:
             answer(st, f[0], res, now)
     raise AssertionError("station never quiet: %s" % seen[-10:])
@@ -64,9 +64,9 @@ def test_finding1_boot_sent_after_offline_power_up_with_aligned_values():
     f = _calls(st)
     assert f and f[0][2] == "BootNotification", f
     answer(st, f[0], BOOT_OK, now)
-    assert st.boot == 3  # Accepted
+    assert st.boot.state == 3  # Accepted
     # the TriggerMessage of a later re-registration is not an empty promise either
-    st.receive(b'[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]', now)
+    st.rpc.receive(b'[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]', now)
     assert [3, "t", {"status": "Rejected"}] in sent(st)  # F06.FR.17: already Accepted
 
 
@@ -80,9 +80,9 @@ def test_finding1_boot_sent_after_outage_plugs_and_fallback_to_slot_2():
     now = 1000
     for _ in range(9):
         now = later(now, 30)
-        st.plug(1, now)
+        st.transactions.plug(1, now)
         now = later(now, 30)
-        st.unplug(1, now)
+        st.transactions.unplug(1, now)
         st.tick(now)
     st.connected("2", now)
     f = _calls(st)
@@ -103,10 +103,10 @@ def test_finding1_boot_fate_learned_when_dropped_by_the_link():
     st.connected("1", 20)
     f2 = _calls(st)
     assert f2 and f2[0][2] == "BootNotification" and f2[0][1] != f[0][1]
-    st.receive(b'[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]', 30)
+    st.rpc.receive(b'[2,"t","TriggerMessage",{"requestedMessage":"BootNotification"}]', 30)
     assert sent(st) == [[3, "t", {"status": "Accepted"}]]  # the one in flight answers it
     answer(st, f2[0], BOOT_OK, 40)
-    assert st.boot == 3
+    assert st.boot.state == 3
 
 
 def test_finding2_card_reader_alive_after_offline_backlog():
@@ -117,13 +117,13 @@ def test_finding2_card_reader_alive_after_offline_backlog():
     _answer_all(st, 0)
     now = _offline(st, 0, 20)
     st.connected("1", now)  # the first MeterValues of the backlog goes at once
-    st.tap("AA11", "ISO14443", now)
+    st.authorization.tap("AA11", "ISO14443", now)
     st.tick(now)
     acts = _answer_all(st, now, lambda f: {"idTokenInfo": {"status": "Invalid"}} if f[2] == "Authorize" else _csms(f))
     assert acts[1] == "Authorize", acts  # before the rest of the backlog: a person is waiting
-    assert not st.authorizing
+    assert not st.authorization.pending
     now = later(now, 5)
-    st.tap("BB22", "ISO14443", now)
+    st.authorization.tap("BB22", "ISO14443", now)
     st.tick(now)
     f = _calls(st)
     assert f and f[0][2] == "Authorize" and f[0][3]["idToken"]["idToken"] == "BB22"
@@ -133,14 +133,14 @@ def test_finding2_authorize_lost_with_the_link_frees_the_reader():
     st = station()
     boot_accepted(st, 0)
     _answer_all(st, 0)
-    st.tap("AA11", "ISO14443", 100)
+    st.authorization.tap("AA11", "ISO14443", 100)
     st.tick(100)
     assert _calls(st)[0][2] == "Authorize"
     st.disconnected(200)
-    assert not st.authorizing
+    assert not st.authorization.pending
     st.connected("1", 300)
     _answer_all(st, 300, _csms)
-    st.tap("BB22", "ISO14443", 400)
+    st.authorization.tap("BB22", "ISO14443", 400)
     st.tick(400)
     assert _calls(st)[0][2] == "Authorize"
 
@@ -156,22 +156,22 @@ def test_finding3_base_report_runs_again_after_a_dropped_page():
     now = _offline(st, 0, 20)
     st.connected("1", now)
     assert len(st.rpc._q) >= 15  # full, less the one sent
-    st.receive(b'[2,"t","TriggerMessage",{"requestedMessage":"Heartbeat"}]', now)
+    st.rpc.receive(b'[2,"t","TriggerMessage",{"requestedMessage":"Heartbeat"}]', now)
     assert len(st.rpc._q) == 16
-    st.receive(b'[2,"r1","GetBaseReport",{"requestId":1,"reportBase":"FullInventory"}]', now)
+    st.rpc.receive(b'[2,"r1","GetBaseReport",{"requestId":1,"reportBase":"FullInventory"}]', now)
     f = sent(st)
     assert f[2] == [3, "r1", {"status": "Accepted"}]
     answer(st, f[0], {}, now)  # the backlog's first, sent at the reconnection
     pages = []
     _answer_all(st, now, lambda f: (f[2] == "NotifyReport" and pages.append(f[3])) or _csms(f), limit=400)
     assert len(pages) > 2 and "tbc" not in pages[-1] and [p["seqNo"] for p in pages] == list(range(len(pages)))
-    st.receive(b'[2,"r2","GetBaseReport",{"requestId":2,"reportBase":"FullInventory"}]', now)
+    st.rpc.receive(b'[2,"r2","GetBaseReport",{"requestId":2,"reportBase":"FullInventory"}]', now)
     assert sent(st)[0] == [3, "r2", {"status": "Accepted"}]
     # a page the CSMS never answers: the report ends at the timeout
     now = later(now, 31)
     st.tick(now)
     _answer_all(st, now, _csms)
-    st.receive(b'[2,"r3","GetBaseReport",{"requestId":3,"reportBase":"FullInventory"}]', now)
+    st.rpc.receive(b'[2,"r3","GetBaseReport",{"requestId":3,"reportBase":"FullInventory"}]', now)
     assert sent(st)[0] == [3, "r3", {"status": "Accepted"}]
 
 
@@ -193,8 +193,8 @@ def test_finding4_refused_security_event_does_not_block_transaction_events():
     for _ in range(60 * 6):  # six hours of a running transaction, a tick a minute
         _answer_all(st, now, csms)
         if now == later(0, 60):
-            st.plug(1, now)
-            st.tap("AA11", "ISO14443", now)
+            st.transactions.plug(1, now)
+            st.authorization.tap("AA11", "ISO14443", now)
             st.tick(now)
             _answer_all(st, now, csms)
         now = later(now, 60)
@@ -214,8 +214,8 @@ def test_finding4_unanswered_security_event_does_not_hold_back_the_transaction_l
     while f[0][2] != "SecurityEventNotification":
         answer(st, f[0], {}, now)
         f = _calls(st)
-    st.plug(1, now)
-    st.tap("AA11", "ISO14443", now)  # queued behind the unanswered event
+    st.transactions.plug(1, now)
+    st.authorization.tap("AA11", "ISO14443", now)  # queued behind the unanswered event
     now = later(now, 30)
     st.tick(now)  # the event timed out: it waits MessageAttemptInterval in its own lane
     f = _calls(st)
@@ -265,10 +265,10 @@ def test_finding5_flash_queue_bounded_and_no_new_transaction_when_full():
     for i in range(100):
         now = later(now, 60)
         st.connected("1", now)
-        st.plug(1, now)
+        st.transactions.plug(1, now)
         st.tick(now)
         sent(st)  # nothing is answered: the link dies each time
-        st.receive(json.dumps([2, "r%d" % i, "RequestStartTransaction",
+        st.rpc.receive(json.dumps([2, "r%d" % i, "RequestStartTransaction",
                                {"idToken": {"idToken": "AA11", "type": "ISO14443"}, "remoteStartId": i}]).encode(), now)
         sent(st)
         st.disconnected(now)
@@ -280,13 +280,13 @@ def test_finding5_flash_queue_bounded_and_no_new_transaction_when_full():
             now = later(now, 60)
         else:
             refused += 1
-        st.unplug(1, now)
+        st.transactions.unplug(1, now)
         st.tick(now)
         while st.effects:  # what the runtime does after every input
             st.effects.popleft()
         assert not st.ev[0].tx and len(q) <= LIMIT and len(files.names("q_")) <= LIMIT
     st.connected("1", now)
-    assert refused and st.conn[0] == "Unavailable"
+    assert refused and st.availability.conn[0] == "Unavailable"
     assert q.held() == 2 * started and 0 < started < 100, (started, q.held())
     assert [x for x in logs if "queue full: a TransactionEvent Updated dropped" in x]
     # the index is rebuilt from the files alone, within the bound, one file at a time
@@ -294,8 +294,8 @@ def test_finding5_flash_queue_bounded_and_no_new_transaction_when_full():
     assert q2.index == q.index
     _answer_all(st, now, _csms, limit=500)
     st.tick(now)
-    assert len(q) == 0 and st.conn[0] == "Available"
-    assert _calls(st) == [] and st.told[0] == "Available"
+    assert len(q) == 0 and st.availability.conn[0] == "Available"
+    assert _calls(st) == [] and st.availability.told[0] == "Available"
 
 
 def test_finding5_full_queue_refuses_droppable_messages_only():
@@ -321,14 +321,14 @@ def test_finding8_full_effects_and_frames_are_handled_not_silent():
     boot_accepted(st, 0)
     for i in range(40):  # the runtime has not taken the effects for a long time
         st.show({"ev": "x", "i": i})
-    st.plug(1, 0)
-    st.receive(json.dumps([2, "r", "RequestStartTransaction",
+    st.transactions.plug(1, 0)
+    st.rpc.receive(json.dumps([2, "r", "RequestStartTransaction",
                            {"idToken": {"idToken": "AA11", "type": "ISO14443"}, "remoteStartId": 1}]).encode(), 0)
     assert st.ev[0].relay and ("relay", 1, True) not in list(st.effects)
     assert [x for x in st.logs if "effects full: ('relay', 1, True) lost" in x]  # said, and the
     # runtime sets the contactor from st.ev[0].relay (runtime/app.py: the test below)
     for i in range(12):  # replies that are never written
-        st.receive(json.dumps([2, "h%d" % i, "DataTransfer", {"vendorId": "x"}]).encode(), 0)
+        st.rpc.receive(json.dumps([2, "h%d" % i, "DataTransfer", {"vendorId": "x"}]).encode(), 0)
     assert len(st.rpc.out) == 8 and [x for x in st.logs if "frames full" in x]
     while st.effects:
         st.effects.popleft()
@@ -345,7 +345,7 @@ def test_finding9_no_spinning_timer_while_offline():
     while f[0][2] != "SecurityEventNotification":
         answer(st, f[0], {}, 0)
         f = _calls(st)
-    st.receive(json.dumps([4, f[0][1], "InternalError", "", {}]).encode(), 0)  # retry in 10 s
+    st.rpc.receive(json.dumps([4, f[0][1], "InternalError", "", {}]).encode(), 0)  # retry in 10 s
     st.disconnected(1000)
     now = later(0, 20)  # past the retry time, offline
     for _ in range(100):
@@ -362,8 +362,8 @@ def _charging_on_evse1():
     st = station(evses=2)
     boot_accepted(st, 0)
     _answer_all(st, 0, _csms)
-    st.plug(1, 0)
-    st.tap("AA11", "ISO14443", 0)
+    st.transactions.plug(1, 0)
+    st.authorization.tap("AA11", "ISO14443", 0)
     st.tick(0)
     _answer_all(st, 0, _csms)
     assert st.ev[0].tx
@@ -373,22 +373,22 @@ def _charging_on_evse1():
 def test_finding10_operative_cancels_a_scheduled_inoperative():
     st = _charging_on_evse1()
     for target, evse in ((1, {"evse": {"id": 1}}), (0, {})):
-        st.receive(json.dumps([2, "a", "ChangeAvailability", dict(operationalStatus="Inoperative", **evse)]).encode(), 0)
+        st.rpc.receive(json.dumps([2, "a", "ChangeAvailability", dict(operationalStatus="Inoperative", **evse)]).encode(), 0)
         assert sent(st)[0][2] == {"status": "Scheduled"}
-        st.receive(json.dumps([2, "b", "ChangeAvailability", dict(operationalStatus="Operative", **evse)]).encode(), 0)
+        st.rpc.receive(json.dumps([2, "b", "ChangeAvailability", dict(operationalStatus="Operative", **evse)]).encode(), 0)
         assert sent(st)[0][2] == {"status": "Accepted"}
-    st.unplug(1, 10)
+    st.transactions.unplug(1, 10)
     _answer_all(st, 10, _csms)
-    assert st.conn == ["Available", "Available"] and not st.avail_due
+    assert st.availability.conn == ["Available", "Available"] and not st.availability.due
 
 
 def test_finding10_scheduled_inoperative_survives_a_power_cut():
     st = _charging_on_evse1()
-    st.receive(b'[2,"a","ChangeAvailability",{"operationalStatus":"Inoperative","evse":{"id":1}}]', 0)
+    st.rpc.receive(b'[2,"a","ChangeAvailability",{"operationalStatus":"Inoperative","evse":{"id":1}}]', 0)
     assert sent(st)[0][2] == {"status": "Scheduled"}
     # the power goes; the station boots from what it stored
     st2 = station(evses=2, flash=st.flash, q=st.q, tx=st.flash.docs["tx"], avail=st.flash.docs["avail"])
-    assert st2.conn == ["Unavailable", "Available"] and not st2.avail_due
+    assert st2.availability.conn == ["Unavailable", "Available"] and not st2.availability.due
     boot_accepted(st2, 0)
     acts = [(f[2], f[3].get("eventType"), f[3].get("connectorStatus")) for f in drain(st2)]
     assert ("TransactionEvent", "Ended", None) in acts and ("StatusNotification", None, "Unavailable") in acts
@@ -433,17 +433,17 @@ def test_finding8_runtime_sets_the_contactor_from_state_when_its_command_was_los
     app._effects()
     assert board.relays == [(1, False)]  # the safe state at start
     st.disconnected(0)
-    st.plug(1, 0)
+    st.transactions.plug(1, 0)
     for i in range(40):  # the runtime has not taken the effects for a long time
         st.show({"ev": "x", "i": i})
     st.ev[0].auth = ({"idToken": "AA11", "type": "ISO14443"}, None, None, 0, None)
-    st.plug(1, 0)  # the EV is there and authorized: the transaction starts
+    st.transactions.plug(1, 0)  # the EV is there and authorized: the transaction starts
     assert st.ev[0].relay and ("relay", 1, True) not in list(st.effects)
     app._effects()
     assert board.relays == [(1, False), (1, True)] and "contactor set from its state" in board.logs[-1]
     app._effects()
     assert board.relays == [(1, False), (1, True)]  # once
-    st.unplug(1, 0)  # the transaction ends: the contactor opens, and a flood of effects follows
+    st.transactions.unplug(1, 0)  # the transaction ends: the contactor opens, and a flood of effects follows
     for i in range(40):
         st.show({"ev": "x", "i": i})
     app._effects()
@@ -471,8 +471,8 @@ def test_memory_error_while_connecting_does_not_end_the_link_task():
     def get(k):
         raise MemoryError("memory allocation failed, allocating 768 bytes")
 
-    st.net = json.loads(json.dumps(NET))  # a CSMS to connect to, that Accepted the station
-    st.boot = 3
+    st.network.doc = json.loads(json.dumps(NET))  # a CSMS to connect to, that Accepted the station
+    st.boot.state = 3
     st.rpc.accepted = True
     st.rpc.keep(st, "TransactionEvent", {"seqNo": 0}, "tx1")
     st.q.get = get

@@ -1,6 +1,6 @@
-# Unit tests of ocpp_lite.pem on the unix port.
+# Unit tests of ocpp_lite.crypto.pem on the unix port.
 import binascii
-from ocpp_lite import pem
+from ocpp_lite.crypto import pem
 
 DER = b"\x30\x03\x02\x01\x05"
 B64 = binascii.b2a_base64(DER).decode()

@@ -1,6 +1,6 @@
-# Unit tests of ocpp_lite.rpc on the unix port.
+# Unit tests of ocpp_lite.engine.rpc on the unix port.
 import json
-from ocpp_lite import rpc
+from ocpp_lite.engine import rpc
 
 
 def _err(text):

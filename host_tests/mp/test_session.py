@@ -1,19 +1,32 @@
-# Unit tests of ocpp_lite.session on the unix port (one outstanding CALL, timeouts, gate).
+# Unit tests of ocpp_lite.engine.session on the unix port (one outstanding CALL, timeouts, gate).
 import json
 from fakes import Queue
-from ocpp_lite.session import PRE_BOOT, Session
+from ocpp_lite.engine.session import PRE_BOOT, Session
+
+
+class Transactions:
+    def __init__(self, answered):
+        self._answered = answered
+
+    def answered(self, m, res, now):
+        self._answered.append((m["a"], res))
 
 
 class St:
     def __init__(self):
         self.q = Queue()
         self.answered = []
+        self.transactions = Transactions(self.answered)
 
     def attempts(self):
         return 3, 10
 
-    def kept_answered(self, m, res, now):
-        self.answered.append((m["a"], res))
+
+def _receive(s, st, buf, now):
+    """The session's part of taking a frame (Session.receive without the dispatch and the
+    station's tick): (id, action, payload) of a CALL, else None."""
+    s._now = now
+    return s._take(st, buf, now)
 
 
 def _s(timeout=10):
@@ -35,7 +48,7 @@ def test_one_outstanding_call_and_unique_ids():
     assert len(s.out) == 1
     f = json.loads(s.out.popleft())
     assert f[:3] == [2, "p-1", "A"]
-    assert s.receive(St(), ('[3,"%s",{"ok":1}]' % f[1]).encode(), 5) is None
+    assert _receive(s, St(), ('[3,"%s",{"ok":1}]' % f[1]).encode(), 5) is None
     assert got == [{"ok": 1}]
     s.pump(St(), 5)
     assert json.loads(s.out.popleft())[1:3] == ["p-2", "B"]
@@ -64,7 +77,7 @@ def test_pre_boot_gate():
     s.call("BootNotification", {}, None, PRE_BOOT)
     s.pump(St(), 0)
     assert json.loads(s.out.popleft())[2] == "BootNotification"
-    s.receive(St(), b'[3,"p-1",{}]', 1)
+    _receive(s, St(), b'[3,"p-1",{}]', 1)
     s.pump(St(), 1)
     assert not s.out  # StatusNotification waits for acceptance
     s.accepted = True
@@ -80,7 +93,7 @@ def test_callerror_and_disconnect_fail_the_call():
     s.call("A", {}, done)
     s.pump(St(), 0)
     f = json.loads(s.out.popleft())
-    s.receive(St(), ('[4,"%s","InternalError","x",{}]' % f[1]).encode(), 1)
+    _receive(s, St(), ('[4,"%s","InternalError","x",{}]' % f[1]).encode(), 1)
     s.call("B", {}, done)
     s.pump(St(), 2)
     s.disconnected(St(), 3)
@@ -100,8 +113,8 @@ def test_queue_is_bounded_and_a_dropped_call_learns_its_fate():
 
 def test_incoming_call_returned_and_errors_answered():
     s, _ = _s()
-    assert s.receive(St(), b'[2,"c1","Reset",{"type":"Immediate"}]', 0) == ("c1", "Reset", {"type": "Immediate"})
-    assert s.receive(St(), b'[2,"c2"', 0) is None
+    assert _receive(s, St(), b'[2,"c1","Reset",{"type":"Immediate"}]', 0) == ("c1", "Reset", {"type": "Immediate"})
+    assert _receive(s, St(), b'[2,"c2"', 0) is None
     assert json.loads(s.out.popleft())[:3] == [4, "-1", "RpcFrameworkError"]
 
 
@@ -118,14 +131,14 @@ def test_flash_messages_in_order_with_ids_kept_and_e13_retries():
         s.pump(st, now)
         f = json.loads(s.out.popleft())
         sent.append(f[2])
-        s.receive(st, ('[3,"%s",{}]' % f[1]).encode(), now)
+        _receive(s, st, ('[3,"%s",{}]' % f[1]).encode(), now)
     assert sent == ["StatusNotification", "TransactionEvent", "Heartbeat"]  # order made
     assert st.answered == [("TransactionEvent", {})] and len(st.q) == 0
     # a TransactionEvent that fails is retried after interval * attempts (E13), same id
     s.keep(st, "TransactionEvent", {"seqNo": 1}, "tx1")
     s.pump(st, 0)
     f1 = json.loads(s.out.popleft())
-    s.receive(st, ('[4,"%s","InternalError","",{}]' % f1[1]).encode(), 100)
+    _receive(s, st, ('[4,"%s","InternalError","",{}]' % f1[1]).encode(), 100)
     assert s.wait[0] == 10100
     s.pump(st, 10099)
     assert not s.out
@@ -178,5 +191,5 @@ def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the
     s.connected()
     s.pump(st, 14000)
     assert json.loads(s.out.popleft())[1] == f1[1]  # sent again at once, same id
-    s.receive(st, ('[3,"%s",{}]' % f1[1]).encode(), 14100)
+    _receive(s, st, ('[3,"%s",{}]' % f1[1]).encode(), 14100)
     assert len(st.q) == 0 and st.answered == [("TransactionEvent", {})] and not [x for x in logs if "given up" in x]

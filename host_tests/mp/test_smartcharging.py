@@ -3,8 +3,7 @@
 # recurring and relative profiles, validity, duration; and the bounds.
 import json
 from fakes import T0, answer, boot_accepted, drain, sent, station
-from ocpp_lite import smartcharging as sc
-from ocpp_lite.clock import iso
+from ocpp_lite.engine.clock import iso
 
 H = 3600
 
@@ -24,7 +23,7 @@ def prof(pid, purpose, periods, level=0, kind="Absolute", start=T0, **kw):
 
 
 def setp(st, e, p, now=0):
-    return sc.SetChargingProfile(st, {"evseId": e, "chargingProfile": p}, now)
+    return st.smartcharging.SetChargingProfile({"evseId": e, "chargingProfile": p}, now)
 
 
 def test_stack_levels_and_station_maximum():
@@ -33,9 +32,9 @@ def test_stack_levels_and_station_maximum():
     assert setp(st, 1, prof(2, "TxDefaultProfile", [(0, 8)], level=1, duration=H))["status"] == "Accepted"
     assert setp(st, 0, prof(3, "ChargingStationMaxProfile", [(0, 32), (3 * H, 6)]))["status"] == "Accepted"
     # level 1 wins for its hour, then level 0 (16, then 10 at 2 h), station max 6 from 3 h
-    assert sc.composite(st, 1, T0, 4 * H) == [(0, 8), (H, 16), (2 * H, 10), (3 * H, 6)]
+    assert st.smartcharging.composite(1, T0, 4 * H) == [(0, 8), (H, 16), (2 * H, 10), (3 * H, 6)]
     # EVSE 0 (the station): no level-1 profile there
-    assert sc.composite(st, 0, T0, 4 * H) == [(0, 16), (2 * H, 10), (3 * H, 6)]
+    assert st.smartcharging.composite(0, T0, 4 * H) == [(0, 16), (2 * H, 10), (3 * H, 6)]
 
 
 def test_tx_profile_replaces_default_only_while_its_transaction_runs():
@@ -44,8 +43,8 @@ def test_tx_profile_replaces_default_only_while_its_transaction_runs():
     assert setp(st, 1, prof(5, "TxProfile", [(0, 6)], transactionId="x"))["status"] == "Rejected"  # no tx
     boot_accepted(st)
     drain(st)
-    st.plug(1, 0)
-    st.tap("CARD", "ISO14443", 0)
+    st.transactions.plug(1, 0)
+    st.authorization.tap("CARD", "ISO14443", 0)
     while not st.ev[0].tx:  # answer the CSMS part: StatusNotification, Authorize
         st.tick(0)
         f = [x for x in sent(st) if x[0] == 2][0]
@@ -54,11 +53,11 @@ def test_tx_profile_replaces_default_only_while_its_transaction_runs():
     r = setp(st, 1, prof(5, "TxProfile", [(0, 6), (600, 12)], kind="Relative", start=None, transactionId=tid))
     assert r["status"] == "Accepted"
     t0 = st.ev[0].tx["t0"]
-    assert sc.composite(st, 1, t0, 1200) == [(0, 6), (600, 12)]  # higher than the default: the TxProfile rules
+    assert st.smartcharging.composite(1, t0, 1200) == [(0, 6), (600, 12)]  # higher than the default: the TxProfile rules
     assert [e for e in st.effects if e[0] == "limit"][-1] == ("limit", 1, 6)
-    st.unplug(1, 0)  # the transaction ends: its TxProfile goes
-    assert [x["p"]["id"] for x in st.profiles] == [1]
-    assert sc.composite(st, 1, t0, 1200) == [(0, 20)]
+    st.transactions.unplug(1, 0)  # the transaction ends: its TxProfile goes
+    assert [x["p"]["id"] for x in st.smartcharging.profiles] == [1]
+    assert st.smartcharging.composite(1, t0, 1200) == [(0, 20)]
 
 
 def test_recurring_daily_and_validity():
@@ -68,14 +67,14 @@ def test_recurring_daily_and_validity():
              start=T0 - 10 * day, validTo=iso(T0 + day + 12 * H))
     assert setp(st, 0, p)["status"] == "Accepted"
     rating = st.hw.get("amps", 32)
-    assert sc.composite(st, 1, T0 + 3 * H, 2 * day) == [
+    assert st.smartcharging.composite(1, T0 + 3 * H, 2 * day) == [
         (0, 10), (3 * H, 16), (21 * H, 10), (27 * H, 16), (33 * H, rating)]
 
 
 def test_relative_without_transaction_starts_now_and_duration_ends_it():
     st = station()
     setp(st, 0, prof(1, "TxDefaultProfile", [(0, 6), (100, 13)], kind="Relative", start=None, duration=300))
-    assert sc.composite(st, 1, T0 + 5000, 1000) == [(0, 6), (100, 13), (300, st.hw.get("amps", 32))]
+    assert st.smartcharging.composite(1, T0 + 5000, 1000) == [(0, 6), (100, 13), (300, st.hw.get("amps", 32))]
 
 
 def test_bounds_and_rules_reject():

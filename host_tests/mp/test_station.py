@@ -1,6 +1,5 @@
 # Unit tests of the sans-I/O station (boot, heartbeat, status, dispatch) on the unix port:
 # the time is given, so timer behaviour is exact.
-import json
 from fakes import answer, boot_accepted, drain, later, sent, station
 
 
@@ -36,7 +35,7 @@ def test_rejected_answers_security_error():
     st = station()
     st.connected("1", 0)
     answer(st, sent(st)[0], {"currentTime": "2025-05-05T10:00:00Z", "interval": 5, "status": "Rejected"}, 0)
-    st.receive(b'[2,"x","TriggerMessage",{"requestedMessage":"BootNotification"}]', 1)
+    st.rpc.receive(b'[2,"x","TriggerMessage",{"requestedMessage":"BootNotification"}]', 1)
     assert sent(st) == [[4, "x", "SecurityError", "not accepted by the CSMS", {}]]
 
 
@@ -44,7 +43,7 @@ def test_invalid_boot_response_is_retried():
     st = station()
     st.connected("1", 0)
     answer(st, sent(st)[0], {"currentTime": "now", "interval": 5, "status": "Accepted"}, 0)
-    assert st.boot == 0 and st.next_deadline(0) == 30000
+    assert st.boot.state == 0 and st.next_deadline(0) == 30000
     assert "bad response" in st.logs[-1]
 
 
@@ -71,25 +70,24 @@ def test_heartbeat_after_interval_of_silence():
 def test_handler_crash_is_internal_error():
     st = station()
     boot_accepted(st)
-    import ocpp_lite.fixed as fixed
-    orig = fixed.DataTransfer
+    dt = st.datatransfer
 
-    def boom(st, p, now):
+    def boom(p, now):
         raise KeyError("bug")
 
-    fixed.DataTransfer = boom
+    dt.DataTransfer = boom  # the handler the dispatch table finds (st.datatransfer.DataTransfer)
     try:
-        st.receive(b'[2,"d","DataTransfer",{"vendorId":"v"}]', 0)
+        st.rpc.receive(b'[2,"d","DataTransfer",{"vendorId":"v"}]', 0)
     finally:
-        fixed.DataTransfer = orig
+        del dt.DataTransfer
     out = [f for f in sent(st) if f[0] == 4]
     assert out == [[4, "d", "InternalError", "handler failed", {}]]
 
 
 def test_security_event_logged_and_queued_when_critical():
     st = station()
-    st.security_event("InvalidCsmsCertificate", "x" * 300, 0)
-    st.security_event("FailedToAuthenticateAtCsms", "401", 0)
+    st.security.record("InvalidCsmsCertificate", "x" * 300, 0)
+    st.security.record("FailedToAuthenticateAtCsms", "401", 0)
     effects = [e for e in st.effects if e[0] == "seclog"]
     assert len(effects) == 2 and "InvalidCsmsCertificate" in effects[0][1]
     boot_accepted(st)
@@ -106,19 +104,19 @@ def test_memory_error_on_receive_answers_and_records_memory_exhaustion_once_a_mi
     def no_memory(st_, buf, now):
         raise MemoryError
 
-    st.rpc.receive = no_memory
+    st.rpc._take = no_memory  # the session's parse of a frame (was Session.receive)
     try:
-        st.receive(b'[2,"big","DataTransfer",{"vendorId":"v","data":"..."}]', 1000)
-        st.receive(b'[3,"x",{}]', 2000)  # not a CALL: nothing to answer
-        st.receive(b'[2,"big2","DataTransfer",{}]', 30000)
+        st.rpc.receive(b'[2,"big","DataTransfer",{"vendorId":"v","data":"..."}]', 1000)
+        st.rpc.receive(b'[3,"x",{}]', 2000)  # not a CALL: nothing to answer
+        st.rpc.receive(b'[2,"big2","DataTransfer",{}]', 30000)
     finally:
-        del st.rpc.receive
+        del st.rpc._take
     out = sent(st)
     calls = [f for f in out if f[0] == 2]
     assert [f for f in out if f[0] != 2] == [[4, "big", "InternalError", "out of memory", {}],
                                              [4, "big2", "InternalError", "out of memory", {}]]
     answer(st, calls[0], {}, 2000)
-    st.receive(b'[2,"n","DataTransfer",{"vendorId":"v"}]', 61001)  # the station goes on
+    st.rpc.receive(b'[2,"n","DataTransfer",{"vendorId":"v"}]', 61001)  # the station goes on
     out = sent(st)
     calls += [f for f in out if f[0] == 2]
     assert [f for f in out if f[0] != 2] == [[3, "n", {"status": "UnknownVendorId"}]]
@@ -144,7 +142,7 @@ def test_malformed_remote_start_profile_is_a_callerror_not_a_handler_failure():
                        ("c", '"evseId":7,"chargingProfile":{"id":1}'),
                        ("d", '"evseId":7,"chargingProfile":{"id":1,"stackLevel":0,"chargingProfilePurpose":"TxProfile",'
                              '"chargingProfileKind":"Absolute","chargingSchedule":[]}')):
-        st.receive(('[2,"%s","RequestStartTransaction",{%s,%s}]' % (mid, tok, extra)).encode(), 0)
+        st.rpc.receive(('[2,"%s","RequestStartTransaction",{%s,%s}]' % (mid, tok, extra)).encode(), 0)
         f = sent(st)
         code = {"a": "TypeConstraintViolation", "b": "TypeConstraintViolation",
                 "c": "OccurrenceConstraintViolation", "d": "OccurrenceConstraintViolation"}[mid]
@@ -156,7 +154,7 @@ def test_get_charging_profiles_limit_sources_are_at_most_four():
     st = station()
     boot_accepted(st)
     drain(st)
-    st.receive(b'[2,"g","GetChargingProfiles",{"requestId":1,"chargingProfile":'
-               b'{"chargingLimitSource":["Other","SO","SO","Other","Other"]}}]', 0)
+    st.rpc.receive(b'[2,"g","GetChargingProfiles",{"requestId":1,"chargingProfile":'
+                   b'{"chargingLimitSource":["Other","SO","SO","Other","Other"]}}]', 0)
     f = [x for x in sent(st) if x[0] != 2]
     assert f[0][:3] == [4, "g", "OccurrenceConstraintViolation"], f

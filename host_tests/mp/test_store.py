@@ -3,7 +3,7 @@
 # store update, of SetVariables and of SetNetworkProfile. Runs on the unix port.
 import json
 from flashsim import MOUNT, fresh, power_cuts
-from fakes import NET, answer, sent, station
+from fakes import NET, sent, station
 from runtime.store import Store
 
 ROOT = MOUNT + "/state"
@@ -76,7 +76,7 @@ def _cut_station_update(img, frame, key_of, old, new):
         s = Store(ROOT)
         st = station(vars=s.load("vars"), net=s.load("net"))
         st.save = s.save
-        st.receive(frame, 0)
+        st.rpc.receive(frame, 0)
         reply = [f for f in sent(st) if f[0] in (3, 4)][0]
         if "StorageFailed" in json.dumps(reply) or '"Failed"' in json.dumps(reply):
             raise OSError(5)  # the handler saw the flash fail: the power is out
@@ -98,9 +98,8 @@ def _cut_station_update(img, frame, key_of, old, new):
 def test_power_cut_during_set_variables():
     frame = json.dumps([2, "s1", "SetVariables", {"setVariableData": [
         {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}, "attributeValue": "222"}]}])
-    from ocpp_lite import devmodel
     _cut_station_update(_image({"vars": OLD, "net": NET}), frame.encode(),
-                        lambda st: devmodel.get(st, "OCPPCommCtrlr.OfflineThreshold"), 111, 222)
+                        lambda st: st.devmodel.get("OCPPCommCtrlr.OfflineThreshold"), 111, 222)
 
 
 def test_power_cut_during_set_network_profile():
@@ -108,4 +107,4 @@ def test_power_cut_during_set_network_profile():
             "messageTimeout": 20, "securityProfile": 1, "ocppInterface": "Wireless0"}
     frame = json.dumps([2, "n1", "SetNetworkProfile", {"configurationSlot": 2, "connectionData": prof}])
     _cut_station_update(_image({"vars": OLD, "net": NET}), frame.encode(),
-                        lambda st: st.net["profiles"].get("2", {}).get("ocppCsmsUrl"), None, "ws://other/ocpp")
+                        lambda st: st.network.doc["profiles"].get("2", {}).get("ocppCsmsUrl"), None, "ws://other/ocpp")

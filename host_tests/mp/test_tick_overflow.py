@@ -13,9 +13,8 @@ import binascii
 import json
 from time import ticks_add
 from fakes import NET, T0, answer, sent, station
-from ocpp_lite import clock, devmodel, firmware, logs, netprofile
-from ocpp_lite import smartcharging as sc
-from ocpp_lite.certs import MANUFACTURER
+from ocpp_lite.certificates.install import MANUFACTURER
+from ocpp_lite.engine import clock
 from test_x509 import ROOT, SIGNER
 
 HUGE = 2**31 - 1  # s: what a CSMS can put in an OCPP integer (68 years)
@@ -122,7 +121,7 @@ class App:
         self.lines.append(text)
 
     def security_event(self, kind, info):
-        self.st.security_event(kind, info, self.vt.now)
+        self.st.security.record(kind, info, self.vt.now)
 
     def on_link(self, slot):
         pass
@@ -167,7 +166,7 @@ def _profile(timeout):
 
 def test_finding7_message_timeout_huge():
     st = station()
-    r = netprofile.SetNetworkProfile(st, {"configurationSlot": 1, "connectionData": _profile(HUGE)}, 0)
+    r = st.network.SetNetworkProfile({"configurationSlot": 1, "connectionData": _profile(HUGE)}, 0)
     assert r["status"] == "Accepted"
     assert st.flash.docs["net"]["profiles"]["1"]["messageTimeout"] == HUGE  # stored as given
     st.connected("1", 0)  # the BootNotification goes out with this profile's MessageTimeout
@@ -181,7 +180,7 @@ def test_finding7_message_timeout_huge():
         assert 0 <= st.next_deadline(now) <= DAY_MS
         frames += sent(st)
     assert len(calls(frames, "BootNotification")) == 1, frames
-    assert devmodel.live(st, "@message_timeout", None, now) == DAY_MS // 1000  # what it uses
+    assert st.devmodel.live("@message_timeout", None, now) == DAY_MS // 1000  # what it uses
 
 
 def test_finding7_message_timeout_huge_link():
@@ -191,7 +190,7 @@ def test_finding7_message_timeout_huge_link():
     from runtime import link, ws
 
     st = station(net={"sp": 1, "profiles": {"1": _profile(HUGE)}})
-    st.receive(json.dumps([2, "sv", "SetVariables", {"setVariableData": [
+    st.rpc.receive(json.dumps([2, "sv", "SetVariables", {"setVariableData": [
         {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": n}, "attributeValue": v}
         for n, v in (("RetryBackOffWaitMinimum", "3600"), ("RetryBackOffRepeatTimes", "10"),
                      ("RetryBackOffRandomRange", "0"))]}]).encode(), 0)
@@ -248,10 +247,9 @@ def test_finding7_firmware_retry_interval_huge():
     from runtime import fwupdate
 
     wall = clock.parse("2030-01-01T00:00:00Z")  # test_x509's certificates are valid from 2026-11-23
-    st = station(wall=wall)
-    st.certstore = Certs()
+    st = station(wall=wall, certstore=Certs())
     register(st, wall)
-    r = firmware.UpdateFirmware(st, _signed_update(HUGE, HUGE, wall + 2 * 86400, wall + 3 * 86400), 0)
+    r = st.firmware.UpdateFirmware(_signed_update(HUGE, HUGE, wall + 2 * 86400, wall + 3 * 86400), 0)
     assert r["status"] == "Accepted", r
     vt = VirtualTime(st)
     app = App(st, vt)
@@ -284,8 +282,8 @@ def test_finding7_log_retry_interval_huge():
 
     st = station()
     register(st, T0)
-    r = logs.GetLog(st, {"logType": "DiagnosticsLog", "requestId": 9, "retries": HUGE, "retryInterval": HUGE,
-                         "log": {"remoteLocation": "http://files.invalid/logs/"}}, 0)
+    r = st.diagnostics.GetLog({"logType": "DiagnosticsLog", "requestId": 9, "retries": HUGE, "retryInterval": HUGE,
+                              "log": {"remoteLocation": "http://files.invalid/logs/"}}, 0)
     assert r["status"] == "Accepted"
     vt = VirtualTime(st)
     app = App(st, vt)
@@ -317,17 +315,17 @@ def test_finding7_charging_profile_far_future():
          "chargingSchedule": [{"id": 1, "chargingRateUnit": "A", "startSchedule": clock.iso(start), "duration": HUGE,
                                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 6},
                                                           {"startPeriod": HUGE, "limit": 10}]}]}
-    assert sc.SetChargingProfile(st, {"evseId": 0, "chargingProfile": p}, 0)["status"] == "Accepted"
-    assert st.limits == [None]
+    assert st.smartcharging.SetChargingProfile({"evseId": 0, "chargingProfile": p}, 0)["status"] == "Accepted"
+    assert st.smartcharging.limits == [None]
     now = 0
     for hour in range(31 * 24):
         now = ticks_add(now, 3600000)
         st.tick(now)
-        d = sc.deadline(st, now)
+        d = st.smartcharging.deadline(now)
         assert d is None or d <= DAY_MS
         if hour < 30 * 24 - 24:  # far from the start: nothing limits yet
-            assert st.limits == [None]
-    assert st.limits == [6]
+            assert st.smartcharging.limits == [None]
+    assert st.smartcharging.limits == [6]
     assert [e for e in st.effects if e[0] == "limit"] == [("limit", 1, 6)]
     assert st.time(now) >= start
 

@@ -62,13 +62,13 @@ def _session():
     for step in ("plug", "tap", "meter", "tick", "meter", "tap", "unplug"):
         now = later(now, 1.5)
         if step == "plug":
-            st.plug(1, now)
+            st.transactions.plug(1, now)
         elif step == "tap":
-            st.tap("CARD-1", "ISO14443", now)
+            st.authorization.tap("CARD-1", "ISO14443", now)
         elif step == "meter":
-            st.meter(1, 1000 + now // 100, 7200, now)
+            st.transactions.meter(1, 1000 + now // 100, 7200, now)
         elif step == "unplug":
-            st.unplug(1, now)
+            st.transactions.unplug(1, now)
         st.tick(now)
         _csms(st, now)
 

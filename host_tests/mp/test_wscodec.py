@@ -1,14 +1,15 @@
-# Unit tests of ocpp_lite.wscodec on the unix port.
-from ocpp_lite import wscodec as wc
+# Unit tests of runtime.wscodec (and ocpp_lite.provisioning.netprofile.parse_url) on the unix port.
+from ocpp_lite.provisioning.netprofile import parse_url
+from runtime import wscodec as wc
 
 
 def test_parse_url():
-    assert wc.parse_url("ws://h/ocpp") == (False, "h", 80, "/ocpp")
-    assert wc.parse_url("wss://csms.example.com:8443/a/b/") == (True, "csms.example.com", 8443, "/a/b/")
-    assert wc.parse_url("ws://[::1]:9000") == (False, "::1", 9000, "/")
+    assert parse_url("ws://h/ocpp") == (False, "h", 80, "/ocpp")
+    assert parse_url("wss://csms.example.com:8443/a/b/") == (True, "csms.example.com", 8443, "/a/b/")
+    assert parse_url("ws://[::1]:9000") == (False, "::1", 9000, "/")
     for bad in ("http://h/", "ws://", "ws://h:x/", "ws://u@h/", "ws://h:/"):
         try:
-            wc.parse_url(bad)
+            parse_url(bad)
         except ValueError:
             continue
         raise AssertionError(bad)

@@ -1,9 +1,10 @@
-# Unit tests of ocpp_lite.der, x509, ecdsa and rsa on the unix port: vectors made with
+# Unit tests of ocpp_lite.crypto.der, x509, ecdsa and rsa on the unix port: vectors made with
 # `cryptography` (an EC P-256 root valid until 2056, GeneralizedTime, that issued an RSA-2048
 # end-entity certificate; ECDSA and RSA-PSS signatures of DATA), and hostile input.
 import binascii
 import hashlib
-from ocpp_lite import clock, der, ecdsa, rsa, x509
+from ocpp_lite.crypto import der, ecdsa, rsa, x509
+from ocpp_lite.engine import clock
 
 ROOT = binascii.a2b_base64(
     "MIIBZjCCAQugAwIBAgIUaxzDCl0IijOXDxOZFYdOcX8cIQ4wCgYIKoZIzj0EAwIwHzEdMBsGA1UEAwwUT0NQUDIuTGl0ZSB1bml0IHJvb3Qw"

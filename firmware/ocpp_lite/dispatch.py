@@ -1,0 +1,64 @@
+# ocpp_lite/dispatch.py - the dispatch table: CSMS action -> the functional block's service on
+# the station (Station.<service>) whose method named like the action handles it:
+#     def SetVariables(self, payload, now): ... return response_payload
+# A handler raises rpc.CallError for a CALLERROR. A build profile leaves a block (or the part
+# of one) out by leaving its module out (tools/profiles.py): its service is then None and the
+# action answers NotSupported. An action that is not OCPP 2.0.1 at all answers NotImplemented
+# (Part 4 section 4.3).
+from .engine.rpc import CallError, NOT_IMPLEMENTED, NOT_SUPPORTED
+
+TABLE = (
+    # action                        service (block: module)
+    ("ChangeAvailability", "availability"),  # G availability.py
+    ("ClearCache", "authorization"),  # C authorization.py
+    ("ClearChargingProfile", "smartcharging"),  # K smartcharging.py
+    ("CustomerInformation", "diagnostics"),  # N diagnostics.py
+    ("DataTransfer", "datatransfer"),  # P datatransfer.py
+    ("DeleteCertificate", "certquery"),  # M certificates/query.py
+    ("GetBaseReport", "provisioning"),  # B provisioning/variables.py
+    ("GetChargingProfiles", "smartcharging"),
+    ("GetCompositeSchedule", "smartcharging"),
+    ("GetInstalledCertificateIds", "certquery"),
+    ("GetLog", "diagnostics"),
+    ("GetTransactionStatus", "transactions"),  # E transactions.py
+    ("GetVariables", "provisioning"),
+    ("InstallCertificate", "certificates"),  # M certificates/install.py
+    ("RequestStartTransaction", "remote"),  # F remotecontrol.py
+    ("RequestStopTransaction", "remote"),
+    ("Reset", "reset"),  # B provisioning/reset.py
+    ("SetChargingProfile", "smartcharging"),
+    ("SetNetworkProfile", "network"),  # B provisioning/netprofile.py
+    ("SetVariables", "provisioning"),
+    ("TriggerMessage", "remote"),
+    ("UnlockConnector", "remote"),
+    ("UpdateFirmware", "firmware"),  # L firmware.py
+)
+
+# Other OCPP 2.0.1 actions: known, never handled here -> NotSupported.
+_OTHERS = (
+    " Authorize BootNotification CancelReservation CertificateSigned ClearDisplayMessage"
+    " ClearVariableMonitoring ClearedChargingLimit CostUpdated FirmwareStatusNotification"
+    " Get15118EVCertificate GetCertificateStatus GetDisplayMessages GetLocalListVersion"
+    " GetMonitoringReport GetReport Heartbeat LogStatusNotification MeterValues"
+    " NotifyChargingLimit NotifyCustomerInformation NotifyDisplayMessages NotifyEVChargingNeeds"
+    " NotifyEVChargingSchedule NotifyEvent NotifyMonitoringReport NotifyReport PublishFirmware"
+    " PublishFirmwareStatusNotification ReportChargingProfiles ReservationStatusUpdate ReserveNow"
+    " SecurityEventNotification SendLocalList SetDisplayMessage SetMonitoringBase"
+    " SetMonitoringLevel SetVariableMonitoring SignCertificate StatusNotification"
+    " TransactionEvent UnpublishFirmware "
+)
+
+
+def handler(st, action):
+    """The handler of action on station st (a bound method). Raises CallError NotSupported /
+    NotImplemented."""
+    for a, service in TABLE:
+        if a == action:
+            s = getattr(st, service)
+            if s is not None:
+                return getattr(s, action)
+            break
+    else:
+        if " " in action or (" " + action + " ") not in _OTHERS:
+            raise CallError(NOT_IMPLEMENTED, "unknown action")
+    raise CallError(NOT_SUPPORTED, action + " is not supported by this build")

@@ -1,0 +1,205 @@
+# ocpp_lite/engine/jsonsyntax.py - strict JSON syntax check run before json.loads.
+# MicroPython's json parser is lenient (it takes "[1 2]", "[1,]", '{"a" 1}'), so every
+# incoming frame is checked here first. The walk is per token, not per byte: strings are
+# skipped with bytes.find, so the cost stays small on a microcontroller.
+# It also refuses what json.loads would take but the station must not: UTF-8 that is not
+# (overlong forms, surrogates, beyond U+10FFFF: MicroPython decodes them), \uD800-\uDFFF
+# escapes (MicroPython makes CESU-8 of them, which would go back out in replies as invalid
+# UTF-8), and messages whose parse would take more heap than a small station has: the weight
+# below estimates the objects json.loads makes (32-bit MicroPython: an array or object about
+# 48 bytes, a string 32 plus its text, a float or big integer 16, a slot 8).
+from micropython import const
+
+_DEPTH = const(16)  # OCPP 2.0.1 payloads nest at most ~8 levels deep
+_NUMLEN = const(24)  # longest number literal accepted (OCPP numbers are 32-bit ints or decimals)
+_WEIGHT = const(6144)  # heap estimate of the parsed objects (beyond the text of the strings)
+_W_CONTAINER = const(56)  # weights: an array or object, with its slot
+_W_STRING = const(40)
+_W_BOXED = const(24)  # a float, or an integer that may not be a small int on 32 bits
+_W_SLOT = const(8)  # any other value, or a key
+
+# parser states
+_VALUE = const(0)  # a value is expected
+_VALUE_OR_END = const(1)  # a value or ']' (just after '[')
+_KEY_OR_END = const(2)  # a key or '}' (just after '{')
+_KEY = const(3)  # a key (after ',' in an object)
+_AFTER = const(4)  # ',' or a closing bracket (after a value)
+
+_HEX = b"0123456789abcdefABCDEF"
+_ESC = b'"\\/bfnrt'
+
+
+def check(b):
+    """Raise ValueError unless bytes/bytearray b holds exactly one strict JSON value."""
+    mv = memoryview(b)
+    n = len(b)
+    stack = bytearray(_DEPTH)
+    d = 0
+    w = 0
+    st = _VALUE
+    i = _skip(b, 0, n)
+    while i < n:
+        if w > _WEIGHT:
+            raise ValueError("too many values")
+        c = b[i]
+        if st == _AFTER:
+            if not d:
+                break
+            top = stack[d - 1]
+            if c == 44:  # ,
+                st = _KEY if top == 123 else _VALUE
+            elif c == top + 2:  # ] closes [ (91/93), } closes { (123/125)
+                d -= 1
+            else:
+                raise ValueError("expected , or close")
+            i += 1
+        elif st >= _KEY_OR_END:
+            if c == 125 and st == _KEY_OR_END:
+                d -= 1
+                st = _AFTER
+                i += 1
+            elif c == 34:
+                i = _skip(b, _string(b, mv, i, n), n)
+                w += _W_SLOT
+                if i >= n or b[i] != 58:  # :
+                    raise ValueError("expected :")
+                st = _VALUE
+                i += 1
+            else:
+                raise ValueError("expected key")
+        else:
+            empty_ok = st == _VALUE_OR_END
+            st = _AFTER
+            if c == 123 or c == 91:  # { [
+                if d == _DEPTH:
+                    raise ValueError("too deep")
+                stack[d] = c
+                d += 1
+                st = _KEY_OR_END if c == 123 else _VALUE_OR_END
+                i += 1
+                w += _W_CONTAINER
+            elif c == 93 and empty_ok:
+                d -= 1
+                i += 1
+            elif c == 34:
+                i = _string(b, mv, i, n)
+                w += _W_STRING
+            elif c == 45 or 48 <= c <= 57:
+                s = i
+                i = _number(b, i, n)
+                w += _W_BOXED if i - s > 9 or b.find(b".", s, i) >= 0 or b.find(b"e", s, i) >= 0 \
+                    or b.find(b"E", s, i) >= 0 else _W_SLOT
+            else:
+                i = _literal(b, i)
+                w += _W_SLOT
+        i = _skip(b, i, n)
+    if d or st != _AFTER or i != n:
+        raise ValueError("incomplete or trailing data")
+    if w > _WEIGHT:
+        raise ValueError("too many values")
+
+
+def _skip(b, i, n):
+    while i < n and b[i] in b" \t\n\r":
+        i += 1
+    return i
+
+
+def _string(b, mv, i, n):
+    # i is at the opening quote; returns the index after the closing quote
+    i += 1
+    while True:
+        q = b.find(b'"', i)
+        if q < 0:
+            raise ValueError("open string")
+        e = b.find(b"\\", i, q)
+        end = q if e < 0 else e
+        if end > i:
+            if min(mv[i:end]) < 32:
+                raise ValueError("control character in string")
+            if max(mv[i:end]) > 127:
+                _utf8(b, i, end)
+        if e < 0:
+            return q + 1
+        c = b[e + 1] if e + 1 < n else 0
+        if c == 117:  # \uXXXX
+            if e + 6 > n:
+                raise ValueError("bad escape")
+            for k in range(e + 2, e + 6):
+                if b[k] not in _HEX:
+                    raise ValueError("bad escape")
+            if b[e + 2] in b"dD" and b[e + 3] in b"89abcdefABCDEF":
+                raise ValueError("surrogate escape")
+            i = e + 6
+        elif c and c in _ESC:
+            i = e + 2
+        else:
+            raise ValueError("bad escape")
+
+
+def _utf8(b, i, end):
+    """Raise ValueError unless b[i:end] is well-formed UTF-8 (RFC 3629)."""
+    while i < end:
+        c = b[i]
+        i += 1
+        if c < 0x80:
+            continue
+        lo, hi = 0x80, 0xBF
+        if 0xC2 <= c <= 0xDF:
+            k = 1
+        elif 0xE0 <= c <= 0xEF:
+            k = 2
+            if c == 0xE0:
+                lo = 0xA0  # no overlong forms
+            elif c == 0xED:
+                hi = 0x9F  # no surrogates
+        elif 0xF0 <= c <= 0xF4:
+            k = 3
+            if c == 0xF0:
+                lo = 0x90
+            elif c == 0xF4:
+                hi = 0x8F  # nothing beyond U+10FFFF
+        else:
+            raise ValueError("invalid UTF-8")
+        if i + k > end or not lo <= b[i] <= hi:
+            raise ValueError("invalid UTF-8")
+        for j in range(i + 1, i + k):
+            if not 0x80 <= b[j] <= 0xBF:
+                raise ValueError("invalid UTF-8")
+        i += k
+
+
+def _digits(b, i, n):
+    s = i
+    while i < n and 48 <= b[i] <= 57:
+        i += 1
+    if i == s:
+        raise ValueError("digit expected")
+    return i
+
+
+def _number(b, i, n):
+    s = i
+    if b[i] == 45:  # -
+        i += 1
+    if i < n and b[i] == 48:  # a leading 0 stands alone
+        i += 1
+    else:
+        i = _digits(b, i, n)
+    if i < n and b[i] == 46:  # .
+        i = _digits(b, i + 1, n)
+    if i < n and (b[i] == 101 or b[i] == 69):  # e E
+        i += 1
+        if i < n and (b[i] == 43 or b[i] == 45):
+            i += 1
+        i = _digits(b, i, n)
+    if i - s > _NUMLEN:
+        raise ValueError("number too long")
+    return i
+
+
+def _literal(b, i):
+    for w in (b"true", b"false", b"null"):
+        if b[i : i + len(w)] == w:
+            return i + len(w)
+    raise ValueError("unexpected character")

@@ -1,0 +1,112 @@
+# ocpp_lite/engine/rpc.py - OCPP-J RPC framing (OCPP 2.0.1 Part 4 section 4): parse and build
+# CALL / CALLRESULT / CALLERROR frames. No I/O, no clock.
+import json
+from micropython import const
+from .jsonsyntax import check
+
+CALL = const(2)
+CALLRESULT = const(3)
+CALLERROR = const(4)
+MAX_ID = const(36)
+
+# RPC framework error codes (Part 4 section 4.3)
+FORMAT = "FormatViolation"
+GENERIC = "GenericError"
+INTERNAL = "InternalError"
+TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
+NOT_IMPLEMENTED = "NotImplemented"
+NOT_SUPPORTED = "NotSupported"
+OCCURRENCE = "OccurrenceConstraintViolation"
+PROPERTY = "PropertyConstraintViolation"
+PROTOCOL = "ProtocolError"
+RPC_FRAMEWORK = "RpcFrameworkError"
+SECURITY = "SecurityError"
+TYPE = "TypeConstraintViolation"
+
+_SEP = (",", ":")
+
+
+class CallError(Exception):
+    """Raised to answer a CALL with a CALLERROR: CallError(code, description[, message_id])."""
+
+
+def parse(buf):
+    """Decode one received text message (bytes-like).
+
+    Returns (CALL, id, action, payload), (CALLRESULT, id, None, payload),
+    (CALLERROR, id, code, description) or None for a broken response (dropped: a response
+    is never answered). Raises CallError(code, description, id) for a CALL that must be
+    answered with a CALLERROR; id is "-1" when it cannot be read.
+    """
+    try:
+        check(buf)
+        msg = json.loads(buf)
+    except (ValueError, UnicodeError):
+        raise CallError(RPC_FRAMEWORK, "not valid JSON", "-1")
+    if type(msg) is not list or not msg:
+        raise CallError(RPC_FRAMEWORK, "not a JSON array", "-1")
+    n = len(msg)
+    mid = msg[1] if n > 1 else None
+    if type(mid) is not str or not mid or len(mid) > MAX_ID:
+        mid = None
+    kind = msg[0]
+    if kind == CALL and type(kind) is int:
+        if mid is None:
+            raise CallError(RPC_FRAMEWORK, "messageId unreadable", "-1")
+        if n != 4 or type(msg[2]) is not str:
+            raise CallError(RPC_FRAMEWORK, "CALL needs 4 elements", mid)
+        if type(msg[3]) is not dict:
+            raise CallError(FORMAT, "payload is not an object", mid)
+        return CALL, mid, msg[2], msg[3]
+    if kind == CALLRESULT and type(kind) is int:
+        if mid is None or n != 3 or type(msg[2]) is not dict:
+            return None
+        return CALLRESULT, mid, None, msg[2]
+    if kind == CALLERROR and type(kind) is int:
+        if mid is None or n != 5 or type(msg[2]) is not str or type(msg[3]) is not str:
+            return None
+        return CALLERROR, mid, msg[2], msg[3]
+    if type(kind) is not int:
+        raise CallError(RPC_FRAMEWORK, "messageTypeId is not a number", mid or "-1")
+    raise CallError(TYPE_NOT_SUPPORTED, "unknown messageTypeId", mid or "-1")
+
+
+def call_id(buf):
+    """The message id of a text that starts like a CALL ('[2,"<id>"'), or None; for a message
+    that could not be parsed (out of memory), read without parsing it."""
+    n = len(buf)
+    i = 0
+    for want in b'[2,"':
+        while i < n and buf[i] in b" \t\r\n":
+            i += 1
+        if i == n or buf[i] != want:
+            return None
+        i += 1
+    j = buf.find(b'"', i, i + MAX_ID + 1)
+    if j <= i:
+        return None
+    mid = bytes(buf[i:j])
+    if min(mid) < 32 or max(mid) > 126 or b"\\" in mid:
+        return None  # printable ASCII only: echoed without checking it further
+    return mid.decode()
+
+
+def dumps(obj):
+    return json.dumps(obj, separators=_SEP)
+
+
+def call(mid, action, payload):
+    """payload: a dict, or its JSON text already made, whole or as a list of str parts. A list
+    gives a list: a large report is never joined, the WebSocket frames its parts one by one
+    (a fragmented heap may not have room for it in one piece)."""
+    if type(payload) is list:
+        return ['[2,"%s","%s",' % (mid, action)] + payload + ["]"]
+    return '[2,"%s","%s",%s]' % (mid, action, payload if type(payload) is str else dumps(payload))
+
+
+def result(mid, payload):
+    return "[3,%s,%s]" % (dumps(mid), dumps(payload))
+
+
+def error(mid, code, description=""):
+    return '[4,%s,"%s",%s,{}]' % (dumps(mid), code, dumps(description[:255]))

@@ -1,0 +1,122 @@
+# ocpp_lite/engine/schema.py - compact payload checks, mapped to the OCPP-J error codes.
+#
+# A schema is a tuple of fields; a field is (name, type, flags[, min_items, max_items]).
+# type: INT, NUM, BOOL, TIME (RFC 3339 date-time), ANY, a positive int n (string of at most
+# n characters), a tuple of strings (enumeration) or a tuple of fields (nested object).
+# flags: REQ (required) and LIST (array of that type, with min/max items; max 0 = no limit).
+# Schemas are constant tuples, so frozen code keeps them in flash: a module that writes schemas
+# defines the types and flags it uses itself (INT = const(-1) ...; const() does not cross
+# modules) and wraps its schemas in const(), or they are built in the heap at import.
+#
+# Error mapping (documented in docs/behaviour.md): missing field or wrong array size ->
+# OccurrenceConstraintViolation; wrong JSON type or malformed date-time ->
+# TypeConstraintViolation; value outside an enumeration or over a length ->
+# PropertyConstraintViolation; a field the schema does not know -> FormatViolation.
+# customData is accepted on every object (TC_P_03).
+from micropython import const
+from .rpc import CallError, FORMAT, OCCURRENCE, PROPERTY, TYPE
+from . import clock
+
+INT = const(-1)
+NUM = const(-2)
+BOOL = const(-3)
+TIME = const(-4)
+ANY = const(-5)
+REQ = const(1)
+LIST = const(2)
+
+_CUSTOM = (("vendorId", 255, REQ),)
+_MISSING = object()
+
+
+def check(obj, spec, where="", lenient=False):
+    """Raise CallError unless dict obj matches spec; returns obj. lenient: unknown fields
+    are ignored (used for responses, which are never answered)."""
+    known = 0
+    for f in spec:
+        name = f[0]
+        v = obj.get(name, _MISSING)
+        if v is _MISSING:
+            if f[2] & REQ:
+                raise CallError(OCCURRENCE, where + name + " missing")
+            continue
+        known += 1
+        if f[2] & LIST:
+            if type(v) is not list:
+                raise CallError(TYPE, where + name + " is not an array")
+            if len(v) < f[3] or (f[4] and len(v) > f[4]):
+                raise CallError(OCCURRENCE, where + name + " has a wrong number of items")
+            for j in range(len(v)):
+                v[j] = value(v[j], f[1], where, name, lenient)
+        else:
+            obj[name] = value(v, f[1], where, name, lenient)
+    if len(obj) > known and not lenient:
+        for k in obj:
+            if k == "customData":
+                value(obj[k], _CUSTOM, where, k, True)  # vendor fields are free
+            elif not _has(spec, k):
+                raise CallError(FORMAT, where + k + " is not allowed")
+    return obj
+
+
+def _has(spec, k):
+    for f in spec:
+        if f[0] == k:
+            return True
+    return False
+
+
+def value(v, t, where, name, lenient=False):
+    """v checked against type t (as a field name of where): returns it (5.0 as 5 for an
+    integer), raises CallError."""
+    tv = type(v)
+    err = None
+    if type(t) is int:
+        if t > 0:
+            if tv is not str:
+                err = (TYPE, " is not a string")
+            elif len(v) > t:
+                err = (PROPERTY, " is too long")
+        elif t == INT:
+            if tv is float:  # JSON Schema integers include 5.0
+                try:
+                    if v == int(v):
+                        v = int(v)
+                        tv = int
+                except (OverflowError, ValueError):
+                    pass
+            if tv is not int:
+                err = (TYPE, " is not an integer")
+        elif t == NUM:
+            if tv is not int and tv is not float:
+                err = (TYPE, " is not a number")
+        elif t == BOOL:
+            if tv is not bool:
+                err = (TYPE, " is not a boolean")
+        elif t == TIME:
+            if tv is not str or clock.parse(v) is None:
+                err = (TYPE, " is not a date-time")
+    elif type(t[0]) is str:
+        if tv is not str:
+            err = (TYPE, " is not a string")
+        elif v not in t:
+            err = (PROPERTY, " has a value not allowed")
+    else:
+        if tv is not dict:
+            err = (TYPE, " is not an object")
+        else:
+            check(v, t, where + name + ".", lenient)
+    if err:
+        raise CallError(err[0], where + name + err[1])
+    return v
+
+
+def response(obj, spec, log):
+    """A CALLRESULT payload checked leniently against spec, or None (logged) if it fails."""
+    if obj is None:
+        return None
+    try:
+        return check(obj, spec, "", True)
+    except CallError as e:
+        log("bad response: " + e.args[1])
+        return None

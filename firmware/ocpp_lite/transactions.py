@@ -1,0 +1,394 @@
+# ocpp_lite/transactions.py - E Transactions with TxStartPoint = TxStopPoint = PowerPathClosed: a
+# transaction starts when the EV is connected AND authorized and ends when it disconnects OR
+# the authorization ends (E01-E09, E05 deauthorization), with TransactionEvent and its meter
+# values (J02), and E14 GetTransactionStatus. The Transactions service owns the per-EVSE state
+# (ev: an Evse each; Station.ev is the same list) and the "tx" flash document (doc):
+#   {"p": id prefix, "n": transactions so far, "e": {evse: open transaction}}
+# which is written before every TransactionEvent, so a power cut ends the transaction after
+# the reboot with stoppedReason PowerLoss and the last stored energy reading.
+from time import ticks_add, ticks_diff
+from micropython import const
+from .engine import clock, schema
+from .metering import samples
+
+# chargingState hysteresis (issue 12 finding 6): an EV at the end of a charge, or keeping its
+# 12 V battery and electronics up, draws some tens of W with the contactor closed, so one
+# threshold flips Charging/SuspendedEV at every sample (a TransactionEvent and flash writes
+# each time). Charging above _CHARGING_W; back to SuspendedEV only when the power stays below
+# _IDLE_W for _IDLE_MS; in between nothing changes. 100/50 W: far below the least real
+# charging power (6 A on one phase, about 1.4 kW) and a 2:1 band above a class-1 meter's
+# noise and an S0 meter's coarse low-power estimate; 60 s: longer than an EV's short pauses
+# (balancing, phase changes) and several meter readings.
+_CHARGING_W = const(100)
+_IDLE_W = const(50)
+_IDLE_MS = const(60000)
+_OFFERED = const(("Charging", "EVConnected"))  # energy offered; SuspendedEV when the EV takes none
+_ENDED_SAMPLES = const(8)  # TxEnded samples kept per transaction (thinned when full)
+
+ENERGY = "Energy.Active.Import.Register"
+_STATUS_REQ = const((("transactionId", 36, 0),))
+_STOPPED = (("GroundFault", "GroundFault"), ("Overcurrent", "OvercurrentFault"), ("EmergencyStop", "EmergencyStop"))
+
+
+class Evse:
+    """What the station knows about one EVSE (in RAM)."""
+
+    def __init__(self, i):
+        self.id = i
+        self.plugged = False
+        self.wh = 0  # energy register, Wh
+        self.w = 0  # power, W
+        self.v = None  # volts, if measured
+        self.a = None  # amps, if measured
+        self.relay = False
+        self.auth = None  # waiting for the cable: (idToken, group, remoteStartId, until, chargingProfile)
+        self.tx = None  # the open transaction (as stored)
+        self.next_upd = None  # ticks of the next periodic Updated
+        self.next_end = None  # ticks of the next TxEnded sample
+        self.fault = None  # what is broken (a board's fault input), or None
+        self.ready = None  # the EV asks for energy (control pilot C/D); None: no pilot reading
+        self.idle_until = None  # ticks: Charging becomes SuspendedEV then (power below _IDLE_W
+        #                         since _IDLE_MS before); None: no such hold running
+
+
+class Transactions:
+    """The transactions of the station's EVSEs (ev: one Evse each) and their flash document."""
+
+    def __init__(self, st, doc, evses, now):
+        self.st = st
+        self.ev = [Evse(i + 1) for i in range(evses)]
+        self.doc = doc or {"p": "".join("%02x" % b for b in st.seed[4:8]), "n": 0, "e": {}}
+        queued = self._queued()
+        if doc and not doc["e"] and not queued:
+            return  # nothing to recover, nothing to write
+        # A TransactionEvent is queued in flash before the state that counts it is saved, and sent
+        # only after both. Power lost in between leaves the queue ahead of the state: a transaction
+        # the state never recorded (its messages were never sent: drop them), or one whose Ended is
+        # already queued, or a seqNo already taken.
+        open_ids = [t["id"] for t in self.doc["e"].values()]
+        for k, tid in st.q.of_tx():
+            if tid not in open_ids and not queued[tid][1]:
+                st.q.remove(k)
+        for key in list(self.doc["e"]):  # open before the power went: end them (E06, PowerLoss)
+            t = self.doc["e"][key]
+            seq, ended = queued.get(t["id"], (-1, False))
+            if not ended:
+                ev = self.ev[int(key) - 1] if int(key) <= evses else Evse(int(key))
+                ev.tx = t
+                ev.wh = t["wh"]
+                t["seq"] = max(t["seq"], seq + 1)
+                self._event(ev, "Ended", "AbnormalCondition", now, stopped="PowerLoss", cs="Idle", at=t["t"],
+                       ctx="Transaction.End", measurands=ENERGY)
+                ev.tx = None
+            del self.doc["e"][key]
+        self._save()
+
+    def _queued(self):
+        """{transactionId: (highest seqNo queued, Ended queued)} of the flash queue."""
+        st = self.st
+        out = {}
+        for k, tid in st.q.of_tx():
+            m = st.q.get(k)
+            if m is None or m["a"] != "TransactionEvent":
+                continue
+            seq, ended = out.get(tid, (-1, False))
+            out[tid] = (max(seq, m["p"]["seqNo"]), ended or m["p"]["eventType"] == "Ended")
+        return out
+
+    def _save(self):
+        st = self.st
+        try:
+            st.save("tx", self.doc)
+        except OSError as e:
+            st.log("transaction state not saved: %r" % e)
+
+    def find(self, tx_id):
+        for ev in self.ev:
+            if ev.tx and ev.tx["id"] == tx_id:
+                return ev
+        return None
+
+    # --- inputs ------------------------------------------------------------------------------
+    def plug(self, evse, now):
+        """A cable is in (control pilot left state A)."""
+        ev = self.ev[evse - 1]
+        ev.plugged = True
+        self._status(ev, now)
+        if ev.auth and not ev.tx:
+            tok, grp, rid, _, prof = ev.auth
+            self.start(ev, tok, grp, rid, "RemoteStart" if rid is not None else "CablePluggedIn", now, prof)
+
+    def unplug(self, evse, now):
+        """The cable is out (control pilot back in state A)."""
+        st = self.st
+        ev = self.ev[evse - 1]
+        ev.plugged = False
+        if ev.tx:  # E06/E09: the EV left, the transaction ends (StopTxOnEVSideDisconnect)
+            self.end(ev, "EVCommunicationLost", "EVDisconnected", now, "Idle")
+            unlock = st.hw.get("unlock")
+            if unlock and st.devmodel.get("OCPPCommCtrlr.UnlockOnEVSideDisconnect"):
+                unlock(ev.id)  # E09.FR.02: the cable can leave the socket too
+        self._status(ev, now)
+
+    def fault(self, evse, reason, now):
+        """The board found a fault (welded or stuck contactor, silent meter, pilot error): the
+        transaction stops (E06.FR.16), the connector is Faulted until it clears."""
+        ev = self.ev[evse - 1]
+        ev.fault = reason
+        ev.auth = None
+        if ev.tx:
+            stopped = "Other"
+            for r, s in _STOPPED:
+                if r == reason:
+                    stopped = s
+            self.end(ev, "AbnormalCondition", stopped, now)
+        self._relay(ev, False)
+        self._status(ev, now)
+
+    def fault_cleared(self, evse, now):
+        ev = self.ev[evse - 1]
+        ev.fault = None
+        self._status(ev, now)
+
+    def authorized(self, ev, tok, grp, rid, now, profile=None):
+        """An accepted authorization for ev: start at once if the EV is there, else wait
+        EVConnectionTimeOut for it (E03, F02). profile: a TxProfile from RequestStartTransaction."""
+        st = self.st
+        if ev.plugged:
+            self.start(ev, tok, grp, rid, "RemoteStart" if rid is not None else "Authorized", now, profile)
+        else:
+            until = ticks_add(now, st.devmodel.get("TxCtrlr.EVConnectionTimeOut") * 1000)
+            ev.auth = (tok, grp, rid, until, profile)
+            st.show({"ev": "auth", "evse": ev.id, "status": "WaitingForCable"})
+
+    def ev_ready(self, evse, ready, now):
+        """The EV asks for energy (control pilot state C/D) or stops asking (B): a charging EV
+        that stops asking is SuspendedEV at once, without waiting for the meter."""
+        ev = self.ev[evse - 1]
+        ev.ready = ready
+        self._charging(ev, now)
+
+    def meter(self, evse, wh, w, now, v=None, a=None):
+        """A meter reading: energy register (integer Wh), power (W), volts and amps if known."""
+        ev = self.ev[evse - 1]
+        st = self.st
+        if wh < ev.wh:
+            st.log("EVSE %d meter went back from %d to %d Wh: ignored" % (ev.id, ev.wh, wh))  # J02.FR.16
+        else:
+            ev.wh = wh
+        ev.w, ev.v, ev.a = w, v, a
+        self._charging(ev, now)
+
+    def _charging(self, ev, now):
+        """chargingState from the pilot and the power, with hysteresis: Charging above _CHARGING_W
+        unless the pilot says the EV does not ask; from Charging, or from EVConnected (the power
+        path closed but the EV not ready, E_38), SuspendedEV at once on pilot state B, or when
+        the power has stayed below _IDLE_W for _IDLE_MS (the hold ev.idle_until, which tick()
+        completes without another reading). Any other reading ends the hold."""
+        hold = None
+        if ev.tx and ev.relay:
+            cs = ev.tx["cs"]
+            new = cs
+            if ev.ready is not False and ev.w > _CHARGING_W:
+                new = "Charging"
+            elif cs in _OFFERED and ev.ready is False:
+                new = "SuspendedEV"
+            elif cs in _OFFERED and ev.w < _IDLE_W:
+                hold = ev.idle_until if ev.idle_until is not None else ticks_add(now, _IDLE_MS)
+            if new != cs:
+                ev.tx["cs"] = new
+                self._event(ev, "Updated", "ChargingStateChanged", now)
+        ev.idle_until = hold
+
+    # --- transaction -------------------------------------------------------------------------
+    def start(self, ev, tok, grp, rid, trigger, now, profile=None):
+        st = self.st
+        ev.auth = None
+        self.doc["n"] += 1
+        t0 = st.time(now)
+        t = {"id": "%s-%d" % (self.doc["p"], self.doc["n"]), "seq": 0, "tok": tok, "grp": grp, "cs": "EVConnected",
+             "t": t0, "t0": t0, "wh": ev.wh, "smp": []}
+        ev.tx = t
+        self.doc["e"][str(ev.id)] = t
+        extra = {"idToken": tok, "evse": {"id": ev.id, "connectorId": 1}}
+        self._event(ev, "Started", trigger, now, extra=extra, rid=rid, ctx="Transaction.Begin",
+               measurands=st.devmodel.get("SampledDataCtrlr.TxStartedMeasurands"))
+        self._relay(ev, True)
+        self._status(ev, now)
+        self._timers(ev, now)
+        if st.smartcharging:
+            st.smartcharging.started(ev, profile, now)
+
+    def end(self, ev, trigger, stopped, now, cs="EVConnected", tok=None):
+        """End the open transaction of ev (E06): contactor open first, then Ended."""
+        st = self.st
+        self._relay(ev, False)
+        t = ev.tx
+        t["cs"] = cs
+        extra = {"idToken": tok} if tok else None
+        self._event(ev, "Ended", trigger, now, extra=extra, stopped=stopped, ctx="Transaction.End",
+               measurands=st.devmodel.get("SampledDataCtrlr.TxEndedMeasurands"))
+        ev.tx = None
+        ev.next_upd = ev.next_end = ev.idle_until = None
+        self.doc["e"].pop(str(ev.id), None)
+        self._save()
+        self._status(ev, now)
+        st.availability.ended(now)  # what waited for the transaction's end
+        st.reset.ended(now)
+        if st.smartcharging:
+            st.smartcharging.ended(ev, t["id"], now)
+
+    def suspend(self, ev, now):
+        """E05.FR.02: deauthorized but StopTxOnInvalidId is false: no more energy, the
+        transaction goes on."""
+        self._relay(ev, False)
+        ev.idle_until = None
+        ev.tx["cs"] = "SuspendedEVSE"
+        self._event(ev, "Updated", "ChargingStateChanged", now)
+
+    def _event(self, ev, etype, trigger, now, extra=None, stopped=None, rid=None, cs=None, at=None,
+               ctx=None, measurands=None):
+        """Build, store and queue a TransactionEvent for the open transaction of ev."""
+        st = self.st
+        t = ev.tx
+        ts = st.time(now) if at is None else at
+        info = {"transactionId": t["id"], "chargingState": cs or t["cs"]}
+        if stopped:
+            info["stoppedReason"] = stopped
+        if rid is not None:
+            info["remoteStartId"] = rid
+        p = {"eventType": etype, "timestamp": clock.iso(ts), "triggerReason": trigger, "seqNo": t["seq"],
+             "transactionInfo": info}
+        if extra:
+            p.update(extra)
+        if not st.rpc.online or not st.rpc.accepted:
+            p["offline"] = True  # E11/E12: it happened while the CSMS could not hear it
+        mv = []
+        if etype == "Ended":
+            mv = t["smp"]
+        if measurands:
+            s = samples.sample(ev, measurands, ctx, ts)
+            if s:
+                mv = mv + [s]
+        if mv:
+            p["meterValue"] = mv
+        t["seq"] += 1
+        t["t"] = ts
+        t["wh"] = ev.wh
+        try:  # queued before the state is saved (init() relies on this order)
+            st.rpc.keep(st, "TransactionEvent", p, t["id"], etype == "Updated")
+        except OSError as e:
+            st.log("TransactionEvent not stored: %r" % e)
+        if etype != "Ended":
+            self._save()
+        st.show({"ev": "tx", "evse": ev.id, "event": etype, "trigger": trigger, "id": t["id"]})
+
+    def triggered(self, ev, now):
+        """F06.FR.07: TriggerMessage(TransactionEvent)."""
+        st = self.st
+        self._event(ev, "Updated", "Trigger", now, ctx="Trigger",
+               measurands=st.devmodel.get("SampledDataCtrlr.TxUpdatedMeasurands"))
+
+    def answered(self, m, res, now):
+        """The CSMS answered a TransactionEvent: an idTokenInfo other than Accepted ends or
+        suspends the authorization (E05)."""
+        st = self.st
+        info = res.get("idTokenInfo") if res else None
+        if not info or info.get("status", "Accepted") == "Accepted":
+            return
+        ev = self.find(m["tx"])
+        if not ev or not ev.relay:
+            return
+        if st.devmodel.get("TxCtrlr.StopTxOnInvalidId"):
+            self.end(ev, "Deauthorized", "DeAuthorized", now)
+        else:
+            self.suspend(ev, now)
+
+    # --- timers ------------------------------------------------------------------------------
+    def _next(self, key, now):
+        """ticks of the next sample for interval variable key (read now: a change applies at once)."""
+        st = self.st
+        s = st.devmodel.get(key)
+        return ticks_add(now, s * 1000) if s else None
+
+    def _timers(self, ev, now):
+        ev.next_upd = self._next("SampledDataCtrlr.TxUpdatedInterval", now)
+        ev.next_end = self._next("SampledDataCtrlr.TxEndedInterval", now)
+
+    def retime(self, now):
+        """SampledDataCtrlr intervals changed: they apply at once to running transactions."""
+        for ev in self.ev:
+            if ev.tx:
+                self._timers(ev, now)
+
+    def tick(self, now):
+        st = self.st
+        for ev in self.ev:
+            if ev.auth and ticks_diff(now, ev.auth[3]) >= 0:  # EVConnectionTimeOut: no cable came
+                ev.auth = None
+                st.show({"ev": "auth", "evse": ev.id, "status": "Timeout"})
+            if ev.idle_until is not None and ticks_diff(now, ev.idle_until) >= 0:  # the power stayed low
+                ev.idle_until = None
+                if ev.tx and ev.relay and ev.tx["cs"] in _OFFERED:
+                    ev.tx["cs"] = "SuspendedEV"
+                    self._event(ev, "Updated", "ChargingStateChanged", now)
+            if ev.tx and ev.next_upd is not None and ticks_diff(now, ev.next_upd) >= 0:
+                self._event(ev, "Updated", "MeterValuePeriodic", now, ctx="Sample.Periodic",
+                       measurands=st.devmodel.get("SampledDataCtrlr.TxUpdatedMeasurands"))
+                ev.next_upd = self._next("SampledDataCtrlr.TxUpdatedInterval", now)
+            if ev.tx and ev.next_end is not None and ticks_diff(now, ev.next_end) >= 0:
+                self.add_sample(ev, samples.sample(ev, st.devmodel.get("SampledDataCtrlr.TxEndedMeasurands"),
+                                                  "Sample.Periodic", st.time(now)))
+                ev.next_end = self._next("SampledDataCtrlr.TxEndedInterval", now)
+
+    def add_sample(self, ev, s):
+        """Keep a meter sample for the Ended event; when full drop every second one, never the
+        first or the newest (E06.FR.12/13)."""
+        if not s:
+            return
+        smp = ev.tx["smp"]
+        if len(smp) >= _ENDED_SAMPLES:
+            smp[:] = [smp[i] for i in range(0, len(smp), 2)]
+        smp.append(s)
+        self._save()
+
+    def deadline(self, now):
+        d = None
+        for ev in self.ev:
+            for t in (ev.auth[3] if ev.auth else None, ev.next_upd if ev.tx else None, ev.next_end if ev.tx else None,
+                      ev.idle_until):
+                if t is not None:
+                    x = ticks_diff(t, now)
+                    if d is None or x < d:
+                        d = x
+        return d
+
+    # --- outputs -----------------------------------------------------------------------------
+    def _relay(self, ev, closed):
+        st = self.st
+        if ev.relay != closed:
+            ev.relay = closed
+            st.effects.append(("relay", ev.id, closed))
+
+    def _status(self, ev, now):
+        self.st.availability.update(ev, now)
+
+    def refresh(self, now):
+        """Availability changed: show the connectors' status again; a waiting authorization on an
+        EVSE that became unavailable lapses."""
+        st = self.st
+        for ev in self.ev:
+            if ev.auth and st.inoperative(ev.id):
+                ev.auth = None
+            self._status(ev, now)
+
+    # --- E14 GetTransactionStatus ----------------------------------------------------------
+    def GetTransactionStatus(self, p, now):
+        """Is the transaction still going, and are messages of it (or of any transaction)
+        waiting in the flash queue."""
+        schema.check(p, _STATUS_REQ)
+        tid = p.get("transactionId")
+        res = {"messagesInQueue": self.st.q.count_tx(tid) > 0}
+        if tid is not None:
+            res["ongoingIndicator"] = self.find(tid) is not None
+        return res

@@ -1,0 +1,184 @@
+# runtime/wscodec.py - WebSocket client codec (RFC 6455) without I/O: upgrade request and
+# response check, frame headers, masking, message rules and close payloads.
+# runtime/ws.py drives it over an asyncio stream; the CSMS URL is read by
+# ocpp_lite/provisioning/netprofile.parse_url.
+import binascii
+import hashlib
+import struct
+from micropython import const
+
+OP_CONT = const(0)
+OP_TEXT = const(1)
+OP_BINARY = const(2)
+OP_CLOSE = const(8)
+OP_PING = const(9)
+OP_PONG = const(10)
+
+CLOSE_NORMAL = const(1000)
+CLOSE_GOING_AWAY = const(1001)
+CLOSE_PROTOCOL = const(1002)
+CLOSE_UNSUPPORTED = const(1003)
+CLOSE_NO_STATUS = const(1005)
+CLOSE_INVALID_DATA = const(1007)
+CLOSE_TOO_BIG = const(1009)
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
+class HandshakeError(Exception):
+    """HandshakeError(status, text): the upgrade was refused (HTTP status) or broken (0)."""
+
+
+class ProtocolError(Exception):
+    """ProtocolError(close_code, text): the peer broke RFC 6455; close with close_code."""
+
+
+def quote(s):
+    """Percent-encode s for a URL path segment."""
+    out = []
+    for c in s.encode():
+        out.append(chr(c) if c in _UNRESERVED else "%%%02X" % c)
+    return "".join(out)
+
+
+def station_path(path, identity):
+    """The CSMS endpoint path followed by '/<identity>' (Part 4 section 3.1.1)."""
+    return path.rstrip("/") + "/" + quote(identity)
+
+
+def make_key(rand16):
+    return binascii.b2a_base64(rand16)[:-1].decode()
+
+
+def accept_for(key):
+    return binascii.b2a_base64(hashlib.sha1(key.encode() + _GUID).digest())[:-1]
+
+
+def basic_auth(user, password):
+    return binascii.b2a_base64(("%s:%s" % (user, password)).encode())[:-1].decode()
+
+
+def request(host, port, path, key, protocol, auth=None):
+    """The HTTP upgrade request as bytes; auth is the base64 Basic credential or None."""
+    if ":" in host:
+        host = "[" + host + "]"
+    if port not in (80, 443):
+        host = "%s:%d" % (host, port)
+    r = (
+        "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n"
+        % (path, host, key, protocol)
+    )
+    if auth:
+        r += "Authorization: Basic %s\r\n" % auth
+    return (r + "\r\n").encode()
+
+
+def check_response(lines, key, protocol):
+    """Check the server's upgrade response: its status line and header lines (bytes, as kept
+    by wanted()). Raises HandshakeError."""
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        raise HandshakeError(0, "not an HTTP response")
+    status = int(parts[1])
+    if status != 101:
+        raise HandshakeError(status, "HTTP status %d" % status)
+    hdr = {}
+    for line in lines[1:]:
+        if line:
+            k, sep, v = line.partition(b":")
+            if not sep:
+                raise HandshakeError(0, "malformed header line")
+            k = k.strip().lower()
+            if k in hdr:
+                raise HandshakeError(0, "repeated header")
+            hdr[k] = v.strip()
+    if hdr.get(b"upgrade", b"").lower() != b"websocket":
+        raise HandshakeError(0, "no Upgrade: websocket")
+    if b"upgrade" not in hdr.get(b"connection", b"").lower():
+        raise HandshakeError(0, "no Connection: upgrade")
+    if hdr.get(b"sec-websocket-accept") != accept_for(key):
+        raise HandshakeError(0, "wrong Sec-WebSocket-Accept")
+    if hdr.get(b"sec-websocket-protocol") != protocol.encode():
+        raise HandshakeError(0, "server did not confirm subprotocol " + protocol)
+    if b"sec-websocket-extensions" in hdr:
+        raise HandshakeError(0, "extension not requested")
+
+
+def wanted(line):
+    """True for the header lines check_response needs (the others need not be kept)."""
+    k = line[: line.find(b":") + 1].lower()
+    return k in (b"upgrade:", b"connection:", b"sec-websocket-accept:", b"sec-websocket-protocol:", b"sec-websocket-extensions:")
+
+
+def frame(opcode, payload, mask, buf=None):
+    """One masked client frame with FIN set; mask is 4 random bytes. payload: bytes, or text
+    as a str or a list of str parts (a message made in parts is never joined). Made in buf when
+    it is large enough (a view of buf is returned), else in a new bytearray."""
+    parts = payload if type(payload) is list else (payload,)
+    n = 0
+    for p in parts:
+        n += len(memoryview(p))  # bytes, not characters
+    h = 6 if n < 126 else 8 if n < 65536 else 14
+    if buf is None or len(buf) < h + n:
+        buf = bytearray(h + n)
+    buf[0] = 0x80 | opcode
+    if n < 126:
+        buf[1] = 0x80 | n
+    elif n < 65536:
+        buf[1] = 0xFE
+        struct.pack_into(">H", buf, 2, n)
+    else:
+        buf[1] = 0xFF
+        struct.pack_into(">Q", buf, 2, n)
+    buf[h - 4 : h] = mask
+    i = h
+    for p in parts:
+        p = memoryview(p)
+        buf[i : i + len(p)] = p
+        i += len(p)
+    for i in range(n):
+        buf[h + i] ^= mask[i & 3]
+    return buf if len(buf) == h + n else memoryview(buf)[: h + n]
+
+
+def head(b0, b1):
+    """First two bytes of a server frame -> (fin, opcode, len7, extended-length bytes to read)."""
+    op = b0 & 0x0F
+    n = b1 & 0x7F
+    if b0 & 0x70:
+        raise ProtocolError(CLOSE_PROTOCOL, "reserved bits set")
+    if b1 & 0x80:
+        raise ProtocolError(CLOSE_PROTOCOL, "server frame is masked")
+    if op >= OP_CLOSE:
+        if op > OP_PONG:
+            raise ProtocolError(CLOSE_PROTOCOL, "unknown control opcode")
+        if not b0 & 0x80 or n > 125:
+            raise ProtocolError(CLOSE_PROTOCOL, "bad control frame")
+    elif op > OP_BINARY:
+        raise ProtocolError(CLOSE_PROTOCOL, "unknown data opcode")
+    return b0 & 0x80, op, n, 2 if n == 126 else 8 if n == 127 else 0
+
+
+def data_rule(op, n, have, fragmented, limit):
+    """Check a data frame of n bytes against the message so far. Raises ProtocolError."""
+    if op == OP_CONT and not fragmented:
+        raise ProtocolError(CLOSE_PROTOCOL, "continuation without a message")
+    if op != OP_CONT and fragmented:
+        raise ProtocolError(CLOSE_PROTOCOL, "new message inside a fragmented one")
+    if op == OP_BINARY:
+        raise ProtocolError(CLOSE_UNSUPPORTED, "OCPP-J is text only")
+    if have + n > limit:
+        raise ProtocolError(CLOSE_TOO_BIG, "message over %d bytes" % limit)
+
+
+def close_payload(code, reason=""):
+    return struct.pack(">H", code) + reason.encode()[:120]
+
+
+def close_code(payload):
+    """Status code of a received close frame (1005 when it carries none)."""
+    if len(payload) >= 2:
+        return (payload[0] << 8) | payload[1]
+    return CLOSE_NO_STATUS

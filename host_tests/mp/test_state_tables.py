@@ -1,0 +1,141 @@
+# host_tests/mp/test_state_tables.py - every row of the core's state tables, played on a
+# station: BOOT_TABLE (provisioning/boot.py), STATUS_TABLE (availability.py), FIRMWARE_TABLE
+# (firmware.py) and UPLOAD_TABLE (diagnostics.py). Each test walks its table, so a row added
+# to a table is exercised too.
+import json
+from time import ticks_diff
+from fakes import answer, boot_accepted, sent, station
+from ocpp_lite import availability, diagnostics, firmware
+from ocpp_lite.provisioning import boot
+
+_NAMES = ("None", "Pending", "Rejected", "Accepted")
+
+
+def calls(st, now=0):
+    """Every CALL the station sends until it is idle, each answered with an empty payload."""
+    out = []
+    for _ in range(50):
+        st.tick(now)  # writes the next queued CALL
+        frames = [m for m in sent(st) if m[0] == 2]
+        if not frames:
+            return out
+        for m in frames:
+            out.append(m)
+            answer(st, m, {}, now)
+    return out
+
+
+def accepted():
+    st = station()
+    boot_accepted(st)
+    calls(st)
+    return st
+
+
+def test_boot_table_each_answer_sets_the_state_and_the_next_attempt():
+    for answer_status, state, when in boot.BOOT_TABLE:
+        st = station()
+        st.connected("1", 0)
+        f = sent(st)[0]
+        assert f[2] == "BootNotification"
+        if answer_status is None:  # no answer within MessageTimeout
+            st.tick(st.rpc.timeout_ms)
+            assert st.boot.state == boot.NONE, answer_status
+            assert st.boot.due is not None and ticks_diff(st.boot.due, st.rpc.timeout_ms) == 30000
+            continue
+        answer(st, f, {"currentTime": "2025-05-05T10:00:00Z", "interval": 7, "status": answer_status}, 0)
+        assert st.boot.name() == answer_status and st.boot.state == state, answer_status
+        assert _NAMES[state] == answer_status
+        assert st.rpc.accepted == (state == boot.ACCEPTED)
+        if when == "none":
+            assert st.boot.due is None, answer_status
+            assert [m[2] for m in sent(st)][:1] == ["StatusNotification"]  # B01.FR.05
+        else:
+            assert when == "interval" and st.boot.due == 7000, (answer_status, st.boot.due)
+            st.tick(7000)
+            assert [m[2] for m in sent(st)] == ["BootNotification"]  # registers again
+
+
+def test_boot_table_interval_zero_waits_the_own_interval():
+    for answer_status, _, when in boot.BOOT_TABLE:
+        if when != "interval":
+            continue
+        st = station()
+        st.connected("1", 0)
+        answer(st, sent(st)[0], {"currentTime": "2025-05-05T10:00:00Z", "interval": 0, "status": answer_status}, 0)
+        assert st.boot.due == 30000, answer_status
+
+
+def test_status_table_each_row_is_the_connector_status():
+    """The first row whose condition holds gives the status: each row is played with its own
+    condition and every condition of the rows below it holding too."""
+    conds = [c for c, _ in availability.STATUS_TABLE if c is not None]
+    for i, (cond, want) in enumerate(availability.STATUS_TABLE):
+        below = conds[i:] if cond is not None else []
+        st = accepted()
+        ev = st.ev[0]
+        if "plugged" in below:
+            ev.plugged = True
+        if "tx" in below:
+            ev.tx = {"id": "t"}
+        if "fault" in below:
+            ev.fault = "ContactorWelded"
+        if "off" in below:
+            st.reset.pending = "OnIdle"  # an OnIdle reset waiting: no new transaction
+        st.availability.update(ev, 0)
+        assert st.availability.status(1) == want, (cond, below, st.availability.status(1))
+        assert availability.status_of(tuple(below)) == want
+
+
+def test_status_table_change_is_reported_once():
+    st = accepted()
+    ev = st.ev[0]
+    ev.plugged = True
+    st.availability.update(ev, 0)
+    st.availability.update(ev, 0)
+    notes = [m for m in calls(st) if m[2] == "StatusNotification"]
+    assert [m[3]["connectorStatus"] for m in notes] == ["Occupied"], notes
+
+
+def _job(st):
+    st.firmware.job = {"id": 5, "url": "http://x/f", "get": 0, "put": None, "tries": 1, "wait": 0,
+                       "cert": "", "sig": "", "status": None}
+
+
+def test_firmware_table_each_status_ends_holds_and_cancels_as_its_row_says():
+    for status, ends, late, hold in firmware.FIRMWARE_TABLE:
+        st = accepted()
+        _job(st)
+        before = st.firmware.holding
+        st.firmware.report(status, 0)
+        job = st.flash.docs["fw"]
+        assert job["status"] == status and job["done"] == ends, (status, job)
+        assert st.firmware.holding == (before if hold is None else hold), status
+        assert firmware.ended(status) == ends and firmware.late(status) == late
+        notes = [m[3] for m in calls(st) if m[2] == "FirmwareStatusNotification"]
+        assert notes == [{"status": status, "requestId": 5}], (status, notes)
+        if hold:  # held: no new transaction, the idle connector is Unavailable (L01.FR.07)
+            assert st.availability.status(1) == availability.UNAVAILABLE, status
+        # a new UpdateFirmware while the job is in this status: Rejected only when too late
+        r = st.firmware.UpdateFirmware({"requestId": 6, "firmware": {
+            "location": "http://x/g", "retrieveDateTime": "2025-05-05T10:00:00Z"}}, 0)
+        if late and not ends:
+            assert r["statusInfo"]["reasonCode"] == "InstallInProgress", (status, r)
+        else:
+            assert r["statusInfo"]["reasonCode"] == "MissingSignature", (status, r)
+
+
+def test_upload_table_each_status_ends_the_job_or_not():
+    for status, goes_on in diagnostics.UPLOAD_TABLE:
+        st = accepted()
+        r = st.diagnostics.GetLog({"logType": "DiagnosticsLog", "requestId": 9,
+                                   "log": {"remoteLocation": "http://x/up/"}}, 0)
+        assert r["status"] == "Accepted"
+        job = st.diagnostics.upload
+        st.diagnostics.report(job, status, 0)
+        assert (st.diagnostics.upload is job) == goes_on, status
+        notes = [m[3] for m in calls(st) if m[2] == "LogStatusNotification"]
+        assert notes == [{"status": status, "requestId": 9}], (status, notes)
+        st.rpc.receive(json.dumps([2, "t1", "TriggerMessage", {"requestedMessage": "LogStatusNotification"}]).encode(), 0)
+        trig = [m[3] for m in calls(st) if m[2] == "LogStatusNotification"]
+        assert trig == [{"status": "Uploading", "requestId": 9} if goes_on else {"status": "Idle"}], (status, trig)

@@ -1,0 +1,443 @@
+"""tools/footprint/cli.py - ROM, RAM, flash, data and CPU of every build profile (`make footprint`).
+
+    python -m tools.footprint [report] [--quick] [--profiles lite,core] [--json F] [--svg F]
+    python -m tools.footprint compare A.json B.json
+    python -m tools.footprint diff BASE [--quick]
+
+report: build each profile (tools/profiles.py), run the reference session
+(tools/footprint/session.py) on the MicroPython unix port with the profile's ROMFS image (the
+64-bit PyPI port: "ram") and on a 32-bit unix port with the profile frozen in (tools/mp32.py:
+"ram32", the figures a board's are closest to and the ones the RAM budget is checked on), print
+the table, write the JSON and the chart, and exit 1 when a hard budget (tools/budgets.py) is
+exceeded or cannot be measured. --quick (CI) measures the least heap only where it is
+budgeted (32-bit port, whole session) and leaves out the TLS bisections and valgrind;
+--no-mp32 leaves out the 32-bit port (the RAM budget is then reported as not checked). A full
+report (all profiles, both ports, not --quick; --no-docs: not) also writes its table into
+docs/footprint.md between the markers DOC_BEGIN and DOC_END. compare: markdown table of every
+figure of two reports with deltas. diff: measure git ref BASE in a temporary worktree with this
+tool, then the working tree, and compare.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from tools import mp32, profiles
+from tools.docblock import replace_block
+from tools.footprint import report, rom, wire
+from tools.footprint import session as fs
+from tools.footprint import valgrind as vg
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+OUT = ROOT / "build" / "footprint"
+DOC = ROOT / "docs" / "footprint.md"
+DOC_BEGIN = "<!-- footprint-report: written by `make footprint`; do not edit -->"
+DOC_END = "<!-- footprint-report end -->"
+RESOLUTION = 512  # bytes: the least heap is found to within this
+MAX_HEAP = 8 << 20
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- measuring one profile ---------------------------------------------------------------
+def services():
+    """{service attribute of the station: its module ("ocpp_lite/firmware")}, read from
+    firmware/ocpp_lite/station.py: the services it creates at start (self.x = Class(self, ...))
+    and the ones its properties create when first used (def x(self): ... from .mod import Class)."""
+    src = (rom.FIRMWARE / "ocpp_lite" / "station.py").read_text()
+    classes = {cls: mod for mod, cls in re.findall(r"from \.([\w.]+) import (\w+)", src)}
+    out = {}
+    for name, qual, cls in re.findall(r"self\.(\w+) = (?:(\w+)\.)?(\w+)\(self", src):
+        mod = qual or classes.get(cls)
+        if mod:
+            out[name] = mod
+    for name, body in re.findall(r"@property\n    def (\w+)\(self\):(.*?)return s\n", src, re.S):
+        m = re.search(r"from \.([\w.]+) import (\w+)", body)
+        if m:
+            out[name] = m.group(1)
+    return {k: "ocpp_lite/" + v.replace(".", "/") for k, v in out.items()}
+
+
+def handled(mods):
+    """Actions of the dispatch table (firmware/ocpp_lite/dispatch.py) whose service's module is
+    in mods and defines the handler."""
+    disp = rom.FIRMWARE / "ocpp_lite" / "dispatch.py"
+    if not disp.exists():  # a BASE from before the services (footprint diff): action -> module
+        old = re.findall(r'\("(\w+)", "(\w+)"\)', (rom.FIRMWARE / "ocpp_lite" / "actions.py").read_text())
+        return [a for a, m in old if "ocpp_lite/" + m in mods
+                and ("def %s(" % a) in ((rom.FIRMWARE / "ocpp_lite" / (m + ".py")).read_text()
+                                        if (rom.FIRMWARE / "ocpp_lite" / (m + ".py")).exists() else "")]
+    table = re.findall(r'\("(\w+)", "(\w+)"\)', disp.read_text())
+    where = services()
+    out = []
+    for action, service in table:
+        mod = where.get(service)
+        src = rom.FIRMWARE / ((mod or "-") + ".py")
+        if mod in mods and src.exists() and ("def %s(" % action) in src.read_text():
+            out.append(action)
+    return out
+
+
+def image_in_heap(image):
+    """Heap bytes the image buffer takes on the unix port (boards/unix/main.py reads it into a
+    bytearray; on a board it is memory-mapped flash)."""
+    code = ("import gc\ngc.collect()\na = gc.mem_alloc()\nb = bytearray(%d)\ngc.collect()\n"
+            "print(gc.mem_alloc() - a)" % image.stat().st_size)
+    return int(subprocess.run([fs.MICROPYTHON, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+def on_micropython(image, body, exe=None):
+    """Run MicroPython code body with image mounted at /rom as the only code (or with the code
+    frozen into exe); its stdout."""
+    code = ("import gc, os, sys, vfs\nb = bytearray(os.stat(%r)[6])\nopen(%r, 'rb').readinto(b)\n"
+            "vfs.mount(vfs.VfsRom(memoryview(b)), '/rom')\nsys.path[:] = ['/rom', '.frozen']\n" % (str(image), str(image))
+            ) if image else "import gc, sys\nsys.path[:] = ['.frozen']\n"
+    p = subprocess.run([exe or fs.MICROPYTHON, "-c", code + body], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError("MicroPython: %s%s" % (p.stdout, p.stderr))
+    return p.stdout
+
+
+def import_heap(image, mods, exe=None):
+    """Heap the modules take once imported from the image (interned names, module, function
+    and class objects; the bytecode stays in the image), and how much of it is the qstr pools
+    of the interned names (which frozen firmware would keep in flash)."""
+    body = ("import micropython\ngc.collect()\nmicropython.qstr_info()\na = gc.mem_alloc()\n"
+            "for m in %r:\n    __import__(m)\ngc.collect()\nprint(gc.mem_alloc() - a)\nmicropython.qstr_info()"
+            % [m.replace("/", ".") for m in mods if not m.endswith("__init__")])
+    out = on_micropython(image, body, exe)
+    pools = [int(n) for n in re.findall(r"n_total_bytes=(\d+)", out)]
+    return int(out.splitlines()[1]), pools[1] - pools[0]
+
+
+def session(image, **kw):
+    s = fs.Session(image, **kw)
+    res = asyncio.run(s.run())
+    for v in res["violations"]:
+        log("  schema violation: " + v)
+    return res, s
+
+
+def least_heaps(image, ref, tls, lo, exe=None, whole=False):
+    """Per step, the least -X heapsize with which the session completes up to and including that
+    step (a parallel bisection: one run tells for every step whether it completed). whole: only
+    for the whole session (the other steps None), in fewer runs."""
+    names = list(ref)
+    n = len(names)
+    runs = []
+
+    def completed(heap):
+        s = fs.Session(image, tls=tls, heap=heap, exe=exe)
+        try:
+            asyncio.run(s.run())
+        except fs.Failed:
+            pass
+        done = 0
+        while done < s.done and s.res["steps"][names[done]] == ref[names[done]]:
+            done += 1
+        runs.append((heap, done))
+        return done
+
+    hi = 64 << 10
+    while completed(hi) < n:
+        if hi >= MAX_HEAP:
+            return None, runs
+        hi *= 2
+    low, high = [lo] * n, [hi] * n
+    while True:
+        k = n - 1 if whole else max(range(n), key=lambda i: high[i] - low[i])
+        if high[k] - low[k] <= RESOLUTION:
+            break
+        heap = (low[k] + high[k]) // 2
+        done = completed(heap)
+        for i in range(n):
+            if i < done:
+                high[i] = min(high[i], heap)
+            else:
+                low[i] = max(low[i], heap)
+        for i in range(n - 1, 0, -1):  # a later step needs at least what an earlier one does
+            low[i] = max(low[i], low[i - 1])
+    if whole:
+        high = [None] * (n - 1) + high[-1:]
+    return dict(zip(names, high)), runs
+
+
+def measure(name, quick, pki, use32=True):
+    t0 = time.monotonic()
+    log("%s: building" % name)
+    rom_fig, missing, image = rom.build(name, OUT)
+    mods = sorted(rom_fig["modules"])
+    img_heap = image_in_heap(image)
+    imports, qstrs = import_heap(image, mods)
+    log("%s: reference session" % name)
+    res, s = session(image)
+    steps = res["steps"]
+    log("%s: reference session with TLS" % name)
+    res_t, s_t = session(image, tls=pki)
+    least, runs, least_t = None, [], None
+    if not quick:  # (not budgeted: left to the full report)
+        log("%s: least heap" % name)
+        least, runs = least_heaps(image, steps, None, res["mem"]["boot"]["live"])
+    if not quick:
+        log("%s: least heap with TLS" % name)
+        least_t, runs_t = least_heaps(image, steps, pki, res_t["mem"]["boot"]["live"])
+        runs += runs_t
+    cpu_i = None
+    mbed = {"peak": None, "sites": {}}
+    if not quick and vg.available():
+        log("%s: callgrind" % name)
+        with tempfile.TemporaryDirectory() as d:
+            session(image, wrap=vg.callgrind_wrap(d + "/cg"), slow=30)
+            start = vg.start_instructions(fs.MICROPYTHON, d + "/start")
+            per = vg.step_instructions(d + "/cg", list(steps))
+            per["boot"] -= start  # the boot step's part begins at process start
+            cpu_i = {"start": start, "steps": per}
+        log("%s: massif (TLS)" % name)
+        with tempfile.TemporaryDirectory() as d:
+            session(image, tls=pki, wrap=vg.massif_wrap(d + "/ms"), slow=30)
+            mbed = vg.mbedtls_heap(d + "/ms")
+    fig = {
+        "modules": mods,
+        "missing": missing,
+        "handled": handled(mods),
+        "session": {"steps": steps},
+        "rom": rom_fig,
+        "ram": dict(ram_figures(res, res_t, img_heap, least, least_t, mbed), imports=imports, imports_qstr=qstrs),
+        "flash": flash_figures(res),
+        "data": dict(wire.data_figures(s.relay), tls=wire.tls_figures(s_t.relay)),
+        "cpu": cpu_figures(res, s, cpu_i),
+        "runs": {"sessions": 2 + len(runs) + (0 if cpu_i is None else 2), "seconds": 0, "bisection": runs},
+    }
+    if use32:
+        fig["ram32"], runs32 = measure32(name, quick, pki, steps)
+        fig["runs"]["sessions"] += len(runs32)
+        fig["runs"]["bisection32"] = runs32
+    fig["runs"]["seconds"] = round(time.monotonic() - t0, 1)
+    return fig
+
+
+def measure32(name, quick, pki, ref):
+    """RAM of the profile frozen into the 32-bit port: (figures, bisection runs). The figures
+    are {"unavailable": why} when the port cannot be built here."""
+    log("%s: 32-bit port, frozen" % name)
+    try:
+        exe = str(mp32.build(name))
+    except mp32.Unavailable as e:
+        log("%s: no 32-bit figures: %s" % (name, e))
+        return {"unavailable": str(e)}, []
+    mods = sorted(profiles.modules(name, rom.present())[0])
+    imports, _ = import_heap(None, mods, exe)
+    res, _ = session(None, exe=exe)
+    if res["steps"] != ref:
+        raise fs.Failed("%s: the 32-bit port's session differs: %s" % (name, res["steps"]))
+    res_t, _ = session(None, exe=exe, tls=pki)
+    least, runs = least_heaps(None, ref, None, res["mem"]["boot"]["live"], exe, whole=quick)
+    least_t = None
+    if not quick:
+        least_t, runs_t = least_heaps(None, ref, pki, res_t["mem"]["boot"]["live"], exe)
+        runs += runs_t
+    fig = ram_figures(res, res_t, 0, least, least_t, {"peak": None, "sites": {}})
+    del fig["image_in_heap"]
+    fig["tls"] = {k: fig["tls"][k] for k in ("after_boot", "least_heap")}  # mbedTLS is in the GC heap here
+    fig["imports"] = imports
+    fig["micropython"] = mp32.VERSION
+    return fig, runs
+
+
+def ram_figures(res, res_t, img, least, least_t, mbed):
+    mem = res["mem"]
+    steps = {}
+    prev = img  # the image buffer is the first thing allocated
+    for k, m in mem.items():
+        alloc = m["used"] - prev
+        steps[k] = {"live": m["live"] - img, "allocated": alloc if alloc >= 0 else None,
+                    "least_heap": least[k] - img if least and least[k] is not None else None}
+        prev = m["live"]
+    last = list(mem)[-1]
+    return {
+        "image_in_heap": img,
+        "after_boot": mem["boot"]["live"] - img,
+        "least_heap": least[last] - img if least else None,
+        "steps": steps,
+        "tls": {"after_boot": res_t["mem"]["boot"]["live"] - img,
+                "least_heap": least_t[last] - img if least_t else None,
+                "mbedtls_peak": mbed["peak"], "mbedtls_sites": mbed["sites"]},
+    }
+
+
+def flash_figures(res):
+    """Flash bytes and files after the session; file writes per step and in total (the counter
+    is the store's, which starts again at 0 when the station restarts after Reset)."""
+    mem = res["mem"]
+    steps, prev = {}, 0
+    for k, m in mem.items():
+        steps[k] = m["writes"] - prev if m["writes"] >= prev else m["writes"]
+        prev = m["writes"]
+    return {"bytes": res["flash"]["bytes"], "files": res["flash"]["files"], "writes": sum(steps.values()),
+            "steps": steps}
+
+
+def cpu_figures(res, s, instructions):
+    times = wire.response_times(s.relay)
+    return {
+        "ready_ms": round(res["ready_s"] * 1000, 1),
+        "boot_ms": round(res["boot_s"] * 1000, 1),
+        "response_us": {a: round(statistics.median(v) * 1e6) for a, v in times.items()},
+        "instructions": instructions or {"start": None, "steps": {}},
+    }
+
+
+# --- the commands ------------------------------------------------------------------------
+def make_pki(d):
+    sys.path.insert(0, str(ROOT / "host_tests"))
+    from helpers import make_ca, make_server_cert, pem, server_ssl
+
+    ca, key = make_ca("OCPP2.Lite footprint root")
+    cert, ckey = make_server_cert(ca, key, "localhost")
+    (d / "ca.pem").write_text(pem(ca))
+    return {"server_ssl": server_ssl(cert, ckey, d), "ca_pem": d / "ca.pem"}
+
+
+def source():
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    return {"rev": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "firmware"))}
+
+
+def do_report(a):
+    """Measure the profiles, print the table, write JSON and chart; 1 on a hard-budget breach."""
+    names = a.profiles.split(",") if a.profiles else list(profiles.PROFILES)
+    OUT.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory() as d:
+        pki = make_pki(pathlib.Path(d))
+        data = {
+            "format": 1,
+            "port": port_info(),
+            "source": source(),
+            "quick": a.quick,
+            "left_out": ["ram32"] if a.no_mp32 else [],
+            "profiles": {n: measure(n, a.quick, pki, not a.no_mp32) for n in names},
+        }
+    data["seconds"] = round(time.monotonic() - t0, 1)
+    pathlib.Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(a.json).write_text(json.dumps(data, indent=1) + "\n")
+    from tools.footprint import chart
+
+    pathlib.Path(a.svg).write_text(chart.svg(data))
+    text = report.table(data)
+    print(text)
+    written = [os.path.relpath(a.json), os.path.relpath(a.svg)]
+    if not (a.quick or a.profiles or a.no_mp32 or a.no_docs):
+        write_doc(data, text)
+        written.append(os.path.relpath(DOC))
+    print("\n(written: %s; %.0f s)" % (", ".join(written), data["seconds"]))
+    return 1 if report.breaches(data) else 0
+
+
+def write_doc(data, text):
+    """The full report's table into docs/footprint.md, between the markers."""
+    src = data["source"]
+    head = "The current report: `make footprint` at %s%s, %.0f s on %d cores." % (
+        src["rev"], " (with uncommitted changes to firmware/)" if src["dirty"] else "", data["seconds"], os.cpu_count())
+    replace_block(DOC, DOC_BEGIN, DOC_END, "%s\n\n```\n%s\n```" % (head, text))
+
+
+def port_info():
+    p = subprocess.run([fs.MICROPYTHON, "-c", "import sys; print('%d.%d.%d' % sys.implementation.version[:3], "
+                        "sys.maxsize > 2**32)"],
+                       capture_output=True, text=True, check=True).stdout.split()
+    return {"micropython": p[0], "bits": 64 if p[1] == "True" else 32, "machine": platform.machine(),
+            "mpy_opt": rom.OPT}
+
+
+def do_compare(a):
+    """Print the markdown table of every figure of A and B with deltas."""
+    print(report.compare(json.loads(pathlib.Path(a.a).read_text()), json.loads(pathlib.Path(a.b).read_text())))
+    return 0
+
+
+def do_diff(a):
+    """Measure BASE in a temporary git worktree with this tool (the same method on both sides),
+    then the working tree, and compare. This package, budgets.py, mp32.py (and mp32lib/) and
+    docblock.py are copied into BASE's tools/ and run there as `python -m tools.footprint`; BASE's
+    own profiles.py, csms.py and wsframe.py are used when it has them. A BASE from before the
+    tools package (flat tools/footprint*.py, no tools/__init__.py) works too: the package
+    directory tools/footprint/ is found before BASE's module tools/footprint.py."""
+    base_json = OUT / "base.json"
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        wt = pathlib.Path(d) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(wt), a.base], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            (wt / ".venv").symlink_to(ROOT / ".venv")
+            src, dst = ROOT / "tools", wt / "tools"
+            skip = shutil.ignore_patterns("__pycache__")
+            for n in ("footprint", "mp32lib"):
+                shutil.copytree(src / n, dst / n, dirs_exist_ok=True, ignore=skip)
+            for n in ("__init__.py", "budgets.py", "mp32.py", "docblock.py"):
+                shutil.copy(src / n, dst / n)
+            for n in ("profiles.py", "csms.py", "wsframe.py"):
+                if not (dst / n).exists():
+                    shutil.copy(src / n, dst / n)
+            cmd = [sys.executable, "-m", "tools.footprint", "report", "--no-docs", "--json", str(base_json),
+                   "--svg", str(OUT / "base.svg")] + _passed(a)
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            if subprocess.run(cmd, cwd=wt, env=env).returncode not in (0, 1):
+                log("measuring %s failed" % a.base)
+                return 2
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=ROOT, check=False)
+    a.no_docs = True
+    rc = do_report(a)
+    print()
+    print(report.compare(json.loads(base_json.read_text()), json.loads(pathlib.Path(a.json).read_text())))
+    return rc
+
+
+def _passed(a):
+    return (["--quick"] if a.quick else []) + (["--no-mp32"] if a.no_mp32 else []) + \
+        (["--profiles", a.profiles] if a.profiles else [])
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("cmd", nargs="?", default="report", choices=("report", "compare", "diff"))
+    p.add_argument("args", nargs="*")
+    p.add_argument("--quick", action="store_true", help="least heap only where budgeted, no TLS bisection, no valgrind (CI)")
+    p.add_argument("--no-mp32", action="store_true", help="leave out the 32-bit frozen port (RAM budget unchecked)")
+    p.add_argument("--profiles", help="comma-separated (default: all)")
+    p.add_argument("--no-docs", action="store_true", help="do not write the full report into docs/footprint.md")
+    p.add_argument("--json", default=str(ROOT / "build" / "footprint.json"))
+    p.add_argument("--svg", default=str(ROOT / "build" / "footprint.svg"))
+    a = p.parse_args(argv)
+    if a.cmd == "compare":
+        if len(a.args) != 2:
+            p.error("compare needs A.json B.json")
+        a.a, a.b = a.args
+        return do_compare(a)
+    if a.cmd == "diff":
+        if len(a.args) != 1:
+            p.error("diff needs BASE (a git ref)")
+        a.base = a.args[0]
+        return do_diff(a)
+    return do_report(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,190 @@
+"""tools/footprint/wire.py - a TCP relay between the station and the CSMS on 127.0.0.1 that
+counts what passes: WebSocket frames (plain ws://) or TLS records (wss://), with arrival times.
+
+The relay parses the real byte stream, so a figure is what a board would send over its network
+interface above TCP (TCP/IP headers excluded).
+"""
+
+import asyncio
+import json
+import time
+
+from tools import wsframe
+
+
+class WsStream:
+    """One direction of a ws:// connection: the HTTP upgrade head, then frames. Each frame is
+    recorded as a dict: t0/t1 (arrival of its first/last byte), op, size (bytes on the wire)
+    and text (payload of a text frame)."""
+
+    def __init__(self):
+        self.buf = b""
+        self.head = None  # bytes of the upgrade request/response once complete
+        self.frames = []
+        self._t0 = None
+
+    def feed(self, data, t):
+        if not self.buf:
+            self._t0 = t
+        self.buf += data
+        if self.head is None:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.head, self.buf = self.buf[: end + 4], self.buf[end + 4 :]
+        while True:
+            n = wsframe.size(self.buf)
+            if n is None:
+                return
+            frame, self.buf = self.buf[:n], self.buf[n:]
+            self.frames.append({"t0": self._t0, "t1": t, "op": frame[0] & 0x0F, "size": n,
+                                "text": wsframe.parse(frame)[4].decode(errors="replace") if frame[0] & 0x0F == 1 else None})
+            self._t0 = t
+
+    def total(self):
+        return len(self.head or b"") + sum(f["size"] for f in self.frames) + len(self.buf)
+
+
+TLS_TYPES = {20: "handshake", 21: "alert", 22: "handshake", 23: "app"}  # 20: ChangeCipherSpec
+
+
+class TlsStream:
+    """One direction of a wss:// connection: TLS records counted by content type."""
+
+    def __init__(self):
+        self.buf = b""
+        self.bytes = {"handshake": 0, "alert": 0, "app": 0}
+        self.app_records = 0
+
+    def feed(self, data, t):
+        self.buf += data
+        while len(self.buf) >= 5:
+            n = 5 + int.from_bytes(self.buf[3:5], "big")
+            if len(self.buf) < n:
+                return
+            kind = TLS_TYPES.get(self.buf[0], "alert")
+            self.bytes[kind] += n
+            self.app_records += kind == "app"
+            self.buf = self.buf[n:]
+
+    def total(self):
+        return sum(self.bytes.values()) + len(self.buf)
+
+
+class Relay:
+    """Listens on 127.0.0.1 (port after start()) and forwards every connection to
+    127.0.0.1:target. conns holds (up, down) streams: up = station to CSMS."""
+
+    def __init__(self, target, tls):
+        self.target = target
+        self.kind = TlsStream if tls else WsStream
+        self.conns = []
+        self.port = None
+        self._server = None
+
+    async def start(self):
+        self._server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self):
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _conn(self, r, w):
+        try:
+            ur, uw = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            w.close()
+            return
+        up, down = self.kind(), self.kind()
+        self.conns.append((up, down))
+        await asyncio.gather(_pipe(r, uw, up), _pipe(ur, w, down))
+
+    def messages(self):
+        """OCPP messages of all ws:// connections in order: dicts with t0, t1, size, dir
+        ("up"/"down"), msg (the decoded JSON array)."""
+        out = []
+        for up, down in self.conns:
+            for d, s in (("up", up), ("down", down)):
+                for f in s.frames:
+                    if f["text"] is not None:
+                        try:
+                            out.append(dict(f, dir=d, msg=json.loads(f["text"])))
+                        except ValueError:
+                            pass
+        return sorted(out, key=lambda m: m["t0"])
+
+
+async def _pipe(r, w, stream):
+    try:
+        while True:
+            data = await r.read(65536)
+            if not data:
+                break
+            stream.feed(data, time.monotonic())
+            w.write(data)
+            await w.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        w.close()
+
+
+def data_figures(relay):
+    """Bytes on the wire of a ws:// session: per OCPP action (CALLs and their replies, by who
+    sent the CALL), the HTTP upgrades, control frames (ping, pong, close) and totals."""
+    calls = {}  # message id -> action
+    per = {}
+    for m in relay.messages():
+        msg = m["msg"]
+        if not isinstance(msg, list) or len(msg) < 3:
+            continue
+        if msg[0] == 2:
+            calls[msg[1]] = msg[2]
+            a = per.setdefault(msg[2], {"from": "station" if m["dir"] == "up" else "csms",
+                                        "n": 0, "call": 0, "reply": 0})
+            a["n"] += 1
+            a["call"] += m["size"]
+        elif msg[1] in calls:
+            per[calls[msg[1]]]["reply"] += m["size"]
+    up = sum(s.total() for s, _ in relay.conns)
+    down = sum(s.total() for _, s in relay.conns)
+    frames = [f for u, d in relay.conns for f in u.frames + d.frames]
+    return {
+        "messages": per,
+        "upgrade": sum(len(u.head or b"") + len(d.head or b"") for u, d in relay.conns),
+        "control": sum(f["size"] for f in frames if f["op"] >= 8),
+        "up": up,
+        "down": down,
+        "total": up + down,
+    }
+
+
+def tls_figures(relay):
+    """Bytes of a wss:// session by TLS content type and direction."""
+    out = {}
+    for d, i in (("up", 0), ("down", 1)):
+        ss = [c[i] for c in relay.conns]
+        out[d] = {k: sum(s.bytes[k] for s in ss) for k in ("handshake", "app", "alert")}
+        out[d]["app_records"] = sum(s.app_records for s in ss)
+    out["total"] = sum(v for d in ("up", "down") for k, v in out[d].items() if k != "app_records")
+    out["connections"] = len(relay.conns)
+    return out
+
+
+def response_times(relay):
+    """Per CSMS action: seconds from the last byte of the CALL reaching the relay to the first
+    byte of the station's reply (the station's whole path: WebSocket, parse, handler, reply)."""
+    sent = {}
+    out = {}
+    for m in relay.messages():
+        msg = m["msg"]
+        if not isinstance(msg, list) or len(msg) < 3:
+            continue
+        if msg[0] == 2 and m["dir"] == "down":
+            sent[msg[1]] = (msg[2], m["t1"])
+        elif msg[0] in (3, 4) and m["dir"] == "up" and msg[1] in sent:
+            action, t = sent.pop(msg[1])
+            out.setdefault(action, []).append(m["t0"] - t)
+    return out
