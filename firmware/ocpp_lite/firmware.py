@@ -16,13 +16,13 @@ from .engine import clock, schema
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
-INT = const(-1)
-REQ = const(1)
-TIME = const(-4)
+_INT = const(-1)
+_REQ = const(1)
+_TIME = const(-4)
 
-_FIRMWARE = const((("location", 512, REQ), ("retrieveDateTime", TIME, REQ), ("installDateTime", TIME, 0),
+_FIRMWARE = const((("location", 512, _REQ), ("retrieveDateTime", _TIME, _REQ), ("installDateTime", _TIME, 0),
                    ("signingCertificate", 5500, 0), ("signature", 800, 0)))
-_REQ = const((("retries", INT, 0), ("retryInterval", INT, 0), ("requestId", INT, REQ), ("firmware", _FIRMWARE, REQ)))
+_REQUEST = const((("retries", _INT, 0), ("retryInterval", _INT, 0), ("requestId", _INT, _REQ), ("firmware", _FIRMWARE, _REQ)))
 _RETRIES = const(2)  # when the CSMS gives none
 _INTERVAL = const(30)
 _POLL_MS = const(1000)  # how often the end of transactions is checked before installing
@@ -103,7 +103,7 @@ class Firmware:
 
     def UpdateFirmware(self, p, now):
         st = self.st
-        schema.check(p, _REQ)
+        schema.check(p, _REQUEST)
         fw = p["firmware"]
         old = self.job if self.job and not self.job.get("done") else None  # an update going on
         if old and late(old["status"]):

@@ -15,32 +15,32 @@ from .provisioning import devmodel
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
-ANY = const(-5)
-INT = const(-1)
-LIST = const(2)
-NUM = const(-2)
-REQ = const(1)
-TIME = const(-4)
+_ANY = const(-5)
+_INT = const(-1)
+_LIST = const(2)
+_NUM = const(-2)
+_REQ = const(1)
+_TIME = const(-4)
 
 MAX = "SmartChargingCtrlr.Entries[ChargingProfiles]"
 _PURPOSES = const(("ChargingStationExternalConstraints", "ChargingStationMaxProfile", "TxDefaultProfile", "TxProfile"))
-_PERIOD = const((("startPeriod", INT, REQ), ("limit", NUM, REQ), ("numberPhases", INT, 0), ("phaseToUse", INT, 0)))
-_SCHEDULE = const((("id", INT, REQ), ("startSchedule", TIME, 0), ("duration", INT, 0),
-                   ("chargingRateUnit", ("W", "A"), REQ),
-                   ("chargingSchedulePeriod", _PERIOD, REQ | LIST, 1, 1024), ("minChargingRate", NUM, 0),
-                   ("salesTariff", ANY, 0)))
-PROFILE = const((("id", INT, REQ), ("stackLevel", INT, REQ), ("chargingProfilePurpose", _PURPOSES, REQ),
-                 ("chargingProfileKind", ("Absolute", "Recurring", "Relative"), REQ),
-                 ("recurrencyKind", ("Daily", "Weekly"), 0), ("validFrom", TIME, 0), ("validTo", TIME, 0),
-                 ("chargingSchedule", _SCHEDULE, REQ | LIST, 1, 3), ("transactionId", 36, 0)))
-_SET = const((("evseId", INT, REQ), ("chargingProfile", PROFILE, REQ)))
-_CRITERIA = const((("evseId", INT, 0), ("chargingProfilePurpose", _PURPOSES, 0), ("stackLevel", INT, 0)))
-_CLEAR = const((("chargingProfileId", INT, 0), ("chargingProfileCriteria", _CRITERIA, 0)))
-_CRITERION = const((("chargingProfilePurpose", _PURPOSES, 0), ("stackLevel", INT, 0),
-                    ("chargingProfileId", INT, LIST, 1, 0),
-                    ("chargingLimitSource", ("EMS", "Other", "SO", "CSO"), LIST, 1, 4)))
-_GET = const((("requestId", INT, REQ), ("evseId", INT, 0), ("chargingProfile", _CRITERION, REQ)))
-_COMPOSITE = const((("duration", INT, REQ), ("chargingRateUnit", ("W", "A"), 0), ("evseId", INT, REQ)))
+_PERIOD = const((("startPeriod", _INT, _REQ), ("limit", _NUM, _REQ), ("numberPhases", _INT, 0), ("phaseToUse", _INT, 0)))
+_SCHEDULE = const((("id", _INT, _REQ), ("startSchedule", _TIME, 0), ("duration", _INT, 0),
+                   ("chargingRateUnit", ("W", "A"), _REQ),
+                   ("chargingSchedulePeriod", _PERIOD, _REQ | _LIST, 1, 1024), ("minChargingRate", _NUM, 0),
+                   ("salesTariff", _ANY, 0)))
+PROFILE = const((("id", _INT, _REQ), ("stackLevel", _INT, _REQ), ("chargingProfilePurpose", _PURPOSES, _REQ),
+                 ("chargingProfileKind", ("Absolute", "Recurring", "Relative"), _REQ),
+                 ("recurrencyKind", ("Daily", "Weekly"), 0), ("validFrom", _TIME, 0), ("validTo", _TIME, 0),
+                 ("chargingSchedule", _SCHEDULE, _REQ | _LIST, 1, 3), ("transactionId", 36, 0)))
+_SET = const((("evseId", _INT, _REQ), ("chargingProfile", PROFILE, _REQ)))
+_CRITERIA = const((("evseId", _INT, 0), ("chargingProfilePurpose", _PURPOSES, 0), ("stackLevel", _INT, 0)))
+_CLEAR = const((("chargingProfileId", _INT, 0), ("chargingProfileCriteria", _CRITERIA, 0)))
+_CRITERION = const((("chargingProfilePurpose", _PURPOSES, 0), ("stackLevel", _INT, 0),
+                    ("chargingProfileId", _INT, _LIST, 1, 0),
+                    ("chargingLimitSource", ("EMS", "Other", "SO", "CSO"), _LIST, 1, 4)))
+_GET = const((("requestId", _INT, _REQ), ("evseId", _INT, 0), ("chargingProfile", _CRITERION, _REQ)))
+_COMPOSITE = const((("duration", _INT, _REQ), ("chargingRateUnit", ("W", "A"), 0), ("evseId", _INT, _REQ)))
 _MOST_PERIODS = const(32)  # periods in a composite schedule
 _HORIZON = const(86400)  # limits are looked ahead at most a day (clock.MAX_WAIT_S)
 _RECUR = {"Daily": 86400, "Weekly": 604800}

@@ -18,14 +18,12 @@ from collections import deque
 from time import ticks_add, ticks_diff
 from micropython import const
 from . import security
-from .authorization import Authorization
 from .availability import Availability
 from .engine import clock
 from .engine.session import Session
 from .provisioning.boot import Boot
 from .provisioning.devmodel import DeviceModel
 from .provisioning.netprofile import Network
-from .provisioning.reset import Reset
 from .transactions import Transactions
 
 try:  # the blocks, or parts of blocks, that a build profile may leave out (tools/profiles.py)
@@ -84,6 +82,9 @@ class Station:
         None if unknown; seed: 8 random bytes; reason: BootReasonEnumType value; certstore:
         the installed certificates' files (runtime/certstore.py), None without a file system;
         probe: fn() that checks the link at once (session.py), None if the runtime cannot."""
+        # The blocks whose code only a CSMS request (or a tap) needs are created when first
+        # used (__getattr__): their code costs no RAM until then.
+        self._lazy = {}  # service name: the service, once created
         self.info = info
         self.hw = hw
         self.save = save
@@ -100,17 +101,12 @@ class Station:
         self.rpc = Session(prefix, 30, log, q.last(), self, probe)  # the network profile sets the timeout
         # The services, one per functional block (dispatch.py names them), in the order they
         # need each other while starting: a block reaches another as st.<service>.
-        # The blocks whose code only a CSMS request needs are created when first used (the
-        # properties below): their code costs no RAM until then.
-        self._lazy = {}  # service name: the service, once created
-        self._certstore = certstore
+        self.certstore = certstore  # the installed certificates' files (certificates/install.py)
         self._fw = docs.get("fw")
         self.security = security.Security(self)  # A
         self.devmodel = DeviceModel(self, docs.get("vars"), SmartCharging is not None, Aligned is not None)  # B
         self.network = Network(self, docs.get("net"))  # B
         self.boot = Boot(self, reason, now)  # B
-        self.reset = Reset(self)  # B
-        self.authorization = Authorization(self)  # C
         self.aligned = Aligned(self) if Aligned else None  # J
         self.smartcharging = None  # K, after the transactions it limits
         self.availability = Availability(self, evses, docs.get("avail"))  # G
@@ -129,64 +125,41 @@ class Station:
             self.smartcharging.apply(now)
 
     # --- the services created when first used ---------------------------------------
-    @property
-    def provisioning(self):  # B: GetVariables, SetVariables, GetBaseReport
-        s = self._lazy.get("provisioning")
-        if s is None:
-            from .provisioning.variables import Variables
-            s = self._lazy["provisioning"] = Variables(self)
-        return s
-
-    @property
-    def remote(self):  # F
-        s = self._lazy.get("remote")
-        if s is None:
-            from .remotecontrol import RemoteControl
-            s = self._lazy["remote"] = RemoteControl(self)
-        return s
-
-    @property
-    def firmware(self):  # L
-        s = self._lazy.get("firmware")
-        if s is None:
-            from .firmware import Firmware
-            s = self._lazy["firmware"] = Firmware(self, self._fw)
-        return s
-
-    @property
-    def certificates(self):  # M
-        s = self._lazy.get("certificates")
-        if s is None:
-            from .certificates.install import Certificates
-            s = self._lazy["certificates"] = Certificates(self, self._certstore)
-        return s
-
-    @property
-    def certquery(self):  # M, None in builds without it
-        s = self._lazy.get("certquery")
-        if s is None:
-            try:  # GetInstalledCertificateIds, DeleteCertificate: left out of the lite build
-                from .certificates.query import CertQuery
+    def __getattr__(self, name):
+        """The services whose code only a CSMS request (or a tap, a reset) needs: created on
+        first use, so their code costs no RAM until then (loaded() tells whether it was)."""
+        s = self._lazy.get(name)
+        if s is not None:
+            return s
+        if name == "provisioning":  # B: GetVariables, SetVariables, GetBaseReport
+            from .provisioning.variables import Variables as service
+        elif name == "reset":  # B
+            from .provisioning.reset import Reset as service
+        elif name == "authorization":  # C
+            from .authorization import Authorization as service
+        elif name == "remote":  # F
+            from .remotecontrol import RemoteControl as service
+        elif name == "firmware":  # L
+            from .firmware import Firmware as service
+        elif name == "certificates":  # M
+            from .certificates.install import Certificates as service
+        elif name == "certquery":  # M: GetInstalledCertificateIds, DeleteCertificate
+            try:  # left out of the lite build
+                from .certificates.query import CertQuery as service
             except ImportError:
                 return None
-            s = self._lazy["certquery"] = CertQuery(self)
+        elif name == "diagnostics":  # N
+            from .diagnostics import Diagnostics as service
+        elif name == "datatransfer":  # P
+            from .datatransfer import DataTransfer as service
+        else:
+            raise AttributeError(name)
+        s = self._lazy[name] = service(self, self._fw) if name == "firmware" else service(self)
         return s
 
-    @property
-    def diagnostics(self):  # N
-        s = self._lazy.get("diagnostics")
-        if s is None:
-            from .diagnostics import Diagnostics
-            s = self._lazy["diagnostics"] = Diagnostics(self)
-        return s
-
-    @property
-    def datatransfer(self):  # P
-        s = self._lazy.get("datatransfer")
-        if s is None:
-            from .datatransfer import DataTransfer
-            s = self._lazy["datatransfer"] = DataTransfer(self)
-        return s
+    def loaded(self, name):
+        """The service name if it was created (__getattr__), else None."""
+        return self._lazy.get(name)
 
     # --- wall clock -----------------------------------------------------------------
     def time(self, now):
@@ -269,7 +242,8 @@ class Station:
         """No new transaction on evse: set Inoperative, an OnIdle reset or a firmware
         installation is waiting, or the flash queue has no room for one."""
         fw = self._lazy.get("firmware")
-        return (self.availability.inoperative(evse) or self.reset.pending is not None or (fw and fw.holding)
+        reset = self._lazy.get("reset")
+        return (self.availability.inoperative(evse) or (reset and reset.pending is not None) or (fw and fw.holding)
                 or self.q.full(len(self.ev)))
 
     def attempts(self):

@@ -9,7 +9,6 @@
 from time import ticks_add, ticks_diff
 from micropython import const
 from .engine import clock, schema
-from .metering import samples
 
 # chargingState hysteresis (issue 12 finding 6): an EV at the end of a charge, or keeping its
 # 12 V battery and electronics up, draws some tens of W with the contactor closed, so one
@@ -234,7 +233,9 @@ class Transactions:
         self._save()
         self._status(ev, now)
         st.availability.ended(now)  # what waited for the transaction's end
-        st.reset.ended(now)
+        reset = st.loaded("reset")
+        if reset:
+            reset.ended(now)
         if st.smartcharging:
             st.smartcharging.ended(ev, t["id"], now)
 
@@ -267,6 +268,8 @@ class Transactions:
         if etype == "Ended":
             mv = t["smp"]
         if measurands:
+            from .metering import samples  # imported with the first transaction
+
             s = samples.sample(ev, measurands, ctx, ts)
             if s:
                 mv = mv + [s]
@@ -337,6 +340,8 @@ class Transactions:
                        measurands=st.devmodel.get("SampledDataCtrlr.TxUpdatedMeasurands"))
                 ev.next_upd = self._next("SampledDataCtrlr.TxUpdatedInterval", now)
             if ev.tx and ev.next_end is not None and ticks_diff(now, ev.next_end) >= 0:
+                from .metering import samples
+
                 self.add_sample(ev, samples.sample(ev, st.devmodel.get("SampledDataCtrlr.TxEndedMeasurands"),
                                                   "Sample.Periodic", st.time(now)))
                 ev.next_end = self._next("SampledDataCtrlr.TxEndedInterval", now)

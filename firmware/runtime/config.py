@@ -3,7 +3,6 @@
 # identity and password, CSMS root certificates, and the non-OCPP station settings.
 import json
 from micropython import const
-from ocpp_lite.crypto import pem
 from ocpp_lite.provisioning import devmodel
 from ocpp_lite.provisioning.netprofile import parse_url
 from .certstore import CSMS, CertStore
@@ -92,6 +91,8 @@ def _copy(doc):
 def install_ca(store, text):
     """Replace the installed CSMS root certificates with those of a PEM text (at most
     SecurityCtrlr.CertificateEntries certificates in all)."""
+    from ocpp_lite.crypto import pem  # only when a certificate is provisioned
+
     ders = pem.to_der(text)
     cs = CertStore(store)
     if len(ders) + len(cs.names()) - len(cs.names(CSMS)) > devmodel.row(_ENTRIES)[6]:

@@ -56,7 +56,7 @@ def log(msg):
 def services():
     """{service attribute of the station: its module ("ocpp_lite/firmware")}, read from
     firmware/ocpp_lite/station.py: the services it creates at start (self.x = Class(self, ...))
-    and the ones its properties create when first used (def x(self): ... from .mod import Class)."""
+    and the ones its __getattr__ creates when first used (name == "x": from .mod import Class)."""
     src = (rom.FIRMWARE / "ocpp_lite" / "station.py").read_text()
     classes = {cls: mod for mod, cls in re.findall(r"from \.([\w.]+) import (\w+)", src)}
     out = {}
@@ -64,10 +64,8 @@ def services():
         mod = qual or classes.get(cls)
         if mod:
             out[name] = mod
-    for name, body in re.findall(r"@property\n    def (\w+)\(self\):(.*?)return s\n", src, re.S):
-        m = re.search(r"from \.([\w.]+) import (\w+)", body)
-        if m:
-            out[name] = m.group(1)
+    for name, mod in re.findall(r'name == "(\w+)":[^\n]*\n(?: +try:[^\n]*\n)? +from \.([\w.]+) import', src):
+        out[name] = mod
     return {k: "ocpp_lite/" + v.replace(".", "/") for k, v in out.items()}
 
 

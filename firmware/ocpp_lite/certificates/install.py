@@ -2,8 +2,8 @@
 # checked (one X.509 certificate, a CA, valid at the station's time, self-signature
 # verified), at most SecurityCtrlr.CertificateEntries in all; and what the other blocks need
 # of the installed ones: certificateHashData (M03/M04) and the manufacturer roots (L01).
-# The Certificates service owns the store of the DER files (runtime/certstore.py, given by the
-# runtime; None: no file system, nothing installed) and their count.
+# The DER files are kept by the station's certificate store (st.certstore: runtime/certstore.py,
+# given by the runtime; None without a file system), the one record of what is installed.
 from micropython import const
 from ..engine import schema
 from ..provisioning import devmodel
@@ -53,10 +53,9 @@ def _rejected(why):
 
 
 class Certificates:
-    def __init__(self, st, store):
+    def __init__(self, st):
         self.st = st
-        self.store = store
-        self.count = len(store.names()) if store else 0  # SecurityCtrlr.CertificateEntries
+        self.store = st.certstore
 
     def names(self, kind=None):
         """File names of the installed certificates of type kind (all if None)."""
@@ -65,7 +64,6 @@ class Certificates:
     def remove(self, name):
         """Delete an installed certificate. Raises OSError."""
         self.store.remove(name)
-        self.count = len(self.store.names())
 
     def installed(self, kind=None):
         """[(file name, type, Cert)] of the installed certificates of type kind (all if None);
@@ -113,6 +111,5 @@ class Certificates:
                 self.store.remove(name)
         except OSError:
             return {"status": "Failed"}
-        self.count = len(self.store.names())
         st.security.record("ReconfigurationOfSecurityParameters", "%s installed" % kind, now)
         return {"status": "Accepted"}

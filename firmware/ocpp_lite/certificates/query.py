@@ -3,13 +3,17 @@
 # hashes compare without case, serial numbers also without leading zeros. The last CSMS root
 # cannot be deleted while the station uses security profile 2: it secures the connection
 # (with several roots the ssl module cannot say which one verified the server).
+from micropython import const
 from ..engine import schema
-from ..engine.schema import LIST, REQ
 from . import install as certs
 
+# schema.py's flags, as constants here (folded by the compiler)
+_REQ = const(1)
+_LIST = const(2)
+
 _TYPES = ("V2GRootCertificate", "MORootCertificate", certs.CSMS, "V2GCertificateChain", certs.MANUFACTURER)
-_LIST_REQ = (("certificateType", _TYPES, LIST, 1, 0),)
-_DELETE_REQ = (("certificateHashData", certs.HASH_DATA, REQ),)
+_LIST_REQ = (("certificateType", _TYPES, _LIST, 1, 0),)
+_DELETE_REQ = (("certificateHashData", certs.HASH_DATA, _REQ),)
 
 
 def _same(a, b):

@@ -114,7 +114,7 @@ class DeviceModel:
         if name == "@security_profile":
             return st.network.doc["sp"]
         if name == "@certs":
-            return st.certificates.count
+            return len(st.certstore.names()) if st.certstore else 0
         if name == "@profiles":
             return len(st.smartcharging.profiles)
         return st.hw[name[1:]]  # @phases, @power_max, @connector: board configuration

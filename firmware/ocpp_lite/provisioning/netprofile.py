@@ -14,38 +14,38 @@ _VALUES = const(7)  # the valuesList field of a dmtable row
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
-BOOL = const(-3)
-INT = const(-1)
-REQ = const(1)
+_BOOL = const(-3)
+_INT = const(-1)
+_REQ = const(1)
 
 _APN = const((
-    ("apn", 512, REQ),
+    ("apn", 512, _REQ),
     ("apnUserName", 20, 0),
     ("apnPassword", 20, 0),
-    ("simPin", INT, 0),
+    ("simPin", _INT, 0),
     ("preferredNetwork", 6, 0),
-    ("useOnlyPreferredNetwork", BOOL, 0),
-    ("apnAuthentication", ("CHAP", "NONE", "PAP", "AUTO"), REQ),
+    ("useOnlyPreferredNetwork", _BOOL, 0),
+    ("apnAuthentication", ("CHAP", "NONE", "PAP", "AUTO"), _REQ),
 ))
 _VPN = const((
-    ("server", 512, REQ),
-    ("user", 20, REQ),
+    ("server", 512, _REQ),
+    ("user", 20, _REQ),
     ("group", 20, 0),
-    ("password", 20, REQ),
-    ("key", 255, REQ),
-    ("type", ("IKEv2", "IPSec", "L2TP", "PPTP"), REQ),
+    ("password", 20, _REQ),
+    ("key", 255, _REQ),
+    ("type", ("IKEv2", "IPSec", "L2TP", "PPTP"), _REQ),
 ))
 _PROFILE = const((
-    ("ocppVersion", ("OCPP12", "OCPP15", "OCPP16", "OCPP20"), REQ),
-    ("ocppTransport", ("JSON", "SOAP"), REQ),
-    ("ocppCsmsUrl", 512, REQ),
-    ("messageTimeout", INT, REQ),
-    ("securityProfile", INT, REQ),
-    ("ocppInterface", ("Wired0", "Wired1", "Wired2", "Wired3", "Wireless0", "Wireless1", "Wireless2", "Wireless3"), REQ),
+    ("ocppVersion", ("OCPP12", "OCPP15", "OCPP16", "OCPP20"), _REQ),
+    ("ocppTransport", ("JSON", "SOAP"), _REQ),
+    ("ocppCsmsUrl", 512, _REQ),
+    ("messageTimeout", _INT, _REQ),
+    ("securityProfile", _INT, _REQ),
+    ("ocppInterface", ("Wired0", "Wired1", "Wired2", "Wired3", "Wireless0", "Wireless1", "Wireless2", "Wireless3"), _REQ),
     ("apn", _APN, 0),
     ("vpn", _VPN, 0),
 ))
-_REQ = const((("configurationSlot", INT, REQ), ("connectionData", _PROFILE, REQ)))
+_REQUEST = const((("configurationSlot", _INT, _REQ), ("connectionData", _PROFILE, _REQ)))
 
 
 def parse_url(url):
@@ -113,7 +113,7 @@ class Network:
 
     def SetNetworkProfile(self, p, now):
         st = self.st
-        schema.check(p, _REQ)
+        schema.check(p, _REQUEST)
         slot = str(p["configurationSlot"])
         prof = p["connectionData"]
         why = "InvalidSlot" if slot not in devmodel.row(PRIORITY)[_VALUES].split(",") else self.problem(prof)
@@ -139,7 +139,7 @@ class Network:
             prof = self.doc["profiles"].get(s)
             if prof is None or self.problem(prof):
                 return "InvalidProfile"
-            roots = st.certificates.names("CSMSRootCertificate")
+            roots = st.certstore.names("CSMSRootCertificate") if st.certstore else ()
             if prof["securityProfile"] > 1 and not roots:
                 return "NoCsmsRootCert"
         return None
