@@ -36,11 +36,10 @@ class Authorization:
         tok = {"idToken": token, "type": kind}
         for ev in st.ev:
             if ev.tx and same(ev.tx["tok"], tok):  # E07: the same card stops its own transaction
-                st.transactions.end(ev, "StopAuthorized", "Local", now, tok=tok)
+                st.transactions.stop(ev, "StopAuthorized", "Local", now, tok=tok)
                 return
             if ev.auth and same(ev.auth[0], tok):  # tapped again before the cable came: cancelled
-                ev.auth = None
-                st.show({"ev": "auth", "evse": ev.id, "status": "Cancelled"})
+                st.transactions.cancel(ev, "Cancelled", now)
                 return
         if self.pending:
             return  # one card at a time
@@ -61,7 +60,7 @@ class Authorization:
         grp = info.get("groupIdToken")
         for ev in st.ev:
             if ev.tx and same(ev.tx["grp"], grp):  # C01.FR.03: a card of the same group stops it
-                st.transactions.end(ev, "StopAuthorized", "Local", now, tok=tok)
+                st.transactions.stop(ev, "StopAuthorized", "Local", now, tok=tok)
                 return
         allowed = info.get("evseId")
         ev = self.free(allowed, True) or self.free(allowed, False)

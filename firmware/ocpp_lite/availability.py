@@ -36,6 +36,18 @@ STATUS_TABLE = const((
     (None, "Available"),
 ))
 
+# The ChangeAvailability table (G03/G04, Part 2 figures "Change Availability"): the first row
+# that matches the request (None: either) -> the answer and what is done. "again": nothing
+# changes, the target's connectors report their status again and a change scheduled for the
+# target is dropped (G03.FR.03, G04.FR.04); "schedule": the change waits for the target's
+# transactions to end, its idle EVSEs take none meanwhile (G03.FR.05, G04); "apply": at once.
+CHANGE_TABLE = const((
+    # already so  transaction  Inoperative asked   answer       what is done
+    (True, None, None, "Accepted", "again"),
+    (False, True, True, "Scheduled", "schedule"),
+    (False, None, None, "Accepted", "apply"),
+))
+
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
 _INT = const(-1)
@@ -43,6 +55,15 @@ _REQ = const(1)
 
 _EVSE = const((("id", _INT, _REQ), ("connectorId", _INT, 0)))
 _CHANGE = const((("operationalStatus", ("Inoperative", "Operative"), _REQ), ("evse", _EVSE, 0)))
+
+
+def change(same, busy, off):
+    """(answer, what is done) of CHANGE_TABLE for a request: same, the target is already so;
+    busy, a transaction runs on it; off, Inoperative asked."""
+    for s, b, o, answer, what in CHANGE_TABLE:
+        if s == same and (b is None or b == busy) and (o is None or o == off):
+            return answer, what
+    return "Rejected", None
 
 
 def status_of(facts):
@@ -144,22 +165,19 @@ class Availability:
             if not 1 <= target <= len(st.ev) or e.get("connectorId", 1) != 1:
                 return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
         due = [d for d in self.due if d[0] != target]  # the last word replaces a scheduled one
-        if (self.doc["cs"] if target == 0 else target in self.doc["e"]) == off:
-            # G03.FR.03, G04.FR.04: already so; the target's connectors say so again
+        same = (self.doc["cs"] if target == 0 else target in self.doc["e"]) == off
+        busy = any(ev.tx and (target == 0 or ev.id == target) for ev in st.ev)
+        answer, what = change(same, busy, off)
+        if what == "again":
             if not self._apply(None, off, now, due):
                 return {"status": "Rejected"}
             for ev in st.ev:
                 if target in (0, ev.id):
                     self.report(ev.id, now, True)
-            return {"status": "Accepted"}
-        busy = [ev for ev in st.ev if ev.tx and (target == 0 or ev.id == target)]
-        if busy and off:
-            if not self._apply(None, off, now, due + [(target, off)]):
-                return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
-            return {"status": "Scheduled"}  # G03.FR.05, G04
-        if not self._apply(target, off, now, due):
+        elif not self._apply(None if what == "schedule" else target, off, now,
+                             due + [(target, off)] if what == "schedule" else due):
             return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
-        return {"status": "Accepted"}
+        return {"status": answer}
 
     def _apply(self, target, off, now, due):
         """Store and show: target (0 the station, else an EVSE id; None: none) becomes

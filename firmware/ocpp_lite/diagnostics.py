@@ -73,7 +73,7 @@ class Diagnostics:
                        "from": clock.parse(first) if first else None, "to": clock.parse(last) if last else None,
                        "tries": max(p.get("retries", _RETRIES), 0) + 1,
                        "wait": max(p.get("retryInterval", _INTERVAL), 0)}
-        st.effects.append(("upload",))
+        st.effect(("upload",))
         return {"status": "AcceptedCanceled" if old else "Accepted", "filename": name}
 
     def report(self, job, status, now):

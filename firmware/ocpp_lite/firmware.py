@@ -125,7 +125,7 @@ class Firmware:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
         self.job = job
         self._hold(False, now)
-        st.effects.append(("firmware",))
+        st.effect(("firmware",))
         return {"status": "AcceptedCanceled" if old else "Accepted"}  # L01.FR.24
 
     def report(self, status, now):

@@ -91,7 +91,7 @@ class RemoteControl:
         ev = st.transactions.find(p["transactionId"]) if st.boot.accepted() else None
         if ev is None:
             return {"status": "Rejected"}  # F03.FR.07/08, B02.FR.05
-        st.transactions.end(ev, "RemoteStop", "Remote", now)
+        st.transactions.stop(ev, "RemoteStop", "Remote", now)
         return {"status": "Accepted"}
 
     def UnlockConnector(self, p, now):

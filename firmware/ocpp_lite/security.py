@@ -30,7 +30,7 @@ class Security:
         st = self.st
         ts = st.stamp(now)
         info = info[:255]
-        st.effects.append(("seclog", "%s %s %s" % (ts, kind, info)))
+        st.effect(("seclog", "%s %s %s" % (ts, kind, info)))
         st.show({"ev": "security", "type": kind})
         if send or critical(kind):  # A04.FR.02: kept in flash until the CSMS has it
             p = {"type": kind, "timestamp": ts}

@@ -295,7 +295,7 @@ class SmartCharging:
             lim = self.limit_at(ev.id, t, cache)
             if lim != self.limits[ev.id - 1]:
                 self.limits[ev.id - 1] = lim
-                st.effects.append(("limit", ev.id, lim))
+                st.effect(("limit", ev.id, lim))
             nxt = [x for x in pts if x > t]
             if nxt and (due is None or nxt[0] - t < due):
                 due = nxt[0] - t

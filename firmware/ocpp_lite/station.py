@@ -39,39 +39,6 @@ _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
 
 
-class Effects:
-    """The effects for the runtime, bounded. The runtime takes them after every input, so a
-    full queue means it is stuck: what does not fit is logged, never lost in silence. A relay
-    command is not lost either way: the runtime sets every contactor to its EVSE's state
-    (Evse.relay) after taking the effects."""
-
-    def __init__(self, log):
-        self._d = deque((), _EFFECTS, 1)
-        self._log = log
-
-    def append(self, e):
-        """Returns False when e did not fit."""
-        try:
-            self._d.append(e)
-            return True
-        except IndexError:
-            if e[0] != "show":
-                self._log("effects full: %s lost" % (e,))
-            return False
-
-    def appendleft(self, e):
-        self._d.appendleft(e)
-
-    def popleft(self):
-        return self._d.popleft()
-
-    def __len__(self):
-        return len(self._d)
-
-    def __iter__(self):
-        return iter(self._d)
-
-
 class Station:
     def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log, certstore=None, probe=None):
         """info: chargingStation object of BootNotification; hw: board facts for the device
@@ -91,7 +58,7 @@ class Station:
         self.q = q
         self.log = log
         self.seed = seed
-        self.effects = Effects(log)
+        self.effects = deque((), _EFFECTS, 1)  # for the runtime, taken after every input (effect())
         self.offline_at = None  # wall time (time(), ms()) when the connection went down
         self.q_full = False  # the flash queue has no room for new transactions (queue.py)
         self._wall = wall or 0
@@ -111,7 +78,7 @@ class Station:
         self.smartcharging = None  # K, after the transactions it limits
         self.availability = Availability(self, evses, docs.get("avail"))  # G
         for evse in range(1, evses + 1):
-            self.effects.append(("relay", evse, False))
+            self.effect(("relay", evse, False))
         self.transactions = Transactions(self, docs.get("tx"), evses, now)  # E
         self.ev = self.transactions.ev  # the EVSEs (transactions.Evse), owned by the transactions
         self.q_full = q.full(evses)
@@ -119,7 +86,7 @@ class Station:
         self.transactions.refresh(now)
         if self._fw and not self._fw.get("done"):
             self.firmware  # the job is in the firmware block, and
-            self.effects.append(("firmware",))  # the runtime carries on with it
+            self.effect(("firmware",))  # the runtime carries on with it
         if SmartCharging:
             self.smartcharging = SmartCharging(self, docs.get("profiles"))
             self.smartcharging.apply(now)
@@ -182,7 +149,7 @@ class Station:
         jump = s - self.time(now)
         self._wall = s
         self._wall_t = now
-        self.effects.append(("clock", s))
+        self.effect(("clock", s))
         if self._clock_known and (jump > 60 or jump < -60):
             self.security.record("SettingSystemTime", "moved %d s" % jump, now)
         self._clock_known = True
@@ -207,7 +174,7 @@ class Station:
 
     def tick(self, now):
         self.time(now)  # keeps the wall clock's tick anchor within ticks_diff's range (a minute)
-        if self.rpc.jammed and self.effects.append(("reconnect",)):
+        if self.rpc.jammed and self.effect(("reconnect",)):
             self.rpc.jammed = False  # frames could not be queued: renew the connection (session.py)
         full = self.q.full(len(self.ev))
         if full != self.q_full:  # no room for new transactions, or room again
@@ -251,5 +218,18 @@ class Station:
         return (self.devmodel.get("OCPPCommCtrlr.MessageAttempts[TransactionEvent]"),
                 self.devmodel.get("OCPPCommCtrlr.MessageAttemptInterval[TransactionEvent]"))
 
+    def effect(self, e):
+        """Queue effect e for the runtime; False when it did not fit. The runtime takes the
+        effects after every input, so a full queue means it is stuck: what does not fit is
+        logged, never lost in silence. A relay command is not lost either way: the runtime sets
+        every contactor to its EVSE's state (Evse.relay) after taking the effects."""
+        try:
+            self.effects.append(e)
+            return True
+        except IndexError:
+            if e[0] != "show":
+                self.log("effects full: %s lost" % (e,))
+            return False
+
     def show(self, ev):
-        self.effects.append(("show", ev))
+        self.effect(("show", ev))

@@ -25,8 +25,49 @@ _OFFERED = const(("Charging", "EVConnected"))  # energy offered; SuspendedEV whe
 _ENDED_SAMPLES = const(8)  # TxEnded samples kept per transaction (thinned when full)
 
 ENERGY = "Energy.Active.Import.Register"
+
+# The transaction state table of an EVSE (E01-E09 with TxStartPoint = TxStopPoint =
+# PowerPathClosed, Part 2 figure "Transaction flow"): in state, event -> the next state and the
+# action. The state follows from the EVSE's facts (state()): "Transaction" a transaction is open,
+# "Authorized" an authorization waits for the cable, "Plugged" the cable is in, else "Idle".
+# Events: plug, unplug; authorize (an accepted idToken: local Authorize or RequestStart);
+# timeout (EVConnectionTimeOut); cancel (the same card again, the EVSE unavailable or faulted);
+# stop (a stop card, RequestStopTransaction, Reset, deauthorization, a fault). Actions: wait
+# (for the cable), start (relay closed, Started), lapse (the authorization is dropped; nothing
+# sent), end (relay open, Ended). An event with no row changes nothing but the facts.
+TX_TABLE = const((
+    # state          event        next           action
+    ("Idle", "plug", "Plugged", None),
+    ("Idle", "authorize", "Authorized", "wait"),  # E03, F02: EVConnectionTimeOut for the cable
+    ("Authorized", "authorize", "Authorized", "wait"),  # a newer authorization replaces it
+    ("Authorized", "plug", "Transaction", "start"),  # E03.FR.01: CablePluggedIn (RemoteStart)
+    ("Authorized", "timeout", "Idle", "lapse"),  # E03.FR.05: no cable came
+    ("Authorized", "cancel", "Idle", "lapse"),
+    ("Plugged", "authorize", "Transaction", "start"),  # E02: Authorized (RemoteStart)
+    ("Plugged", "unplug", "Idle", None),
+    ("Transaction", "unplug", "Idle", "end"),  # E06/E09: EVDisconnected (StopTxOnEVSideDisconnect)
+    ("Transaction", "stop", "Plugged", "end"),  # E06/E07/E05/F03/B12: the cable is still in
+))
 _STATUS_REQ = const((("transactionId", 36, 0),))
 _STOPPED = (("GroundFault", "GroundFault"), ("Overcurrent", "OvercurrentFault"), ("EmergencyStop", "EmergencyStop"))
+
+
+def state(ev):
+    """The transaction state of ev (TX_TABLE) from its facts."""
+    if ev.tx:
+        return "Transaction"
+    if ev.auth:
+        return "Authorized"
+    return "Plugged" if ev.plugged else "Idle"
+
+
+def action(ev, event):
+    """The action of event in ev's state (TX_TABLE), or None when the event has no row."""
+    s = state(ev)
+    for row in TX_TABLE:
+        if row[0] == s and row[1] == event:
+            return row[3]
+    return None
 
 
 class Evse:
@@ -111,9 +152,10 @@ class Transactions:
     def plug(self, evse, now):
         """A cable is in (control pilot left state A)."""
         ev = self.ev[evse - 1]
+        act = action(ev, "plug")
         ev.plugged = True
         self._status(ev, now)
-        if ev.auth and not ev.tx:
+        if act == "start":
             tok, grp, rid, _, prof = ev.auth
             self.start(ev, tok, grp, rid, "RemoteStart" if rid is not None else "CablePluggedIn", now, prof)
 
@@ -121,8 +163,9 @@ class Transactions:
         """The cable is out (control pilot back in state A)."""
         st = self.st
         ev = self.ev[evse - 1]
+        act = action(ev, "unplug")
         ev.plugged = False
-        if ev.tx:  # E06/E09: the EV left, the transaction ends (StopTxOnEVSideDisconnect)
+        if act == "end":  # E06/E09: the EV left, the transaction ends (StopTxOnEVSideDisconnect)
             self.end(ev, "EVCommunicationLost", "EVDisconnected", now, "Idle")
             unlock = st.hw.get("unlock")
             if unlock and st.devmodel.get("OCPPCommCtrlr.UnlockOnEVSideDisconnect"):
@@ -134,13 +177,12 @@ class Transactions:
         transaction stops (E06.FR.16), the connector is Faulted until it clears."""
         ev = self.ev[evse - 1]
         ev.fault = reason
-        ev.auth = None
-        if ev.tx:
-            stopped = "Other"
-            for r, s in _STOPPED:
-                if r == reason:
-                    stopped = s
-            self.end(ev, "AbnormalCondition", stopped, now)
+        self.cancel(ev, None, now)
+        stopped = "Other"
+        for r, s in _STOPPED:
+            if r == reason:
+                stopped = s
+        self.stop(ev, "AbnormalCondition", stopped, now)
         self._relay(ev, False)
         self._status(ev, now)
 
@@ -153,12 +195,27 @@ class Transactions:
         """An accepted authorization for ev: start at once if the EV is there, else wait
         EVConnectionTimeOut for it (E03, F02). profile: a TxProfile from RequestStartTransaction."""
         st = self.st
-        if ev.plugged:
+        act = action(ev, "authorize")
+        if act == "start":
             self.start(ev, tok, grp, rid, "RemoteStart" if rid is not None else "Authorized", now, profile)
-        else:
+        elif act == "wait":
             until = ticks_add(now, st.devmodel.get("TxCtrlr.EVConnectionTimeOut") * 1000)
             ev.auth = (tok, grp, rid, until, profile)
             st.show({"ev": "auth", "evse": ev.id, "status": "WaitingForCable"})
+
+    def cancel(self, ev, why, now, event="cancel"):
+        """A waiting authorization lapses (event cancel or timeout); why: what a person is
+        shown (None: nothing)."""
+        if action(ev, event) == "lapse":
+            ev.auth = None
+            if why:
+                self.st.show({"ev": "auth", "evse": ev.id, "status": why})
+
+    def stop(self, ev, trigger, stopped, now, tok=None):
+        """End ev's transaction, if one is open, with the cable still in (E06): a stop card,
+        RequestStopTransaction, Reset, a deauthorization, a fault."""
+        if action(ev, "stop") == "end":
+            self.end(ev, trigger, stopped, now, tok=tok)
 
     def ev_ready(self, evse, ready, now):
         """The EV asks for energy (control pilot state C/D) or stops asking (B): a charging EV
@@ -303,7 +360,7 @@ class Transactions:
         if not ev or not ev.relay:
             return
         if st.devmodel.get("TxCtrlr.StopTxOnInvalidId"):
-            self.end(ev, "Deauthorized", "DeAuthorized", now)
+            self.stop(ev, "Deauthorized", "DeAuthorized", now)
         else:
             self.suspend(ev, now)
 
@@ -328,8 +385,7 @@ class Transactions:
         st = self.st
         for ev in self.ev:
             if ev.auth and ticks_diff(now, ev.auth[3]) >= 0:  # EVConnectionTimeOut: no cable came
-                ev.auth = None
-                st.show({"ev": "auth", "evse": ev.id, "status": "Timeout"})
+                self.cancel(ev, "Timeout", now, "timeout")
             if ev.idle_until is not None and ticks_diff(now, ev.idle_until) >= 0:  # the power stayed low
                 ev.idle_until = None
                 if ev.tx and ev.relay and ev.tx["cs"] in _OFFERED:
@@ -373,7 +429,7 @@ class Transactions:
         st = self.st
         if ev.relay != closed:
             ev.relay = closed
-            st.effects.append(("relay", ev.id, closed))
+            st.effect(("relay", ev.id, closed))
 
     def _status(self, ev, now):
         self.st.availability.update(ev, now)
@@ -384,7 +440,7 @@ class Transactions:
         st = self.st
         for ev in self.ev:
             if ev.auth and st.inoperative(ev.id):
-                ev.auth = None
+                self.cancel(ev, None, now)
             self._status(ev, now)
 
     # --- E14 GetTransactionStatus ----------------------------------------------------------

@@ -5,7 +5,7 @@
 import json
 from time import ticks_diff
 from fakes import answer, boot_accepted, sent, station
-from ocpp_lite import availability, diagnostics, firmware
+from ocpp_lite import availability, diagnostics, firmware, transactions
 from ocpp_lite.provisioning import boot
 
 _NAMES = ("None", "Pending", "Rejected", "Accepted")
@@ -139,3 +139,115 @@ def test_upload_table_each_status_ends_the_job_or_not():
         st.rpc.receive(json.dumps([2, "t1", "TriggerMessage", {"requestedMessage": "LogStatusNotification"}]).encode(), 0)
         trig = [m[3] for m in calls(st) if m[2] == "LogStatusNotification"]
         assert trig == [{"status": "Uploading", "requestId": 9} if goes_on else {"status": "Idle"}], (status, trig)
+
+
+_TOK = {"idToken": "AA11", "type": "ISO14443"}
+_TOK2 = {"idToken": "BB22", "type": "ISO14443"}
+
+
+def _in_state(name):
+    """An accepted station whose EVSE 1 is in transaction state name."""
+    st = accepted()
+    ev = st.ev[0]
+    if name in ("Plugged", "Transaction"):
+        st.transactions.plug(1, 0)
+    if name in ("Authorized", "Transaction"):
+        st.transactions.authorized(ev, _TOK, None, None, 0)
+    calls(st)
+    assert transactions.state(ev) == name, (name, transactions.state(ev))
+    return st, ev
+
+
+def _fire(st, ev, event):
+    t = 1000
+    if event == "plug":
+        st.transactions.plug(1, t)
+    elif event == "unplug":
+        st.transactions.unplug(1, t)
+    elif event == "authorize":
+        st.transactions.authorized(ev, _TOK2, None, None, t)
+    elif event == "timeout":
+        st.tick(st.devmodel.get("TxCtrlr.EVConnectionTimeOut") * 1000 + t)
+    elif event == "cancel":
+        st.transactions.cancel(ev, "Cancelled", t)
+    elif event == "stop":
+        st.transactions.stop(ev, "RemoteStop", "Remote", t)
+    else:
+        raise ValueError(event)
+
+
+def _tx_events(st):
+    return [m["p"]["eventType"] for _, m in sorted(st.q.m.items()) if m["a"] == "TransactionEvent"]
+
+
+def test_tx_table_each_row_moves_the_evse_and_does_its_action():
+    for state, event, nxt, act in transactions.TX_TABLE:
+        st, ev = _in_state(state)
+        before = _tx_events(st)
+        _fire(st, ev, event)
+        new = _tx_events(st)[len(before):]
+        row = (state, event, nxt, act)
+        assert transactions.state(ev) == nxt, (row, transactions.state(ev))
+        if act == "start":
+            assert new == ["Started"] and ev.relay, (row, new)
+        elif act == "end":
+            assert new == ["Ended"] and not ev.relay, (row, new)
+        else:  # wait, lapse, or nothing: no transaction event, the contactor stays open
+            assert new == [] and not ev.relay, (row, new)
+        if act == "wait":
+            assert ev.auth and ev.auth[0] == _TOK2, row
+        if act == "lapse":
+            assert ev.auth is None, row
+
+
+def test_tx_table_an_event_without_a_row_starts_and_ends_nothing():
+    states = ("Idle", "Authorized", "Plugged", "Transaction")
+    events = ("plug", "unplug", "authorize", "timeout", "cancel", "stop")
+    rows = [(r[0], r[1]) for r in transactions.TX_TABLE]
+    for state in states:
+        for event in events:
+            if (state, event) in rows or (event, state) in (("plug", "Plugged"), ("plug", "Transaction"),
+                                                           ("unplug", "Idle"), ("unplug", "Authorized")):
+                continue  # a row, or an event the hardware cannot give in this state
+            st, ev = _in_state(state)
+            before = _tx_events(st)
+            _fire(st, ev, event)
+            new = [e for e in _tx_events(st)[len(before):] if e != "Updated"]  # (periodic meter values run on)
+            assert new == [], (state, event, new)
+            assert transactions.state(ev) == state, (state, event, transactions.state(ev))
+
+
+def _change(st, off, now=0):
+    return st.availability.ChangeAvailability(
+        {"operationalStatus": "Inoperative" if off else "Operative", "evse": {"id": 1}}, now)
+
+
+def test_change_table_each_request_gets_the_answer_and_action_of_its_row():
+    for same in (True, False):
+        for busy in (True, False):
+            for off in (True, False):
+                answer, what = availability.change(same, busy, off)
+                row = [r for r in availability.CHANGE_TABLE
+                       if r[0] == same and r[1] in (None, busy) and r[2] in (None, off)][0]
+                assert (answer, what) == (row[3], row[4])
+                st = accepted()
+                pre = off if same else not off  # inoperative before the request
+                if pre:
+                    assert _change(st, True)["status"] == "Accepted"
+                if busy:
+                    st.transactions.plug(1, 0)
+                    st.transactions.authorized(st.ev[0], _TOK, None, None, 0)
+                calls(st)
+                assert (1 in st.availability.doc["e"]) == pre, (same, busy, off)
+                r = _change(st, off, 1000)
+                assert r["status"] == answer, (same, busy, off, r)
+                notes = [m[3]["connectorStatus"] for m in calls(st, 1000) if m[2] == "StatusNotification"]
+                if what == "again":
+                    assert notes, (same, busy, off)  # the connector says its status again
+                    assert (1 in st.availability.doc["e"]) == off and not st.availability.due
+                elif what == "schedule":
+                    assert st.availability.due == [(1, True)] and 1 not in st.availability.doc["e"]
+                    assert st.ev[0].tx  # the transaction goes on
+                else:
+                    assert (1 in st.availability.doc["e"]) == off and not st.availability.due
+                    assert st.flash.docs["avail"]["e"] == ([1] if off else [])

@@ -31,13 +31,13 @@ class Reset:
             st.transactions.refresh(now)
             return {"status": "Scheduled"}  # B12.FR.01
         for ev in busy:
-            st.transactions.end(ev, "ResetCommand", "ImmediateReset", now)  # B12.FR.04
+            st.transactions.stop(ev, "ResetCommand", "ImmediateReset", now)  # B12.FR.04
         self._reboot()
         return {"status": "Accepted"}
 
     def _reboot(self):
         self.pending = "Immediate"
-        self.st.effects.append(("reboot", "RemoteReset"))
+        self.st.effect(("reboot", "RemoteReset"))
 
     def ended(self, now):
         """A transaction ended: an OnIdle reset goes ahead once none is left."""

@@ -148,7 +148,7 @@ class Variables:
                     st.transactions.retime(now)  # take effect at once
             if new_password:  # A01: log it (never the value) and reconnect with it
                 st.security.record("ReconfigurationOfSecurityParameters", "BasicAuthPassword changed", now)
-                st.effects.append(("reconnect",))
+                st.effect(("reconnect",))
         return {"setVariableResult": out}
 
     # --- B07 base report ---------------------------------------------------------------------
