@@ -22,7 +22,7 @@ TABLE = (
     ("GetLog", "diagnostics"),
     ("GetTransactionStatus", "transactions"),  # E transactions.py
     ("GetVariables", "provisioning"),
-    ("InstallCertificate", "certificates"),  # M certificates/install.py
+    ("InstallCertificate", "certificates"),  # M certificates/__init__.py
     ("RequestStartTransaction", "remote"),  # F remotecontrol.py
     ("RequestStopTransaction", "remote"),
     ("Reset", "reset"),  # B provisioning/reset.py

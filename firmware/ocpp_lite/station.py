@@ -68,7 +68,7 @@ class Station:
         self.rpc = Session(prefix, 30, log, q.last(), self, probe)  # the network profile sets the timeout
         # The services, one per functional block (dispatch.py names them), in the order they
         # need each other while starting: a block reaches another as st.<service>.
-        self.certstore = certstore  # the installed certificates' files (certificates/install.py)
+        self.certstore = certstore  # the installed certificates' files (certificates/)
         self._fw = docs.get("fw")
         self.security = security.Security(self)  # A
         self.devmodel = DeviceModel(self, docs.get("vars"), SmartCharging is not None, Aligned is not None)  # B
@@ -109,7 +109,7 @@ class Station:
         elif name == "firmware":  # L
             from .firmware import Firmware as service
         elif name == "certificates":  # M
-            from .certificates.install import Certificates as service
+            from .certificates import Certificates as service
         elif name == "certquery":  # M: GetInstalledCertificateIds, DeleteCertificate
             try:  # left out of the lite build
                 from .certificates.query import CertQuery as service

@@ -325,9 +325,9 @@ class Transactions:
         if etype == "Ended":
             mv = t["smp"]
         if measurands:
-            from .metering import samples  # imported with the first transaction
+            from .metering import sample  # imported with the first transaction
 
-            s = samples.sample(ev, measurands, ctx, ts)
+            s = sample(ev, measurands, ctx, ts)
             if s:
                 mv = mv + [s]
         if mv:
@@ -396,9 +396,9 @@ class Transactions:
                        measurands=st.devmodel.get("SampledDataCtrlr.TxUpdatedMeasurands"))
                 ev.next_upd = self._next("SampledDataCtrlr.TxUpdatedInterval", now)
             if ev.tx and ev.next_end is not None and ticks_diff(now, ev.next_end) >= 0:
-                from .metering import samples
+                from .metering import sample
 
-                self.add_sample(ev, samples.sample(ev, st.devmodel.get("SampledDataCtrlr.TxEndedMeasurands"),
+                self.add_sample(ev, sample(ev, st.devmodel.get("SampledDataCtrlr.TxEndedMeasurands"),
                                                   "Sample.Periodic", st.time(now)))
                 ev.next_end = self._next("SampledDataCtrlr.TxEndedInterval", now)
 

@@ -13,7 +13,7 @@ import binascii
 import json
 from time import ticks_add
 from fakes import NET, T0, answer, sent, station
-from ocpp_lite.certificates.install import MANUFACTURER
+from ocpp_lite.certificates import MANUFACTURER
 from ocpp_lite.engine import clock
 from test_x509 import ROOT, SIGNER
 

@@ -1,3 +1,117 @@
-# ocpp_lite/certificates - M Certificate management: InstallCertificate and the installed
-# certificates (install), GetInstalledCertificateIds and DeleteCertificate (query, left out of the
-# lite build).
+# ocpp_lite/certificates - M Certificate management. Here, in every build: M05
+# InstallCertificate of CSMS and manufacturer root certificates (PEM), checked (one X.509
+# certificate, a CA, valid at the station's time, self-signature verified), at most
+# SecurityCtrlr.CertificateEntries in all; and what the other blocks need of the installed ones:
+# certificateHashData (M03/M04) and the manufacturer roots (L01). query.py: M03/M04
+# GetInstalledCertificateIds and DeleteCertificate (left out of the lite build).
+# The DER files are kept by the station's certificate store (st.certstore: runtime/certstore.py,
+# given by the runtime; None without a file system), the one record of what is installed.
+from micropython import const
+from ..engine import schema
+from ..provisioning import devmodel
+
+# schema.py's field types and flags, as constants here: with them every schema below is a
+# constant the compiler folds (frozen: in flash, not built in the heap at import).
+REQ = const(1)
+
+CSMS = const("CSMSRootCertificate")
+MANUFACTURER = const("ManufacturerRootCertificate")
+_ENTRIES = "SecurityCtrlr.CertificateEntries"
+HASH_DATA = const((("hashAlgorithm", ("SHA256", "SHA384", "SHA512"), REQ), ("issuerNameHash", 128, REQ),
+                   ("issuerKeyHash", 128, REQ), ("serialNumber", 40, REQ)))
+_REQ = const((
+    ("certificateType", ("V2GRootCertificate", "MORootCertificate", CSMS, MANUFACTURER), REQ),
+    ("certificate", 5500, REQ),
+))
+
+
+def hash_data(cert, have):
+    """certificateHashData of cert: its issuer is itself when self-issued, else the installed
+    certificate with the issuer's name (else itself: the issuer is not on the station)."""
+    issuer = cert
+    if not cert.self_issued():
+        for _, _, c in have:
+            if c.part(c.subject) == cert.part(cert.issuer):
+                issuer = c
+                break
+    return cert.hash_data(issuer)
+
+
+def problem(cert, s):
+    """Why cert cannot be a trusted root at time s (seconds since 2000), or None."""
+    if not cert.signs_certs():
+        return "NotCACertificate"
+    if s < cert.not_before:
+        return "NotYetValid"
+    if s > cert.not_after:
+        return "CertificateExpired"
+    if cert.self_issued() and not cert.signed_by(cert):
+        return "InvalidSignature" if cert.key_alg else "UnsupportedAlgorithm"
+    return None
+
+
+def _rejected(why):
+    return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
+
+
+class Certificates:
+    def __init__(self, st):
+        self.st = st
+        self.store = st.certstore
+
+    def names(self, kind=None):
+        """File names of the installed certificates of type kind (all if None)."""
+        return self.store.names(kind) if self.store else ()
+
+    def remove(self, name):
+        """Delete an installed certificate. Raises OSError."""
+        self.store.remove(name)
+
+    def installed(self, kind=None):
+        """[(file name, type, Cert)] of the installed certificates of type kind (all if None);
+        unreadable files are logged and left out."""
+        from ..crypto import x509  # imported when certificates are read, not for their count
+
+        out = []
+        cs = self.store
+        for name in self.names(kind):
+            try:
+                out.append((name, cs.kind(name), x509.parse(cs.read(name))))
+            except (ValueError, TypeError):
+                self.st.log("certificate %s unreadable" % name)
+        return out
+
+    def InstallCertificate(self, p, now):
+        from ..crypto import pem, x509
+
+        schema.check(p, _REQ)
+        st = self.st
+        kind = p["certificateType"]
+        if kind != CSMS and kind != MANUFACTURER:
+            return _rejected("UnsupportedType")  # no ISO 15118 on this station
+        try:
+            ders = pem.to_der(p["certificate"])
+            if len(ders) != 1:
+                raise ValueError("one certificate expected")
+            cert = x509.parse(ders[0])
+        except ValueError as e:
+            st.log("InstallCertificate: %s" % e)
+            return _rejected("InvalidCertificate")
+        why = problem(cert, st.time(now))
+        if why:
+            return _rejected(why)
+        have = self.installed()
+        mine = (cert.part(cert.issuer), cert.serial)
+        same = [name for name, _, c in have if (c.part(c.issuer), c.serial) == mine]  # M05.FR.17
+        if not same and len(have) >= devmodel.row(_ENTRIES)[6]:
+            return _rejected("TooManyCertificates")  # M05.FR.06
+        if self.store is None:
+            return {"status": "Failed"}
+        try:
+            self.store.add(kind, ders[0])
+            for name in same:
+                self.store.remove(name)
+        except OSError:
+            return {"status": "Failed"}
+        st.security.record("ReconfigurationOfSecurityParameters", "%s installed" % kind, now)
+        return {"status": "Accepted"}

@@ -1,11 +1,11 @@
 # ocpp_lite/certificates/query.py - M03 GetInstalledCertificateIds and M04 DeleteCertificate
-# over the certificates of install.py (left out of the lite build). certificateHashData is SHA256 only;
+# over the installed certificates (certificates/__init__.py; left out of the lite build). certificateHashData is SHA256 only;
 # hashes compare without case, serial numbers also without leading zeros. The last CSMS root
 # cannot be deleted while the station uses security profile 2: it secures the connection
 # (with several roots the ssl module cannot say which one verified the server).
 from micropython import const
 from ..engine import schema
-from . import install as certs
+from .. import certificates as certs
 
 # schema.py's flags, as constants here (folded by the compiler)
 _REQ = const(1)

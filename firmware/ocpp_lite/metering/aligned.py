@@ -3,7 +3,7 @@
 # of AlignedDataCtrlr.TxEndedMeasurands every TxEndedInterval for the Ended event (TC_J_03),
 # and MeterValues on TriggerMessage (F06.FR.06). Builds without it answer MeterValues
 # triggers NotImplemented and send no clock-aligned data.
-from . import samples
+from . import sample
 
 _MEAS = "AlignedDataCtrlr.Measurands"
 
@@ -26,7 +26,7 @@ class Aligned:
         if ie and self.end is not None and t // ie != self.end:
             for ev in st.ev:
                 if ev.tx:
-                    st.transactions.add_sample(ev, samples.sample(ev, dm.get("AlignedDataCtrlr.TxEndedMeasurands"),
+                    st.transactions.add_sample(ev, sample(ev, dm.get("AlignedDataCtrlr.TxEndedMeasurands"),
                                                                   "Sample.Clock", t // ie * ie))
         self.mv = t // iv if iv else None
         self.end = t // ie if ie else None
@@ -44,7 +44,7 @@ class Aligned:
         return d
 
     def send(self, ev, ctx, ts):
-        s = samples.sample(ev, self.st.devmodel.get(_MEAS), ctx, ts)
+        s = sample(ev, self.st.devmodel.get(_MEAS), ctx, ts)
         if s:
             self.st.rpc.call("MeterValues", {"evseId": ev.id, "meterValue": [s]})
 

@@ -18,7 +18,6 @@ _VALUE = const(8)
 
 UNKNOWN_COMPONENT = "UnknownComponent"
 UNKNOWN_VARIABLE = "UnknownVariable"
-_MUTABILITY = {"R": "ReadOnly", "C": "ReadOnly", "W": "ReadWrite", "O": "WriteOnly"}
 
 # keys used by the firmware
 HEARTBEAT = "OCPPCommCtrlr.HeartbeatInterval"
@@ -220,4 +219,6 @@ def parse(r, s):
 
 
 def mutability(r):
-    return _MUTABILITY[r[_MUT]]
+    """The OCPP mutability of row r: R and C (set by local provisioning only) are ReadOnly."""
+    m = r[_MUT]
+    return "ReadWrite" if m == "W" else "WriteOnly" if m == "O" else "ReadOnly"
