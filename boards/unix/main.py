@@ -1,5 +1,5 @@
 # boards/unix/main.py - the simulated charging station on the MicroPython unix port.
-# Started by tools/sim; see the README for the options and the stdin/stdout contract.
+# Started by tools/sim; see docs/simulator.md for the options and the stdin/stdout contract.
 # Every start (and every reboot, which restarts in-process) chooses the code to run: an
 # installed application bundle (runtime/bundle.py: a ROMFS image from a firmware update, on
 # trial until the CSMS accepts its boot) or the deployed code: the source tree, or --romfs IMAGE

@@ -131,7 +131,7 @@ class SimBoard:
                 self.log("bad input %r: %r" % (line, e))
 
     def _mem(self, app):
-        """The footprint probe (tools/footprint.py): heap in use before and after a full
+        """The footprint probe (tools/footprint/cli.py): heap in use before and after a full
         collection, and the store's flash writes since start."""
         import gc
 
@@ -176,5 +176,5 @@ class SimBoard:
             app.stop("reboot", "LocalReset")
         elif name == "quit":
             app.stop("quit")
-        elif name == "mem":  # the footprint tool's probe (README)
+        elif name == "mem":  # the footprint tool's probe (docs/footprint.md)
             self._mem(app)

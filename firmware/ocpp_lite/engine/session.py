@@ -108,6 +108,15 @@ class Session:
         reboot, with the same message id. Raises OSError when the flash fails or is full."""
         st.q.push(self._order(), {"a": action, "p": payload, "m": self.new_id(), "tx": tx, "u": droppable})
 
+    def registered(self, accepted):
+        """The boot block's word: BootNotification Accepted (all CALLs may go) or not (only the
+        PRE_BOOT ones, B02.FR.02)."""
+        self.accepted = accepted
+
+    def set_timeout(self, ms):
+        """MessageTimeout of the network profile in use."""
+        self.timeout_ms = ms
+
     def idle(self):
         """No CALL queued or outstanding."""
         return not self._q and not self._busy

@@ -92,7 +92,7 @@ class Boot:
         if res is not None:
             st.set_time(clock.parse(res["currentTime"]), now)
             self.state = state
-            st.rpc.accepted = state == ACCEPTED
+            st.rpc.registered(state == ACCEPTED)
             st.show({"ev": "boot", "status": res["status"]})
         if when == "retry":  # right after reconnecting if the link broke, else after a pause
             self.due = ticks_add(now, 0 if not st.rpc.online else _RETRY_S * 1000)
@@ -126,7 +126,7 @@ class Boot:
         st = self.st
         if switched:
             self.state = NONE
-            st.rpc.accepted = False
+            st.rpc.registered(False)
             self.reason = "Unknown"
             self.due = now
         elif self.state == ACCEPTED:  # B04: after a long outage all connectors, else the changed ones

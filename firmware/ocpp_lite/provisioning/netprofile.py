@@ -192,7 +192,7 @@ class Network:
         self.passed = 0
         self.fallback = False
         prof = self.doc["profiles"][slot]
-        st.rpc.timeout_ms = timeout_ms(prof)
+        st.rpc.set_timeout(timeout_ms(prof))
         changed = self.doc.get("last") != slot
         self.doc["last"] = slot
         sp = prof["securityProfile"]
