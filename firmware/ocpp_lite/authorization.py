@@ -31,6 +31,9 @@ class Authorization:
         self.st = st
         self.pending = None  # the token of the Authorize that is out (one card at a time), or None
 
+    def busy(self):
+        return self.pending is not None
+
     def tap(self, token, kind, now):
         st = self.st
         tok = {"idToken": token, "type": kind}

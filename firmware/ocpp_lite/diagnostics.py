@@ -55,6 +55,9 @@ class Diagnostics:
         self.st = st
         self.upload = None  # the log upload in progress: {"id", "type", "name", "url", "from", "to", "tries", "wait"}
 
+    def busy(self):
+        return self.upload is not None
+
     def GetLog(self, p, now):
         schema.check(p, _GETLOG)
         st = self.st

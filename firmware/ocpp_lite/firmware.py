@@ -79,6 +79,10 @@ class Firmware:
         self.job = job  # the update job (above), kept over reboots in the "fw" document, or None
         self.holding = False  # a firmware installation waits for transactions to end (L01.FR.07)
 
+    def busy(self):
+        """An update is going on, or holds new transactions back."""
+        return self.holding or (self.job is not None and not self.job.get("done"))
+
     def _chain_problem(self, text, now):
         """Why the signing certificate (PEM, maybe with intermediates) is not acceptable, or None."""
         st = self.st

@@ -14,6 +14,7 @@
 # ("reconnect",) close the connection once the pending frames are written, and reconnect;
 # ("firmware",) / ("upload",) start the runtime's task for st.firmware.job /
 # st.diagnostics.upload (L01, N01).
+import sys
 from collections import deque
 from time import ticks_add, ticks_diff
 from micropython import const
@@ -37,6 +38,9 @@ except ImportError:
 
 _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
+# The services created on first use (Station.__getattr__), in the order release() looks at them.
+_LAZY = ("provisioning", "reset", "authorization", "remote", "firmware", "certificates", "certquery",
+         "diagnostics", "datatransfer")
 
 
 class Station:
@@ -52,6 +56,7 @@ class Station:
         # The blocks whose code only a CSMS request (or a tap) needs are created when first
         # used (__getattr__): their code costs no RAM until then.
         self._lazy = {}  # service name: the service, once created
+        self._code = {}  # service name: the modules its creation imported (released with it)
         self.info = info
         self.hw = hw
         self.save = save
@@ -94,10 +99,12 @@ class Station:
     # --- the services created when first used ---------------------------------------
     def __getattr__(self, name):
         """The services whose code only a CSMS request (or a tap, a reset) needs: created on
-        first use, so their code costs no RAM until then (loaded() tells whether it was)."""
+        first use, so their code costs no RAM until then, and let go of once they hold no work
+        (release()); loaded() tells whether one is there."""
         s = self._lazy.get(name)
         if s is not None:
             return s
+        had = set(sys.modules)
         if name == "provisioning":  # B: GetVariables, SetVariables, GetBaseReport
             from .provisioning.variables import Variables as service
         elif name == "reset":  # B
@@ -122,7 +129,25 @@ class Station:
         else:
             raise AttributeError(name)
         s = self._lazy[name] = service(self, self._fw) if name == "firmware" else service(self)
+        self._code[name] = [m for m in sys.modules if m not in had]
         return s
+
+    def release(self):
+        """Let go of every service created on first use that holds no work (its busy(), if it
+        has one, is false), and of the modules its creation imported: a handler that a CSMS
+        needs once a day does not stay in the heap. Run after every input (tick)."""
+        for name in _LAZY:
+            s = self._lazy.get(name)
+            if s is None or (hasattr(s, "busy") and s.busy()):
+                continue
+            if name == "firmware":
+                self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
+            del self._lazy[name]
+            for m in self._code.pop(name):
+                if sys.modules.pop(m, None) is not None:
+                    up, _, attr = m.rpartition(".")
+                    if up in sys.modules and hasattr(sys.modules[up], attr):
+                        delattr(sys.modules[up], attr)  # the package keeps no reference either
 
     def loaded(self, name):
         """The service name if it was created (__getattr__), else None."""
@@ -189,6 +214,8 @@ class Station:
         if self.smartcharging:
             self.smartcharging.tick(now)
         self.rpc.pump(self, now)
+        if self._lazy:
+            self.release()
 
     def next_deadline(self, now):
         """ms until tick() has work to do (0 = now)."""

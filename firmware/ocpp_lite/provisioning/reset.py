@@ -20,6 +20,9 @@ class Reset:
         self.st = st
         self.pending = None  # "OnIdle" waiting for transactions to end, or "Immediate"
 
+    def busy(self):
+        return self.pending is not None
+
     def Reset(self, p, now):
         schema.check(p, _RESET)
         st = self.st

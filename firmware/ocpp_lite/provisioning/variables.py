@@ -69,6 +69,10 @@ class Variables:
         self.st = st
         self.report = None  # the base report being sent: [requestId, items, seqNo, next item], or None
 
+    def busy(self):
+        """A base report is being sent (the station keeps this service until it is out)."""
+        return self.report is not None
+
     def _check(self, p, spec, what, key):
         """Payload check plus DeviceDataCtrlr limits (B06.FR.16/17, B05 likewise): the items, or
         None when there are more than ItemsPerMessage (the message itself is within

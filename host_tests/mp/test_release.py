@@ -1,0 +1,107 @@
+# host_tests/mp/test_release.py - the services created on first use (Station.__getattr__) are
+# let go of, with the modules their creation imported, once they hold no work; what must
+# outlive them (the last firmware update's status) does.
+import json
+import sys
+import ocpp_lite
+from fakes import answer, boot_accepted, sent, station
+
+_GETVAR = {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
+
+
+def _calls(st, now=0):
+    """Every CALL the station sends until it is idle, each answered with an empty payload."""
+    out = []
+    for _ in range(50):
+        st.tick(now)
+        frames = [m for m in sent(st) if m[0] == 2]
+        if not frames:
+            return out
+        for m in frames:
+            out.append(m)
+            answer(st, m, {}, now)
+    raise AssertionError("the station never went quiet")
+
+
+def _accepted():
+    st = station()
+    boot_accepted(st)
+    _calls(st)
+    return st
+
+
+def _request(st, mid, action, payload, calls=None):
+    """The station's answer to a CSMS CALL (the CALLs it sent meanwhile go to calls)."""
+    st.rpc.receive(json.dumps([2, mid, action, payload]).encode(), 0)
+    frames = sent(st)
+    if calls is not None:
+        calls.extend(m for m in frames if m[0] == 2)
+    return [m for m in frames if m[1] == mid][0]
+
+
+def test_a_handler_and_its_code_are_released_once_answered():
+    st = _accepted()
+    assert "ocpp_lite.provisioning.variables" not in sys.modules
+    first = _request(st, "g1", "GetVariables", _GETVAR)
+    assert first[0] == 3 and first[2]["getVariableResult"][0]["attributeStatus"] == "Accepted", first
+    assert st.loaded("provisioning") is None
+    assert "ocpp_lite.provisioning.variables" not in sys.modules
+    assert not hasattr(sys.modules["ocpp_lite.provisioning"], "variables")  # the package lets go too
+    again = _request(st, "g2", "GetVariables", _GETVAR)  # imported afresh, answers the same
+    assert again[2] == first[2], (first, again)
+    assert st.loaded("provisioning") is None
+
+
+def test_a_busy_service_is_kept_until_its_work_ends():
+    st = _accepted()
+    frames = []
+    r = _request(st, "b1", "GetBaseReport", {"requestId": 3, "reportBase": "FullInventory"}, frames)
+    assert r[2] == {"status": "Accepted"}, r
+    pages = 0
+    for _ in range(100):
+        if not frames:
+            break
+        for m in frames:
+            assert m[2] == "NotifyReport", m
+            pages += 1
+            if m[3].get("tbc"):  # pages to follow: the report's state is kept
+                assert st.loaded("provisioning") is not None
+            answer(st, m, {}, 0)
+        st.tick(0)
+        frames = [m for m in sent(st) if m[0] == 2]
+    assert pages > 1 and not frames
+    assert st.loaded("provisioning") is None  # the last page was answered
+    assert "ocpp_lite.provisioning.variables" not in sys.modules
+    # a tap: the authorization block stays while its Authorize is out
+    st.authorization.tap("AA11", "ISO14443", 0)
+    st.tick(0)
+    auth = [m for m in sent(st) if m[0] == 2 and m[2] == "Authorize"]
+    assert len(auth) == 1 and st.loaded("authorization") is not None
+    answer(st, auth[0], {"idTokenInfo": {"status": "Accepted"}}, 0)
+    assert st.loaded("authorization") is None and "ocpp_lite.authorization" not in sys.modules
+
+
+def test_the_last_firmware_status_outlives_the_released_code():
+    st = _accepted()
+    fw = st.firmware
+    fw.job = {"id": 5, "url": "http://x/f", "get": 0, "put": None, "tries": 1, "wait": 0, "cert": "", "sig": "",
+              "status": None}  # a job as UpdateFirmware makes it (a new dict, not the boot document)
+    st.tick(0)
+    assert st.loaded("firmware") is fw  # an update going on keeps it
+    fw.report("DownloadFailed", 0)
+    _calls(st)
+    assert st.loaded("firmware") is None and "ocpp_lite.firmware" not in sys.modules
+    frames = []
+    r = _request(st, "t1", "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"}, frames)
+    assert r[2] == {"status": "Accepted"}, r
+    notes = [m[3] for m in frames + _calls(st) if m[2] == "FirmwareStatusNotification"]
+    assert notes == [{"status": "DownloadFailed", "requestId": 5}], notes  # F06.FR.16, L01.FR.25
+
+
+def test_release_leaves_the_eager_blocks_alone():
+    st = _accepted()
+    _request(st, "g1", "GetVariables", _GETVAR)
+    for m in ("ocpp_lite.transactions", "ocpp_lite.availability", "ocpp_lite.engine.session",
+              "ocpp_lite.provisioning.devmodel"):
+        assert m in sys.modules, m
+    assert ocpp_lite.provisioning.devmodel is sys.modules["ocpp_lite.provisioning.devmodel"]
