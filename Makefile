@@ -22,7 +22,7 @@ DEPLOY_ARGS ?=
 FOOTPRINT_ARGS ?=
 RELIABILITY_ARGS ?=
 
-.PHONY: setup sim test conformance conformance-check footprint footprint-diff reliability deploy clean
+.PHONY: setup sim test conformance conformance-check footprint footprint-diff footprint-ci reliability deploy clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,14 @@ footprint: setup
 footprint-diff: setup
 	@test -n "$(BASE)" || { echo "usage: make footprint-diff BASE=<git ref>"; exit 2; }
 	$(VENV)/bin/python -m tools.footprint diff $(BASE) $(FOOTPRINT_ARGS)
+
+# CI (.ci/run): the quick report of the working tree (fails on a hard budget), then the previous
+# commit (FOOTPRINT_BASE=<git ref>, else HEAD~1) measured the same way, and per profile only the
+# figures that moved beyond their measured noise (tools/footprint/noise.json): printed and in
+# build/footprint/ci.md, every figure in build/footprint/compare.md. A base it cannot measure
+# (no parent, shallow clone) is said and skipped.
+footprint-ci: setup
+	$(VENV)/bin/python -m tools.footprint ci --quick $(FOOTPRINT_ARGS)
 
 # The full fault campaigns (docs/reliability.md): power cuts, network chaos, fuzzing, memory pressure,
 # the soak. A run of all of them (no RELIABILITY_ARGS) also writes their tables into docs/reliability.md.

@@ -106,11 +106,11 @@ KEYS = {
     "ram": {"image_in_heap", "imports", "imports_qstr", "after_boot", "least_heap", "steps", "tls"},
     "ram.step": {"live", "allocated", "least_heap"},
     "ram.tls": {"after_boot", "least_heap", "mbedtls_peak", "mbedtls_sites"},
-    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "micropython"},
+    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "tls_boards", "tls_in2k", "micropython", "blocks"},
     "ram32.step": {"live", "allocated", "least_heap"},
     "ram32.tls": {"after_boot", "least_heap"},
     "flash": {"bytes", "files", "writes", "steps"},
-    "data": {"messages", "upgrade", "control", "up", "down", "total", "tls"},
+    "data": {"messages", "upgrade", "control", "up", "down", "total", "tls", "tls_boards", "tls_in2k"},
     "data.message": {"from", "n", "call", "reply"},
     "data.tls": {"up", "down", "total", "connections"},
     "cpu": {"ready_ms", "boot_ms", "response_us", "instructions"},
@@ -235,3 +235,33 @@ work(20000); probe()
     # b runs 10 times c's loop (the threshold calls before c belong to c's span, not a probe);
     # a holds the interpreter's start
     assert 5 * per["c"] < per["b"] < 15 * per["c"] and per["a"] > per["c"], per
+
+
+def test_ram_per_block_orders_imports_and_measures_each_block_on_the_frozen_port():
+    """tools/footprint/blocks.py: every module is imported after what it imports (its row is
+    its own cost); every block of the profile has a row; the blocks Station.__init__ creates
+    are marked as imported at boot with their state measured, the handler-only ones as loaded
+    when used."""
+    from tools.footprint import blocks
+
+    mods = sorted(profiles.modules("core-sc", rom.present())[0])
+    order = [m for _, ms in blocks.groups(mods) for m in ms]
+    assert len(order) == len(set(order))
+    for i, m in enumerate(order):
+        for dep in blocks.imports(m, set(mods)):
+            assert dep.endswith("__init__") or order.index(dep) < i, (m, dep)
+    assert order[-2:] == ["ocpp_lite/station", "runtime/app"]
+    assert "ocpp_lite/engine/rpc" in blocks.imports("ocpp_lite/engine/schema", set(mods))
+
+    exe = str(mp32.build("lite"))
+    lite = sorted(profiles.modules("lite", rom.present())[0])
+    rows = blocks.measure(exe, lite, footprint.on_micropython)
+    assert {profiles.block_of(m) for m in lite if not m.endswith("__init__")} <= set(rows)
+    for b in ("E transactions", "G availability", "B provisioning", "A security"):
+        assert rows[b]["boot"] > 0 and rows[b]["state"] > 0, (b, rows[b])
+    for b in ("C authorization", "L firmware", "N diagnostics", "P data transfer"):
+        assert rows[b]["boot"] == 0 and rows[b]["used"] > 0, (b, rows[b])
+    assert rows["B provisioning"]["modules"]["ocpp_lite/provisioning/variables"] > 0
+    assert "K smart charging" not in rows  # not in the lite build
+    total = sum(r["boot"] + r["used"] for r in rows.values())
+    assert 0.7 < total / footprint.import_heap(None, lite, exe)[0] < 1.3

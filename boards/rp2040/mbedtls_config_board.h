@@ -1,6 +1,8 @@
 // boards/rp2040/mbedtls_config_board.h - mbedTLS configuration of the OCPP2.Lite Pico W
 // firmware (MBEDTLS_CONFIG_FILE, set in mpconfigboard.cmake): the rp2 port's configuration
 // with the TLS buffers of OCPP 2.0.1 Part 4 section 5.2 / OCPP2.Lite whitepaper section 5.3.
+// tools/mp32.py builds the 32-bit unix port with this same file (the include below then finds
+// ports/unix/mbedtls/mbedtls_config_port.h), which is what docs/footprint.md measures.
 #ifndef OCPP2LITE_MBEDTLS_CONFIG_BOARD_H
 #define OCPP2LITE_MBEDTLS_CONFIG_BOARD_H
 
@@ -10,10 +12,17 @@
 #undef MBEDTLS_SSL_OUT_CONTENT_LEN
 #define MBEDTLS_SSL_OUT_CONTENT_LEN (2048)
 
-// The input buffer stays at 16 kB: a CSMS that ignores max_fragment_length may send
-// full-size records.
+// The input buffer: 16 kB by default, which works with any CSMS (one that ignores
+// max_fragment_length may send full-size records). OCPP_LITE_TLS_IN_LEN=2048 (defined by the
+// build: mpconfigboard.cmake takes it from the environment) makes the 2 kB-input build, 14 kB
+// less heap, for a CSMS that honours max_fragment_length: with one that does not, a record over
+// 2 kB ends the connection (the station logs it and records the TLSRecordTooLarge security
+// event), and the CSMS's certificate chain must fit 2 kB too.
+#ifndef OCPP_LITE_TLS_IN_LEN
+#define OCPP_LITE_TLS_IN_LEN (16384)
+#endif
 #undef MBEDTLS_SSL_IN_CONTENT_LEN
-#define MBEDTLS_SSL_IN_CONTENT_LEN (16384)
+#define MBEDTLS_SSL_IN_CONTENT_LEN (OCPP_LITE_TLS_IN_LEN)
 
 // RFC 6066 max_fragment_length: the client asks for 2 kB records (MICROPY_SSL_MFL_CODE in
 // mpconfigboard.h, with boards/common/tls-max-fragment-length.patch applied).

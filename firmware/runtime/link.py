@@ -1,6 +1,9 @@
 # runtime/link.py - keeps the station connected to its CSMS: connect (TLS, basic auth),
 # read messages into the station, ping when idle, reconnect with the OCPP back-off
 # (RetryBackOff*), and log failed TLS / authentication attempts as security events.
+# A TLS record over the input buffer (a 2 kB-input build with a CSMS that ignores
+# max_fragment_length) is logged at every connection it ends and recorded, once per boot, as the
+# vendor security event TLSRecordTooLarge, sent to the CSMS over a later connection.
 import asyncio
 import os
 from time import ticks_diff, ticks_ms
@@ -11,6 +14,7 @@ from . import backoff, config, ws
 from .wscodec import HandshakeError, CLOSE_GOING_AWAY, CLOSE_NORMAL
 
 _BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
+TOO_LARGE = "TLSRecordTooLarge"  # vendor security event: no OCPP type names this cause
 
 
 async def sleep_s(s):
@@ -45,6 +49,7 @@ class Link:
         self._soon = False  # reconnect at once, without back-off (new password)
         self._probes = 0  # payload of the next link check's ping
         self._probe = None  # (WebSocket, payload) of the link check waiting for its pong
+        self._too_large = False  # TOO_LARGE recorded since boot
 
     async def run(self):
         app = self.app
@@ -99,6 +104,8 @@ class Link:
         except ws.CertificateError as e:
             app.log("CSMS certificate refused: %s" % e.args[0])
             app.security_event("InvalidCsmsCertificate", e.args[0])
+        except ws.RecordTooLarge as e:
+            self.record_too_large(e, True)
         except HandshakeError as e:
             app.log("upgrade refused: %s" % e.args[1])
             if e.args[0] in (401, 403):
@@ -111,6 +118,25 @@ class Link:
         except Exception as e:  # bad URL, no root installed, timeout, closed during upgrade ...
             app.log("connection failed: %r" % e)
         return None, slot
+
+    def record_too_large(self, e, handshake=False):
+        """The CSMS sent a TLS record our input buffer cannot hold: it ignored the
+        max_fragment_length extension the station asked for, or (handshake) a handshake message
+        such as its certificate chain is larger than the buffer. The connection is lost; the
+        back-off follows as after any failure."""
+        app = self.app
+        if handshake:
+            why = "its certificate chain is larger or it ignored max_fragment_length"
+            app.log("TLS: the CSMS's handshake does not fit our input buffer (%s): %s: use the "
+                    "16 kB-input TLS build" % (e.args[1], why))
+        else:
+            why = "it ignored max_fragment_length"
+            app.log("TLS: the CSMS sent a record larger than our input buffer (%s); %s: use the "
+                    "16 kB-input TLS build" % (e.args[1], why))
+        if not self._too_large:
+            self._too_large = True
+            app.hw(app.st.security.record, TOO_LARGE, "over the TLS input buffer (%s): %s" % (e.args[1], why),
+                   send=True)
 
     def _gone(self):
         """Drop a connection that _serve could not finish with (a MemoryError)."""
@@ -132,6 +158,8 @@ class Link:
             await self._reader
         except asyncio.CancelledError:
             pass
+        except ws.RecordTooLarge as e:
+            self.record_too_large(e)
         except ws.Closed as e:
             app.log("connection closed: %d %s" % (e.args[0], e.args[1]))
         except MemoryError:  # no room for a frame: a new connection (nothing queued is lost)

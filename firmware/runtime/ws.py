@@ -15,6 +15,11 @@ _HEAD_LINES = const(48)  # most header lines accepted in the upgrade response
 # of a new one the size of each message (a fragmented heap may not have it). Frames up to
 # BytesPerMessage[GetReport] (2000) fit; a larger one gets a buffer of its own.
 _TXBUF = bytearray(2064)
+# mbedTLS's errors for a record its input buffer cannot hold (a 2 kB-input build, boards/rp2040/
+# mbedtls_config_board.h, with a CSMS that ignored max_fragment_length): one longer than the
+# buffer (BAD_INPUT_DATA: "requesting more data than fits"), or one whose content is (INVALID_RECORD)
+_TLS_BAD_INPUT = const(-0x7100)
+_TLS_INVALID_RECORD = const(-0x7200)
 
 
 class Closed(Exception):
@@ -25,9 +30,22 @@ class CertificateError(Exception):
     """CertificateError(text): the CSMS certificate failed verification (TLS handshake)."""
 
 
+class RecordTooLarge(Closed):
+    """RecordTooLarge(1006, text): the CSMS sent a TLS record larger than the input buffer."""
+
+
+def _tls_error(e):
+    """The exception to raise for OSError e of a read or write: RecordTooLarge for mbedTLS's
+    error of a record over the input buffer, else e."""
+    code = e.args[0] if e.args else 0
+    if code == _TLS_BAD_INPUT or code == _TLS_INVALID_RECORD:
+        return RecordTooLarge(1006, "mbedTLS -0x%04x" % -code)
+    return e
+
+
 async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     """Open the OCPP WebSocket <url>/<identity>. Raises OSError (TCP or TLS), ValueError
-    (bad URL, wss without CA), CertificateError, wscodec.HandshakeError or
+    (bad URL, wss without CA), CertificateError, RecordTooLarge, wscodec.HandshakeError or
     asyncio.TimeoutError."""
     tls, host, port, path = parse_url(url)
     if tls and ssl_ctx is None:
@@ -46,6 +64,9 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
             raise CertificateError(str(e).strip())
         lines = await asyncio.wait_for_ms(ws._head(), timeout_ms)
         wc.check_response(lines, key, PROTOCOL)
+    except OSError as e:  # the handshake's records included
+        ws.abort()
+        raise _tls_error(e)
     except BaseException:
         ws.abort()
         raise
@@ -186,6 +207,9 @@ class WebSocket:
             await self._linger()
             raise Closed(e.args[0], e.args[1])
         except OSError as e:
+            e = _tls_error(e)
+            if isinstance(e, RecordTooLarge):
+                raise e
             raise Closed(1006, "socket error %s" % e)
 
     async def _linger(self):

@@ -10,7 +10,8 @@ report: build each profile (tools/profiles.py), run the reference session
 "ram32", the figures a board's are closest to and the ones the RAM budget is checked on), print
 the table, write the JSON and the chart, and exit 1 when a hard budget (tools/budgets.py) is
 exceeded or cannot be measured. --quick (CI) measures the least heap only where it is
-budgeted (32-bit port, whole session) and leaves out the TLS bisections and valgrind;
+budgeted (32-bit port, whole session: over ws://, and over wss:// with the boards' TLS
+configurations, measure_tls32) and leaves out the other TLS bisections and valgrind;
 --no-mp32 leaves out the 32-bit port (the RAM budget is then reported as not checked). A full
 report (all profiles, both ports, not --quick; --no-docs: not) also writes its table into
 docs/footprint.md between the markers DOC_BEGIN and DOC_END. compare: markdown table of every
@@ -20,6 +21,8 @@ tool, then the working tree, and compare.
 
 import argparse
 import asyncio
+import concurrent.futures
+import contextlib
 import json
 import os
 import pathlib
@@ -34,7 +37,7 @@ import time
 
 from tools import mp32, profiles
 from tools.docblock import replace_block
-from tools.footprint import report, rom, wire
+from tools.footprint import blocks, report, rom, wire
 from tools.footprint import session as fs
 from tools.footprint import valgrind as vg
 
@@ -129,10 +132,11 @@ def session(image, **kw):
     return res, s
 
 
-def least_heaps(image, ref, tls, lo, exe=None, whole=False):
+def least_heaps(image, ref, tls, lo, exe=None, whole=False, hi=64 << 10):
     """Per step, the least -X heapsize with which the session completes up to and including that
     step (a parallel bisection: one run tells for every step whether it completed). whole: only
-    for the whole session (the other steps None), in fewer runs."""
+    for the whole session (the other steps None), in fewer runs. lo: a heap too small (the live
+    heap after boot); hi: the first guess of one large enough (doubled while it is not)."""
     names = list(ref)
     n = len(names)
     runs = []
@@ -149,7 +153,6 @@ def least_heaps(image, ref, tls, lo, exe=None, whole=False):
         runs.append((heap, done))
         return done
 
-    hi = 64 << 10
     while completed(hi) < n:
         if hi >= MAX_HEAP:
             return None, runs
@@ -220,7 +223,8 @@ def measure(name, quick, pki, use32=True):
         "runs": {"sessions": 2 + len(runs) + (0 if cpu_i is None else 2), "seconds": 0, "bisection": runs},
     }
     if use32:
-        fig["ram32"], runs32 = measure32(name, quick, pki, steps)
+        fig["ram32"], runs32, data32 = measure32(name, quick, pki, steps)
+        fig["data"].update(data32)
         fig["runs"]["sessions"] += len(runs32)
         fig["runs"]["bisection32"] = runs32
     fig["runs"]["seconds"] = round(time.monotonic() - t0, 1)
@@ -228,14 +232,16 @@ def measure(name, quick, pki, use32=True):
 
 
 def measure32(name, quick, pki, ref):
-    """RAM of the profile frozen into the 32-bit port: (figures, bisection runs). The figures
-    are {"unavailable": why} when the port cannot be built here."""
+    """RAM of the profile frozen into the 32-bit port: (figures, bisection runs, data figures of
+    the boards' TLS configurations). The figures are {"unavailable": why} when the port cannot
+    be built here. With MicroPython's default mbedTLS configuration ("tls") and with the boards'
+    (measure_tls32: "tls_boards", "tls_in2k", also data.tls_boards, data.tls_in2k)."""
     log("%s: 32-bit port, frozen" % name)
     try:
         exe = str(mp32.build(name))
     except mp32.Unavailable as e:
         log("%s: no 32-bit figures: %s" % (name, e))
-        return {"unavailable": str(e)}, []
+        return {"unavailable": str(e)}, [], {}
     mods = sorted(profiles.modules(name, rom.present())[0])
     imports, _ = import_heap(None, mods, exe)
     res, _ = session(None, exe=exe)
@@ -252,7 +258,51 @@ def measure32(name, quick, pki, ref):
     fig["tls"] = {k: fig["tls"][k] for k in ("after_boot", "least_heap")}  # mbedTLS is in the GC heap here
     fig["imports"] = imports
     fig["micropython"] = mp32.VERSION
-    return fig, runs
+    fig["blocks"] = blocks.measure(exe, mods, on_micropython)  # the RAM table per functional block
+    data = {}
+    for key, (f, d, r) in measure_tls32(name, pki, ref).items():
+        fig[key], data[key] = f, d
+        runs += r
+    return fig, runs, data
+
+
+TLS32 = {"tls_boards": "boards", "tls_in2k": "in2k"}  # figure key -> tools/mp32.py TLS configuration
+TLS32_SPAN = 16 << 10  # the bisection's first guess of a heap large enough: after boot + this
+
+
+def measure_tls32(name, pki, ref):
+    """The session over wss:// on the 32-bit port built with each of the boards' TLS
+    configurations (TLS32), in quick mode too (ram32.tls_boards.least_heap is hard-budgeted):
+    {key: (RAM figures, the wire's TLS figures, bisection runs)}. The least heap is bisected for
+    the whole session only, from the live heap after boot up; the configurations' bisections
+    run side by side (each run mostly waits for the session's timers)."""
+    exes, out = {}, {}
+    for key, tls in TLS32.items():
+        try:
+            exes[key] = str(mp32.build(name, tls))
+        except mp32.Unavailable as e:
+            log("%s: no 32-bit figures with TLS %s: %s" % (name, tls, e))
+            out[key] = ({"unavailable": str(e)}, {}, [])
+
+    def one(key):
+        res, s = session(None, exe=exes[key], tls=pki)
+        if res["steps"] != ref:
+            raise fs.Failed("%s: the 32-bit port with TLS %s: the session differs: %s" % (name, TLS32[key], res["steps"]))
+        lo = res["mem"]["boot"]["live"]
+        least, runs = least_heaps(None, ref, pki, lo, exes[key], whole=True, hi=(lo + TLS32_SPAN) // 1024 * 1024)
+        last = list(ref)[-1]
+        inb, outb, _ = mp32.TLS_CONFIGS[TLS32[key]]
+        fig = {"in_buffer": inb, "out_buffer": outb, "after_boot": lo,
+               "least_heap": least[last] if least else None}
+        return fig, wire.tls_figures(s.relay), runs
+
+    if exes:
+        log("%s: least heap with the boards' TLS configurations (%s)" % (name, ", ".join(TLS32[k] for k in exes)))
+        with concurrent.futures.ThreadPoolExecutor(len(exes)) as pool:
+            done = {k: pool.submit(one, k) for k in exes}
+            for k, f in done.items():
+                out[k] = f.result()
+    return {k: out[k] for k in TLS32}
 
 
 def ram_figures(res, res_t, img, least, least_t, mbed):
@@ -369,19 +419,20 @@ def do_compare(a):
     return 0
 
 
-def do_diff(a):
-    """Measure BASE in a temporary git worktree with this tool (the same method on both sides),
-    then the working tree, and compare. This package, budgets.py, mp32.py (and mp32lib/) and
-    docblock.py are copied into BASE's tools/ and run there as `python -m tools.footprint`; BASE's
-    own profiles.py, csms.py and wsframe.py are used when it has them. A BASE from before the
-    tools package (flat tools/footprint*.py, no tools/__init__.py) works too: the package
-    directory tools/footprint/ is found before BASE's module tools/footprint.py."""
-    base_json = OUT / "base.json"
-    OUT.mkdir(parents=True, exist_ok=True)
+@contextlib.contextmanager
+def worktree(ref, name="base"):
+    """A temporary git worktree of ref (a directory name in a temporary directory), ready to run
+    this tool in (yields its path): .venv linked
+    to ours; this package, budgets.py, mp32.py (and mp32lib/) and docblock.py copied into its
+    tools/, so that the same method measures both sides; ref's own profiles.py, csms.py and
+    wsframe.py kept when it has them. A ref from before the tools package (flat
+    tools/footprint*.py, no tools/__init__.py) works too: the package directory tools/footprint/
+    is found before its module tools/footprint.py. Raises subprocess.CalledProcessError (stderr
+    captured) when git cannot check ref out; removed afterwards."""
     with tempfile.TemporaryDirectory() as d:
-        wt = pathlib.Path(d) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", str(wt), a.base], cwd=ROOT, check=True,
-                       capture_output=True)
+        wt = pathlib.Path(d) / name
+        subprocess.run(["git", "worktree", "add", "--detach", str(wt), ref], cwd=ROOT, check=True,
+                       capture_output=True, text=True)
         try:
             (wt / ".venv").symlink_to(ROOT / ".venv")
             src, dst = ROOT / "tools", wt / "tools"
@@ -393,14 +444,30 @@ def do_diff(a):
             for n in ("profiles.py", "csms.py", "wsframe.py"):
                 if not (dst / n).exists():
                     shutil.copy(src / n, dst / n)
-            cmd = [sys.executable, "-m", "tools.footprint", "report", "--no-docs", "--json", str(base_json),
-                   "--svg", str(OUT / "base.svg")] + _passed(a)
-            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-            if subprocess.run(cmd, cwd=wt, env=env).returncode not in (0, 1):
-                log("measuring %s failed" % a.base)
-                return 2
+            yield wt
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(wt)], cwd=ROOT, check=False)
+
+
+def report_in(wt, json_path, svg_path, args, stdout=None):
+    """Run `python -m tools.footprint report --no-docs` in worktree wt (args: _passed(); stdout:
+    where its table goes, ours by default); True when it measured (exit 0, or 1 for a
+    hard-budget breach), False when it failed."""
+    cmd = [sys.executable, "-m", "tools.footprint", "report", "--no-docs", "--json", str(json_path),
+           "--svg", str(svg_path)] + list(args)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(cmd, cwd=wt, env=env, stdout=stdout).returncode in (0, 1)
+
+
+def do_diff(a):
+    """Measure BASE in a temporary git worktree with this tool (worktree(): the same method on
+    both sides), then the working tree, and compare."""
+    base_json = OUT / "base.json"
+    OUT.mkdir(parents=True, exist_ok=True)
+    with worktree(a.base) as wt:
+        if not report_in(wt, base_json, OUT / "base.svg", _passed(a)):
+            log("measuring %s failed" % a.base)
+            return 2
     a.no_docs = True
     rc = do_report(a)
     print()
@@ -414,10 +481,14 @@ def _passed(a):
 
 
 def main(argv):
+    if argv[:1] in (["ci"], ["noise"]):  # the CI comparison and its noise model: ci.py
+        from tools.footprint import ci
+
+        return ci.main(argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("cmd", nargs="?", default="report", choices=("report", "compare", "diff"))
+    p.add_argument("cmd", nargs="?", default="report", choices=("report", "compare", "diff", "ci", "noise"))
     p.add_argument("args", nargs="*")
-    p.add_argument("--quick", action="store_true", help="least heap only where budgeted, no TLS bisection, no valgrind (CI)")
+    p.add_argument("--quick", action="store_true", help="least heap only where budgeted (32-bit; wss:// with the boards' TLS only), no valgrind (CI)")
     p.add_argument("--no-mp32", action="store_true", help="leave out the 32-bit frozen port (RAM budget unchecked)")
     p.add_argument("--profiles", help="comma-separated (default: all)")
     p.add_argument("--no-docs", action="store_true", help="do not write the full report into docs/footprint.md")

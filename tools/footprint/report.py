@@ -3,6 +3,7 @@ and the comparison of two reports (MicroPython's code-size report style: every f
 absolute and percent delta)."""
 
 from tools import budgets, profiles
+from tools.footprint import targets
 
 _SKIP = ("runs",)  # bookkeeping, not figures
 
@@ -83,6 +84,8 @@ RAM_ROWS = (("imports", "heap the imported modules take"), ("imports_qstr", "  o
             ("after_boot", "heap after boot, idle"), ("least_heap", "least heap for the session"),
             ("tls.after_boot", "heap after boot with TLS"), ("tls.least_heap", "least heap with TLS"))
 RAM32_ROWS = ("imports", "after_boot", "least_heap", "tls.after_boot", "tls.least_heap")  # no qstr pools when frozen
+# the boards' TLS configurations (cli.TLS32), 32-bit only: (figure key, label)
+TLS32_ROWS = (("tls_boards", "boards' TLS 2k out/16k in"), ("tls_in2k", "boards' TLS 2k in/2k out"))
 
 
 def table(data):
@@ -111,6 +114,17 @@ def table(data):
     def mi(v):
         return "-" if v is None else "%.2f M" % (v / 1e6)
 
+    def pair(path, a, b, label):
+        """Two figures of path as a/b per profile (e.g. up/down)."""
+        return (label, ["%s/%s" % (num(_get(ps[n], "%s.%s" % (path, a))), num(_get(ps[n], "%s.%s" % (path, b))))
+                        for n in names], "")
+
+    def records(key, what):
+        return [pair("data.%s" % key, "up.largest_record", "down.largest_record",
+                     "data: largest TLS record up/down, %s" % what),
+                pair("data.%s" % key, "up.max_fragment_length", "down.max_fragment_length",
+                     "data: max_fragment_length asked/granted, %s" % what)]
+
     bits = "%d-bit" % port["bits"]
     b32 = "32-bit frozen"
     v32 = next((p["ram32"]["micropython"] for p in ps.values() if _get(p, "ram32.micropython")), None)
@@ -120,7 +134,7 @@ def table(data):
               "MicroPython %s 32-bit unix port with the code frozen in (budgeted)" % v32 if v32 else "not measured",
               port["mpy_opt"]),
            "source %s%s%s" % (data["source"]["rev"], " + uncommitted firmware changes" if data["source"]["dirty"] else "",
-                              ", --quick (no TLS bisection, no valgrind)" if data["quick"] else ""),
+                              ", --quick (least heaps: 32-bit, whole session, wss:// only with the boards' TLS; no valgrind)" if data["quick"] else ""),
            ""]
     out.append(_rows("summary", names, [
         fig("rom.total", label="ROM: client .mpy total"),
@@ -129,16 +143,24 @@ def table(data):
     ] + [fig(key + "." + path, label="RAM: %s [%s]" % (what, tag))
          for key, tag in (("ram32", b32), ("ram", bits)) for path, what in RAM_ROWS
          if key == "ram" or path in RAM32_ROWS] + [
+        fig("ram32.%s.%s" % (key, path), label="RAM: %s, %s [%s]" % (what, tls, b32))
+        for key, tls in TLS32_ROWS for path, what in (("after_boot", "heap after boot"), ("least_heap", "least heap"))] + [
         fig("ram.tls.mbedtls_peak", label="RAM: mbedTLS peak, libc heap [%s]" % bits),
         fig("flash.bytes", num, "flash: bytes stored after the session"),
         fig("flash.writes", num, "flash: file writes"),
         fig("data.total", num, "data: bytes on the wire, ws://"),
         fig("data.tls.total", num, "data: bytes on the wire, wss://"),
+    ] + records("tls", "wss:// [%s]" % bits) + [r for key, tls in TLS32_ROWS for r in records(key, tls)] + [
         fig("cpu.boot_ms", ms, "CPU: process start to BootNotification"),
         fig("cpu.instructions.start", mi, "CPU: instructions to start the interpreter"),
     ]))
     blocks = sorted({b for n in names for b in ps[n]["rom"]["blocks"]})
     out += ["", _rows("ROM per functional block", names, [fig("rom.blocks." + b, label=b) for b in blocks])]
+    ram_blocks = sorted({b for n in names for b in (_get(ps[n], "ram32.blocks") or {})})
+    if ram_blocks:  # tools/footprint/blocks.py
+        out += ["", _rows("RAM per functional block [%s]: code at boot / code when used / state" % b32, names,
+                          [(b, ["/".join(_k(_get(ps[n], "ram32.blocks.%s.%s" % (b, k))) for k in ("boot", "used", "state"))
+                                for n in names], "kB") for b in ram_blocks])]
     steps = list(ps[names[0]]["session"]["steps"])
     out += ["", _rows("reference session step", names,
                       [(s, [ps[n]["session"]["steps"].get(s, "-").replace("not in this build", "not in build")
@@ -175,6 +197,12 @@ def table(data):
         why = _get(ps[n], "ram32.unavailable")
         if why:
             out.append("%s: no 32-bit figures: %s" % (n, why.splitlines()[0]))
+        for key, tls in TLS32_ROWS:
+            why = _get(ps[n], "ram32.%s.unavailable" % key)
+            if why:
+                out.append("%s: no 32-bit figures with the %s: %s" % (n, tls, why.splitlines()[0]))
+    if any(_get(p, "ram32.after_boot") for p in ps.values()):
+        out += [""] + targets.lines(data)
     out.append("")
     if data.get("left_out"):
         out.append("left out: %s (their budgets not checked)" % ", ".join(data["left_out"]))

@@ -46,15 +46,52 @@ class WsStream:
 
 
 TLS_TYPES = {20: "handshake", 21: "alert", 22: "handshake", 23: "app"}  # 20: ChangeCipherSpec
+MFL = {1: 512, 2: 1024, 3: 2048, 4: 4096}  # RFC 6066 max_fragment_length codes
+
+
+def hello_mfl(rec):
+    """The max_fragment_length (bytes) a plaintext ClientHello or ServerHello record rec (TLS
+    1.2, header included) asks for or grants, 0 without the extension, None if rec is not
+    a whole hello."""
+    try:
+        if rec[0] != 22 or rec[5] not in (1, 2):
+            return None
+        end = 9 + int.from_bytes(rec[6:9], "big")
+        if end > len(rec):
+            return None
+        i = 9 + 2 + 32  # version, random
+        i += 1 + rec[i]  # session id
+        if rec[5] == 1:  # ClientHello: cipher suites, compression methods
+            i += 2 + int.from_bytes(rec[i:i + 2], "big")
+            i += 1 + rec[i]
+        else:  # ServerHello: the cipher suite, the compression method
+            i += 3
+        if i >= end:
+            return 0  # no extensions
+        stop = i + 2 + int.from_bytes(rec[i:i + 2], "big")
+        i += 2
+        while i + 4 <= stop:
+            kind, n = int.from_bytes(rec[i:i + 2], "big"), int.from_bytes(rec[i + 2:i + 4], "big")
+            if kind == 1 and n == 1:
+                return MFL.get(rec[i + 4], -1)
+            i += 4 + n
+        return 0
+    except IndexError:
+        return None
 
 
 class TlsStream:
-    """One direction of a wss:// connection: TLS records counted by content type."""
+    """One direction of a wss:// connection: TLS records counted by content type, the largest
+    record (its length field: the fragment plus, once encrypted, the AEAD's explicit nonce and
+    tag, 24 bytes with AES-GCM) and the max_fragment_length of the hello (mfl: what the
+    ClientHello asks for / the ServerHello grants, 0 for none, None before the hello)."""
 
     def __init__(self):
         self.buf = b""
         self.bytes = {"handshake": 0, "alert": 0, "app": 0}
         self.app_records = 0
+        self.largest = 0
+        self.mfl = None
 
     def feed(self, data, t):
         self.buf += data
@@ -65,6 +102,9 @@ class TlsStream:
             kind = TLS_TYPES.get(self.buf[0], "alert")
             self.bytes[kind] += n
             self.app_records += kind == "app"
+            self.largest = max(self.largest, n - 5)
+            if self.mfl is None:
+                self.mfl = hello_mfl(self.buf[:n])
             self.buf = self.buf[n:]
 
     def total(self):
@@ -162,13 +202,19 @@ def data_figures(relay):
 
 
 def tls_figures(relay):
-    """Bytes of a wss:// session by TLS content type and direction."""
+    """Bytes of a wss:// session by TLS content type and direction; per direction also the
+    largest record's length (largest_record) and max_fragment_length: what the station's
+    ClientHello asked for (up) and the CSMS's ServerHello granted (down), the least over the
+    connections (0: not asked / not granted on some connection)."""
     out = {}
     for d, i in (("up", 0), ("down", 1)):
         ss = [c[i] for c in relay.conns]
         out[d] = {k: sum(s.bytes[k] for s in ss) for k in ("handshake", "app", "alert")}
         out[d]["app_records"] = sum(s.app_records for s in ss)
-    out["total"] = sum(v for d in ("up", "down") for k, v in out[d].items() if k != "app_records")
+        out[d]["largest_record"] = max([s.largest for s in ss] or [0])
+        mfl = [s.mfl for s in ss if s.mfl is not None]
+        out[d]["max_fragment_length"] = min(mfl) if mfl else None
+    out["total"] = sum(out[d][k] for d in ("up", "down") for k in ("handshake", "app", "alert"))
     out["connections"] = len(relay.conns)
     return out
 

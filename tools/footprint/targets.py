@@ -1,0 +1,48 @@
+"""tools/footprint/targets.py - where the RAM figures are headed (issue 15, "A wss:// station
+inside the whitepaper's 50 kB"): per figure path (below a profile in build/footprint.json) the
+figure at which the work is done, the aim (MicroOcpp's C++ figures on an ESP32, beaten in
+MicroPython), and the next lever to pull. The report prints, per profile, how far each figure is
+from both. Budgets (tools/budgets.py) fail a build; targets only inform.
+"""
+
+KB = 1024
+
+# (path, label, done at, aim, next lever)
+TARGETS = (
+    ("ram32.after_boot", "heap after boot, idle", 16 * KB, 12 * KB,
+     "fewer function objects at boot: the RAM table per block shows the code each block keeps "
+     "loaded; merge pass-through methods, load the boot-only modules (runtime/config, "
+     "provisioning/boot after Accepted) when used and release them (Station.release)"),
+    ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
+     "after boot first (every kB there counts here); then the GetBaseReport page: built in "
+     "parts, but ~7 kB over the live heap at its peak"),
+    ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
+     "the 16 kB input record buffer is most of it: the 2 kB-input build where the CSMS honours "
+     "max_fragment_length; the rest follows the ws:// figure"),
+    ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
+     "follows the ws:// least heap; mbedTLS's handshake peak (certificate parsing) next"),
+)
+
+
+def get(prof, path):
+    for k in path.split("."):
+        if not isinstance(prof, dict) or k not in prof:
+            return None
+        prof = prof[k]
+    return prof
+
+
+def lines(data):
+    """The report's "targets" section: per figure and profile, the value, its distance to
+    "done at" and to "aim" (positive: still to cut), and the next lever."""
+    names = list(data["profiles"])
+    out = ["RAM targets [32-bit frozen] (tools/footprint/targets.py): now, to cut for done / for aim"]
+    for path, label, done, aim, lever in TARGETS:
+        cells = []
+        for n in names:
+            v = get(data["profiles"][n], path)
+            cells.append("%s: -" % n if v is None else
+                         "%s: %.1f kB, %+.1f / %+.1f" % (n, v / KB, (v - done) / KB, (v - aim) / KB))
+        out.append("  %s (done at %.0f kB, aim %.0f kB): %s" % (label, done / KB, aim / KB, "; ".join(cells)))
+        out.append("    next lever: " + lever)
+    return out
