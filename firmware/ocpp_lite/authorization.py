@@ -5,7 +5,10 @@
 # are refused, and C11 ClearCache is Rejected.
 from micropython import const
 from .engine import schema
-from .engine.session import KEEP, URGENT
+
+# engine/session.py's CALL flags, as constants here (const() does not cross modules)
+_KEEP = const(2)
+_URGENT = const(4)
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
@@ -18,8 +21,8 @@ ID_TOKEN = const((("idToken", 36, _REQ), ("type", _TYPES, _REQ), ("additionalInf
                                                                                     ("type", 50, _REQ)), _LIST, 1, 0)))
 _STATUS = const(("Accepted", "Blocked", "ConcurrentTx", "Expired", "Invalid", "NoCredit", "NotAllowedTypeEVSE",
                  "NotAtThisLocation", "NotAtThisTime", "Unknown"))
-ID_TOKEN_INFO = const((("status", _STATUS, _REQ), ("evseId", _INT, _LIST, 1, 0), ("groupIdToken", ID_TOKEN, 0)))
-_RESP = const((("idTokenInfo", ID_TOKEN_INFO, _REQ),))
+_ID_TOKEN_INFO = const((("status", _STATUS, _REQ), ("evseId", _INT, _LIST, 1, 0), ("groupIdToken", ID_TOKEN, 0)))
+_RESP = const((("idTokenInfo", _ID_TOKEN_INFO, _REQ),))
 
 
 def same(a, b):
@@ -50,7 +53,7 @@ class Authorization:
             st.show({"ev": "auth", "idToken": token, "status": "Offline"})
             return
         self.pending = tok  # until _answered learns the Authorize's fate, whatever it is
-        st.rpc.call("Authorize", {"idToken": tok}, self._answered, KEEP | URGENT)
+        st.rpc.call("Authorize", {"idToken": tok}, self._answered, _KEEP | _URGENT)
 
     def _answered(self, st, res, now):
         tok = self.pending

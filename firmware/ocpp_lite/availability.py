@@ -16,12 +16,10 @@
 # state cancels a change scheduled for that target.
 from micropython import const
 from .engine import schema
-from .engine.session import KEEP
 
-AVAILABLE = "Available"
-OCCUPIED = "Occupied"
+_AVAILABLE = const("Available")
 UNAVAILABLE = "Unavailable"
-FAULTED = "Faulted"
+_FAULTED = const("Faulted")
 
 # The connector status state table (G01, Part 2 "ConnectorStatusEnumType"): the status of a
 # connector is the first row whose condition holds. Conditions: "fault" the board reports a
@@ -48,6 +46,9 @@ CHANGE_TABLE = const((
     (False, None, None, "Accepted", "apply"),
 ))
 
+# engine/session.py's CALL flags, as constants here (const() does not cross modules)
+_KEEP = const(2)
+
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
 _INT = const(-1)
@@ -71,13 +72,13 @@ def status_of(facts):
     for cond, s in STATUS_TABLE:
         if cond is None or cond in facts:
             return s
-    return AVAILABLE
+    return _AVAILABLE
 
 
 class Availability:
     def __init__(self, st, evses, doc):
         self.st = st
-        self.conn = [AVAILABLE] * evses  # status of EVSE i+1, connector 1
+        self.conn = [_AVAILABLE] * evses  # status of EVSE i+1, connector 1
         self.told = [None] * evses  # status the CSMS has or will have (None: unknown)
         self.doc = doc or {"cs": False, "e": [], "due": []}  # inoperative: station, and these EVSE ids
         # [evse or 0 for the station, inoperative] waiting for a transaction to end
@@ -85,13 +86,21 @@ class Availability:
 
     # --- connector status (G01) ----------------------------------------------------------
     def status(self, evse):
-        """The status of evse's connector."""
-        return self.conn[evse - 1]
+        """The status of evse's connector; evse 0: the station's AvailabilityState, the status
+        all connectors share, else Available."""
+        if evse:
+            return self.conn[evse - 1]
+        s = self.conn[0]
+        for x in self.conn:
+            if x != s:
+                return _AVAILABLE
+        return s
 
     def usable(self, evse):
-        """The connector may take a new authorization: neither Unavailable nor Faulted."""
-        s = self.conn[evse - 1]
-        return s != UNAVAILABLE and s != FAULTED
+        """The connector (evse 0: the station) may take a new authorization: neither
+        Unavailable nor Faulted."""
+        s = self.status(evse)
+        return s != UNAVAILABLE and s != _FAULTED
 
     def update(self, ev, now):
         """Set the status of ev's connector from what holds now (STATUS_TABLE)."""
@@ -121,22 +130,14 @@ class Availability:
             "StatusNotification",
             {"timestamp": st.stamp(now), "connectorStatus": value, "evseId": evse, "connectorId": 1},
             done,
-            flags | KEEP,
+            flags | _KEEP,
             evse,
         ):
             told[i] = None
 
-    def report_all(self, now, force=False):
+    def report_all(self, now, force):
         for evse in range(1, len(self.conn) + 1):
             self.report(evse, now, force)
-
-    def station_status(self):
-        """The station's AvailabilityState: the status all connectors share, else Available."""
-        s = self.conn[0]
-        for x in self.conn:
-            if x != s:
-                return AVAILABLE
-        return s
 
     # --- operative / inoperative (G03, G04) ----------------------------------------------
     def inoperative(self, evse):
@@ -148,12 +149,6 @@ class Availability:
                 return True
         return False
 
-    def resume(self, now):
-        """At start, after the transactions the power cut left open were ended: make the changes
-        that waited for them."""
-        if self.due:
-            self.ended(now)
-
     def ChangeAvailability(self, p, now):
         schema.check(p, _CHANGE)
         st = self.st
@@ -163,10 +158,10 @@ class Availability:
         if e is not None and e["id"] != 0:
             target = e["id"]
             if not 1 <= target <= len(st.ev) or e.get("connectorId", 1) != 1:
-                return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+                return st.rejected("UnknownEvse")
         due = [d for d in self.due if d[0] != target]  # the last word replaces a scheduled one
         same = (self.doc["cs"] if target == 0 else target in self.doc["e"]) == off
-        busy = any(ev.tx and (target == 0 or ev.id == target) for ev in st.ev)
+        busy = st.transactions.running(target)
         answer, what = change(same, busy, off)
         if what == "again":
             if not self._apply(None, off, now, due):
@@ -176,7 +171,7 @@ class Availability:
                     self.report(ev.id, now, True)
         elif not self._apply(None if what == "schedule" else target, off, now,
                              due + [(target, off)] if what == "schedule" else due):
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
+            return st.rejected("StorageFailed")
         return {"status": answer}
 
     def _apply(self, target, off, now, due):
@@ -204,8 +199,7 @@ class Availability:
     def ended(self, now):
         """A transaction ended (or, at start, the ones a power cut left were): carry out the
         availability changes waiting for it."""
-        st = self.st
         for d in list(self.due):
             target, off = d
-            if not any(x.tx and (target == 0 or x.id == target) for x in st.ev):
+            if not self.st.transactions.running(target):
                 self._apply(target, off, now, [x for x in self.due if x != d])

@@ -64,7 +64,7 @@ class Diagnostics:
         log = p["log"]
         url = log["remoteLocation"]
         if not (url.startswith("http://") or url.startswith("https://")):  # FileTransferProtocols
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedProtocol"}}
+            return st.rejected("UnsupportedProtocol")
         name = "%s-%d.log" % ("diagnostics" if p["logType"] == "DiagnosticsLog" else "security", p["requestId"])
         old = self.upload
         if old:  # N01.FR.12/20
@@ -94,7 +94,7 @@ class Diagnostics:
 
     def CustomerInformation(self, p, now):
         schema.check(p, _CUSTOMER)
-        if sum(1 for k in ("customerCertificate", "idToken", "customerIdentifier") if k in p) != 1:
+        if ("customerCertificate" in p) + ("idToken" in p) + ("customerIdentifier" in p) != 1:
             return {"status": "Invalid"}  # N09.FR.09: exactly one way to name the customer
         if p["report"]:
             self.st.rpc.call("NotifyCustomerInformation",

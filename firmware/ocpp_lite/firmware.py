@@ -111,9 +111,9 @@ class Firmware:
         fw = p["firmware"]
         old = self.job if self.job and not self.job.get("done") else None  # an update going on
         if old and late(old["status"]):
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "InstallInProgress"}}
+            return st.rejected("InstallInProgress")
         if "signingCertificate" not in fw or "signature" not in fw:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "MissingSignature"}}  # TC_L_18
+            return st.rejected("MissingSignature")  # TC_L_18
         why = self._chain_problem(fw["signingCertificate"], now)
         if why:  # L01.FR.21/22, L01.FR.02
             st.security.record("InvalidFirmwareSigningCertificate", why, now, True)
@@ -126,7 +126,7 @@ class Firmware:
         try:
             st.save("fw", job)
         except OSError:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "StorageFailed"}}
+            return st.rejected("StorageFailed")
         self.job = job
         self._hold(False, now)
         st.effect(("firmware",))
@@ -149,15 +149,13 @@ class Firmware:
 
     def _hold(self, on, now):
         """Keep new transactions from starting (L01.FR.07) or let them again."""
-        st = self.st
         if self.holding != on:
             self.holding = on
-            st.transactions.refresh(now)
+            self.st.transactions.refresh(now)
 
     def _until(self, s, status, now):
         """ms until time s (seconds since 2000), reporting status once while it is ahead."""
-        st = self.st
-        ms = (s - st.time(now)) * 1000 if s is not None else 0
+        ms = (s - self.st.time(now)) * 1000 if s is not None else 0
         if ms > 0 and self.job["status"] != status:
             self.report(status, now)
         return min(ms, _MAX_WAIT_MS)
@@ -169,11 +167,10 @@ class Firmware:
     def install_wait(self, now):
         """ms until the installation may start: after installDateTime (InstallScheduled,
         L01.FR.16) and once no transaction runs (L01.FR.06/07: no new ones meanwhile)."""
-        st = self.st
         ms = self._until(self.job["put"], "InstallScheduled", now)
         if ms > 0:
             return ms
-        if any(ev.tx for ev in st.ev):
+        if self.st.transactions.running():
             self._hold(True, now)
             if self.job["status"] != "InstallScheduled":
                 self.report("InstallScheduled", now)  # L01.FR.34
@@ -183,7 +180,6 @@ class Firmware:
     def verified(self, digest, now):
         """The download is complete (SHA-256 digest): check its signature with the signing
         certificate, whose chain is checked again (L01.FR.04/12). True when it is good."""
-        st = self.st
         job = self.job
         self.report("Downloaded", now)
         ok = False
@@ -194,23 +190,21 @@ class Firmware:
             except ValueError:
                 pass
         if not ok:  # L01.FR.03
-            st.security.record("InvalidFirmwareSignature", "request %d" % job["id"], now, True)
+            self.st.security.record("InvalidFirmwareSignature", "request %d" % job["id"], now, True)
         self.report("SignatureVerified" if ok else "InvalidSignature", now)
         return ok
 
     def booted(self, ok, now):
         """Started again after InstallRebooting: ok when the new firmware runs (L01.FR.28/31)."""
-        st = self.st
         self.report("Installed" if ok else "InstallationFailed", now)
         if ok:
-            st.security.record("FirmwareUpdated", "request %d" % self.job["id"], now)
+            self.st.security.record("FirmwareUpdated", "request %d" % self.job["id"], now)
 
     def trigger(self, flags):
         """The FirmwareStatusNotification of a TriggerMessage: Idle when no update is going on or
         the last one was Installed, else the last status (F06.FR.16, L01.FR.25/26)."""
-        st = self.st
         status = self.job.get("status") if self.job else None
         p = {"status": "Idle"}
         if status is not None and status != "Installed":
             p = {"status": status, "requestId": self.job["id"]}
-        st.rpc.call("FirmwareStatusNotification", p, None, flags)
+        self.st.rpc.call("FirmwareStatusNotification", p, None, flags)

@@ -15,7 +15,9 @@
 from micropython import const
 from .authorization import ID_TOKEN
 from .engine import rpc, schema
-from .engine.session import PRE_BOOT
+
+# engine/session.py's CALL flags, as constants here (const() does not cross modules)
+_PRE_BOOT = const(1)
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
@@ -50,10 +52,6 @@ TRIGGER = const((  # public: host_tests check it against the official schema
 ))
 
 
-def _rejected(why):
-    return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
-
-
 class RemoteControl:
     def __init__(self, st):
         self.st = st
@@ -69,19 +67,19 @@ class RemoteControl:
             else:  # a malformed profile is a CALLERROR, whatever else is wrong
                 sc.check_profile(profile)
         if not st.boot.accepted():
-            return _rejected("NotAccepted")  # B02.FR.05
+            return st.rejected("NotAccepted")  # B02.FR.05
         e = p.get("evseId", 1 if len(st.ev) == 1 else 0)
         if not 1 <= e <= len(st.ev):
-            return _rejected("UnknownEvse")  # no EVSE given on a multi-EVSE station (F02.FR.15)
+            return st.rejected("UnknownEvse")  # no EVSE given on a multi-EVSE station (F02.FR.15)
         ev = st.ev[e - 1]
         if not st.availability.usable(e):
-            return _rejected("Unavailable")  # F02.FR.25
+            return st.rejected("Unavailable")  # F02.FR.25
         if ev.tx:
-            return _rejected("TxInProgress")  # F02.FR.26
+            return st.rejected("TxInProgress")  # F02.FR.26
         if profile is not None:
             why = sc.check_remote(ev, profile)
             if why:
-                return _rejected(why)  # F02.FR.27
+                return st.rejected(why)  # F02.FR.27
         st.transactions.authorized(ev, p["idToken"], p.get("groupIdToken"), p["remoteStartId"], now, profile)
         return {"status": "Accepted"}
 
@@ -115,9 +113,10 @@ class RemoteControl:
         if what == "BootNotification":
             if st.boot.accepted():
                 return {"status": "Rejected"}  # F06.FR.17
-            st.boot.trigger(now)
+            if st.boot.due is not None:  # else one is in flight
+                st.boot.send(now, "Triggered")
         elif what == "Heartbeat":
-            st.boot.heartbeat(PRE_BOOT)
+            st.boot.heartbeat(_PRE_BOOT)
         elif what == "StatusNotification":
             n = len(st.ev)
             if evse is None:
@@ -127,7 +126,7 @@ class RemoteControl:
             else:
                 return {"status": "Rejected"}
             for e in evses:
-                st.availability.report(e, now, True, PRE_BOOT)
+                st.availability.report(e, now, True, _PRE_BOOT)
         elif what == "TransactionEvent" or what == "MeterValues":
             evs = st.ev if evse is None or what == "MeterValues" and evse["id"] == 0 else \
                 [ev for ev in st.ev if ev.id == evse["id"]]
@@ -144,9 +143,9 @@ class RemoteControl:
                 for ev in evs:
                     st.transactions.triggered(ev, now)
         elif what == "FirmwareStatusNotification":  # F06.FR.16
-            st.firmware.trigger(PRE_BOOT)
+            st.firmware.trigger(_PRE_BOOT)
         elif what == "LogStatusNotification":  # F06.FR.14/15
-            st.diagnostics.trigger(PRE_BOOT)
+            st.diagnostics.trigger(_PRE_BOOT)
         else:
             return {"status": "NotImplemented"}
         return {"status": "Accepted"}

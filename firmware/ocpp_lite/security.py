@@ -15,10 +15,6 @@ _CRITICAL = const(
 )
 
 
-def critical(kind):
-    return (" " + kind + " ") in _CRITICAL
-
-
 class Security:
     def __init__(self, st):
         self.st = st
@@ -32,7 +28,7 @@ class Security:
         info = info[:255]
         st.effect(("seclog", "%s %s %s" % (ts, kind, info)))
         st.show({"ev": "security", "type": kind})
-        if send or critical(kind):  # A04.FR.02: kept in flash until the CSMS has it
+        if send or (" " + kind + " ") in _CRITICAL:  # A04.FR.02: kept in flash until the CSMS has it
             p = {"type": kind, "timestamp": ts}
             if info:
                 p["techInfo"] = info

@@ -46,10 +46,6 @@ _HORIZON = const(86400)  # limits are looked ahead at most a day (clock.MAX_WAIT
 _RECUR = {"Daily": 86400, "Weekly": 604800}
 
 
-def _rejected(why):
-    return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
-
-
 class SmartCharging:
     def __init__(self, st, doc):
         self.st = st
@@ -122,11 +118,11 @@ class SmartCharging:
         if not why and len(keep) >= devmodel.row(MAX)[6]:
             why = "TooManyProfiles"
         if why:
-            return _rejected(why)
+            return st.rejected(why)
         try:
             self._save(keep + [{"e": e, "p": p}])
         except OSError:
-            return _rejected("StorageFailed")
+            return st.rejected("StorageFailed")
         self.apply(now)
         return {"status": "Accepted"}
 
@@ -182,7 +178,7 @@ class SmartCharging:
         schema.check(req, _COMPOSITE)
         e = req["evseId"]
         if not 0 <= e <= len(st.ev) or req.get("chargingRateUnit", "A") != "A" or req["duration"] < 1:
-            return _rejected("Unsupported")  # K08.FR.05/07
+            return st.rejected("Unsupported")  # K08.FR.05/07
         t0 = st.time(now)
         periods = self.composite(e, t0, req["duration"])
         return {"status": "Accepted", "schedule": {

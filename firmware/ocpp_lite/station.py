@@ -38,9 +38,6 @@ except ImportError:
 
 _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
-# The services created on first use (Station.__getattr__), in the order release() looks at them.
-_LAZY = ("provisioning", "reset", "authorization", "remote", "firmware", "certificates", "certquery",
-         "diagnostics", "datatransfer")
 
 
 class Station:
@@ -55,8 +52,7 @@ class Station:
         probe: fn() that checks the link at once (session.py), None if the runtime cannot."""
         # The blocks whose code only a CSMS request (or a tap) needs are created when first
         # used (__getattr__): their code costs no RAM until then.
-        self._lazy = {}  # service name: the service, once created
-        self._code = {}  # service name: the modules its creation imported (released with it)
+        self._lazy = {}  # service name: (the service, the modules its creation imported), once created
         self.info = info
         self.hw = hw
         self.save = save
@@ -65,11 +61,10 @@ class Station:
         self.seed = seed
         self.effects = deque((), _EFFECTS, 1)  # for the runtime, taken after every input (effect())
         self.offline_at = None  # wall time (time(), ms()) when the connection went down
-        self.q_full = False  # the flash queue has no room for new transactions (queue.py)
         self._wall = wall or 0
         self._wall_t = now
         self._clock_known = wall is not None
-        prefix = "".join("%02x" % b for b in seed[:4]) + "-"
+        prefix = "%02x%02x%02x%02x-" % tuple(seed[:4])
         self.rpc = Session(prefix, 30, log, q.last(), self, probe)  # the network profile sets the timeout
         # The services, one per functional block (dispatch.py names them), in the order they
         # need each other while starting: a block reaches another as st.<service>.
@@ -86,8 +81,8 @@ class Station:
             self.effect(("relay", evse, False))
         self.transactions = Transactions(self, docs.get("tx"), evses, now)  # E
         self.ev = self.transactions.ev  # the EVSEs (transactions.Evse), owned by the transactions
-        self.q_full = q.full(evses)
-        self.availability.resume(now)  # changes that waited for transactions the power cut ended
+        self.q_full = q.full(evses)  # the flash queue has no room for new transactions (queue.py)
+        self.availability.ended(now)  # changes that waited for transactions the power cut ended
         self.transactions.refresh(now)
         if self._fw and not self._fw.get("done"):
             self.firmware  # the job is in the firmware block, and
@@ -103,7 +98,7 @@ class Station:
         (release()); loaded() tells whether one is there."""
         s = self._lazy.get(name)
         if s is not None:
-            return s
+            return s[0]
         had = set(sys.modules)
         if name == "provisioning":  # B: GetVariables, SetVariables, GetBaseReport
             from .provisioning.variables import Variables as service
@@ -128,22 +123,21 @@ class Station:
             from .datatransfer import DataTransfer as service
         else:
             raise AttributeError(name)
-        s = self._lazy[name] = service(self, self._fw) if name == "firmware" else service(self)
-        self._code[name] = [m for m in sys.modules if m not in had]
+        s = service(self, self._fw) if name == "firmware" else service(self)
+        self._lazy[name] = (s, [m for m in sys.modules if m not in had])
         return s
 
     def release(self):
         """Let go of every service created on first use that holds no work (its busy(), if it
         has one, is false), and of the modules its creation imported: a handler that a CSMS
         needs once a day does not stay in the heap. Run after every input (tick)."""
-        for name in _LAZY:
-            s = self._lazy.get(name)
-            if s is None or (hasattr(s, "busy") and s.busy()):
+        for name, (s, code) in list(self._lazy.items()):
+            if hasattr(s, "busy") and s.busy():
                 continue
             if name == "firmware":
                 self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
             del self._lazy[name]
-            for m in self._code.pop(name):
+            for m in code:
                 if sys.modules.pop(m, None) is not None:
                     up, _, attr = m.rpartition(".")
                     if up in sys.modules and hasattr(sys.modules[up], attr):
@@ -151,7 +145,8 @@ class Station:
 
     def loaded(self, name):
         """The service name if it was created (__getattr__), else None."""
-        return self._lazy.get(name)
+        s = self._lazy.get(name)
+        return s and s[0]
 
     # --- wall clock -----------------------------------------------------------------
     def time(self, now):
@@ -235,8 +230,8 @@ class Station:
     def inoperative(self, evse):
         """No new transaction on evse: set Inoperative, an OnIdle reset or a firmware
         installation is waiting, or the flash queue has no room for one."""
-        fw = self._lazy.get("firmware")
-        reset = self._lazy.get("reset")
+        fw = self.loaded("firmware")
+        reset = self.loaded("reset")
         return (self.availability.inoperative(evse) or (reset and reset.pending is not None) or (fw and fw.holding)
                 or self.q.full(len(self.ev)))
 
@@ -260,3 +255,7 @@ class Station:
 
     def show(self, ev):
         self.effect(("show", ev))
+
+    def rejected(self, why):
+        """The answer of a handler that rejects a request, with the reasonCode why."""
+        return {"status": "Rejected", "statusInfo": {"reasonCode": why}}

@@ -24,7 +24,7 @@ _IDLE_MS = const(60000)
 _OFFERED = const(("Charging", "EVConnected"))  # energy offered; SuspendedEV when the EV takes none
 _ENDED_SAMPLES = const(8)  # TxEnded samples kept per transaction (thinned when full)
 
-ENERGY = "Energy.Active.Import.Register"
+_ENERGY = const("Energy.Active.Import.Register")
 
 # The transaction state table of an EVSE (E01-E09 with TxStartPoint = TxStopPoint =
 # PowerPathClosed, Part 2 figure "Transaction flow"): in state, event -> the next state and the
@@ -49,7 +49,7 @@ TX_TABLE = const((
     ("Transaction", "stop", "Plugged", "end"),  # E06/E07/E05/F03/B12: the cable is still in
 ))
 _STATUS_REQ = const((("transactionId", 36, 0),))
-_STOPPED = (("GroundFault", "GroundFault"), ("Overcurrent", "OvercurrentFault"), ("EmergencyStop", "EmergencyStop"))
+_STOPPED = const((("GroundFault", "GroundFault"), ("Overcurrent", "OvercurrentFault"), ("EmergencyStop", "EmergencyStop")))
 
 
 def state(ev):
@@ -97,8 +97,13 @@ class Transactions:
     def __init__(self, st, doc, evses, now):
         self.st = st
         self.ev = [Evse(i + 1) for i in range(evses)]
-        self.doc = doc or {"p": "".join("%02x" % b for b in st.seed[4:8]), "n": 0, "e": {}}
-        queued = self._queued()
+        self.doc = doc or {"p": "%02x%02x%02x%02x" % tuple(st.seed[4:8]), "n": 0, "e": {}}
+        queued = {}  # transactionId: (highest seqNo queued, Ended queued), of the flash queue
+        for k, tid in st.q.of_tx():
+            m = st.q.get(k)
+            if m is not None and m["a"] == "TransactionEvent":
+                seq, ended = queued.get(tid, (-1, False))
+                queued[tid] = (max(seq, m["p"]["seqNo"]), ended or m["p"]["eventType"] == "Ended")
         if doc and not doc["e"] and not queued:
             return  # nothing to recover, nothing to write
         # A TransactionEvent is queued in flash before the state that counts it is saved, and sent
@@ -118,22 +123,10 @@ class Transactions:
                 ev.wh = t["wh"]
                 t["seq"] = max(t["seq"], seq + 1)
                 self._event(ev, "Ended", "AbnormalCondition", now, stopped="PowerLoss", cs="Idle", at=t["t"],
-                       ctx="Transaction.End", measurands=ENERGY)
+                       ctx="Transaction.End", measurands=_ENERGY)
                 ev.tx = None
             del self.doc["e"][key]
         self._save()
-
-    def _queued(self):
-        """{transactionId: (highest seqNo queued, Ended queued)} of the flash queue."""
-        st = self.st
-        out = {}
-        for k, tid in st.q.of_tx():
-            m = st.q.get(k)
-            if m is None or m["a"] != "TransactionEvent":
-                continue
-            seq, ended = out.get(tid, (-1, False))
-            out[tid] = (max(seq, m["p"]["seqNo"]), ended or m["p"]["eventType"] == "Ended")
-        return out
 
     def _save(self):
         st = self.st
@@ -141,6 +134,13 @@ class Transactions:
             st.save("tx", self.doc)
         except OSError as e:
             st.log("transaction state not saved: %r" % e)
+
+    def running(self, evse=0):
+        """A transaction runs on evse (0: on any)."""
+        for ev in self.ev:
+            if ev.tx and evse in (0, ev.id):
+                return True
+        return False
 
     def find(self, tx_id):
         for ev in self.ev:
@@ -154,10 +154,9 @@ class Transactions:
         ev = self.ev[evse - 1]
         act = action(ev, "plug")
         ev.plugged = True
-        self._status(ev, now)
+        self.st.availability.update(ev, now)
         if act == "start":
-            tok, grp, rid, _, prof = ev.auth
-            self.start(ev, tok, grp, rid, "RemoteStart" if rid is not None else "CablePluggedIn", now, prof)
+            self.start(ev, ev.auth, "CablePluggedIn", now)
 
     def unplug(self, evse, now):
         """The cable is out (control pilot back in state A)."""
@@ -166,11 +165,11 @@ class Transactions:
         act = action(ev, "unplug")
         ev.plugged = False
         if act == "end":  # E06/E09: the EV left, the transaction ends (StopTxOnEVSideDisconnect)
-            self.end(ev, "EVCommunicationLost", "EVDisconnected", now, "Idle")
+            self.stop(ev, "EVCommunicationLost", "EVDisconnected", now, cs="Idle")
             unlock = st.hw.get("unlock")
             if unlock and st.devmodel.get("OCPPCommCtrlr.UnlockOnEVSideDisconnect"):
                 unlock(ev.id)  # E09.FR.02: the cable can leave the socket too
-        self._status(ev, now)
+        st.availability.update(ev, now)
 
     def fault(self, evse, reason, now):
         """The board found a fault (welded or stuck contactor, silent meter, pilot error): the
@@ -184,23 +183,23 @@ class Transactions:
                 stopped = s
         self.stop(ev, "AbnormalCondition", stopped, now)
         self._relay(ev, False)
-        self._status(ev, now)
+        self.st.availability.update(ev, now)
 
     def fault_cleared(self, evse, now):
         ev = self.ev[evse - 1]
         ev.fault = None
-        self._status(ev, now)
+        self.st.availability.update(ev, now)
 
     def authorized(self, ev, tok, grp, rid, now, profile=None):
         """An accepted authorization for ev: start at once if the EV is there, else wait
         EVConnectionTimeOut for it (E03, F02). profile: a TxProfile from RequestStartTransaction."""
         st = self.st
         act = action(ev, "authorize")
+        auth = (tok, grp, rid, ticks_add(now, st.devmodel.get("TxCtrlr.EVConnectionTimeOut") * 1000), profile)
         if act == "start":
-            self.start(ev, tok, grp, rid, "RemoteStart" if rid is not None else "Authorized", now, profile)
+            self.start(ev, auth, "Authorized", now)
         elif act == "wait":
-            until = ticks_add(now, st.devmodel.get("TxCtrlr.EVConnectionTimeOut") * 1000)
-            ev.auth = (tok, grp, rid, until, profile)
+            ev.auth = auth
             st.show({"ev": "auth", "evse": ev.id, "status": "WaitingForCable"})
 
     def cancel(self, ev, why, now, event="cancel"):
@@ -210,12 +209,6 @@ class Transactions:
             ev.auth = None
             if why:
                 self.st.show({"ev": "auth", "evse": ev.id, "status": why})
-
-    def stop(self, ev, trigger, stopped, now, tok=None):
-        """End ev's transaction, if one is open, with the cable still in (E06): a stop card,
-        RequestStopTransaction, Reset, a deauthorization, a fault."""
-        if action(ev, "stop") == "end":
-            self.end(ev, trigger, stopped, now, tok=tok)
 
     def ev_ready(self, evse, ready, now):
         """The EV asks for energy (control pilot state C/D) or stops asking (B): a charging EV
@@ -227,9 +220,8 @@ class Transactions:
     def meter(self, evse, wh, w, now, v=None, a=None):
         """A meter reading: energy register (integer Wh), power (W), volts and amps if known."""
         ev = self.ev[evse - 1]
-        st = self.st
         if wh < ev.wh:
-            st.log("EVSE %d meter went back from %d to %d Wh: ignored" % (ev.id, ev.wh, wh))  # J02.FR.16
+            self.st.log("EVSE %d meter went back from %d to %d Wh: ignored" % (ev.id, ev.wh, wh))  # J02.FR.16
         else:
             ev.wh = wh
         ev.w, ev.v, ev.a = w, v, a
@@ -257,8 +249,13 @@ class Transactions:
         ev.idle_until = hold
 
     # --- transaction -------------------------------------------------------------------------
-    def start(self, ev, tok, grp, rid, trigger, now, profile=None):
+    def start(self, ev, auth, trigger, now):
+        """Start a transaction on ev for authorization auth (as Evse.auth holds it); trigger:
+        why, unless the CSMS asked for it (RemoteStart)."""
         st = self.st
+        tok, grp, rid, _, profile = auth
+        if rid is not None:
+            trigger = "RemoteStart"
         ev.auth = None
         self.doc["n"] += 1
         t0 = st.time(now)
@@ -266,29 +263,29 @@ class Transactions:
              "t": t0, "t0": t0, "wh": ev.wh, "smp": []}
         ev.tx = t
         self.doc["e"][str(ev.id)] = t
-        extra = {"idToken": tok, "evse": {"id": ev.id, "connectorId": 1}}
-        self._event(ev, "Started", trigger, now, extra=extra, rid=rid, ctx="Transaction.Begin",
-               measurands=st.devmodel.get("SampledDataCtrlr.TxStartedMeasurands"))
+        self._event(ev, "Started", trigger, now, tok=tok, rid=rid, ctx="Transaction.Begin")
         self._relay(ev, True)
-        self._status(ev, now)
+        st.availability.update(ev, now)
         self._timers(ev, now)
         if st.smartcharging:
             st.smartcharging.started(ev, profile, now)
 
-    def end(self, ev, trigger, stopped, now, cs="EVConnected", tok=None):
-        """End the open transaction of ev (E06): contactor open first, then Ended."""
+    def stop(self, ev, trigger, stopped, now, tok=None, cs="EVConnected"):
+        """End ev's transaction, if one is open (E06): contactor open first, then Ended. With
+        the cable still in: a stop card, RequestStopTransaction, Reset, a deauthorization, a
+        fault; cs "Idle": the EV left (unplug)."""
+        if action(ev, "stop") != "end":
+            return
         st = self.st
         self._relay(ev, False)
         t = ev.tx
         t["cs"] = cs
-        extra = {"idToken": tok} if tok else None
-        self._event(ev, "Ended", trigger, now, extra=extra, stopped=stopped, ctx="Transaction.End",
-               measurands=st.devmodel.get("SampledDataCtrlr.TxEndedMeasurands"))
+        self._event(ev, "Ended", trigger, now, tok=tok, stopped=stopped, ctx="Transaction.End")
         ev.tx = None
         ev.next_upd = ev.next_end = ev.idle_until = None
         self.doc["e"].pop(str(ev.id), None)
         self._save()
-        self._status(ev, now)
+        st.availability.update(ev, now)
         st.availability.ended(now)  # what waited for the transaction's end
         reset = st.loaded("reset")
         if reset:
@@ -296,17 +293,11 @@ class Transactions:
         if st.smartcharging:
             st.smartcharging.ended(ev, t["id"], now)
 
-    def suspend(self, ev, now):
-        """E05.FR.02: deauthorized but StopTxOnInvalidId is false: no more energy, the
-        transaction goes on."""
-        self._relay(ev, False)
-        ev.idle_until = None
-        ev.tx["cs"] = "SuspendedEVSE"
-        self._event(ev, "Updated", "ChargingStateChanged", now)
-
-    def _event(self, ev, etype, trigger, now, extra=None, stopped=None, rid=None, cs=None, at=None,
+    def _event(self, ev, etype, trigger, now, tok=None, stopped=None, rid=None, cs=None, at=None,
                ctx=None, measurands=None):
-        """Build, store and queue a TransactionEvent for the open transaction of ev."""
+        """Build, store and queue a TransactionEvent for the open transaction of ev; with a
+        reading context ctx, a sample of the measurands (by default those of the event type:
+        SampledDataCtrlr.TxStartedMeasurands, TxUpdatedMeasurands, TxEndedMeasurands)."""
         st = self.st
         t = ev.tx
         ts = st.time(now) if at is None else at
@@ -317,17 +308,19 @@ class Transactions:
             info["remoteStartId"] = rid
         p = {"eventType": etype, "timestamp": clock.iso(ts), "triggerReason": trigger, "seqNo": t["seq"],
              "transactionInfo": info}
-        if extra:
-            p.update(extra)
+        if tok:
+            p["idToken"] = tok
+        if etype == "Started":
+            p["evse"] = {"id": ev.id, "connectorId": 1}
         if not st.rpc.online or not st.rpc.accepted:
             p["offline"] = True  # E11/E12: it happened while the CSMS could not hear it
         mv = []
         if etype == "Ended":
             mv = t["smp"]
-        if measurands:
+        if ctx:
             from .metering import sample  # imported with the first transaction
 
-            s = sample(ev, measurands, ctx, ts)
+            s = sample(ev, measurands or st.devmodel.get("SampledDataCtrlr.Tx%sMeasurands" % etype), ctx, ts)
             if s:
                 mv = mv + [s]
         if mv:
@@ -345,30 +338,29 @@ class Transactions:
 
     def triggered(self, ev, now):
         """F06.FR.07: TriggerMessage(TransactionEvent)."""
-        st = self.st
-        self._event(ev, "Updated", "Trigger", now, ctx="Trigger",
-               measurands=st.devmodel.get("SampledDataCtrlr.TxUpdatedMeasurands"))
+        self._event(ev, "Updated", "Trigger", now, ctx="Trigger")
 
     def answered(self, m, res, now):
         """The CSMS answered a TransactionEvent: an idTokenInfo other than Accepted ends or
         suspends the authorization (E05)."""
-        st = self.st
         info = res.get("idTokenInfo") if res else None
         if not info or info.get("status", "Accepted") == "Accepted":
             return
         ev = self.find(m["tx"])
         if not ev or not ev.relay:
             return
-        if st.devmodel.get("TxCtrlr.StopTxOnInvalidId"):
+        if self.st.devmodel.get("TxCtrlr.StopTxOnInvalidId"):
             self.stop(ev, "Deauthorized", "DeAuthorized", now)
-        else:
-            self.suspend(ev, now)
+        else:  # E05.FR.02: no more energy, the transaction goes on
+            self._relay(ev, False)
+            ev.idle_until = None
+            ev.tx["cs"] = "SuspendedEVSE"
+            self._event(ev, "Updated", "ChargingStateChanged", now)
 
     # --- timers ------------------------------------------------------------------------------
     def _next(self, key, now):
         """ticks of the next sample for interval variable key (read now: a change applies at once)."""
-        st = self.st
-        s = st.devmodel.get(key)
+        s = self.st.devmodel.get(key)
         return ticks_add(now, s * 1000) if s else None
 
     def _timers(self, ev, now):
@@ -392,8 +384,7 @@ class Transactions:
                     ev.tx["cs"] = "SuspendedEV"
                     self._event(ev, "Updated", "ChargingStateChanged", now)
             if ev.tx and ev.next_upd is not None and ticks_diff(now, ev.next_upd) >= 0:
-                self._event(ev, "Updated", "MeterValuePeriodic", now, ctx="Sample.Periodic",
-                       measurands=st.devmodel.get("SampledDataCtrlr.TxUpdatedMeasurands"))
+                self._event(ev, "Updated", "MeterValuePeriodic", now, ctx="Sample.Periodic")
                 ev.next_upd = self._next("SampledDataCtrlr.TxUpdatedInterval", now)
             if ev.tx and ev.next_end is not None and ticks_diff(now, ev.next_end) >= 0:
                 from .metering import sample
@@ -409,7 +400,7 @@ class Transactions:
             return
         smp = ev.tx["smp"]
         if len(smp) >= _ENDED_SAMPLES:
-            smp[:] = [smp[i] for i in range(0, len(smp), 2)]
+            smp[:] = smp[::2]
         smp.append(s)
         self._save()
 
@@ -426,13 +417,9 @@ class Transactions:
 
     # --- outputs -----------------------------------------------------------------------------
     def _relay(self, ev, closed):
-        st = self.st
         if ev.relay != closed:
             ev.relay = closed
-            st.effect(("relay", ev.id, closed))
-
-    def _status(self, ev, now):
-        self.st.availability.update(ev, now)
+            self.st.effect(("relay", ev.id, closed))
 
     def refresh(self, now):
         """Availability changed: show the connectors' status again; a waiting authorization on an
@@ -441,7 +428,7 @@ class Transactions:
         for ev in self.ev:
             if ev.auth and st.inoperative(ev.id):
                 self.cancel(ev, None, now)
-            self._status(ev, now)
+            st.availability.update(ev, now)
 
     # --- E14 GetTransactionStatus ----------------------------------------------------------
     def GetTransactionStatus(self, p, now):

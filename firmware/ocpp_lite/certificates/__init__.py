@@ -1,9 +1,9 @@
 # ocpp_lite/certificates - M Certificate management. Here, in every build: M05
 # InstallCertificate of CSMS and manufacturer root certificates (PEM), checked (one X.509
 # certificate, a CA, valid at the station's time, self-signature verified), at most
-# SecurityCtrlr.CertificateEntries in all; and what the other blocks need of the installed ones:
-# certificateHashData (M03/M04) and the manufacturer roots (L01). query.py: M03/M04
-# GetInstalledCertificateIds and DeleteCertificate (left out of the lite build).
+# SecurityCtrlr.CertificateEntries in all; and the installed ones for the other blocks (the
+# manufacturer roots, L01). query.py: M03/M04 GetInstalledCertificateIds and DeleteCertificate
+# by certificateHashData (left out of the lite build).
 # The DER files are kept by the station's certificate store (st.certstore: runtime/certstore.py,
 # given by the runtime; None without a file system), the one record of what is installed.
 from micropython import const
@@ -12,29 +12,15 @@ from ..provisioning import devmodel
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
-REQ = const(1)
+_REQ = const(1)
 
 CSMS = const("CSMSRootCertificate")
 MANUFACTURER = const("ManufacturerRootCertificate")
-_ENTRIES = "SecurityCtrlr.CertificateEntries"
-HASH_DATA = const((("hashAlgorithm", ("SHA256", "SHA384", "SHA512"), REQ), ("issuerNameHash", 128, REQ),
-                   ("issuerKeyHash", 128, REQ), ("serialNumber", 40, REQ)))
-_REQ = const((
-    ("certificateType", ("V2GRootCertificate", "MORootCertificate", CSMS, MANUFACTURER), REQ),
-    ("certificate", 5500, REQ),
+_ENTRIES = const("SecurityCtrlr.CertificateEntries")
+_INSTALL = const((
+    ("certificateType", ("V2GRootCertificate", "MORootCertificate", CSMS, MANUFACTURER), _REQ),
+    ("certificate", 5500, _REQ),
 ))
-
-
-def hash_data(cert, have):
-    """certificateHashData of cert: its issuer is itself when self-issued, else the installed
-    certificate with the issuer's name (else itself: the issuer is not on the station)."""
-    issuer = cert
-    if not cert.self_issued():
-        for _, _, c in have:
-            if c.part(c.subject) == cert.part(cert.issuer):
-                issuer = c
-                break
-    return cert.hash_data(issuer)
 
 
 def problem(cert, s):
@@ -50,22 +36,10 @@ def problem(cert, s):
     return None
 
 
-def _rejected(why):
-    return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
-
-
 class Certificates:
     def __init__(self, st):
         self.st = st
         self.store = st.certstore
-
-    def names(self, kind=None):
-        """File names of the installed certificates of type kind (all if None)."""
-        return self.store.names(kind) if self.store else ()
-
-    def remove(self, name):
-        """Delete an installed certificate. Raises OSError."""
-        self.store.remove(name)
 
     def installed(self, kind=None):
         """[(file name, type, Cert)] of the installed certificates of type kind (all if None);
@@ -74,7 +48,7 @@ class Certificates:
 
         out = []
         cs = self.store
-        for name in self.names(kind):
+        for name in cs.names(kind) if cs else ():
             try:
                 out.append((name, cs.kind(name), x509.parse(cs.read(name))))
             except (ValueError, TypeError):
@@ -84,11 +58,11 @@ class Certificates:
     def InstallCertificate(self, p, now):
         from ..crypto import pem, x509
 
-        schema.check(p, _REQ)
+        schema.check(p, _INSTALL)
         st = self.st
         kind = p["certificateType"]
         if kind != CSMS and kind != MANUFACTURER:
-            return _rejected("UnsupportedType")  # no ISO 15118 on this station
+            return st.rejected("UnsupportedType")  # no ISO 15118 on this station
         try:
             ders = pem.to_der(p["certificate"])
             if len(ders) != 1:
@@ -96,15 +70,15 @@ class Certificates:
             cert = x509.parse(ders[0])
         except ValueError as e:
             st.log("InstallCertificate: %s" % e)
-            return _rejected("InvalidCertificate")
+            return st.rejected("InvalidCertificate")
         why = problem(cert, st.time(now))
         if why:
-            return _rejected(why)
+            return st.rejected(why)
         have = self.installed()
         mine = (cert.part(cert.issuer), cert.serial)
         same = [name for name, _, c in have if (c.part(c.issuer), c.serial) == mine]  # M05.FR.17
         if not same and len(have) >= devmodel.row(_ENTRIES)[6]:
-            return _rejected("TooManyCertificates")  # M05.FR.06
+            return st.rejected("TooManyCertificates")  # M05.FR.06
         if self.store is None:
             return {"status": "Failed"}
         try:

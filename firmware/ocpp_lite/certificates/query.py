@@ -13,7 +13,21 @@ _LIST = const(2)
 
 _TYPES = ("V2GRootCertificate", "MORootCertificate", certs.CSMS, "V2GCertificateChain", certs.MANUFACTURER)
 _LIST_REQ = (("certificateType", _TYPES, _LIST, 1, 0),)
-_DELETE_REQ = (("certificateHashData", certs.HASH_DATA, _REQ),)
+_HASH_DATA = const((("hashAlgorithm", ("SHA256", "SHA384", "SHA512"), _REQ), ("issuerNameHash", 128, _REQ),
+                    ("issuerKeyHash", 128, _REQ), ("serialNumber", 40, _REQ)))
+_DELETE_REQ = const((("certificateHashData", _HASH_DATA, _REQ),))
+
+
+def hash_data(cert, have):
+    """certificateHashData of cert: its issuer is itself when self-issued, else the installed
+    certificate with the issuer's name (else itself: the issuer is not on the station)."""
+    issuer = cert
+    if not cert.self_issued():
+        for _, _, c in have:
+            if c.part(c.subject) == cert.part(cert.issuer):
+                issuer = c
+                break
+    return cert.hash_data(issuer)
 
 
 def _same(a, b):
@@ -31,7 +45,7 @@ class CertQuery:
         schema.check(p, _LIST_REQ)
         want = p.get("certificateType")
         have = self.st.certificates.installed()
-        chain = [{"certificateType": k, "certificateHashData": certs.hash_data(c, have)}
+        chain = [{"certificateType": k, "certificateHashData": hash_data(c, have)}
                  for _, k, c in have if want is None or k in want]
         if not chain:
             return {"status": "NotFound"}  # M03.FR.02
@@ -45,12 +59,12 @@ class CertQuery:
         want = p["certificateHashData"]
         have = certificates.installed()
         for name, kind, c in have:
-            if not _same(certs.hash_data(c, have), want):
+            if not _same(hash_data(c, have), want):
                 continue
             if kind == certs.CSMS and st.network.doc["sp"] > 1 and len([1 for x in have if x[1] == kind]) == 1:
                 return {"status": "Failed", "statusInfo": {"reasonCode": "InUse"}}
             try:
-                certificates.remove(name)
+                certificates.store.remove(name)
             except OSError:
                 return {"status": "Failed"}
             st.security.record("ReconfigurationOfSecurityParameters", "%s deleted" % kind, now)

@@ -4,14 +4,16 @@
 # input raises ValueError, never more.
 from micropython import const
 
-BOOLEAN = const(0x01)
-INTEGER = const(0x02)
-BIT_STRING = const(0x03)
-OCTET_STRING = const(0x04)
-OID = const(0x06)
-UTC_TIME = const(0x17)
-GENERALIZED_TIME = const(0x18)
-SEQUENCE = const(0x30)
+# the tags the readers here and in x509.py / ecdsa.py know (each keeps its own copy: const()
+# does not cross modules)
+_BOOLEAN = const(0x01)
+_INTEGER = const(0x02)
+_BIT_STRING = const(0x03)
+_OCTET_STRING = const(0x04)
+_OID = const(0x06)
+_UTC_TIME = const(0x17)
+_GENERALIZED_TIME = const(0x18)
+_SEQUENCE = const(0x30)
 
 
 def tlv(b, i, end):
@@ -61,7 +63,7 @@ def expect(e, tag):
 
 def uint(b, e):
     """The non-negative INTEGER of element e."""
-    expect(e, INTEGER)
+    expect(e, _INTEGER)
     if e[1] == e[2] or b[e[1]] & 0x80:
         raise ValueError("DER integer not positive")
     return int.from_bytes(b[e[1] : e[2]], "big")
@@ -69,7 +71,7 @@ def uint(b, e):
 
 def bits(b, e):
     """(start, stop) of the bytes of a BIT STRING without unused bits."""
-    expect(e, BIT_STRING)
+    expect(e, _BIT_STRING)
     if e[1] == e[2] or b[e[1]] != 0:
         raise ValueError("DER bit string with unused bits")
     return e[1] + 1, e[2]

@@ -5,6 +5,7 @@
 from micropython import const
 from . import der
 
+_SEQUENCE = const(0x30)  # the DER tag (der.py)
 _P = const(0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF)
 _N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
 _B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
@@ -71,7 +72,7 @@ def signature(sig):
     """(r, s) of a DER ECDSA-Sig-Value or of 64 bytes r || s."""
     if len(sig) != 64:
         e = der.tlv(sig, 0, len(sig))
-        rs = der.items(sig, der.expect(e, der.SEQUENCE), 2)
+        rs = der.items(sig, der.expect(e, _SEQUENCE), 2)
         if e[2] != len(sig) or len(rs) != 2:
             raise ValueError("not an ECDSA signature")
         return der.uint(sig, rs[0]), der.uint(sig, rs[1])

@@ -3,10 +3,11 @@
 # signatures, OCPP L01.FR.04). The public-key operation is pow(s, e, n) on MicroPython's big
 # integers; verification only.
 import hashlib
+from micropython import const
 
 # DigestInfo prefix of a SHA-256 digest (RFC 8017 section 9.2, note 1)
-_SHA256_INFO = b"\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
-_MAX_BITS = 8192
+_SHA256_INFO = const(b"\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20")
+_MAX_BITS = const(8192)
 
 
 def _bits(n):

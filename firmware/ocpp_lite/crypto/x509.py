@@ -8,15 +8,24 @@ import hashlib
 from micropython import const
 from . import der
 from ..engine import clock
-from .der import BOOLEAN, GENERALIZED_TIME, OCTET_STRING, OID, SEQUENCE, UTC_TIME
 
-_RSA_KEY = b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"
-_RSA_SHA256 = b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b"
-_EC_KEY = b"\x2a\x86\x48\xce\x3d\x02\x01"
-_P256 = b"\x2a\x86\x48\xce\x3d\x03\x01\x07"
-_ECDSA_SHA256 = b"\x2a\x86\x48\xce\x3d\x04\x03\x02"
-_BASIC_CONSTRAINTS = b"\x55\x1d\x13"
-_KEY_USAGE = b"\x55\x1d\x0f"
+# DER tags (der.py), as constants here (const() does not cross modules)
+_BOOLEAN = const(0x01)
+_INTEGER = const(0x02)
+_BIT_STRING = const(0x03)
+_OCTET_STRING = const(0x04)
+_OID = const(0x06)
+_UTC_TIME = const(0x17)
+_GENERALIZED_TIME = const(0x18)
+_SEQUENCE = const(0x30)
+
+_RSA_KEY = const(b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01")
+_RSA_SHA256 = const(b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b")
+_EC_KEY = const(b"\x2a\x86\x48\xce\x3d\x02\x01")
+_P256 = const(b"\x2a\x86\x48\xce\x3d\x03\x01\x07")
+_ECDSA_SHA256 = const(b"\x2a\x86\x48\xce\x3d\x04\x03\x02")
+_BASIC_CONSTRAINTS = const(b"\x55\x1d\x13")
+_KEY_USAGE = const(b"\x55\x1d\x0f")
 _KEY_CERT_SIGN = const(0x04)  # keyUsage bit 5, in the first byte
 
 
@@ -28,19 +37,19 @@ class Cert:
     def __init__(self, data):
         b = self.der = bytes(data)
         top = der.tlv(b, 0, len(b))
-        c = der.items(b, der.expect(top, SEQUENCE), 3)
+        c = der.items(b, der.expect(top, _SEQUENCE), 3)
         if top[2] != len(b) or len(c) != 3:
             raise ValueError("not one certificate")
         self.tbs = _whole(c[0])
-        f = der.items(b, der.expect(c[0], SEQUENCE), 6)
+        f = der.items(b, der.expect(c[0], _SEQUENCE), 6)
         f = f[1:] if f[0][0] == 0xA0 else f  # [0] version
-        self.serial = b[der.expect(f[0], der.INTEGER)[1] : f[0][2]]
-        self.issuer = _whole(der.expect(f[2], SEQUENCE))
-        when = der.items(b, der.expect(f[3], SEQUENCE), 2)
+        self.serial = b[der.expect(f[0], _INTEGER)[1] : f[0][2]]
+        self.issuer = _whole(der.expect(f[2], _SEQUENCE))
+        when = der.items(b, der.expect(f[3], _SEQUENCE), 2)
         self.not_before = _time(b, when[0])
         self.not_after = _time(b, when[1])
-        self.subject = _whole(der.expect(f[4], SEQUENCE))
-        spki = der.items(b, der.expect(f[5], SEQUENCE), 2)
+        self.subject = _whole(der.expect(f[4], _SEQUENCE))
+        spki = der.items(b, der.expect(f[5], _SEQUENCE), 2)
         alg = _alg(b, spki[0])
         self.key = der.bits(b, spki[1])
         self.key_alg = "rsa" if alg[0] == _RSA_KEY else "ec" if alg == (_EC_KEY, _P256) else None
@@ -53,15 +62,15 @@ class Cert:
         self.sig = der.bits(b, c[2])
 
     def _extensions(self, b, exts):
-        for ext in der.items(b, der.expect(exts, SEQUENCE)):
-            parts = der.items(b, der.expect(ext, SEQUENCE), 2)
-            oid = b[der.expect(parts[0], OID)[1] : parts[0][2]]
-            val = der.expect(parts[-1], OCTET_STRING)
+        for ext in der.items(b, der.expect(exts, _SEQUENCE)):
+            parts = der.items(b, der.expect(ext, _SEQUENCE), 2)
+            oid = b[der.expect(parts[0], _OID)[1] : parts[0][2]]
+            val = der.expect(parts[-1], _OCTET_STRING)
             if oid == _BASIC_CONSTRAINTS:
-                bc = der.items(b, der.expect(der.tlv(b, val[1], val[2]), SEQUENCE), 0)
-                self.ca = bool(bc) and bc[0][0] == BOOLEAN and bc[0][2] > bc[0][1] and b[bc[0][1]] != 0
+                bc = der.items(b, der.expect(der.tlv(b, val[1], val[2]), _SEQUENCE), 0)
+                self.ca = bool(bc) and bc[0][0] == _BOOLEAN and bc[0][2] > bc[0][1] and b[bc[0][1]] != 0
             elif oid == _KEY_USAGE:
-                u = der.expect(der.tlv(b, val[1], val[2]), der.BIT_STRING)
+                u = der.expect(der.tlv(b, val[1], val[2]), _BIT_STRING)
                 self.usage = b[u[1] + 1] if u[2] - u[1] > 1 else 0
 
     def part(self, span):
@@ -97,7 +106,7 @@ class Cert:
             if self.key_alg == "rsa":
                 from . import rsa
 
-                k = der.items(key, der.expect(der.tlv(key, 0, len(key)), SEQUENCE), 2)
+                k = der.items(key, der.expect(der.tlv(key, 0, len(key)), _SEQUENCE), 2)
                 n, e = der.uint(key, k[0]), der.uint(key, k[1])
                 return (rsa.verify_pss if pss else rsa.verify_pkcs1)(n, e, digest, sig)
         except (ImportError, ValueError):
@@ -126,16 +135,16 @@ def _whole(e):
 
 def _alg(b, e):
     """(algorithm OID, parameter OID or None) of an AlgorithmIdentifier."""
-    a = der.items(b, der.expect(e, SEQUENCE), 1)
-    oid = b[der.expect(a[0], OID)[1] : a[0][2]]
-    return oid, b[a[1][1] : a[1][2]] if len(a) > 1 and a[1][0] == OID else None
+    a = der.items(b, der.expect(e, _SEQUENCE), 1)
+    oid = b[der.expect(a[0], _OID)[1] : a[0][2]]
+    return oid, b[a[1][1] : a[1][2]] if len(a) > 1 and a[1][0] == _OID else None
 
 
 def _time(b, e):
     t = b[e[1] : e[2]].decode()
-    if e[0] == UTC_TIME and len(t) == 13:
+    if e[0] == _UTC_TIME and len(t) == 13:
         t = ("20" if t < "50" else "19") + t
-    elif e[0] != GENERALIZED_TIME or len(t) != 15:
+    elif e[0] != _GENERALIZED_TIME or len(t) != 15:
         raise ValueError("bad time")
     s = clock.parse("%s-%s-%sT%s:%s:%s%s" % (t[:4], t[4:6], t[6:8], t[8:10], t[10:12], t[12:14], t[14:]))
     if s is None:

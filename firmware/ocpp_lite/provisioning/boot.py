@@ -4,8 +4,12 @@
 from time import ticks_add, ticks_diff
 from micropython import const
 from ..engine import clock, schema
-from ..engine.session import KEEP, PRE_BOOT, URGENT
 from .devmodel import HEARTBEAT
+
+# engine/session.py's CALL flags, as constants here (const() does not cross modules)
+_PRE_BOOT = const(1)
+_KEEP = const(2)
+_URGENT = const(4)
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
@@ -14,8 +18,8 @@ _REQ = const(1)
 _TIME = const(-4)
 
 NONE = const(0)  # no answer yet since power-up (or since a switch of network profile)
-PENDING = const(1)
-REJECTED = const(2)
+_PENDING = const(1)
+_REJECTED = const(2)
 ACCEPTED = const(3)
 
 # The boot state table (B01-B03, Part 2 figures "Cold boot" and "Pending/Rejected"): the answer
@@ -28,8 +32,8 @@ ACCEPTED = const(3)
 BOOT_TABLE = const((
     # answer       next state    next BootNotification
     ("Accepted", ACCEPTED, "none"),
-    ("Pending", PENDING, "interval"),
-    ("Rejected", REJECTED, "interval"),
+    ("Pending", _PENDING, "interval"),
+    ("Rejected", _REJECTED, "interval"),
     (None, None, "retry"),  # no (valid) answer: the state stays
 ))
 
@@ -78,13 +82,8 @@ class Boot:
             "BootNotification",
             {"reason": reason or self.reason, "chargingStation": self.st.info},
             self._booted,
-            PRE_BOOT | KEEP | URGENT,
+            _PRE_BOOT | _KEEP | _URGENT,
         )
-
-    def trigger(self, now):
-        """TriggerMessage(BootNotification) before Accepted: one, unless one is in flight."""
-        if self.due is not None:
-            self.send(now, "Triggered")
 
     def _booted(self, st, res, now):
         res = schema.response(res, _BOOT_RESP, st.log)
@@ -141,7 +140,7 @@ class Boot:
         if self.state != ACCEPTED:
             if self.due is not None and ticks_diff(now, self.due) >= 0:
                 self.send(now)
-        elif st.rpc.idle() and ticks_diff(now, st.rpc.last_call) >= self._beat_ms():
+        elif st.rpc.idle() and ticks_diff(now, st.rpc.last_call) >= st.devmodel.get(HEARTBEAT) * 1000:
             self.heartbeat()
 
     def deadline(self, now):
@@ -153,7 +152,4 @@ class Boot:
             return None if self.due is None else ticks_diff(self.due, now)
         if not st.rpc.idle():
             return None
-        return ticks_diff(ticks_add(st.rpc.last_call, self._beat_ms()), now)
-
-    def _beat_ms(self):
-        return self.st.devmodel.get(HEARTBEAT) * 1000
+        return ticks_diff(ticks_add(st.rpc.last_call, st.devmodel.get(HEARTBEAT) * 1000), now)

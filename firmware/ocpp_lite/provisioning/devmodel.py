@@ -16,8 +16,13 @@ _MAX = const(6)
 _VALUES = const(7)
 _VALUE = const(8)
 
-UNKNOWN_COMPONENT = "UnknownComponent"
-UNKNOWN_VARIABLE = "UnknownVariable"
+_UNKNOWN_COMPONENT = const("UnknownComponent")
+_UNKNOWN_VARIABLE = const("UnknownVariable")
+
+# the valuesLists several dmtable rows share: the measurands metering/ samples, the connector
+# statuses (ConnectorStatusEnumType)
+_LISTS = const((("@measurands", "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage"),
+                ("@status", "Available,Occupied,Reserved,Unavailable,Faulted")))
 
 # keys used by the firmware
 HEARTBEAT = "OCPPCommCtrlr.HeartbeatInterval"
@@ -65,10 +70,10 @@ class DeviceModel:
             evse = ev["id"]
             c = ev.get("connectorId")
             if not 1 <= evse <= len(self.st.ev) or (c is not None and c != 1):
-                raise KeyError(UNKNOWN_COMPONENT)
+                raise KeyError(_UNKNOWN_COMPONENT)
             scope = 1 if c is None else 2
         if "instance" in comp:
-            raise KeyError(UNKNOWN_COMPONENT)  # no component of this station has instances
+            raise KeyError(_UNKNOWN_COMPONENT)  # no component of this station has instances
         cn = comp["name"].lower()
         vn = var["name"].lower()
         vi = var.get("instance")
@@ -83,7 +88,7 @@ class DeviceModel:
             known = True
             if v.lower() == vn and (i.lower() if i is not None else None) == vi:
                 return r, evse
-        raise KeyError(UNKNOWN_VARIABLE if known else UNKNOWN_COMPONENT)
+        raise KeyError(_UNKNOWN_VARIABLE if known else _UNKNOWN_COMPONENT)
 
     def value(self, r, evse, now):
         """Typed value of row r (for EVSE evse of a per-EVSE row)."""
@@ -99,9 +104,10 @@ class DeviceModel:
     def live(self, name, evse, now):
         """Values the firmware knows at run time."""
         st = self.st
-        if name == "@avail" or name == "@available":
-            s = st.availability.status(evse) if evse else st.availability.station_status()
-            return s if name == "@avail" else s != "Unavailable" and s != "Faulted"
+        if name == "@avail":
+            return st.availability.status(evse)
+        if name == "@available":
+            return st.availability.usable(evse)
         if name == "@now":
             return clock.iso(st.time(now))
         if name == "@power":
@@ -143,6 +149,15 @@ def row(key):
     return None
 
 
+
+
+def values(r):
+    """The valuesList of row r."""
+    v = r[_VALUES]
+    for name, shared in _LISTS:
+        if name == v:
+            return shared
+    return v
 
 
 def split(key):
@@ -203,7 +218,7 @@ def parse(r, s):
         if clock.parse(s) is None:
             raise ValueError("InvalidValue")
         return s
-    allowed = r[_VALUES].split(",")
+    allowed = values(r).split(",")
     if t == "OptionList":
         if s not in allowed:
             raise ValueError("InvalidValue")

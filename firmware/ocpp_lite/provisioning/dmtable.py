@@ -13,6 +13,7 @@
 #              at "no clock-aligned data", so a build reports only what it does
 #   mutability "R" read-only, fixed or live; "C" read-only to the CSMS, set by local
 #              provisioning; "W" read-write; "O" write-only
+#   valuesList "@measurands", "@status": a list several rows share (devmodel.values)
 #   value      the default (RW) or constant (RO); "@name" = a live value (devmodel.live)
 # Writable by the CSMS (W/O): 19 + BasicAuthPassword, + 4 AlignedDataCtrlr with clock-aligned
 # meter values, + LimitChangeSignificance with smart charging. docs/behaviour.md explains why
@@ -21,8 +22,8 @@ from micropython import const
 
 # const(): the compiler puts the text into the rows, so every row is a constant (in flash when
 # frozen) instead of a tuple made in the heap at import.
-_AVAIL = const("Available,Occupied,Reserved,Unavailable,Faulted")
-_MEAS = const("Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage")
+_AVAIL = const("@status")
+_MEAS = const("@measurands")
 _E = const("Energy.Active.Import.Register")
 _SLOTS = const("1,2")  # network configuration slots (B09.FR.06: at least two)
 

@@ -118,7 +118,7 @@ class Network:
         prof = p["connectionData"]
         why = "InvalidSlot" if slot not in devmodel.row(PRIORITY)[_VALUES].split(",") else self.problem(prof)
         if why:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
+            return st.rejected(why)
         old = self.doc["profiles"].get(slot)
         self.doc["profiles"][slot] = prof
         try:
@@ -144,16 +144,20 @@ class Network:
                 return "NoCsmsRootCert"
         return None
 
+    def _order(self):
+        """The slots of NetworkConfigurationPriority that have a profile."""
+        profiles = self.doc["profiles"]
+        return [s for s in self.st.devmodel.get(PRIORITY).split(",") if s in profiles]
+
     def current(self):
         """(slot, connectionData) to connect with next, or (None, None) if no slot has a profile."""
-        st = self.st
         if self.fallback:
             s = self.doc.get("last")
             prof = self.doc["profiles"].get(s)
             if prof and not self.problem(prof):
                 return s, prof
             self.fallback = False
-        order = st.devmodel.get(PRIORITY).split(",")
+        order = self.st.devmodel.get(PRIORITY).split(",")
         for _ in range(len(order)):
             s = order[self.slot_i % len(order)]
             prof = self.doc["profiles"].get(s)
@@ -168,19 +172,17 @@ class Network:
         slot of the priority list (B10.FR.03); once every slot of it failed, fall back to the
         profile of the last successful connection (B10.FR.07), and when that fails too start the
         list again (B10.FR.08)."""
-        st = self.st
         self.tries += 1
-        if self.tries >= st.devmodel.get("OCPPCommCtrlr.NetworkProfileConnectionAttempts"):
+        if self.tries >= self.st.devmodel.get("OCPPCommCtrlr.NetworkProfileConnectionAttempts"):
             self.tries = 0
             if self.fallback:
                 self.fallback = False
                 return
             self.slot_i += 1
             self.passed += 1
-            profiles = self.doc["profiles"]
-            if self.passed >= len([s for s in st.devmodel.get(PRIORITY).split(",") if s in profiles]):
+            if self.passed >= len(self._order()):
                 self.passed = 0
-                self.fallback = self.doc.get("last") in profiles
+                self.fallback = self.doc.get("last") in self.doc["profiles"]
 
     def connected(self, slot, now):
         """A connection on slot succeeded. Returns True when this is another slot than the last
@@ -202,7 +204,7 @@ class Network:
             for s in list(profiles):
                 if profiles[s]["securityProfile"] < sp:
                     del profiles[s]
-            order = [s for s in st.devmodel.get(PRIORITY).split(",") if s in profiles]
+            order = self._order()
             st.devmodel.store({PRIORITY: ",".join(order)})
             self.slot_i = order.index(slot)
             st.security.record("ReconfigurationOfSecurityParameters", "security profile %d" % sp, now)

@@ -27,13 +27,12 @@ class Reset:
         schema.check(p, _RESET)
         st = self.st
         if "evseId" in p:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "NoEvseReset"}}  # B11.FR.09
-        busy = [ev for ev in st.ev if ev.tx]
-        if p["type"] == "OnIdle" and busy:
+            return st.rejected("NoEvseReset")  # B11.FR.09
+        if p["type"] == "OnIdle" and st.transactions.running():
             self.pending = "OnIdle"
             st.transactions.refresh(now)
             return {"status": "Scheduled"}  # B12.FR.01
-        for ev in busy:
+        for ev in st.ev:
             st.transactions.stop(ev, "ResetCommand", "ImmediateReset", now)  # B12.FR.04
         self._reboot()
         return {"status": "Accepted"}
@@ -44,5 +43,5 @@ class Reset:
 
     def ended(self, now):
         """A transaction ended: an OnIdle reset goes ahead once none is left."""
-        if self.pending == "OnIdle" and not any(ev.tx for ev in self.st.ev):
+        if self.pending == "OnIdle" and not self.st.transactions.running():
             self._reboot()

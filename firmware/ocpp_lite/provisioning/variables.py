@@ -4,10 +4,11 @@
 # page made when the previous one was answered; the Variables service owns the report running.
 from micropython import const
 from ..engine import rpc, schema
-from ..engine.rpc import CallError
-from ..engine.session import PRE_BOOT
 from . import devmodel
 from .devmodel import PASSWORD, PRIORITY
+
+# engine/session.py's CALL flags, as constants here (const() does not cross modules)
+_PRE_BOOT = const(1)
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
@@ -23,7 +24,6 @@ _TYPE = const(3)
 _UNIT = const(4)
 _MIN = const(5)
 _MAX = const(6)
-_VALUES = const(7)
 _VALUE = const(8)
 
 _ATTR = const(("Actual", "Target", "MinSet", "MaxSet"))
@@ -44,10 +44,6 @@ _BASE = const((
     ("reportBase", ("ConfigurationInventory", "FullInventory", "SummaryInventory"), _REQ),
 ))
 _ENVELOPE = const(72)  # '[2,"<id>","NotifyReport",' ... ',"tbc":true,"reportData":[]}]'
-
-
-def _too_many(p, key):
-    return [_status(_result(d), "Rejected", "TooManyElements") for d in p[key]]
 
 
 def _result(d):
@@ -73,25 +69,24 @@ class Variables:
         """A base report is being sent (the station keeps this service until it is out)."""
         return self.report is not None
 
-    def _check(self, p, spec, what, key):
-        """Payload check plus DeviceDataCtrlr limits (B06.FR.16/17, B05 likewise): the items, or
-        None when there are more than ItemsPerMessage (the message itself is within
-        BytesPerMessage, so is the answer that rejects each of them: TC_B_08_CS)."""
+    def _resolve(self, p, spec, what, key, out):
+        """The payload checked, with the DeviceDataCtrlr limits (B06.FR.16/17, B05 likewise);
+        then each item of p[key] with its result object (appended to out), the device-model row
+        and EVSE it addresses. Items that are unknown or ask for another attribute than Actual
+        get their status here and are not yielded; more than ItemsPerMessage: each is Rejected
+        and none yielded (the message itself is within BytesPerMessage, so is the answer that
+        rejects each of them: TC_B_08_CS)."""
         dm = self.st.devmodel
         if self.st.rpc.rx_len > dm.get("DeviceDataCtrlr.BytesPerMessage[%s]" % what):
-            raise CallError(rpc.FORMAT, "message over BytesPerMessage[%s]" % what)
+            raise rpc.CallError(rpc.FORMAT, "message over BytesPerMessage[%s]" % what)
         schema.check(p, spec)
-        if len(p[key]) > dm.get("DeviceDataCtrlr.ItemsPerMessage[%s]" % what):
-            return None
-        return p[key]
-
-    def _resolve(self, items, out):
-        """Each request item with its result object (appended to out), the device-model row and
-        EVSE it addresses; items that are unknown or ask for another attribute than Actual get
-        their status here and are not yielded."""
-        for d in items:
+        many = len(p[key]) > dm.get("DeviceDataCtrlr.ItemsPerMessage[%s]" % what)
+        for d in p[key]:
             res = _result(d)
             out.append(res)
+            if many:
+                _status(res, "Rejected", "TooManyElements")
+                continue
             try:
                 r, evse = self.st.devmodel.find(d["component"], d["variable"])
             except KeyError as e:
@@ -103,12 +98,9 @@ class Variables:
             yield d, res, r, evse
 
     def GetVariables(self, p, now):
-        items = self._check(p, _GET, "GetVariables", "getVariableData")
-        if items is None:
-            return {"getVariableResult": _too_many(p, "getVariableData")}
         out = []
         dm = self.st.devmodel
-        for d, res, r, evse in self._resolve(items, out):
+        for d, res, r, evse in self._resolve(p, _GET, "GetVariables", "getVariableData", out):
             if r[_MUT] == "O":
                 _status(res, "Rejected", "WriteOnly")  # B06.FR.09
             else:
@@ -118,13 +110,10 @@ class Variables:
 
     def SetVariables(self, p, now):
         st = self.st
-        items = self._check(p, _SET, "SetVariables", "setVariableData")
-        if items is None:  # nothing is written
-            return {"setVariableResult": _too_many(p, "setVariableData")}
         out = []
-        changes = {}
-        for d, res, r, evse in self._resolve(items, out):
-            if r[_MUT] != "W" and r[_MUT] != "O":
+        changes = {}  # none when there are too many items: nothing is written
+        for d, res, r, evse in self._resolve(p, _SET, "SetVariables", "setVariableData", out):
+            if r[_MUT] not in "WO":
                 _status(res, "Rejected", "ReadOnly")
                 continue
             try:
@@ -162,7 +151,7 @@ class Variables:
         if base == "SummaryInventory":
             return {"status": "NotSupported"}
         if self.report:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "ReportRunning"}}
+            return self.st.rejected("ReportRunning")
         items = self._items(base == "FullInventory", now)
         self.report = [p["requestId"], items, 0, next(items, None)]
         self._page(now)
@@ -172,7 +161,7 @@ class Variables:
         """reportData items as JSON text, one at a time."""
         n = len(self.st.ev)
         for r in self.st.devmodel.rows():
-            if not full and r[_MUT] != "W" and r[_MUT] != "O":
+            if not full and r[_MUT] not in "WO":
                 continue
             for evse in range(1, n + 1) if r[_SCOPE] in (1, 2) else (0,):
                 yield rpc.dumps(self._item(r, evse, now))
@@ -205,8 +194,9 @@ class Variables:
             hi = dm.live(hi, evse, now)
         if hi is not None:
             ch["maxLimit"] = hi
-        if r[_VALUES]:
-            ch["valuesList"] = r[_VALUES]
+        vals = devmodel.values(r)
+        if vals:
+            ch["valuesList"] = vals
         return {"component": comp, "variable": var, "variableAttribute": [attr], "variableCharacteristics": ch}
 
     def _page(self, now):
@@ -234,7 +224,7 @@ class Variables:
             page[-1] = "]}"
         else:
             page[2] = "}"
-        st.rpc.call("NotifyReport", page, self._answered, PRE_BOOT)
+        st.rpc.call("NotifyReport", page, self._answered, _PRE_BOOT)
         if item is None:
             self.report = None
 
