@@ -40,11 +40,13 @@ class FrozenSim(Sim):
     """Sim's contract (events, log, send, wait_event, quit, ...) with the frozen port: its main
     is boards/unix/main.py, run in the state directory (nothing there shadows the frozen code)."""
 
-    def __init__(self, exe, state, csms_url, heap, ident="CS001", sets=None):
+    def __init__(self, exe, state, csms_url, heap, ident="CS001", sets=None, extra=()):
+        """extra: more simulator options, e.g. ("--ca", pem_path)."""
         state.mkdir(parents=True, exist_ok=True)
         args = [str(exe), "-X", "heapsize=%d" % heap, "-m", "main", "--state", str(state), "--id", ident]
         if csms_url:
             args += ["--csms", csms_url]
+        args += list(extra)
         for k, v in (sets or {}).items():
             args += ["--set", "%s=%s" % (k, v)]
         self.state = state

@@ -14,7 +14,6 @@ relay that parses the TLS records (tools/footprint/wire.py).
 """
 
 import json
-import os
 import pathlib
 import shutil
 import subprocess
@@ -55,18 +54,7 @@ class TlsSim(FrozenSim):
     """FrozenSim with the CSMS root installed (--ca): security profile 2."""
 
     def __init__(self, exe, state, csms_url, ca, sets=None):
-        state.mkdir(parents=True, exist_ok=True)
-        args = [str(exe), "-X", "heapsize=%d" % HEAP, "-m", "main", "--state", str(state), "--id", "CS001",
-                "--csms", csms_url, "--ca", str(ca)]
-        for k, v in (sets or {}).items():
-            args += ["--set", "%s=%s" % (k, v)]
-        self.state, self.heap, self.events, self.log = state, HEAP, [], []
-        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, bufsize=1, cwd=str(state), env=dict(os.environ))
-        self._threads = [threading.Thread(target=self._read, args=(self.p.stdout, True), daemon=True),
-                         threading.Thread(target=self._read, args=(self.p.stderr, False), daemon=True)]
-        for t in self._threads:
-            t.start()
+        super().__init__(exe, state, csms_url, HEAP, sets=sets, extra=("--ca", str(ca)))
 
 
 def big_call(c, mid):

@@ -114,3 +114,25 @@ def drain(st, now=0):
             return seen
         seen.append(f[0])
         answer(st, f[0], {}, now)
+
+
+def calls(st, now=0):
+    """Every CALL the station sends until it is idle, each answered with an empty payload."""
+    out = []
+    for _ in range(50):
+        st.tick(now)  # writes the next queued CALL
+        frames = [m for m in sent(st) if m[0] == 2]
+        if not frames:
+            return out
+        for m in frames:
+            out.append(m)
+            answer(st, m, {}, now)
+    raise AssertionError("the station never went quiet")
+
+
+def accepted():
+    """A station whose BootNotification was Accepted, with what followed it answered."""
+    st = station()
+    boot_accepted(st)
+    calls(st)
+    return st

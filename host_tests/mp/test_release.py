@@ -4,30 +4,9 @@
 import json
 import sys
 import ocpp_lite
-from fakes import answer, boot_accepted, sent, station
+from fakes import accepted as _accepted, answer, calls as _calls, sent
 
 _GETVAR = {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
-
-
-def _calls(st, now=0):
-    """Every CALL the station sends until it is idle, each answered with an empty payload."""
-    out = []
-    for _ in range(50):
-        st.tick(now)
-        frames = [m for m in sent(st) if m[0] == 2]
-        if not frames:
-            return out
-        for m in frames:
-            out.append(m)
-            answer(st, m, {}, now)
-    raise AssertionError("the station never went quiet")
-
-
-def _accepted():
-    st = station()
-    boot_accepted(st)
-    _calls(st)
-    return st
 
 
 def _request(st, mid, action, payload, calls=None):

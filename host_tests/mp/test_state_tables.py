@@ -4,32 +4,11 @@
 # to a table is exercised too.
 import json
 from time import ticks_diff
-from fakes import answer, boot_accepted, sent, station
+from fakes import accepted, answer, calls, sent, station
 from ocpp_lite import availability, diagnostics, firmware, transactions
 from ocpp_lite.provisioning import boot
 
 _NAMES = ("None", "Pending", "Rejected", "Accepted")
-
-
-def calls(st, now=0):
-    """Every CALL the station sends until it is idle, each answered with an empty payload."""
-    out = []
-    for _ in range(50):
-        st.tick(now)  # writes the next queued CALL
-        frames = [m for m in sent(st) if m[0] == 2]
-        if not frames:
-            return out
-        for m in frames:
-            out.append(m)
-            answer(st, m, {}, now)
-    return out
-
-
-def accepted():
-    st = station()
-    boot_accepted(st)
-    calls(st)
-    return st
 
 
 def test_boot_table_each_answer_sets_the_state_and_the_next_attempt():
