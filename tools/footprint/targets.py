@@ -24,17 +24,11 @@ TARGETS = (
 )
 
 
-def get(prof, path):
-    for k in path.split("."):
-        if not isinstance(prof, dict) or k not in prof:
-            return None
-        prof = prof[k]
-    return prof
-
-
 def lines(data):
     """The report's "targets" section: per figure and profile, the value, its distance to
     "done at" and to "aim" (positive: still to cut), and the next lever."""
+    from tools.footprint.report import _get as get  # (report.py imports this module)
+
     names = list(data["profiles"])
     out = ["RAM targets [32-bit frozen] (tools/footprint/targets.py): now, to cut for done / for aim"]
     for path, label, done, aim, lever in TARGETS:
