@@ -114,33 +114,45 @@ def wanted(line):
 
 def frame(opcode, payload, mask, buf=None):
     """One masked client frame with FIN set; mask is 4 random bytes. payload: bytes, or text
-    as a str or a list of str parts (a message made in parts is never joined). Made in buf when
-    it is large enough (a view of buf is returned), else in a new bytearray."""
+    as a str or a list of parts (a message made in parts is never joined): str, or an iterator
+    of str made only now, as it is written into buf (a NotifyReport page: its text never lives
+    in the heap whole; buf must hold it, else ValueError). Made in buf when it is large enough
+    (a view of buf is returned), else in a new bytearray."""
     parts = payload if type(payload) is list else (payload,)
     n = 0
     for p in parts:
+        if type(p) is not str and type(p) is not bytes and type(p) is not bytearray:
+            n = -1  # made as written: the text goes in at 8 (the longest header below
+            break  # 64 kB), the header before it once the length is known
         n += len(memoryview(p))  # bytes, not characters
-    h = 6 if n < 126 else 8 if n < 65536 else 14
-    if buf is None or len(buf) < h + n:
+    h = 8 if n < 0 else 6 if n < 126 else 8 if n < 65536 else 14
+    if n >= 0 and (buf is None or len(buf) < h + n):
         buf = bytearray(h + n)
-    buf[0] = 0x80 | opcode
-    if n < 126:
-        buf[1] = 0x80 | n
-    elif n < 65536:
-        buf[1] = 0xFE
-        struct.pack_into(">H", buf, 2, n)
-    else:
-        buf[1] = 0xFF
-        struct.pack_into(">Q", buf, 2, n)
-    buf[h - 4 : h] = mask
     i = h
     for p in parts:
-        p = memoryview(p)
-        buf[i : i + len(p)] = p
-        i += len(p)
-    for i in range(n):
-        buf[h + i] ^= mask[i & 3]
-    return buf if len(buf) == h + n else memoryview(buf)[: h + n]
+        for s in (p,) if type(p) is str or type(p) is bytes or type(p) is bytearray else p:
+            s = memoryview(s)
+            if i + len(s) > len(buf):
+                raise ValueError("frame over its buffer")
+            buf[i : i + len(s)] = s
+            i += len(s)
+    n = i - h
+    if h == 8 and n < 126:  # a short made one: its 6-byte header starts at 2
+        h = 6
+    s = 8 - h if i - n == 8 else 0
+    buf[s] = 0x80 | opcode
+    if n < 126:
+        buf[s + 1] = 0x80 | n
+    elif n < 65536:
+        buf[s + 1] = 0xFE
+        struct.pack_into(">H", buf, s + 2, n)
+    else:
+        buf[s + 1] = 0xFF
+        struct.pack_into(">Q", buf, s + 2, n)
+    buf[i - n - 4 : i - n] = mask
+    for k in range(i - n, i):
+        buf[k] ^= mask[(k - i + n) & 3]
+    return buf if s == 0 and len(buf) == i else memoryview(buf)[s:i]
 
 
 def head(b0, b1):

@@ -81,12 +81,20 @@ def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash
     return st
 
 
+def text(f):
+    """A frame of st.rpc.out as text: a str, or a list of parts, str or made as written
+    (an iterator of str: a NotifyReport page)."""
+    if type(f) is str:
+        return f
+    return "".join(p if type(p) is str else "".join(p) for p in f)
+
+
 def sent(st):
     """Decoded frames the station wants to write, drained."""
     out = []
     while st.rpc.out:
         f = st.rpc.out.popleft()
-        out.append(json.loads(f if type(f) is str else "".join(f)))
+        out.append(json.loads(text(f)))
     return out
 
 

@@ -94,6 +94,33 @@ def test_text_in_parts_is_framed_into_the_given_buffer_without_joining():
     assert _unmask(wc.frame(wc.OP_TEXT, "abc\u00e9", b"\x01\x02\x03\x04")) == "abc\u00e9".encode()
 
 
+def _made(items):
+    for s in items:
+        yield s
+
+
+def test_parts_made_as_written_go_straight_into_the_buffer_with_the_header_fitted_after():
+    buf = bytearray(300)
+    mask = b"\x05\x06\x07\x08"
+    short = ['[2,"1","A",', _made(['{"a":', '"\u00e9"', "}"]), "]"]  # 6-byte header: at 2
+    f = wc.frame(wc.OP_TEXT, short, mask, buf)
+    text = '[2,"1","A",{"a":"\u00e9"}]'.encode()
+    assert type(f) is memoryview and len(f) == 6 + len(text) and f[1] == 0x80 | len(text)
+    assert bytes(f[2:6]) == mask and _unmask(f) == text
+    buf[2] = 0x55
+    assert f[0] == 0x55  # a view into buf at 2: nothing allocated for the frame
+    long_ = ['[2,"1","A",', _made(['"' + "y" * 200 + '"']), "]"]  # 8-byte header: at 0
+    f = wc.frame(wc.OP_TEXT, long_, mask, buf)
+    text = ('[2,"1","A","' + "y" * 200 + '"]').encode()
+    assert f[:4] == b"\x81\xfe" + len(text).to_bytes(2, "big") and _unmask(f) == text
+    try:  # made text never gets a buffer of its own: too long for buf is an error
+        wc.frame(wc.OP_TEXT, [_made(["z" * 200, "z" * 200])], mask, buf)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a made frame over its buffer was accepted")
+
+
 def _perr(b0, b1):
     try:
         wc.head(b0, b1)

@@ -43,7 +43,15 @@ _BASE = const((
     ("requestId", _INT, _REQ),
     ("reportBase", ("ConfigurationInventory", "FullInventory", "SummaryInventory"), _REQ),
 ))
-_ENVELOPE = const(72)  # '[2,"<id>","NotifyReport",' ... ',"tbc":true,"reportData":[]}]'
+_ENVELOPE = const(72)  # '[2,"<id>","NotifyReport",' ... ',"reportData":[]],"tbc":true}]'
+
+
+def _size(parts):
+    """Bytes (not characters) of text in parts."""
+    n = 0
+    for s in parts:
+        n += len(memoryview(s))
+    return n
 
 
 def _result(d):
@@ -158,13 +166,14 @@ class Variables:
         return {"status": "Accepted"}
 
     def _items(self, full, now):
-        """reportData items as JSON text, one at a time."""
+        """reportData items, one at a time, each as JSON text in a few short str (a long one
+        needs a piece of heap that a fragmented heap may not have)."""
         n = len(self.st.ev)
         for r in self.st.devmodel.rows():
             if not full and r[_MUT] not in "WO":
                 continue
             for evse in range(1, n + 1) if r[_SCOPE] in (1, 2) else (0,):
-                yield rpc.dumps(self._item(r, evse, now))
+                yield self._item(r, evse, now)
 
     def _item(self, r, evse, now):
         dm = self.st.devmodel
@@ -197,36 +206,42 @@ class Variables:
         vals = devmodel.values(r)
         if vals:
             ch["valuesList"] = vals
-        return {"component": comp, "variable": var, "variableAttribute": [attr], "variableCharacteristics": ch}
+        d = rpc.dumps
+        return ['{"component":', d(comp), ',"variable":', d(var), ',"variableAttribute":[', d(attr),
+                '],"variableCharacteristics":', d(ch), "}"]
 
     def _page(self, now):
-        """Queue the next NotifyReport page of report = [requestId, items, seqNo, next item]."""
+        """Queue the next NotifyReport page of report = [requestId, items, seqNo, next item].
+        Its text is made only as the WebSocket writes it (_text), straight into the frame."""
+        self.st.rpc.call("NotifyReport", [self._text(self.report, now)], self._answered, _PRE_BOOT)
+
+    def _text(self, rep, now):
+        """The page's payload in parts: at most ItemsPerMessage[GetReport] items and
+        BytesPerMessage[GetReport] bytes in all ("tbc" last: whether more follow is known once
+        the page is full)."""
         st = self.st
-        rep = self.report
         head = '{"requestId":%d,"generatedAt":"%s","seqNo":%d' % (rep[0], st.stamp(now), rep[2])
+        yield head
         room = st.devmodel.get("DeviceDataCtrlr.BytesPerMessage[GetReport]") - _ENVELOPE - len(head)
         most = st.devmodel.get("DeviceDataCtrlr.ItemsPerMessage[GetReport]")
-        page = [head, "", ',"reportData":[']  # the payload in parts, never joined (rpc.call)
         item = rep[3]
-        while item is not None and len(item) >= room:  # would not fit even alone
+        while item is not None and _size(item) >= room:  # would not fit even alone
             st.log("report item over BytesPerMessage[GetReport] left out")
             item = next(rep[1], None)
-        while item is not None and len(page) < 2 * most + 3 and len(item) < room:
-            page.append(item)
-            page.append(",")
-            room -= len(item) + 1
+        sep = ',"reportData":['
+        k = 0
+        while item is not None and k < most and _size(item) < room:
+            yield sep
+            yield from item
+            sep = ","
+            k += 1
+            room -= _size(item) + 1
             item = next(rep[1], None)
         rep[3] = item
         rep[2] += 1
-        if item is not None:
-            page[1] = ',"tbc":true'
-        if len(page) > 3:
-            page[-1] = "]}"
-        else:
-            page[2] = "}"
-        st.rpc.call("NotifyReport", page, self._answered, _PRE_BOOT)
-        if item is None:
+        if item is None and self.report is rep:
             self.report = None
+        yield ("]" if k else "") + (',"tbc":true}' if item is not None else "}")
 
     def _answered(self, st, res, now):
         if not self.report:
