@@ -41,9 +41,10 @@ def test_error_codes_and_ids():
 
 def test_builders_make_compact_valid_json():
     c = rpc.call("id1", "Heartbeat", {})
-    assert c == '[2,"id1","Heartbeat",{}]'
+    assert type(c) is list and "".join(c) == '[2,"id1","Heartbeat",{}]'  # parts, never joined
+    assert "".join(rpc.call("id2", "A", '{"k":1}')) == '[2,"id2","A",{"k":1}]'
     r = rpc.result('we"ird', {"a": [1, "é"]})
-    assert json.loads(r) == [3, 'we"ird', {"a": [1, "é"]}]
+    assert type(r) is list and json.loads("".join(r)) == [3, 'we"ird', {"a": [1, "é"]}]
     e = rpc.error("-1", rpc.FORMAT, "x" * 300)
     m = json.loads(e)
     assert m[:3] == [4, "-1", "FormatViolation"] and len(m[3]) == 255 and m[4] == {}

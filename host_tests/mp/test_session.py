@@ -1,6 +1,6 @@
 # Unit tests of ocpp_lite.engine.session on the unix port (one outstanding CALL, timeouts, gate).
 import json
-from fakes import Queue
+from fakes import Queue, text
 from ocpp_lite.engine.session import PRE_BOOT, Session
 
 
@@ -46,12 +46,12 @@ def test_one_outstanding_call_and_unique_ids():
     s.pump(St(), 0)
     s.pump(St(), 0)
     assert len(s.out) == 1
-    f = json.loads(s.out.popleft())
+    f = json.loads(text(s.out.popleft()))
     assert f[:3] == [2, "p-1", "A"]
     assert _receive(s, St(), ('[3,"%s",{"ok":1}]' % f[1]).encode(), 5) is None
     assert got == [{"ok": 1}]
     s.pump(St(), 5)
-    assert json.loads(s.out.popleft())[1:3] == ["p-2", "B"]
+    assert json.loads(text(s.out.popleft()))[1:3] == ["p-2", "B"]
 
 
 def test_timeout_frees_slot():
@@ -68,7 +68,7 @@ def test_timeout_frees_slot():
     s.tick(St(), 3000)
     assert got == [None] and "timed out" in logs[-1]
     s.pump(St(), 3000)
-    assert json.loads(s.out.popleft())[2] == "B"
+    assert json.loads(text(s.out.popleft()))[2] == "B"
 
 
 def test_pre_boot_gate():
@@ -76,13 +76,13 @@ def test_pre_boot_gate():
     s.call("StatusNotification", {})
     s.call("BootNotification", {}, None, PRE_BOOT)
     s.pump(St(), 0)
-    assert json.loads(s.out.popleft())[2] == "BootNotification"
+    assert json.loads(text(s.out.popleft()))[2] == "BootNotification"
     _receive(s, St(), b'[3,"p-1",{}]', 1)
     s.pump(St(), 1)
     assert not s.out  # StatusNotification waits for acceptance
     s.accepted = True
     s.pump(St(), 2)
-    assert json.loads(s.out.popleft())[2] == "StatusNotification"
+    assert json.loads(text(s.out.popleft()))[2] == "StatusNotification"
 
 
 def test_callerror_and_disconnect_fail_the_call():
@@ -92,7 +92,7 @@ def test_callerror_and_disconnect_fail_the_call():
     done = lambda st, res, now: got.append(res)
     s.call("A", {}, done)
     s.pump(St(), 0)
-    f = json.loads(s.out.popleft())
+    f = json.loads(text(s.out.popleft()))
     _receive(s, St(), ('[4,"%s","InternalError","x",{}]' % f[1]).encode(), 1)
     s.call("B", {}, done)
     s.pump(St(), 2)
@@ -115,7 +115,7 @@ def test_incoming_call_returned_and_errors_answered():
     s, _ = _s()
     assert _receive(s, St(), b'[2,"c1","Reset",{"type":"Immediate"}]', 0) == ("c1", "Reset", {"type": "Immediate"})
     assert _receive(s, St(), b'[2,"c2"', 0) is None
-    assert json.loads(s.out.popleft())[:3] == [4, "-1", "RpcFrameworkError"]
+    assert json.loads(text(s.out.popleft()))[:3] == [4, "-1", "RpcFrameworkError"]
 
 
 def test_flash_messages_in_order_with_ids_kept_and_e13_retries():
@@ -129,7 +129,7 @@ def test_flash_messages_in_order_with_ids_kept_and_e13_retries():
     now = 0
     for _ in range(3):
         s.pump(st, now)
-        f = json.loads(s.out.popleft())
+        f = json.loads(text(s.out.popleft()))
         sent.append(f[2])
         _receive(s, st, ('[3,"%s",{}]' % f[1]).encode(), now)
     assert sent == ["StatusNotification", "TransactionEvent", "Heartbeat"]  # order made
@@ -137,13 +137,13 @@ def test_flash_messages_in_order_with_ids_kept_and_e13_retries():
     # a TransactionEvent that fails is retried after interval * attempts (E13), same id
     s.keep(st, "TransactionEvent", {"seqNo": 1}, "tx1")
     s.pump(st, 0)
-    f1 = json.loads(s.out.popleft())
+    f1 = json.loads(text(s.out.popleft()))
     _receive(s, st, ('[4,"%s","InternalError","",{}]' % f1[1]).encode(), 100)
     assert s.wait[0] == 10100
     s.pump(st, 10099)
     assert not s.out
     s.pump(st, 10100)
-    f2 = json.loads(s.out.popleft())
+    f2 = json.loads(text(s.out.popleft()))
     assert f2[1] == f1[1]
     s.tick(st, 11100)  # timed out: second failure, next wait 2 * 10 s
     assert s.wait[0] == 31100
@@ -174,7 +174,7 @@ def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the
     s.accepted = True
     s.keep(st, "TransactionEvent", {"seqNo": 0}, "tx1")
     s.pump(st, 0)
-    f1 = json.loads(s.out.popleft())
+    f1 = json.loads(text(s.out.popleft()))
     s.tick(st, 1000)  # timed out: the link is checked first, nothing counted yet
     assert probes == [1] and s.tries[0] == 0 and s.wait[0] is None
     s.pump(st, 5000)
@@ -182,7 +182,7 @@ def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the
     s.alive(st, 1200)  # the pong came: the CSMS left it unanswered, an E13 attempt
     assert s.tries[0] == 1 and s.wait[0] == 11000  # timed from the timeout
     s.pump(st, 11000)
-    f2 = json.loads(s.out.popleft())
+    f2 = json.loads(text(s.out.popleft()))
     assert f2[1] == f1[1]
     s.tick(st, 12000)  # timed out again, and this time the link is dead
     assert probes == [1, 1] and s.tries[0] == 1
@@ -190,6 +190,6 @@ def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the
     assert s.tries[0] == 1 and len(st.q) == 1  # kept for the next connection (E11), not counted
     s.connected()
     s.pump(st, 14000)
-    assert json.loads(s.out.popleft())[1] == f1[1]  # sent again at once, same id
+    assert json.loads(text(s.out.popleft()))[1] == f1[1]  # sent again at once, same id
     _receive(s, st, ('[3,"%s",{}]' % f1[1]).encode(), 14100)
     assert len(st.q) == 0 and st.answered == [("TransactionEvent", {})] and not [x for x in logs if "given up" in x]

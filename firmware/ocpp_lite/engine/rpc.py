@@ -96,16 +96,19 @@ def dumps(obj):
 
 
 def call(mid, action, payload):
-    """payload: a dict, or its JSON text already made, whole or as a list of str parts. A list
-    gives a list: a large report is never joined, the WebSocket frames its parts one by one
-    (a fragmented heap may not have room for it in one piece)."""
+    """The frame as a list of str parts: the WebSocket frames them one by one, so the payload's
+    text is never copied into a frame string (a fragmented heap may have no room for a second
+    copy of a 400-byte TransactionEvent). payload: a dict, or its JSON text already made, whole
+    or as a list of parts (wscodec.frame: str, or iterators of str made as written)."""
+    head = '[2,"%s","%s",' % (mid, action)
     if type(payload) is list:
-        return ['[2,"%s","%s",' % (mid, action)] + payload + ["]"]
-    return '[2,"%s","%s",%s]' % (mid, action, payload if type(payload) is str else dumps(payload))
+        return [head] + payload + ["]"]
+    return [head, payload if type(payload) is str else dumps(payload), "]"]
 
 
 def result(mid, payload):
-    return "[3,%s,%s]" % (dumps(mid), dumps(payload))
+    """The frame as a list of str parts (see call)."""
+    return ["[3,%s," % dumps(mid), dumps(payload), "]"]
 
 
 def error(mid, code, description=""):
