@@ -9,10 +9,15 @@ import os
 STATE = "/state"  # the station's flash directory
 
 
+def _provisioned(store):
+    from runtime.config import provisioned  # a local: the module is let go of (runtime/app.py)
+
+    return provisioned(store)
+
+
 def run(make_board, root=STATE):
     """make_board(store) -> board object. Returns why the run ended: "reboot" or "quit"."""
     from runtime.app import App
-    from runtime.config import provisioned
     from runtime.store import Store
 
     try:
@@ -21,7 +26,7 @@ def run(make_board, root=STATE):
         pass  # exists
     store = Store(root)
     board = make_board(store)
-    if not provisioned(store):
+    if not _provisioned(store):
         board.log("not provisioned (no CSMS URL or identity): run make deploy")
         return "quit"
     gc.collect()

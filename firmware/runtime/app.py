@@ -11,7 +11,6 @@ from time import ticks_ms
 from micropython import const
 from ocpp_lite.engine import clock
 from ocpp_lite.station import Station
-from . import config
 from .certstore import CertStore
 from .link import Link
 from .queue import FlashQueue
@@ -20,6 +19,18 @@ _SECLOG = const(4096)  # bytes per security-log file (two files kept)
 _GC_SHARE = const(8)  # a collection after every eighth of the heap allocated (gc.threshold)
 _DIAGLOG = const(8192)  # bytes per diagnostics-log file (two files kept)
 _BOOT = "boot"
+
+
+def _settings(store):
+    """The station settings (runtime/config.py), whose module is then let go of: it is needed
+    again only to provision the flash, which a board's setup does before the station runs."""
+    import sys
+    from . import config
+
+    s = config.station(store)
+    if sys.modules.pop("runtime.config", None) is not None and hasattr(sys.modules["runtime"], "config"):
+        delattr(sys.modules["runtime"], "config")
+    return s
 
 
 class App:
@@ -31,7 +42,7 @@ class App:
         gc.threshold((gc.mem_free() + gc.mem_alloc()) // _GC_SHARE)
         self.board = board
         self.store = store
-        self.settings = config.station(store)
+        self.settings = _settings(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
         docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail", "profiles", "fw")}
         self.st = None

@@ -28,6 +28,10 @@ class CertStore:
     def read(self, name):
         return self.s.read(name)
 
+    def ders(self, kind):
+        """DER of the certificates of type kind (CSMS: what wss:// trusts)."""
+        return [self.read(n) for n in self.names(kind)]
+
     def add(self, kind, der):
         """Store a certificate of type kind; its file name. Raises OSError (flash) or
         ValueError (a type without a prefix)."""

@@ -102,5 +102,4 @@ def install_ca(store, text):
 
 def ca_certs(store):
     """DER of the installed CSMS root certificates (what wss:// trusts)."""
-    cs = CertStore(store)
-    return [cs.read(n) for n in cs.names(CSMS)]
+    return CertStore(store).ders(CSMS)

@@ -8,7 +8,8 @@ import asyncio
 import hashlib
 from micropython import const
 from ocpp_lite import firmware
-from . import config, http
+from . import http
+from .certstore import CSMS
 from .link import sleep_s, tls_context
 
 _PIECE = const(512)
@@ -17,7 +18,7 @@ _TIMEOUT_MS = const(30000)  # for every read and write of a transfer
 
 def https_context(app, url):
     """The ssl context for url: the CSMS roots (N01.FR.15), or None for http://."""
-    return tls_context(config.ca_certs(app.store)) if url.startswith("https:") else None
+    return tls_context(app.st.certstore.ders(CSMS)) if url.startswith("https:") else None
 
 
 async def run(app):

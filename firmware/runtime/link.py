@@ -10,7 +10,8 @@ from time import ticks_diff, ticks_ms
 from ocpp_lite.engine import clock
 from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
 from ocpp_lite.provisioning.netprofile import timeout_ms
-from . import backoff, config, ws
+from . import backoff, ws
+from .certstore import CSMS
 from .wscodec import HandshakeError, CLOSE_GOING_AWAY, CLOSE_NORMAL
 
 _BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
@@ -95,7 +96,7 @@ class Link:
         ident = st.devmodel.get(IDENTITY)
         app.log("connecting to %s as %s (profile %s)" % (url, ident, slot))
         try:
-            ctx = tls_context(config.ca_certs(app.store)) if prof["securityProfile"] > 1 else None
+            ctx = tls_context(st.certstore.ders(CSMS)) if prof["securityProfile"] > 1 else None
             w = await ws.connect(
                 url, ident, st.devmodel.get(PASSWORD), ctx,
                 timeout_ms(prof), app.settings["MaxMessageBytes"],

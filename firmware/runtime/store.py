@@ -72,9 +72,13 @@ class Store:
 
     # --- files -----------------------------------------------------------------------
     def read(self, name):
+        """The bytes of file name, or None. Read with one allocation of its size (read() without
+        one grows a buffer in steps: a fragmented heap may have room for the file, not them)."""
         try:
             with open(self.path(name), "rb") as f:
-                return f.read()
+                n = f.seek(0, 2)
+                f.seek(0)
+                return f.read(n)
         except OSError:
             return None
 

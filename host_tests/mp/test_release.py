@@ -84,3 +84,22 @@ def test_release_leaves_the_eager_blocks_alone():
               "ocpp_lite.provisioning.devmodel"):
         assert m in sys.modules, m
     assert ocpp_lite.provisioning.devmodel is sys.modules["ocpp_lite.provisioning.devmodel"]
+
+
+def test_the_runtime_lets_go_of_its_provisioning_module_once_the_station_is_built():
+    import os
+    from test_never_silent import Board
+    from runtime import config
+    from runtime.app import App
+    from runtime.store import Store
+
+    root = "/tmp/ocpp-lite-release-%d" % int.from_bytes(os.urandom(4), "little")
+    store = Store(root)
+    config.provision(store, {"MaxMessageBytes": "4096"}, "ws://127.0.0.1:9/ocpp", "CS1")
+    assert "runtime.config" in sys.modules
+    app = App(Board(), Store(root))
+    assert app.settings["MaxMessageBytes"] == 4096  # read before it went
+    assert "runtime.config" not in sys.modules and not hasattr(sys.modules["runtime"], "config")
+    from runtime import config as again  # provisioning later imports it afresh
+
+    assert again is not config and again.station(store)["MaxMessageBytes"] == 4096
