@@ -83,7 +83,7 @@ class FlashQueue:
             else:  # only if a transaction started against full() (cannot happen)
                 self.log("queue full of Started/Ended: %s not queued" % m["a"])
             raise OSError(_ENOSPC)
-        self.s.write("%s%08d" % (_PREFIX, k), json.dumps(m).encode())
+        self.s.write("%s%08d" % (_PREFIX, k), json.dumps(m))  # a str is written as its UTF-8: no copy
         self.index.append((k, m.get("tx"), bool(m.get("u"))))
 
     def get(self, k):

@@ -63,9 +63,9 @@ class Store:
             self.load(name)
         seq, good = self._seq[name]
         slot = 1 - good  # never the copy that is known good
-        body = json.dumps(obj).encode()
+        body = json.dumps(obj)  # written as it is: no bytes copy (a str is a buffer of its UTF-8)
         with open(self.path("%s.%d" % (name, slot)), "wb") as f:
-            f.write(b"%d %08x %d\n" % (seq + 1, binascii.crc32(body), len(body)))
+            f.write(b"%d %08x %d\n" % (seq + 1, binascii.crc32(body), len(memoryview(body))))
             f.write(body)
         self._seq[name] = (seq + 1, slot)
         self.writes += 1
@@ -83,6 +83,8 @@ class Store:
             return None
 
     def write(self, name, data):
+        """Write file name atomically (a new file renamed over it). data: bytes, or a str
+        (written as its UTF-8, without a bytes copy)."""
         p = self.path(name)
         with open(p + ".new", "wb") as f:
             f.write(data)

@@ -241,7 +241,7 @@ class Files:
         return self.f.get(name)
 
     def write(self, name, data):
-        self.f[name] = bytes(data)
+        self.f[name] = bytes(data, "utf-8") if type(data) is str else bytes(data)  # as Store.write
 
     def remove(self, name):
         self.f.pop(name, None)

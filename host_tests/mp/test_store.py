@@ -28,6 +28,8 @@ def test_save_load_and_alternating_copies():
         assert Store(ROOT).load("vars") == {"n": i}
     import os
     assert sorted(n for n in os.listdir(ROOT)) == ["vars.0", "vars.1"]
+    s.save("vars", {"org": "\u00c9lectricit\u00e9 \u20ac"})  # non-ASCII: the header counts bytes
+    assert Store(ROOT).load("vars") == {"org": "\u00c9lectricit\u00e9 \u20ac"} and not Store(ROOT).damaged
 
 
 def test_damaged_copy_falls_back_to_the_last_good_state():
