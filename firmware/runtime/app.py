@@ -222,6 +222,7 @@ class App:
                 ms = self.st.next_deadline(ticks_ms())
             except MemoryError:
                 self.oom("timer")
+                self.wake.clear()  # oom() woke the timer: the second's pause must hold
                 ms = 1000
             except Exception as e:  # keep the station alive; the error is in the log
                 self.log("timer: %r" % e)

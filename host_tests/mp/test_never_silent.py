@@ -523,3 +523,42 @@ def test_memory_error_anywhere_in_a_connection_attempt_does_not_end_the_link_tas
     for name in os.listdir(root):
         os.remove(root + "/" + name)
     os.rmdir(root)
+
+
+def test_a_memory_error_in_the_timer_waits_its_second_before_the_next_pass():
+    """Found tracing the footprint's least heap: a MemoryError in every timer pass came back 14
+    times a second, each a log line in flash, because recording it woke the timer (App.oom sets
+    wake) and the second's pause was skipped. The pass after an out-of-memory waits its second."""
+    import asyncio
+    import os
+    from runtime.app import App
+    from runtime.store import Store
+
+    root = "/tmp/ocpp-lite-oomtimer-%d" % int.from_bytes(os.urandom(4), "little")
+    board = Board()
+    app = App(board, Store(root))
+    waits = []
+
+    def tick(now):
+        raise MemoryError("memory allocation failed, allocating 432 bytes")
+
+    async def wait_for_ms(aw, ms):  # the timer's pause: what it waits for, and whether it would
+        waits.append((ms, app.wake.is_set()))
+        aw.close()
+        raise asyncio.CancelledError  # one pass is enough
+
+    app.st.tick = tick
+    real = asyncio.wait_for_ms
+    asyncio.wait_for_ms = wait_for_ms
+    try:
+        asyncio.run(app._timer())
+    except asyncio.CancelledError:
+        pass
+    finally:
+        asyncio.wait_for_ms = real
+        asyncio.new_event_loop()
+    assert waits == [(1000, False)], waits  # a second, not woken at once by its own record
+    assert [x for x in board.logs if "out of memory: timer" in x]
+    for name in os.listdir(root):
+        os.remove(root + "/" + name)
+    os.rmdir(root)
