@@ -40,6 +40,15 @@ _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
 
 
+def forget(m):
+    """Let go of module m: out of sys.modules, and its package keeps no reference either (a
+    later import makes it afresh)."""
+    if sys.modules.pop(m, None) is not None:
+        up, _, attr = m.rpartition(".")
+        if up in sys.modules and hasattr(sys.modules[up], attr):
+            delattr(sys.modules[up], attr)
+
+
 class Station:
     def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log, certstore=None, probe=None):
         """info: chargingStation object of BootNotification; hw: board facts for the device
@@ -138,10 +147,7 @@ class Station:
                 self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
             del self._lazy[name]
             for m in code:
-                if sys.modules.pop(m, None) is not None:
-                    up, _, attr = m.rpartition(".")
-                    if up in sys.modules and hasattr(sys.modules[up], attr):
-                        delattr(sys.modules[up], attr)  # the package keeps no reference either
+                forget(m)
 
     def loaded(self, name):
         """The service name if it was created (__getattr__), else None."""

@@ -10,7 +10,7 @@ import os
 from time import ticks_ms
 from micropython import const
 from ocpp_lite.engine import clock
-from ocpp_lite.station import Station
+from ocpp_lite.station import Station, forget
 from .certstore import CertStore
 from .link import Link
 from .queue import FlashQueue
@@ -24,12 +24,10 @@ _BOOT = "boot"
 def _settings(store):
     """The station settings (runtime/config.py), whose module is then let go of: it is needed
     again only to provision the flash, which a board's setup does before the station runs."""
-    import sys
     from . import config
 
     s = config.station(store)
-    if sys.modules.pop("runtime.config", None) is not None and hasattr(sys.modules["runtime"], "config"):
-        delattr(sys.modules["runtime"], "config")
+    forget(config.__name__)
     return s
 
 

@@ -99,7 +99,3 @@ def install_ca(store, text):
         raise ValueError("more certificates than SecurityCtrlr.CertificateEntries allows")
     cs.replace(CSMS, ders)
 
-
-def ca_certs(store):
-    """DER of the installed CSMS root certificates (what wss:// trusts)."""
-    return CertStore(store).ders(CSMS)

@@ -112,6 +112,9 @@ def wanted(line):
     return k in (b"upgrade:", b"connection:", b"sec-websocket-accept:", b"sec-websocket-protocol:", b"sec-websocket-extensions:")
 
 
+_PLAIN = (str, bytes, bytearray)  # frame() parts written as they are (else made as written)
+
+
 def frame(opcode, payload, mask, buf=None):
     """One masked client frame with FIN set; mask is 4 random bytes. payload: bytes, or text
     as a str or a list of parts (a message made in parts is never joined): str, or an iterator
@@ -121,25 +124,25 @@ def frame(opcode, payload, mask, buf=None):
     parts = payload if type(payload) is list else (payload,)
     n = 0
     for p in parts:
-        if type(p) is not str and type(p) is not bytes and type(p) is not bytearray:
+        if type(p) not in _PLAIN:
             n = -1  # made as written: the text goes in at 8 (the longest header below
             break  # 64 kB), the header before it once the length is known
         n += len(memoryview(p))  # bytes, not characters
-    h = 8 if n < 0 else 6 if n < 126 else 8 if n < 65536 else 14
-    if n >= 0 and (buf is None or len(buf) < h + n):
-        buf = bytearray(h + n)
-    i = h
+    o = 8 if n < 0 else _header(n)  # where the text starts
+    if n >= 0 and (buf is None or len(buf) < o + n):
+        buf = bytearray(o + n)
+    i = o
     for p in parts:
-        for s in (p,) if type(p) is str or type(p) is bytes or type(p) is bytearray else p:
+        for s in (p,) if type(p) in _PLAIN else p:
             s = memoryview(s)
             if i + len(s) > len(buf):
                 raise ValueError("frame over its buffer")
             buf[i : i + len(s)] = s
             i += len(s)
-    n = i - h
-    if h == 8 and n < 126:  # a short made one: its 6-byte header starts at 2
-        h = 6
-    s = 8 - h if i - n == 8 else 0
+    n = i - o
+    s = o - _header(n)  # 0, or 2 for a short made text (its header is 6 bytes)
+    if s < 0:
+        raise ValueError("made text over 64 kB")
     buf[s] = 0x80 | opcode
     if n < 126:
         buf[s + 1] = 0x80 | n
@@ -149,10 +152,15 @@ def frame(opcode, payload, mask, buf=None):
     else:
         buf[s + 1] = 0xFF
         struct.pack_into(">Q", buf, s + 2, n)
-    buf[i - n - 4 : i - n] = mask
-    for k in range(i - n, i):
-        buf[k] ^= mask[(k - i + n) & 3]
+    buf[o - 4 : o] = mask
+    for k in range(n):
+        buf[o + k] ^= mask[k & 3]
     return buf if s == 0 and len(buf) == i else memoryview(buf)[s:i]
+
+
+def _header(n):
+    """Bytes of a masked client frame's header for n bytes of payload."""
+    return 6 if n < 126 else 8 if n < 65536 else 14
 
 
 def head(b0, b1):

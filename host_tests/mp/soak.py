@@ -421,7 +421,7 @@ class Soak:
         while out:
             f = out.popleft()
             self.progress = True
-            self.sent(f if type(f) is str else "".join(p if type(p) is str else "".join(p) for p in f))
+            self.sent(f if type(f) is str else "".join(p if type(p) is str else "".join(p) for p in f))  # fakes.text (not on the frozen soak's path)
         eff = st.effects
         n = len(eff)
         if n >= EFFECTS_MAX and not self.full_logged:

@@ -230,12 +230,15 @@ class Variables:
             item = next(rep[1], None)
         sep = ',"reportData":['
         k = 0
-        while item is not None and k < most and _size(item) < room:
+        while item is not None and k < most:
+            m = _size(item)
+            if m >= room:
+                break
             yield sep
             yield from item
             sep = ","
             k += 1
-            room -= _size(item) + 1
+            room -= m + 1
             item = next(rep[1], None)
         rep[3] = item
         rep[2] += 1
