@@ -10,6 +10,7 @@ connection with. The oracle works on the bytes that go out, never on the generat
 a mutation that happens to leave a valid message is expected to be answered as one."""
 
 import json
+import pathlib
 import random
 import re
 import string
@@ -20,7 +21,11 @@ from tools import csms as csms_mod
 from rawcsms import frame
 
 # --- the station's rules (docs/behaviour.md "Behaviour details", "Provisioning with --set")
-MAX_MSG = 8192  # MaxMessageBytes default: a larger message closes with 1009 (Frames(max_msg=))
+# MaxMessageBytes default (runtime/config.py, Frames(max_msg=)): of a larger message the station
+# keeps the first KEEP bytes and answers a CALL whose id they hold with FormatViolation
+MAX_MSG = int(re.search(r'"MaxMessageBytes": (\d+)', (pathlib.Path(__file__).resolve().parents[1] / "firmware"
+                                                      / "runtime" / "config.py").read_text()).group(1))
+KEEP = 96  # runtime/ws.py _KEEP
 DEPTH = 16  # deepest nesting of arrays and objects
 NUMLEN = 24  # longest number literal
 MAX_ID = 36  # longest message id
@@ -178,6 +183,15 @@ def strict(b):
     return v
 
 
+def head_call_id(b):
+    """The id of a text that starts like a CALL, read as the station reads it without parsing
+    (ocpp_lite/engine/rpc.py head: '[2,"<id>"', printable ASCII, no escape), else None."""
+    m = re.match(rb'[ \t\r\n]*\[[ \t\r\n]*2[ \t\r\n]*,[ \t\r\n]*"([^"]{1,%d})"' % MAX_ID, b)
+    if not m or min(m.group(1)) < 32 or max(m.group(1)) > 126 or b"\\" in m.group(1):
+        return None
+    return m.group(1).decode()
+
+
 def _depth(x):
     if isinstance(x, list):
         return 1 + max((_depth(i) for i in x), default=0)
@@ -202,10 +216,11 @@ def _weight(x):
 def expect(b, max_msg=MAX_MSG):
     """What the station answers to the text message b (bytes): [] when it drops it, else one
     ("E", id, codes) or ("R", id, action) (a CALLRESULT valid against the action's response
-    schema); "close" when it is over max_msg (MaxMessageBytes); or "unsafe" for a valid request
-    the campaign must not send (it would change the station)."""
+    schema); or "unsafe" for a valid request the campaign must not send (it would change the
+    station). A message over max_msg (MaxMessageBytes) is answered from its head."""
     if len(b) > max_msg:
-        return "close"
+        mid = head_call_id(b[:KEEP])
+        return [("E", mid, {"FormatViolation"})] if mid else []
     m = strict(b)
     if not isinstance(m, list) or not m:
         return [("E", "-1", {RFE})]
@@ -407,8 +422,6 @@ class Frames:
         e = expect(b, self.max_msg)
         if e == "unsafe":
             return None
-        if e == "close":
-            return Case(cat, frame(1, b), close={1009}, note=note + " over MaxMessageBytes")
         return Case(cat, frame(1, b), [a + (len(b),) for a in e], note=note)
 
     def call(self, cat, action, payload, note="", raw=None):
@@ -632,6 +645,28 @@ class Frames:
             wire = wire.replace(frame(1, parts[0], fin=False), frame(1, b"", fin=False) + frame(0, parts[0], fin=False), 1)
         return Case("fragments", wire, c.answers, pongs, note="%d fragments of %s" % (len(parts), c.note))
 
+    def oversize(self):
+        """Messages over MaxMessageBytes, in one frame or fragments that cross the bound: the
+        station keeps only the head, drops the rest as it arrives and answers a CALL
+        FormatViolation; a response or a head without a readable id is dropped."""
+        r = self.rng
+        m = self.max_msg
+        mid = self.mid()
+        head = r.choice(('[2,"%s","DataTransfer",{"vendorId":"v","data":"' % mid,
+                         ' [ 2 ,\n "%s" , "InstallCertificate",{"certificateType":"CSMSRootCertificate","certificate":"' % mid,
+                         '[3,"%s",{"status":"' % mid, '[2,"%s","X","' % ("i" * 37), '{"x":"'))
+        n = r.choice((m + 1, m + 2, m + 1000, 3 * m))
+        b = (head + "x" * (n - len(head) - 2) + '"}').encode()
+        e = expect(b, m)
+        if r.random() < 0.5:
+            return Case("oversize", frame(1, b), [a + (len(b),) for a in e], note="%d bytes in one frame" % n)
+        cuts = sorted(r.sample(range(1, n), r.randint(1, 4)))
+        if r.random() < 0.5:
+            cuts = sorted(set(cuts + [m - 10]))  # a fragment under the bound, the next over it
+        parts = [b[a:c] for a, c in zip([0] + cuts, cuts + [n])]
+        wire = b"".join(frame(1 if i == 0 else 0, p, fin=i == len(parts) - 1) for i, p in enumerate(parts))
+        return Case("oversize", wire, [a + (len(b),) for a in e], note="%d bytes in %d fragments" % (n, len(parts)))
+
     def control(self):
         """Pings (answered with the same payload) and unsolicited pongs (ignored)."""
         data = bytes(self.rng.randrange(256) for _ in range(self.rng.choice((0, 1, 60, 125))))
@@ -655,13 +690,7 @@ class Frames:
         r = self.rng
         mid = self.mid()
         msg = ('[2,"%s","DataTransfer",{"vendorId":"v"}]' % mid).encode()
-        m = self.max_msg
-        big = r.choice((m + 1, m + 1000, 65535, 65536, 2**31, 2**63 - 1))
         cases = (
-            ("over the bound", frame(1, msg + b" " * (m + 1 - len(msg))), {1009}),
-            ("announced over the bound", frame(1, b"", length=big), {1009}),
-            ("fragments over the bound", frame(1, b"[" * (m // 2 + 1), fin=False) + frame(0, b"1" * (m // 2), fin=False),
-             {1009}),
             ("masked frame", frame(1, msg, mask=b"abcd"), {1002}),
             ("binary frame", frame(2, msg), {1003}),
             ("reserved opcode", frame(r.choice((3, 4, 5, 6, 7, 11, 12, 13, 14, 15)), msg), {1002}),
@@ -680,14 +709,14 @@ class Frames:
 
     WEIGHTS = (("payload", 30), ("valid", 12), ("actions", 6), ("rpc", 10), ("json", 12), ("utf8", 5),
                ("depth", 4), ("numbers", 6), ("strings", 4), ("count", 3), ("certificates", 3),
-               ("fragments", 8), ("control", 3), ("flood", 1))
+               ("fragments", 8), ("oversize", 3), ("control", 3), ("flood", 1))
 
-    def case(self, allow_close=False):
-        """The next case (never one that closes the connection unless allow_close)."""
+    def case(self):
+        """The next case that keeps the connection up (WebSocket faults: closing())."""
         cats = [c for c, w in self.WEIGHTS for _ in range(w)]
         while True:
             c = getattr(self, self.rng.choice(cats))()
-            if c is not None and (allow_close or not c.close):
+            if c is not None and not c.close:
                 return c
 
 

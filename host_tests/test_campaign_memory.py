@@ -5,13 +5,18 @@ tools/footprint/cli.py least_heaps) plus a small margin, runs the scenarios: boo
 FullInventory, a charging session with meter values, an offline period with the flash queue and
 the reconnection. Nothing queued may be lost; a MemoryError, if one happens, must end at a task
 boundary (runtime/app.py) as a MemoryExhaustion security event the CSMS receives, and the
-station must carry on. One test forces the MemoryError: a big but legal message that a heap this
-small cannot parse, while transaction events wait in the flash queue.
+station must carry on. Every legal message fits: a DataTransfer of MaxMessageBytes while a
+transaction runs is answered (the footprint's least heap includes the largest message). One test
+forces the MemoryError: MaxMessageBytes raised by the integrator beyond what the heap holds, and
+a message that size, while transaction events wait in the flash queue.
 
 `make test` runs every scenario once, `make reliability` (OCPP_LITE_CAMPAIGN=full) repeats each
 of them (campaign.scale)."""
 
 import json
+import pathlib
+import shutil
+import tempfile
 import time
 
 import pytest
@@ -20,6 +25,7 @@ from tools.campaigns import records as campaign
 import rawcsms
 from frozen import FrozenSim, build_or_skip
 from helpers import ROOT, wait_until
+from fuzzframes import MAX_MSG
 
 PROFILE = "lite"
 MARGIN = 2048  # bytes above the least heap
@@ -57,11 +63,15 @@ def least_heap(exe):
 
 
 class Rig:
-    def __init__(self, exe, state):
+    def __init__(self, exe, sets=None):
+        # The flash directory's path is short, as on a board ("/flash") and in the footprint's
+        # session: every file the station opens builds its path, and pytest's tmp_path (80
+        # characters) costs enough heap to tip a message at the least heap into MemoryError.
+        self.state = pathlib.Path(tempfile.mkdtemp(prefix="mem-"))
         self.least, self.source = least_heap(exe)
         self.heap = self.least + MARGIN
         self.c = rawcsms.RawCsms()
-        self.s = FrozenSim(exe, state, self.c.url, self.heap, sets=FAST)
+        self.s = FrozenSim(exe, self.state / "flash", self.c.url, self.heap, sets=dict(FAST, **(sets or {})))
         self.s.wait_event(ev="boot", status="Accepted", timeout=20)
 
     def close(self):
@@ -69,6 +79,7 @@ class Rig:
             self.s.close()
         finally:
             self.c.close()
+            shutil.rmtree(self.state, ignore_errors=True)
 
     def wait_calls(self, action, n, timeout=20):
         return self.c.wait(lambda: len(self.c.actions(action)) >= n, timeout, "%d x %s" % (n, action))
@@ -172,18 +183,42 @@ def scenario_offline(rig):
     assert any(m[3].get("offline") for m in rig.c.actions("TransactionEvent"))
 
 
+def scenario_largest_message(rig):
+    """The largest message the station takes (MaxMessageBytes, one long string), while a
+    transaction sends meter values every second: answered, not InternalError."""
+    s = rig.s
+    s.send(op="plug", evse=1)
+    s.send(op="tap", idToken="MEM-3")
+    s.wait_event(ev="relay", closed=True, timeout=10)
+    n = len(rig.c.actions("TransactionEvent"))
+    s.send(op="ev_power", evse=1, w=7200)
+    rig.c.wait(lambda: any(m[3]["triggerReason"] == "MeterValuePeriodic" for m in rig.c.actions("TransactionEvent")[n:]),
+               10, "meter values")
+    mid = "largest-%d" % len(rig.c.answers)
+    head = '[2,"%s","DataTransfer",{"vendorId":"v","data":"' % mid
+    rig.c.sent[mid] = "DataTransfer"
+    rig.c.send(rawcsms.text(head + "x" * (MAX_MSG - len(head) - 3) + '"}]'))
+    r = rig.c.answer(mid, timeout=15)
+    assert r[:3] == [3, mid, {"status": "UnknownVendorId"}], r[:4]
+    ended = len(s.find(ev="tx", event="Ended"))
+    s.send(op="tap", idToken="MEM-3")
+    s.wait_event(ev="tx", event="Ended", n=ended + 1, timeout=10)
+    s.send(op="unplug", evse=1)
+    rig.settle()
+
+
 SCENARIOS = {"boot": scenario_boot, "get_base_report": scenario_get_base_report, "charging": scenario_charging,
-             "offline": scenario_offline}
+             "offline": scenario_offline, "largest_message": scenario_largest_message}
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_scenario_at_the_least_heap(exe, tmp_path, name):
+def test_scenario_at_the_least_heap(exe, name):
     """Each scenario (campaign.scale: once in `make test`, 5 times in `make reliability`) at
     the least heap + MARGIN: done, nothing lost, any MemoryError recorded and survived."""
     t0 = time.monotonic()
     rounds = campaign.scale(1, 5)
     failures = []
-    rig = Rig(exe, tmp_path / "flash")
+    rig = Rig(exe)
     try:
         for i in range(rounds):
             try:
@@ -205,13 +240,14 @@ def test_scenario_at_the_least_heap(exe, tmp_path, name):
         rig.close()
 
 
-def test_forced_memory_error_is_recorded_and_survived(exe, tmp_path):
-    """A legal 7 kB DataTransfer (under MaxMessageBytes) that the least heap cannot parse,
-    sent while transaction events wait in the flash queue: answered InternalError, a
-    MemoryExhaustion security event reaches the CSMS, every queued event arrives, and the
-    station goes on (a GetVariables round trip, another charging session)."""
+def test_forced_memory_error_is_recorded_and_survived(exe):
+    """MaxMessageBytes raised to four times the default (more than this heap can parse: the
+    integrator's mistake) and a 12 kB DataTransfer under it, sent while transaction events wait
+    in the flash queue: answered InternalError, a MemoryExhaustion security event reaches the
+    CSMS, every queued event arrives, and the station goes on (a GetVariables round trip,
+    another charging session)."""
     t0 = time.monotonic()
-    rig = Rig(exe, tmp_path / "flash")
+    rig = Rig(exe, {"MaxMessageBytes": 4 * MAX_MSG})
     failures = []
     try:
         s = rig.s
@@ -232,7 +268,7 @@ def test_forced_memory_error_is_recorded_and_survived(exe, tmp_path):
         s.send(op="net", up=True)
         rig.c.wait(lambda: len(rig.c.conns) > n, 30, "the reconnection")
         rig.c.wait(lambda: rig.c.actions("TransactionEvent"), 10, "the first queued event")
-        big = '[2,"big-1","DataTransfer",{"vendorId":"v","data":"%s"}]' % ("x" * 7000)
+        big = '[2,"big-1","DataTransfer",{"vendorId":"v","data":"%s"}]' % ("x" * 3 * MAX_MSG)
         rig.c.sent["big-1"] = "DataTransfer"
         conn = rig.c.conn
         a0 = len(rig.c.answers)
@@ -269,7 +305,7 @@ def test_forced_memory_error_is_recorded_and_survived(exe, tmp_path):
             failures.append("%d transactions ended, 2 expected" % len(ended))
         campaign.record("test_campaign_memory::forced_memory_error", time.monotonic() - t0, messages=messages,
                         sessions=2, failures=len(failures),
-                        notes="%s at -X heapsize=%d; %d events queued when the 7 kB message came; %d out-of-memory "
+                        notes="%s at -X heapsize=%d; %d events queued when the 12 kB message came; %d out-of-memory "
                               "log lines" % (PROFILE, rig.heap, queued, ooms))
         assert not failures, "\n".join(failures) + "\nlog tail:\n" + "\n".join(rig.s.log[-20:])
     finally:

@@ -23,11 +23,14 @@ HARD = {
     "rom.total": 200 * KB,  # whitepaper: 200 kB ROM for the OCPP client
     "ram32.least_heap": 50 * KB,  # whitepaper: 50 kB RAM for the OCPP client
     # The same over wss://, mbedTLS in the GC heap (RP2040). The whitepaper's 50 kB is not
-    # reached yet (60.4 / 60.7 / 62.1 kB for lite / core / core-sc at c2cb87e; runs spread by
-    # about 2 kB: the heap diet of issue 15 goes on); until it is, the hard budget is a ratchet
-    # just over today's figures and their spread, so it can only come down. Lower it with every cut; 50 kB is the
-    # soft budget (and "done at" in tools/footprint/targets.py).
-    "ram32.tls_boards.least_heap": 65 * KB,
+    # reached (the heap diet of issue 15 goes on); until it is, the hard budget is a ratchet just
+    # over today's figures and their spread, lowered with every cut; 50 kB is the soft budget
+    # (and "done at" in tools/footprint/targets.py). Re-based once, upwards, when the reference
+    # session gained the largest legal message (a DataTransfer of MaxMessageBytes, 4 kB): from
+    # 60-62 kB to 71-79 kB in quick reports (lite / core / core-sc); with a 16 kB TLS input
+    # buffer in the heap the figure depends on where the message's text and strings find room,
+    # so runs spread by about 5 kB. 50 kB over ws:// (above) holds with that message.
+    "ram32.tls_boards.least_heap": 85 * KB,
 }
 
 SOFT = {

@@ -59,6 +59,6 @@ def handler(st, action):
                 return getattr(s, action)
             break
     else:
-        if " " in action or (" " + action + " ") not in _OTHERS:
+        if len(action) > 40 or " " in action or (" " + action + " ") not in _OTHERS:
             raise CallError(NOT_IMPLEMENTED, "unknown action")
     raise CallError(NOT_SUPPORTED, action + " is not supported by this build")

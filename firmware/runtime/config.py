@@ -10,7 +10,7 @@ from .certstore import CSMS, CertStore
 _ENTRIES = "SecurityCtrlr.CertificateEntries"
 _KEY = const(0)  # fields of a dmtable row
 _MUT = const(2)
-STATION = {"MaxMessageBytes": 8192}  # bound on an incoming WebSocket message (close 1009 above)
+STATION = {"MaxMessageBytes": 4096}  # bound on an incoming WebSocket message (runtime/ws.py)
 
 
 def station(store):

@@ -201,7 +201,7 @@ class Link:
                     await w.ping()
                 continue
             try:
-                app.st.rpc.receive(msg, ticks_ms())  # the session answers or hands it on
+                app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
             except MemoryError:
                 app.oom("receive")
             app.wake.set()  # deadlines may have moved

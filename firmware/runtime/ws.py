@@ -1,6 +1,7 @@
 # runtime/ws.py - WebSocket client over a MicroPython asyncio stream, driven by
-# runtime/wscodec.py. Every read and write has a timeout; an incoming message over the bound
-# closes the connection with 1009 before anything is allocated for it.
+# runtime/wscodec.py. Every read and write has a timeout. An incoming message over the bound
+# (MaxMessageBytes) is not kept: its head is, for the session to answer it, and the rest is
+# read and dropped as it arrives, so nothing is allocated for it and the connection stays up.
 import asyncio
 import os
 from time import ticks_ms
@@ -11,6 +12,7 @@ from . import wscodec as wc
 PROTOCOL = "ocpp2.0.1"
 _RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
 _HEAD_LINES = const(48)  # most header lines accepted in the upgrade response
+_KEEP = const(96)  # bytes kept of a message over the bound: its head (type, id, action)
 # Outgoing frames are made here: one buffer, taken at start-up while the heap is whole, instead
 # of a new one the size of each message (a fragmented heap may not have it). Frames up to
 # BytesPerMessage[GetReport] (2000) fit; a larger one gets a buffer of its own.
@@ -82,6 +84,7 @@ class WebSocket:
         self.on_pong = None  # fn(payload): a pong arrived
         self.rx_bytes = 0
         self.tx_bytes = 0
+        self.over = 0  # size of the message recv() last gave cut to its head, else 0
         self._b = bytearray(_RX)
         self._mv = memoryview(self._b)
         self._r = 0
@@ -152,7 +155,7 @@ class WebSocket:
                 lines.append(line)
         raise wc.HandshakeError(0, "too many response header lines")
 
-    async def _frame(self, msg):
+    async def _frame(self, msg, total):
         await self._need(2)
         fin, op, n, ext = wc.head(self._b[self._r], self._b[self._r + 1])
         self._r += 2
@@ -164,26 +167,46 @@ class WebSocket:
             await self._need(n)
             payload = bytes(self._b[self._r : self._r + n])
             self._r += n
-            return op, payload, fin
-        have = len(msg) if msg else 0
-        wc.data_rule(op, n, have, msg is not None, self.max)
-        buf = bytearray(have + n)
-        if have:
-            buf[:have] = msg
-        await self._read(memoryview(buf)[have:])
-        return op, buf, fin
+            return op, payload, fin, n
+        wc.data_rule(op, msg is not None)
+        if total + n > self.max:  # over the bound: the head only
+            have = min(total, _KEEP)
+            keep = min(n, _KEEP - have)
+            buf = bytearray(have + keep)
+            if have:
+                buf[:have] = memoryview(msg)[:have]
+            await self._read(memoryview(buf)[have:])
+            await self._drop(n - keep)
+            return op, buf, fin, n
+        if msg is None:  # a fragmented message gets a buffer of the bound, filled in place
+            msg = bytearray(n if fin else self.max)
+        await self._read(memoryview(msg)[total : total + n])
+        if fin and len(msg) > total + n:
+            msg[total + n :] = b""
+        return op, msg, fin, n
+
+    async def _drop(self, n):
+        """Read n bytes and keep none of them."""
+        while n:
+            if self._r == self._w:
+                await self._fill()
+            k = min(self._w - self._r, n)
+            self._r += k
+            n -= k
 
     async def recv(self, idle_ms=None):
-        """The next text message as a bytearray. Answers pings and the close handshake.
+        """The next text message as a bytearray; one over the bound cut to its first _KEEP
+        bytes, with self.over set to its size. Answers pings and the close handshake.
         idle_ms bounds the wait for a message to start (asyncio.TimeoutError); frames must then
         arrive within the timeout. Raises Closed when the WebSocket ends."""
         msg = None
+        total = 0
         try:
             while True:
                 if msg is None and idle_ms is not None:
                     await asyncio.wait_for_ms(self._need(2), idle_ms)
                 try:
-                    op, data, fin = await asyncio.wait_for_ms(self._frame(msg), self.t)
+                    op, data, fin, n = await asyncio.wait_for_ms(self._frame(msg, total), self.t)
                 except asyncio.TimeoutError:
                     raise Closed(1006, "frame not complete in time")
                 self.last_rx = ticks_ms()
@@ -200,7 +223,9 @@ class WebSocket:
                         self.on_pong(data)
                 else:
                     msg = data
+                    total += n
                     if fin:
+                        self.over = total if total > self.max else 0
                         return msg
         except wc.ProtocolError as e:
             await self.close(e.args[0])

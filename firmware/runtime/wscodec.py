@@ -20,7 +20,6 @@ CLOSE_PROTOCOL = const(1002)
 CLOSE_UNSUPPORTED = const(1003)
 CLOSE_NO_STATUS = const(1005)
 CLOSE_INVALID_DATA = const(1007)
-CLOSE_TOO_BIG = const(1009)
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
@@ -181,16 +180,14 @@ def head(b0, b1):
     return b0 & 0x80, op, n, 2 if n == 126 else 8 if n == 127 else 0
 
 
-def data_rule(op, n, have, fragmented, limit):
-    """Check a data frame of n bytes against the message so far. Raises ProtocolError."""
+def data_rule(op, fragmented):
+    """Check a data frame against the message so far. Raises ProtocolError."""
     if op == OP_CONT and not fragmented:
         raise ProtocolError(CLOSE_PROTOCOL, "continuation without a message")
     if op != OP_CONT and fragmented:
         raise ProtocolError(CLOSE_PROTOCOL, "new message inside a fragmented one")
     if op == OP_BINARY:
         raise ProtocolError(CLOSE_UNSUPPORTED, "OCPP-J is text only")
-    if have + n > limit:
-        raise ProtocolError(CLOSE_TOO_BIG, "message over %d bytes" % limit)
 
 
 def close_payload(code, reason=""):

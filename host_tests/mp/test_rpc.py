@@ -64,3 +64,46 @@ def test_call_id_reads_the_id_without_parsing():
     for b in (b'[2,"%s","X",{}]' % (b"i" * 37), b'[3,"abc",{}]', b'[2,"","X",{}]', b'[2,abc', b'[2,"a\\"b","X",{}]',
               b'[2,"\xc3\xa9","X",{}]', b'[2,"a\x01","X"]', b'[20,"a","X",{}]', b'["2","a"]', b'', b'[2,"abc'):
         assert rpc.call_id(b) is None, b
+
+
+def _big(payload):
+    """A CALL over rpc._LIFT bytes as the WebSocket hands it over (a bytearray), and the value
+    json.loads makes of it."""
+    text = json.dumps([2, "big", "DataTransfer", payload])
+    return bytearray(text.encode()), json.loads(text)
+
+
+def test_long_strings_are_lifted_and_parse_the_same():
+    """engine/lift.py: strings over 64 bytes in the payload are made without json.loads; the
+    result is what json.loads makes, escapes, \\u escapes and UTF-8 included."""
+    pem = "-----BEGIN CERTIFICATE-----\n" + ("MIIB" * 16 + "\n") * 20 + "-----END CERTIFICATE-----\n"
+    odd = 'q"uo\\te/\b\f\r\t \u00e9\u20ac\U0001f600 ' * 16 + "\x01\x1f\u007f"
+    for payload in ({"vendorId": "v", "data": pem},
+                    {"vendorId": "v", "data": [odd, "short", {"k": "x" * 65, "n": [1, 2.5, None, True]}]},
+                    {"vendorId": "v" * 100, "data": {"a": "y" * 600}, "messageId": "z" * 64}):
+        buf, want = _big(payload)
+        assert len(buf) > 512
+        m = rpc.parse(buf)
+        assert m == (2, "big", "DataTransfer", want[3]), m
+        assert b"\\u0000" in buf  # the markers: the strings were lifted
+
+
+def test_long_keys_actions_and_top_level_strings_are_lifted_too():
+    buf, want = _big({"vendorId": "v", "data": {"k" * 300: ["x" * 70, {"é" * 80: 1}], "short": "s"}})
+    assert rpc.parse(buf)[3] == want[3] and buf.count(b"\\u0000") == 3
+    long_action = bytearray(('[2,"a","%s",{}]' % ("A" * 600)).encode())
+    assert rpc.parse(long_action) == (2, "a", "A" * 600, {})
+    assert _err(bytearray(('"%s"' % ("s" * 600)).encode())) == ("-1", rpc.RPC_FRAMEWORK)  # not an array
+
+
+def test_a_text_with_its_own_nul_escape_is_not_lifted():
+    buf, want = _big({"vendorId": "v", "data": ["\x00", "x" * 600]})
+    assert rpc.parse(buf)[3] == want[3]
+    assert buf.count(b"\\u0000") == 1  # its own, no marker
+
+
+def test_a_bad_long_string_is_still_an_rpc_framework_error():
+    buf, _ = _big({"vendorId": "v", "data": "x" * 600})
+    buf[-10] = 1  # a control character in the long string
+    assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
+

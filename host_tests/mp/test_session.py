@@ -193,3 +193,24 @@ def test_timeout_of_a_flash_message_is_an_attempt_only_when_the_link_answers_the
     assert json.loads(text(s.out.popleft()))[1] == f1[1]  # sent again at once, same id
     _receive(s, st, ('[3,"%s",{}]' % f1[1]).encode(), 14100)
     assert len(st.q) == 0 and st.answered == [("TransactionEvent", {})] and not [x for x in logs if "given up" in x]
+
+
+def test_a_message_over_the_bound_is_answered_from_its_head():
+    """runtime/ws.py keeps only the head of a message over MaxMessageBytes: a CALL is answered
+    FormatViolation, a response ends the CALL it answers as failed, anything else is dropped."""
+    s, logs = _s()
+    s.accepted = True
+    assert s._over(St(), bytearray(b' [ 2 , "c9" , "InstallCertificate", {"certificateType":"CSMSRoot'), 9000, 0) \
+        is None
+    f = json.loads(text(s.out.popleft()))
+    assert f[:3] == [4, "c9", "FormatViolation"] and "9000 bytes" in f[3] and "over MaxMessageBytes" in logs[-1]
+    got = []
+    s.call("Authorize", {}, lambda st, res, now: got.append(res))
+    s.pump(St(), 0)
+    mid = json.loads(text(s.out.popleft()))[1]
+    s._over(St(), bytearray(b'[3,"other",{"idTokenInfo":{"status":"Acc'), 9000, 1)
+    assert not got and not s.out  # not the CALL's answer: dropped
+    s._over(St(), bytearray(('[3,"%s",{"idTokenInfo":{"status":"Acc' % mid).encode()), 9000, 2)
+    assert got == [None] and not s.out
+    s._over(St(), bytearray(b'{"not": "a message"'), 9000, 3)
+    assert not s.out

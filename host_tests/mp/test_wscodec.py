@@ -141,10 +141,9 @@ def test_head_rules():
 
 
 def test_data_rules():
-    wc.data_rule(wc.OP_TEXT, 10, 0, False, 10)
-    for args, code in (((wc.OP_TEXT, 11, 0, False, 10), 1009), ((wc.OP_CONT, 5, 6, True, 10), 1009),
-                       ((wc.OP_CONT, 1, 0, False, 10), 1002), ((wc.OP_TEXT, 1, 1, True, 10), 1002),
-                       ((wc.OP_BINARY, 1, 0, False, 10), 1003)):
+    wc.data_rule(wc.OP_TEXT, False)
+    wc.data_rule(wc.OP_CONT, True)
+    for args, code in (((wc.OP_CONT, False), 1002), ((wc.OP_TEXT, True), 1002), ((wc.OP_BINARY, False), 1003)):
         try:
             wc.data_rule(*args)
         except wc.ProtocolError as e:

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import pathlib
+import re
 import shutil
 import tempfile
 import time
@@ -31,6 +32,9 @@ STATION = "FP001"
 OK = "ok"
 SKIP = "not in this build"
 UNSUPPORTED = ("NotSupported", "NotImplemented")
+# The bound on an incoming message the station starts with (runtime/config.py): the largest
+# message the CSMS may send it.
+MAX_MSG = int(re.search(r'"MaxMessageBytes": (\d+)', (ROOT / "firmware" / "runtime" / "config.py").read_text()).group(1))
 
 
 class Failed(Exception):
@@ -84,15 +88,42 @@ async def status(s):
     return OK
 
 
-async def charging(s):
-    """Local start (cable, then RFID), meter values while the EV draws power (every second once
-    set_variables has run), EV unplugged."""
+async def _charging(s):
+    """Cable in, a local start (RFID), the EV drawing power until meter values come; False
+    (cable out again) when the build does not act on the tap."""
     await s.plug()
     if not await s.op_acted(lambda: s.tx_event("Started"), op="tap", idToken="AA11BB22"):
         await s.unplug()
-        return SKIP
+        return False
     s.station.send(op="ev_power", evse=1, w=7400)
     await s.wait(lambda: s.tx_event("Updated", meter=True), "TransactionEvent with meter values", 15)
+    return True
+
+
+async def largest_message(s):
+    """The largest message the station takes (MaxMessageBytes, one long string: the most heap a
+    legal message needs), while a transaction sends meter values every second:
+    a DataTransfer the station must answer with a CALLRESULT, not InternalError. Its heap is in
+    the least heap: every legal message fits in what the report states. Right after boot, as
+    the heap is then laid out (measured: the same message later in the session needs less)."""
+    await set_variables(s)
+    if not await _charging(s):
+        return SKIP
+    payload = {"vendorId": "org.openchargealliance.footprint", "data": ""}
+    mid = "fp-%d" % (s._n + 1)  # the id call() gives it
+    payload["data"] = "x" * (MAX_MSG - len(json.dumps([2, mid, "DataTransfer", payload])))
+    r = await s.call("DataTransfer", payload)
+    if r is not None and (r.id != mid or len(json.dumps([2, mid, "DataTransfer", payload])) != MAX_MSG):
+        raise Failed("the DataTransfer was not %d bytes" % MAX_MSG)
+    await s.unplug(tx_ends=True)
+    return SKIP if r is None else OK
+
+
+async def charging(s):
+    """Local start (cable, then RFID), meter values while the EV draws power (every second once
+    set_variables has run), EV unplugged."""
+    if not await _charging(s):
+        return SKIP
     await set_variables(s, "0")
     await s.unplug(tx_ends=True)
     return OK
@@ -148,6 +179,7 @@ async def reset(s):
 
 STEPS = (
     ("boot", boot),
+    ("largest_message", largest_message),
     ("get_base_report", get_base_report),
     ("get_variables", get_variables),
     ("set_variables", set_variables),

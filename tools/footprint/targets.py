@@ -16,15 +16,15 @@ TARGETS = (
      "folded (6 at boot), a socket reader of our own instead of asyncio.stream, cold methods of "
      "Session and Transactions in modules loaded on use"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
-     "after boot first (every kB there counts here); the peak steps (GetBaseReport, the "
-     "charging session's flash-queued TransactionEvents, RequestStart/Stop, the boot after "
-     "Reset) now lie within 1 kB of each other, 5-6 kB over the live heap: fragmentation, a "
-     "few hundred bytes in one piece not found; next: no str over ~200 bytes made per message "
-     "(the flash queue's message read, parsed and dumped again)"),
+     "the largest message (MaxMessageBytes, 4 kB: the least heap covers every message parsed) "
+     "is the peak, about 9 kB over the live heap: its text and its string in two pieces of 4 kB; "
+     "next: handlers that take long strings (certificate PEM, firmware signing certificate) "
+     "from the text without a str of their own, then after boot (every kB there counts here)"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
      "the 16 kB input record buffer is most of it (the 2 kB-input build where the CSMS honours "
-     "max_fragment_length); the rest follows the heap after boot (the handshake at a "
-     "reconnection) and the ws:// peaks (with 24 kB of TLS connected)"),
+     "max_fragment_length); the largest message then needs its two 4 kB pieces in a heap the "
+     "input buffer splits (12-19 kB over the live heap, runs spread by 5 kB): a receive buffer "
+     "taken at start-up next to the TLS buffers may keep them together"),
     ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
      "follows the ws:// least heap; mbedTLS's handshake peak (certificate parsing) next"),
 )

@@ -17,6 +17,7 @@ _W_CONTAINER = const(56)  # weights: an array or object, with its slot
 _W_STRING = const(40)
 _W_BOXED = const(24)  # a float, or an integer that may not be a small int on 32 bits
 _W_SLOT = const(8)  # any other value, or a key
+_LONG = const(64)  # a string value longer than this (quotes included) is listed in check's longs
 
 # parser states
 _VALUE = const(0)  # a value is expected
@@ -29,8 +30,10 @@ _HEX = b"0123456789abcdefABCDEF"
 _ESC = b'"\\/bfnrt'
 
 
-def check(b):
-    """Raise ValueError unless bytes/bytearray b holds exactly one strict JSON value."""
+def check(b, longs=None):
+    """Raise ValueError unless bytes/bytearray b holds exactly one strict JSON value. longs: a
+    list to which the start and end of each string (key or value) over _LONG bytes are
+    appended, in order, for engine/lift.py."""
     mv = memoryview(b)
     n = len(b)
     stack = bytearray(_DEPTH)
@@ -59,8 +62,13 @@ def check(b):
                 st = _AFTER
                 i += 1
             elif c == 34:
-                i = _skip(b, _string(b, mv, i, n), n)
+                s = i
+                i = _string(b, mv, i, n)
                 w += _W_SLOT
+                if longs is not None and i - s > _LONG:
+                    longs.append(s)
+                    longs.append(i)
+                i = _skip(b, i, n)
                 if i >= n or b[i] != 58:  # :
                     raise ValueError("expected :")
                 st = _VALUE
@@ -82,8 +90,12 @@ def check(b):
                 d -= 1
                 i += 1
             elif c == 34:
+                s = i
                 i = _string(b, mv, i, n)
                 w += _W_STRING
+                if longs is not None and i - s > _LONG:
+                    longs.append(s)
+                    longs.append(i)
             elif c == 45 or 48 <= c <= 57:
                 s = i
                 i = _number(b, i, n)

@@ -8,6 +8,7 @@ CALL = const(2)
 CALLRESULT = const(3)
 CALLERROR = const(4)
 MAX_ID = const(36)
+_LIFT = const(512)  # a message longer than this has its long strings lifted (engine/lift.py)
 
 # RPC framework error codes (Part 4 section 4.3)
 FORMAT = "FormatViolation"
@@ -36,13 +37,22 @@ def parse(buf):
     Returns (CALL, id, action, payload), (CALLRESULT, id, None, payload),
     (CALLERROR, id, code, description) or None for a broken response (dropped: a response
     is never answered). Raises CallError(code, description, id) for a CALL that must be
-    answered with a CALLERROR; id is "-1" when it cannot be read.
+    answered with a CALLERROR; id is "-1" when it cannot be read. A bytearray over _LIFT
+    bytes has its long strings lifted out first (engine/lift.py: buf is changed).
     """
+    longs = [] if len(buf) > _LIFT and type(buf) is bytearray else None
+    strs = None
     try:
-        check(buf)
+        check(buf, longs)
+        if longs:
+            from . import lift
+
+            strs = lift.lift(buf, longs)
         msg = json.loads(buf)
     except (ValueError, UnicodeError):
         raise CallError(RPC_FRAMEWORK, "not valid JSON", "-1")
+    if strs:
+        msg = lift.put_back(msg, strs)
     if type(msg) is not list or not msg:
         raise CallError(RPC_FRAMEWORK, "not a JSON array", "-1")
     n = len(msg)
@@ -71,15 +81,21 @@ def parse(buf):
     raise CallError(TYPE_NOT_SUPPORTED, "unknown messageTypeId", mid or "-1")
 
 
-def call_id(buf):
-    """The message id of a text that starts like a CALL ('[2,"<id>"'), or None; for a message
-    that could not be parsed (out of memory), read without parsing it."""
+def head(buf):
+    """(message type, id) of a text that starts like a message ('[2,"<id>"', 3 or 4 likewise),
+    else None; read without parsing it: for a message that was not (out of memory) or could
+    not be (over MaxMessageBytes: only its head was kept)."""
     n = len(buf)
     i = 0
+    kind = 0
     for want in b'[2,"':
         while i < n and buf[i] in b" \t\r\n":
             i += 1
-        if i == n or buf[i] != want:
+        if i == n:
+            return None
+        if want == 50 and 50 <= buf[i] <= 52:  # 2 3 4
+            kind = buf[i] - 48
+        elif buf[i] != want:
             return None
         i += 1
     j = buf.find(b'"', i, i + MAX_ID + 1)
@@ -88,7 +104,13 @@ def call_id(buf):
     mid = bytes(buf[i:j])
     if min(mid) < 32 or max(mid) > 126 or b"\\" in mid:
         return None  # printable ASCII only: echoed without checking it further
-    return mid.decode()
+    return kind, mid.decode()
+
+
+def call_id(buf):
+    """The message id of a text that starts like a CALL, else None (see head)."""
+    h = head(buf)
+    return h[1] if h and h[0] == CALL else None
 
 
 def dumps(obj):

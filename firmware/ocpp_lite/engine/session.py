@@ -179,14 +179,15 @@ class Session:
         self._busy = (mid, action, done, later(now, self.timeout_ms), k)
         self.last_call = now
 
-    def receive(self, buf, now):
+    def receive(self, buf, now, over=0):
         """Take one text message: answer a CALL (its handler's result or a CALLERROR), give a
-        response to the owner of the CALL it answers; then let the station do what is due."""
+        response to the owner of the CALL it answers; then let the station do what is due.
+        over: the size of a message over MaxMessageBytes, of which buf is only the head."""
         st = self._st
         self._now = now
         self.rx_len = len(buf)  # the size of the message being handled (BytesPerMessage checks)
         try:
-            m = self._take(st, buf, now)
+            m = self._over(st, buf, over, now) if over else self._take(st, buf, now)
         except MemoryError:  # parsing it, or what a response set off: that is dropped
             m = None
             mid = rpc.call_id(buf)
@@ -196,6 +197,17 @@ class Session:
         if m:
             self._dispatch(st, m[0], m[1], m[2], now)
         st.tick(now)
+
+    def _over(self, st, buf, size, now):
+        """A message over MaxMessageBytes, known by its head: a CALL is answered FormatViolation
+        (the connection stays up: a CSMS that sent it again would meet a close each time), a
+        response ends the CALL it answers as failed; else it is dropped."""
+        h = rpc.head(buf)
+        self._log("message of %d bytes over MaxMessageBytes" % size)
+        if h and h[0] == rpc.CALL:
+            self.reply_error(h[1], rpc.FORMAT, "message of %d bytes over MaxMessageBytes" % size)
+        elif h and self._busy and h[1] == self._busy[0]:
+            self._finish(st, None, now)
 
     def _take(self, st, buf, now):
         """Parse buf: (id, action, payload) of a CALL to dispatch, else None."""
