@@ -10,7 +10,6 @@ connection with. The oracle works on the bytes that go out, never on the generat
 a mutation that happens to leave a valid message is expected to be answered as one."""
 
 import json
-import pathlib
 import random
 import re
 import string
@@ -18,13 +17,13 @@ import string
 import jsonschema
 
 from tools import csms as csms_mod
+from tools.footprint.session import MAX_MSG
 from rawcsms import frame
 
 # --- the station's rules (docs/behaviour.md "Behaviour details", "Provisioning with --set")
-# MaxMessageBytes default (runtime/config.py, Frames(max_msg=)): of a larger message the station
-# keeps the first KEEP bytes and answers a CALL whose id they hold with FormatViolation
-MAX_MSG = int(re.search(r'"MaxMessageBytes": (\d+)', (pathlib.Path(__file__).resolve().parents[1] / "firmware"
-                                                      / "runtime" / "config.py").read_text()).group(1))
+# MAX_MSG: MaxMessageBytes default (read from runtime/config.py; Frames(max_msg=)): of a larger
+# message the station keeps the first KEEP bytes and answers a CALL whose id they hold with
+# FormatViolation
 KEEP = 96  # runtime/ws.py _KEEP
 DEPTH = 16  # deepest nesting of arrays and objects
 NUMLEN = 24  # longest number literal

@@ -28,7 +28,10 @@ from helpers import ROOT, wait_until
 from fuzzframes import MAX_MSG
 
 PROFILE = "lite"
-MARGIN = 2048  # bytes above the least heap
+# bytes above the least heap: the largest message's peak depends on when it meets the meter
+# values' work, and the least heap is one run's (measured at a29e999: 1 of 6 runs of that
+# scenario passed at + 2 kB, 6 of 6 at + 3 kB)
+MARGIN = 3072
 FAST = {"SampledDataCtrlr.TxUpdatedInterval": 1, "OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
         "OCPPCommCtrlr.RetryBackOffRandomRange": 0}
 

@@ -5,7 +5,10 @@
 # of one) out by leaving its module out (tools/profiles.py): its service is then None and the
 # action answers NotSupported. An action that is not OCPP 2.0.1 at all answers NotImplemented
 # (Part 4 section 4.3).
+from micropython import const
 from .engine.rpc import CallError, NOT_IMPLEMENTED, NOT_SUPPORTED
+
+_LONGEST = const(40)  # longer than any OCPP 2.0.1 action: NotImplemented without copying it
 
 TABLE = (
     # action                        service (block: module)
@@ -59,6 +62,6 @@ def handler(st, action):
                 return getattr(s, action)
             break
     else:
-        if len(action) > 40 or " " in action or (" " + action + " ") not in _OTHERS:
+        if len(action) > _LONGEST or " " in action or (" " + action + " ") not in _OTHERS:
             raise CallError(NOT_IMPLEMENTED, "unknown action")
     raise CallError(NOT_SUPPORTED, action + " is not supported by this build")
