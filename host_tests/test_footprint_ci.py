@@ -273,6 +273,7 @@ def ci_run(tmp_path, monkeypatch):
 
     def report_in(wt, json_path, svg_path, args, stdout=None):
         assert "--quick" in args
+        assert args[args.index("--hint") + 1] == str(tmp_path / "new.json")  # the working tree's report
         if state["old"] is None:
             return False
         json_path.write_text(json.dumps(state["old"]))
@@ -317,3 +318,28 @@ def test_ci_without_a_base_says_so_and_passes(ci_run, capsys):
     assert rc == 0 and "could not be measured (its report failed" in out
     rc, out, d = ci_run(capsys, old={"format": 1})  # or writes no figures
     assert rc == 0 and "could not be measured (its report failed" in out
+
+
+
+@pytest.mark.parametrize("hint", [20480, 30720, 31232, 31744, 32768, 40960, 47000])
+def test_a_hinted_search_brackets_the_same_least_heap_in_fewer_runs(hint):
+    """cli.bracket from a hint (the CI base's bisections start from the working tree's least
+    heaps): whatever the hint, the bracket holds the heap where the session starts to complete,
+    and a hint within a kB of it takes at most three runs (a bisection from scratch: 7-8)."""
+    need, lo = 31000, 20000
+    runs = []
+
+    def ok(heap):
+        runs.append(heap)
+        return heap >= need
+
+    low, high = cli.bracket(ok, lo, hint)
+    assert lo <= low < need <= high
+    if abs(hint - need) <= 1024:
+        assert len(runs) <= 3, runs
+
+
+def test_a_hinted_search_without_a_large_enough_heap_says_so():
+    runs = []
+    low, high = cli.bracket(lambda heap: runs.append(heap) or False, 20000, 30000)
+    assert high is None and runs[-1] == cli.MAX_HEAP and len(runs) < 20

@@ -54,13 +54,16 @@ def test_default_profile_limits_the_evse_and_changes_on_time(csms, fast):
 
 def test_composite_of_stack_levels_and_station_maximum(csms, fast):
     fast()
-    now = datetime.datetime.now(UTC).replace(microsecond=0)
-    assert set_profile(csms, 0, profile(1, "TxDefaultProfile", [(0, 16), (600, 10)], start=now))[0] == "Accepted"
-    assert set_profile(csms, 1, profile(2, "TxDefaultProfile", [(0, 8)], level=1, start=now, ))[0] == "Accepted"
-    assert set_profile(csms, 0, profile(3, "ChargingStationMaxProfile", [(0, 32), (900, 6)], start=now))[0] == "Accepted"
+    # The schedules start a minute ago: the station's clock runs in whole seconds and may be a
+    # second behind this one, so profiles starting "now" could still be ahead of it.
+    start = datetime.datetime.now(UTC).replace(microsecond=0) - datetime.timedelta(seconds=60)
+    assert set_profile(csms, 0, profile(1, "TxDefaultProfile", [(0, 16), (600, 10)], start=start))[0] == "Accepted"
+    assert set_profile(csms, 1, profile(2, "TxDefaultProfile", [(0, 8)], level=1, start=start))[0] == "Accepted"
+    assert set_profile(csms, 0, profile(3, "ChargingStationMaxProfile", [(0, 32), (900, 6)], start=start))[0] == "Accepted"
     r = csms.call("CS001", call.GetCompositeSchedule(duration=1200, evse_id=1))
     periods = [(p["start_period"], p["limit"]) for p in r.schedule["charging_schedule_period"]]
-    lag = (datetime.datetime.fromisoformat(r.schedule["schedule_start"].replace("Z", "+00:00")) - now).seconds
+    lag = int((datetime.datetime.fromisoformat(r.schedule["schedule_start"].replace("Z", "+00:00")) - start).total_seconds())
+    assert 55 <= lag <= 65, lag
     assert periods == [(0, 8), (900 - lag, 6)], periods  # level 1 beats level 0; the station max caps
     r = csms.call("CS001", call.GetCompositeSchedule(duration=60, evse_id=9))
     assert r.status == "Rejected"
