@@ -198,9 +198,9 @@ def scenario_largest_message(rig):
     rig.c.wait(lambda: any(m[3]["triggerReason"] == "MeterValuePeriodic" for m in rig.c.actions("TransactionEvent")[n:]),
                10, "meter values")
     mid = "largest-%d" % len(rig.c.answers)
-    head = '[2,"%s","DataTransfer",{"vendorId":"v","data":"' % mid
+    head = '[2,"%s","DataTransfer",{"vendorId":"v","data":{"blob":"' % mid  # (made a str: engine/lift.py)
     rig.c.sent[mid] = "DataTransfer"
-    rig.c.send(rawcsms.text(head + "x" * (MAX_MSG - len(head) - 3) + '"}]'))
+    rig.c.send(rawcsms.text(head + "x" * (MAX_MSG - len(head) - 4) + '"}}]'))
     r = rig.c.answer(mid, timeout=15)
     assert r[:3] == [3, mid, {"status": "UnknownVendorId"}], r[:4]
     ended = len(s.find(ev="tx", event="Ended"))

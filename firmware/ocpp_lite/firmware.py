@@ -118,11 +118,14 @@ class Firmware:
         if why:  # L01.FR.21/22, L01.FR.02
             st.security.record("InvalidFirmwareSigningCertificate", why, now, True)
             return {"status": "InvalidCertificate"}
+        cert = fw["signingCertificate"]
+        if type(cert) is not str:  # the received buffer (engine/lift.py): kept as JSON, a str
+            cert = str(cert, "utf-8")
         install = fw.get("installDateTime")
         job = {"id": p["requestId"], "url": fw["location"], "get": clock.parse(fw["retrieveDateTime"]),
                "put": clock.parse(install) if install else None,
                "tries": max(p.get("retries", _RETRIES), 0) + 1, "wait": max(p.get("retryInterval", _INTERVAL), 0),
-               "cert": fw["signingCertificate"], "sig": fw["signature"], "status": None}
+               "cert": cert, "sig": fw["signature"], "status": None}
         try:
             st.save("fw", job)
         except OSError:

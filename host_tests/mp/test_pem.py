@@ -12,6 +12,16 @@ def test_single_and_bundle():
     assert pem.to_der("junk\n" + one + one.replace("\n", "\r\n")) == [DER, DER]
 
 
+def test_a_bytearray_as_a_received_message_gives_it():
+    one = "-----BEGIN CERTIFICATE-----\n%s-----END CERTIFICATE-----\n" % B64
+    assert pem.to_der(bytearray(("junk\n" + one + one).encode())) == [DER, DER]
+    try:
+        pem.to_der(bytearray(b"-----BEGIN CERTIFICATE-----\nAAAA"))
+    except ValueError:
+        return
+    raise AssertionError("not closed")
+
+
 def test_errors():
     for t in ("", "-----BEGIN CERTIFICATE-----\nAAAA",
               "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----",

@@ -78,14 +78,58 @@ def test_long_strings_are_lifted_and_parse_the_same():
     result is what json.loads makes, escapes, \\u escapes and UTF-8 included."""
     pem = "-----BEGIN CERTIFICATE-----\n" + ("MIIB" * 16 + "\n") * 20 + "-----END CERTIFICATE-----\n"
     odd = 'q"uo\\te/\b\f\r\t \u00e9\u20ac\U0001f600 ' * 16 + "\x01\x1f\u007f"
-    for payload in ({"vendorId": "v", "data": pem},
-                    {"vendorId": "v", "data": [odd, "short", {"k": "x" * 65, "n": [1, 2.5, None, True]}]},
+    for payload in ({"vendorId": "v", "data": [pem, odd, "short", {"k": "x" * 65, "n": [1, 2.5, None, True]}]},
                     {"vendorId": "v" * 100, "data": {"a": "y" * 600}, "messageId": "z" * 64}):
         buf, want = _big(payload)
         assert len(buf) > 512
         m = rpc.parse(buf)
         assert m == (2, "big", "DataTransfer", want[3]), m
         assert b"\\u0000" in buf  # the markers: the strings were lifted
+
+
+def _is_text(v, want):
+    """v is the bytearray of want's UTF-8 (a str compares equal to bytes on MicroPython)."""
+    return type(v) is bytearray and bytes(v) == want.encode()
+
+
+def test_certificate_and_data_values_stay_in_the_received_buffer():
+    """engine/lift.py _PLACES: a PEM or DataTransfer's data is no str of its own: the longest
+    becomes the received bytearray itself, decoded (escapes, UTF-8), another one a copy."""
+    pem = "-----BEGIN CERTIFICATE-----\n" + ("MIIB" * 16 + "\n") * 20 + "-----END CERTIFICATE-----\n"
+    buf, want = _big({"vendorId": "v", "data": pem + '"\u00e9\u20ac'})
+    m = rpc.parse(buf)
+    assert m[3]["data"] is buf and _is_text(buf, want[3]["data"]) and m[3]["vendorId"] == "v"
+    text = json.dumps([2, "c", "InstallCertificate", {"certificateType": "CSMSRootCertificate", "certificate": pem}])
+    buf = bytearray(text.encode())
+    m = rpc.parse(buf)
+    assert m[3]["certificate"] is buf and _is_text(buf, pem) and m[3]["certificateType"] == "CSMSRootCertificate"
+    fw = {"location": "https://x/" + "f" * 90, "retrieveDateTime": "2026-01-01T00:00:00Z",
+          "signingCertificate": pem + pem, "signature": "s" * 100}
+    text = json.dumps([2, "u", "UpdateFirmware", {"requestId": 1, "firmware": fw,
+                                                   "customData": {"vendorId": "v", "data": "d" * 200}}])
+    buf = bytearray(text.encode())
+    m = rpc.parse(buf)
+    got = m[3]["firmware"]
+    assert got["signingCertificate"] is buf and _is_text(buf, pem + pem)
+    assert got["signature"] == fw["signature"] and type(got["signature"]) is str and got["location"] == fw["location"]
+    assert m[3]["customData"]["data"] == "d" * 200 and type(m[3]["customData"]["data"]) is str  # not in _PLACES
+    two = {"vendorId": "v", "data": "x" * 300, "certificate": pem}  # (not a valid DataTransfer: parsed all the same)
+    buf, want = _big(two)
+    m = rpc.parse(buf)
+    assert m[3]["certificate"] is buf and _is_text(buf, pem)
+    assert _is_text(m[3]["data"], "x" * 300) and m[3]["data"] is not buf
+
+
+def test_a_kept_value_with_bad_utf8_is_an_rpc_framework_error():
+    buf, _ = _big({"vendorId": "v", "data": "x" * 600})
+    buf[-100] = 0xFF
+    assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
+    buf, _ = _big({"vendorId": "v", "data": "é" * 600})
+    i = buf.find(b"\xc3\xa9" * 200) + 255  # a character split across the 256-byte pieces is no error
+    assert rpc.parse(buf)[3]["data"] is buf and len(buf) == 1200
+    buf, _ = _big({"vendorId": "v", "data": "é" * 600})
+    buf[i] = 0xC3  # a lead byte where a continuation byte must be
+    assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
 
 
 def test_long_keys_actions_and_top_level_strings_are_lifted_too():

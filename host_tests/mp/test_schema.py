@@ -121,3 +121,13 @@ def test_every_module_writing_schemas_has_schema_s_types_and_flags():
                 assert private[n] == getattr(schema, n), (f, "_" + n)
                 seen += 1
     assert seen >= 30, seen
+
+
+def test_a_bytearray_string_counts_characters():
+    """A PEM kept in the received buffer (engine/lift.py) is a bytearray of UTF-8: checked as a
+    string of that many characters, not bytes."""
+    assert code({"n": 1, "sub": {"id": 1, "name": bytearray(b"abcde")}}) is None
+    assert code({"n": 1, "sub": {"id": 1, "name": bytearray("ééééé".encode())}}) is None  # 10 bytes
+    assert code({"n": 1, "sub": {"id": 1, "name": bytearray(b"abcdef")}}) == "PropertyConstraintViolation"
+    assert code({"n": 1, "sub": {"id": 1, "name": bytearray("éééééé".encode())}}) == "PropertyConstraintViolation"
+    assert code({"n": 1, "sub": {"id": 1, "name": b"abc"}}) == "TypeConstraintViolation"

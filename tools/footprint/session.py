@@ -101,17 +101,18 @@ async def _charging(s):
 
 
 async def largest_message(s):
-    """The largest message the station takes (MaxMessageBytes, one long string: the most heap a
-    legal message needs), while a transaction sends meter values every second:
+    """The largest message the station takes (MaxMessageBytes, one long string the station must
+    make a str of: the most heap a legal message needs; a PEM or DataTransfer data as a string
+    needs less, engine/lift.py), while a transaction sends meter values every second:
     a DataTransfer the station must answer with a CALLRESULT, not InternalError. Its heap is in
     the least heap: every legal message fits in what the report states. Right after boot, as
     the heap is then laid out (measured: the same message later in the session needs less)."""
     await set_variables(s)
     if not await _charging(s):
         return SKIP
-    payload = {"vendorId": "org.openchargealliance.footprint", "data": ""}
+    payload = {"vendorId": "org.openchargealliance.footprint", "data": {"blob": ""}}
     mid = "fp-%d" % (s._n + 1)  # the id call() gives it
-    payload["data"] = "x" * (MAX_MSG - len(json.dumps([2, mid, "DataTransfer", payload])))
+    payload["data"]["blob"] = "x" * (MAX_MSG - len(json.dumps([2, mid, "DataTransfer", payload])))
     r = await s.call("DataTransfer", payload)
     if r is not None and (r.id != mid or len(json.dumps([2, mid, "DataTransfer", payload])) != MAX_MSG):
         raise Failed("the DataTransfer was not %d bytes" % MAX_MSG)

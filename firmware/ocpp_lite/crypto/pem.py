@@ -7,10 +7,14 @@ _END = "-----END "
 
 
 def to_der(text, label="CERTIFICATE"):
-    """All '-----BEGIN <label>-----' blocks of text as a list of DER bytes. Raises ValueError."""
+    """All '-----BEGIN <label>-----' blocks of text (a str, or a bytearray of it as a received
+    message may give it: engine/lift.py) as a list of DER bytes. Raises ValueError."""
     out = []
     begin = _BEGIN + label + "-----"
     end = _END + label + "-----"
+    if type(text) is not str:
+        begin = begin.encode()
+        end = end.encode()
     i = text.find(begin)
     while i >= 0:
         j = text.find(end, i)

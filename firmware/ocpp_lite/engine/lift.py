@@ -6,51 +6,152 @@
 # too) in place and makes it a str with one allocation; a short marker takes its place, so the
 # text stays the same JSON, and put_back() sets the strs into the parsed value. rpc.parse
 # imports this module with the first message that has such a string.
+#
+# The values of the fields in _PLACES (a certificate's PEM, DataTransfer's data) cost not even
+# that: they stay where they were decoded, the JSON is parsed from a copy of the rest of the
+# text, and they come out as bytearrays, the longest in the received buffer itself (its text is
+# no longer needed once parsed); their handlers take str or bytearray. Found anywhere else (a
+# vendor's customData, say), such a value is made a str after all: it might be stored as JSON.
+
+from micropython import const
 
 _ESC = b'"\\/bfnrt'
 _UNESC = b'"\\/\x08\x0c\n\r\t'  # what each escape of _ESC stands for
 _BLANK = b"                                "
+# (key, depth) of the values kept as bytearrays: the message is at depth 0, its payload at 1
+_PLACES = const((("certificate", 2), ("data", 2), ("signingCertificate", 3)))
 
 
 def lift(b, longs):
     """Take the strings at longs (start and end offsets in bytearray b, in pairs) out of b.
-    Returns them (a list of str), or None when b holds a \\u0000 escape of its own (nothing
-    lifted): the marker of string k is "\\u0000<k>", then blanks up to the string's end."""
+    Returns (strs, text to parse): strs[k] is the str of string k, or (start, end) of its
+    decoded bytes in b when it is the value of a field named in _PLACES (finish() makes those
+    bytearrays); the text is b, or a new bytearray without those values when there are any.
+    None when b holds a \\u0000 escape of its own (nothing lifted): the marker of string k is
+    "\\u0000<k>", then blanks up to the string's end."""
     if b.find(b"\\u0000") >= 0:
         return None
     mv = memoryview(b)
     out = []
+    cut = 0  # bytes of the text the kept values take beyond their markers
     for j in range(0, len(longs), 2):
         s = longs[j]
         e = longs[j + 1]
         end = _unescape(b, mv, s + 1, e - 1)
+        tag = _tag(j >> 1)
+        if _kept(b, s):
+            _utf8(b, mv, s + 1, end)
+            out.append((s + 1, end))
+            cut += e - s - len(tag)
+            continue
         out.append(str(mv[s + 1 : end], "utf-8"))
-        tag = ('"\\u0000%d"' % (j >> 1)).encode()
         k = s + len(tag)
         mv[s:k] = tag
         while k < e:
             m = min(e - k, len(_BLANK))
             mv[k : k + m] = _BLANK[:m]
             k += m
-    return out
+    if not cut:
+        return out, b
+    t = bytearray(len(b) - cut)  # the text with markers in place of the kept values
+    r = w = 0
+    for j in range(0, len(longs), 2):
+        if type(out[j >> 1]) is tuple:
+            s = longs[j]
+            t[w : w + s - r] = mv[r:s]
+            w += s - r
+            tag = _tag(j >> 1)
+            t[w : w + len(tag)] = tag
+            w += len(tag)
+            r = longs[j + 1]
+    t[w:] = mv[r:]
+    return out, t
 
 
-def put_back(v, strs):
-    """The parsed value v with the markers lift() left in it (values and keys) replaced by strs."""
+def finish(b, strs):
+    """strs with the kept values (lift) made bytearrays: the longest becomes b itself (its text
+    moved to the front, b cut to its length), the others copies. b is no message afterwards."""
+    big = -1
+    for k in range(len(strs)):
+        x = strs[k]
+        if type(x) is tuple and (big < 0 or x[1] - x[0] > strs[big][1] - strs[big][0]):
+            big = k
+    if big < 0:
+        return strs
+    mv = memoryview(b)
+    for k in range(len(strs)):
+        x = strs[k]
+        if type(x) is tuple and k != big:
+            strs[k] = bytearray(mv[x[0] : x[1]])
+    i, e = strs[big]
+    w = 0
+    while i < e:  # moved left in pieces that do not overlap
+        m = min(e - i, i - w)
+        mv[w : w + m] = mv[i : i + m]
+        w += m
+        i += m
+    del mv
+    b[w:] = b""
+    strs[big] = b
+    return strs
+
+
+def put_back(v, strs, depth=0, key=None):
+    """The parsed value v with the markers lift() left in it (values and keys) replaced by strs;
+    a bytearray outside _PLACES is made a str."""
     t = type(v)
     if t is str:
-        return strs[int(v[1:])] if v and v[0] == "\x00" else v
+        if not v or v[0] != "\x00":
+            return v
+        v = strs[int(v[1:])]
+        if type(v) is not str and (key, depth) not in _PLACES:
+            v = str(v, "utf-8")
+        return v
+    depth += 1
     if t is list:
         for k in range(len(v)):
-            v[k] = put_back(v[k], strs)
+            v[k] = put_back(v[k], strs, depth)
     elif t is dict:
         for k in list(v):  # (a copy of the keys: keys may change)
-            x = put_back(v[k], strs)
+            x = put_back(v[k], strs, depth, k)
             if k and k[0] == "\x00":
                 del v[k]
                 k = strs[int(k[1:])]
             v[k] = x
     return v
+
+
+def _utf8(b, mv, i, e):
+    """Raise UnicodeError unless b[i:e] is UTF-8 (as str() would, a piece at a time)."""
+    while i < e:
+        j = min(i + 256, e)
+        while i < j < e and b[j] & 0xC0 == 0x80:  # not inside a character
+            j -= 1
+        if j == i:
+            raise UnicodeError
+        str(mv[i:j], "utf-8")
+        i = j
+
+
+def _tag(k):
+    return ('"\\u0000%d"' % k).encode()
+
+
+def _kept(b, s):
+    """Whether the string at b[s] is the value of a field named in _PLACES."""
+    i = s - 1
+    while i > 0 and b[i] in b" \t\r\n":
+        i -= 1
+    if b[i] != 58:  # ':'
+        return False
+    i -= 1
+    while i > 0 and b[i] in b" \t\r\n":
+        i -= 1
+    for name, _ in _PLACES:
+        n = len(name)
+        if i > n and b[i] == 34 and b[i - n - 1] == 34 and b.find(name.encode(), i - n, i) == i - n:
+            return True
+    return False
 
 
 def _unescape(b, mv, i, j):

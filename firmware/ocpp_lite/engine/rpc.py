@@ -38,21 +38,30 @@ def parse(buf):
     (CALLERROR, id, code, description) or None for a broken response (dropped: a response
     is never answered). Raises CallError(code, description, id) for a CALL that must be
     answered with a CALLERROR; id is "-1" when it cannot be read. A bytearray over _LIFT
-    bytes has its long strings lifted out first (engine/lift.py: buf is changed).
+    bytes has its long strings lifted out first (engine/lift.py: buf is changed, and may
+    become the value of a certificate or data field).
     """
     longs = [] if len(buf) > _LIFT and type(buf) is bytearray else None
-    strs = None
+    lifted = None
     try:
         check(buf, longs)
+        text = buf
         if longs:
             from . import lift
 
-            strs = lift.lift(buf, longs)
-        msg = json.loads(buf)
+            lifted = lift.lift(buf, longs)
+            if lifted:
+                text = lifted[1]
+        msg = json.loads(text)
     except (ValueError, UnicodeError):
         raise CallError(RPC_FRAMEWORK, "not valid JSON", "-1")
-    if strs:
-        msg = lift.put_back(msg, strs)
+    if lifted:
+        try:
+            msg = lift.put_back(msg, lift.finish(buf, lifted[0]))
+        except MemoryError:  # buf may be half moved: the id is taken from what was parsed
+            if type(msg) is list and len(msg) == 4 and msg[0] == CALL and type(msg[1]) is str and 0 < len(msg[1]) <= MAX_ID:
+                raise CallError(INTERNAL, "out of memory", msg[1])
+            raise
     if type(msg) is not list or not msg:
         raise CallError(RPC_FRAMEWORK, "not a JSON array", "-1")
     n = len(msg)
