@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 import time
+from asyncio import core
 from time import ticks_diff, ticks_ms
 from hw.inputs import Inputs
 from ocpp_lite import __version__
@@ -16,6 +17,13 @@ from ocpp_lite.engine.clock import UNIX_2000
 _OPS = ("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem")
 _METER_MS = 1000
 
+
+
+def _line():
+    """(awaited) The next line of stdin, "" at its end: asyncio.stream's way, without that
+    module (a board has no stdin to read; the heap after boot is measured here)."""
+    yield core._io_queue.queue_read(sys.stdin)
+    return sys.stdin.readline()
 
 class SimBoard:
     def __init__(self, evses, serial, state, flash=None):
@@ -119,9 +127,8 @@ class SimBoard:
         self._readings(app)
         asyncio.create_task(self._meter(app))
         self.show({"ev": "ready"})
-        rd = asyncio.StreamReader(sys.stdin)
         while True:
-            line = await rd.readline()
+            line = await _line()
             if not line:  # stdin closed: keep running without inputs
                 await asyncio.Event().wait()
             try:

@@ -1,9 +1,14 @@
-# runtime/ws.py - WebSocket client over a MicroPython asyncio stream, driven by
-# runtime/wscodec.py. Every read and write has a timeout. An incoming message over the bound
+# runtime/ws.py - WebSocket client over a non-blocking socket on asyncio, driven by
+# runtime/wscodec.py. Every read and write has a timeout. The socket is read and written
+# here as asyncio.stream would (its I/O queue) without importing that module (~0.9 kB of heap
+# on the boards) or copying what the socket does not take at once. An incoming message over the bound
 # (MaxMessageBytes) is not kept: its head is, for the session to answer it, and the rest is
 # read and dropped as it arrives, so nothing is allocated for it and the connection stays up.
 import asyncio
 import os
+import socket
+from asyncio import core
+from errno import EINPROGRESS
 from time import ticks_ms
 from micropython import const
 from ocpp_lite.provisioning.netprofile import parse_url
@@ -52,11 +57,8 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     tls, host, port, path = parse_url(url)
     if tls and ssl_ctx is None:
         raise ValueError("wss:// needs an installed CSMS root certificate")
-    r, _ = await asyncio.wait_for_ms(
-        asyncio.open_connection(host, port, ssl_ctx if tls else None, host if tls else None),
-        timeout_ms,
-    )
-    ws = WebSocket(r, max_msg, timeout_ms)
+    s = await asyncio.wait_for_ms(_open(host, port, ssl_ctx if tls else None, host), timeout_ms)
+    ws = WebSocket(s, max_msg, timeout_ms)
     try:
         key = wc.make_key(os.urandom(16))
         auth = wc.basic_auth(identity, password) if password else None
@@ -75,9 +77,50 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     return ws
 
 
+def _open(host, port, ctx, name):
+    """(awaited) A non-blocking socket connected to host:port, wrapped in TLS context ctx if
+    not None (its handshake runs in the first reads and writes); closed again if this fails
+    or is cancelled (a connect timeout)."""
+    ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+    s = socket.socket(ai[0], ai[1], ai[2])
+    try:
+        s.setblocking(False)
+        try:
+            s.connect(ai[-1])
+        except OSError as e:
+            if e.errno != EINPROGRESS:
+                raise
+        if ctx:
+            s = ctx.wrap_socket(s, server_hostname=name, do_handshake_on_connect=False)
+            s.setblocking(False)
+        yield core._io_queue.queue_write(s)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def _recv(s, mv):
+    """(awaited) Bytes read from socket s into mv once it is readable; None: a TLS record
+    is not complete yet; 0: the connection ended."""
+    yield core._io_queue.queue_read(s)
+    return s.readinto(mv)
+
+
+def _send(s, data):
+    """(awaited) Write all of data to socket s, from data itself."""
+    mv = memoryview(data)
+    off = 0
+    while off < len(mv):
+        yield core._io_queue.queue_write(s)
+        n = s.write(mv[off:])
+        if n is not None:
+            off += n
+
+
 class WebSocket:
-    def __init__(self, stream, max_msg, timeout_ms):
-        self.s = stream
+    def __init__(self, sock, max_msg, timeout_ms):
+        self.s = sock
         self.max = max_msg
         self.t = timeout_ms
         self.last_rx = ticks_ms()
@@ -103,7 +146,7 @@ class WebSocket:
             n = self._w - self._r
             self._b[0:n] = self._b[self._r : self._w]
             self._r, self._w = 0, n
-        n = await self.s.readinto(self._mv[self._w :])
+        n = await _recv(self.s, self._mv[self._w :])
         if n is None:
             return  # TLS record not complete yet
         if not n:
@@ -126,7 +169,7 @@ class WebSocket:
                 self._r += k
                 got += k
             elif need - got >= _RX:  # large payload: straight into the message
-                n = await self.s.readinto(mv[got:])
+                n = await _recv(self.s, mv[got:])
                 if n is None:
                     continue
                 if not n:
@@ -258,8 +301,7 @@ class WebSocket:
         async with self._lock:
             if op is not None:  # framed only now, holding the lock: _TXBUF is free
                 data = wc.frame(op, data, os.urandom(4), _TXBUF)
-            self.s.write(data)  # takes a copy of what the socket does not take at once
-            await asyncio.wait_for_ms(self.s.drain(), self.t)
+            await asyncio.wait_for_ms(_send(self.s, data), self.t)
         self.tx_bytes += len(data)
 
     async def _send(self, op, payload):
@@ -285,6 +327,6 @@ class WebSocket:
         """Drop the TCP connection at once; later reads and writes raise Closed."""
         self._dead = True
         try:
-            self.s.s.close()
+            self.s.close()
         except Exception:
             pass

@@ -10,21 +10,27 @@ KB = 1024
 # (path, label, done at, aim, next lever)
 TARGETS = (
     ("ram32.after_boot", "heap after boot, idle", 16 * KB, 12 * KB,
-     "fewer function and class objects at boot: ~24 kB of it are the imported modules (about "
-     "260 functions and 38 classes in 37 modules; asyncio alone 4.3 kB, its stream module 1 kB "
-     "of that); the RAM table per block shows what each keeps loaded. Next: exception classes "
-     "folded (6 at boot), a socket reader of our own instead of asyncio.stream, cold methods of "
-     "Session and Transactions in modules loaded on use"),
+     "fewer function and class objects at boot: ~23 kB of it are the imported modules (about "
+     "290 function objects, 5.3 kB, and 38 classes in 36 modules; asyncio 3.4 kB since ws.py "
+     "reads its socket without asyncio.stream; the 2 kB send buffer is taken at boot on purpose); "
+     "the RAM table per block shows what each keeps loaded. Next: exception classes folded (6 at "
+     "boot, 112 bytes each), wscodec's handshake half loaded only to connect, public const names "
+     "made private (each a globals slot), cold methods of Session and Transactions in modules "
+     "loaded on use"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
      "the largest message (MaxMessageBytes, 4 kB: the least heap covers every message parsed) "
-     "is the peak, about 9 kB over the live heap: its text and its string in two pieces of 4 kB; "
-     "next: handlers that take long strings (certificate PEM, firmware signing certificate) "
-     "from the text without a str of their own, then after boot (every kB there counts here)"),
+     "is the peak, about 13 kB over the live heap: its text and the str of its long string, "
+     "4 kB each (the session's message has the shape that costs most: a string a handler may "
+     "keep; a PEM or DataTransfer data string stays in the received buffer, 4 kB less). Next: "
+     "long strings in customData and inside DataTransfer data (read by no handler) kept the same "
+     "way, customData dropped before anything is stored, then after boot (every kB there "
+     "counts here)"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
      "the 16 kB input record buffer is most of it (the 2 kB-input build where the CSMS honours "
-     "max_fragment_length); the largest message then needs its two 4 kB pieces in a heap the "
-     "input buffer splits (12-19 kB over the live heap, runs spread by 5 kB): a receive buffer "
-     "taken at start-up next to the TLS buffers may keep them together"),
+     "max_fragment_length); the largest message then needs its 4 kB text in a heap the input "
+     "buffer splits (11 kB over the live heap since nothing is imported at the first "
+     "connection any more: asyncio.stream's objects, made then, split it further): a receive "
+     "buffer taken at start-up next to the TLS buffers may keep it whole"),
     ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
      "follows the ws:// least heap; mbedTLS's handshake peak (certificate parsing) next"),
 )
