@@ -66,10 +66,10 @@ def test_call_id_reads_the_id_without_parsing():
         assert rpc.call_id(b) is None, b
 
 
-def _big(payload):
+def _big(payload, action="DataTransfer"):
     """A CALL over rpc._LIFT bytes as the WebSocket hands it over (a bytearray), and the value
     json.loads makes of it."""
-    text = json.dumps([2, "big", "DataTransfer", payload])
+    text = json.dumps([2, "big", action, payload])
     return bytearray(text.encode()), json.loads(text)
 
 
@@ -78,12 +78,12 @@ def test_long_strings_are_lifted_and_parse_the_same():
     result is what json.loads makes, escapes, \\u escapes and UTF-8 included."""
     pem = "-----BEGIN CERTIFICATE-----\n" + ("MIIB" * 16 + "\n") * 20 + "-----END CERTIFICATE-----\n"
     odd = 'q"uo\\te/\b\f\r\t \u00e9\u20ac\U0001f600 ' * 16 + "\x01\x1f\u007f"
-    for payload in ({"vendorId": "v", "data": [pem, odd, "short", {"k": "x" * 65, "n": [1, 2.5, None, True]}]},
-                    {"vendorId": "v" * 100, "data": {"a": "y" * 600}, "messageId": "z" * 64}):
-        buf, want = _big(payload)
+    for payload in ({"setVariableData": [pem, odd, "short", {"k": "x" * 65, "n": [1, 2.5, None, True]}]},
+                    {"vendorId": "v" * 100, "datum": {"a": "y" * 600}, "messageId": "z" * 64}):
+        buf, want = _big(payload, "SetVariables")
         assert len(buf) > 512
         m = rpc.parse(buf)
-        assert m == (2, "big", "DataTransfer", want[3]), m
+        assert m == (2, "big", "SetVariables", want[3]), m
         assert b"\\u0000" in buf  # the markers: the strings were lifted
 
 
@@ -93,31 +93,56 @@ def _is_text(v, want):
 
 
 def test_certificate_and_data_values_stay_in_the_received_buffer():
-    """engine/lift.py _PLACES: a PEM or DataTransfer's data is no str of its own: the longest
+    """jsonsyntax._PLACES: a PEM or DataTransfer's data is no str of its own: the longest
     becomes the received bytearray itself, decoded (escapes, UTF-8), another one a copy."""
     pem = "-----BEGIN CERTIFICATE-----\n" + ("MIIB" * 16 + "\n") * 20 + "-----END CERTIFICATE-----\n"
     buf, want = _big({"vendorId": "v", "data": pem + '"\u00e9\u20ac'})
     m = rpc.parse(buf)
     assert m[3]["data"] is buf and _is_text(buf, want[3]["data"]) and m[3]["vendorId"] == "v"
-    text = json.dumps([2, "c", "InstallCertificate", {"certificateType": "CSMSRootCertificate", "certificate": pem}])
-    buf = bytearray(text.encode())
-    m = rpc.parse(buf)
-    assert m[3]["certificate"] is buf and _is_text(buf, pem) and m[3]["certificateType"] == "CSMSRootCertificate"
+    for action, key in (("InstallCertificate", "certificate"), ("CertificateSigned", "certificateChain")):
+        text = json.dumps([2, "c", action, {"certificateType": "CSMSRootCertificate", key: pem}])
+        buf = bytearray(text.encode())
+        m = rpc.parse(buf)
+        assert m[3][key] is buf and _is_text(buf, pem) and m[3]["certificateType"] == "CSMSRootCertificate"
     fw = {"location": "https://x/" + "f" * 90, "retrieveDateTime": "2026-01-01T00:00:00Z",
           "signingCertificate": pem + pem, "signature": "s" * 100}
-    text = json.dumps([2, "u", "UpdateFirmware", {"requestId": 1, "firmware": fw,
-                                                   "customData": {"vendorId": "v", "data": "d" * 200}}])
+    text = json.dumps([2, "u", "UpdateFirmware", {"requestId": 1, "firmware": fw, "location": "l" * 100}])
     buf = bytearray(text.encode())
     m = rpc.parse(buf)
     got = m[3]["firmware"]
     assert got["signingCertificate"] is buf and _is_text(buf, pem + pem)
     assert got["signature"] == fw["signature"] and type(got["signature"]) is str and got["location"] == fw["location"]
-    assert m[3]["customData"]["data"] == "d" * 200 and type(m[3]["customData"]["data"]) is str  # not in _PLACES
+    assert m[3]["location"] == "l" * 100 and type(m[3]["location"]) is str  # not at signingCertificate's depth
     two = {"vendorId": "v", "data": "x" * 300, "certificate": pem}  # (not a valid DataTransfer: parsed all the same)
     buf, want = _big(two)
     m = rpc.parse(buf)
     assert m[3]["certificate"] is buf and _is_text(buf, pem)
     assert _is_text(m[3]["data"], "x" * 300) and m[3]["data"] is not buf
+
+
+def test_every_string_inside_data_and_custom_data_stays_bytes_and_only_there():
+    """DataTransfer's data at any depth, customData at any depth (its keys stay str): kept;
+    a "data" key below the payload, or strings after such a subtree closes: made str."""
+    long = "é" * 100
+    payload = {"vendorId": "v",
+               "data": {"blob": long, "list": [long, {"deep": long}], "k" * 70: 1, "n": [1, None]},
+               "after": long,
+               "customData": {"vendorId": "w" * 80, "x": [long]},
+               "evse": {"data": long, "customData": {"vendorId": "w", "y": long}, "z": long}}
+    buf, want = _big(payload)
+    m = rpc.parse(buf)[3]
+    d = m["data"]
+    assert _is_text(d["blob"], long) and _is_text(d["list"][0], long) and _is_text(d["list"][1]["deep"], long)
+    assert d["k" * 70] == 1 and d["n"] == [1, None]
+    assert _is_text(m["customData"]["vendorId"], "w" * 80) and _is_text(m["customData"]["x"][0], long)
+    assert _is_text(m["evse"]["customData"]["y"], long)
+    for v in (m["after"], m["evse"]["data"], m["evse"]["z"]):
+        assert type(v) is str and v == long
+    one = {"customData": {"vendorId": "v", "x": "é" * 300}, "after": ["x" * 70]}
+    buf, want = _big(one, "SetVariables")
+    m = rpc.parse(buf)[3]
+    assert m["customData"]["x"] is buf and _is_text(buf, "é" * 300)
+    assert m["after"] == ["x" * 70] and type(m["after"][0]) is str
 
 
 def test_a_kept_value_with_bad_utf8_is_an_rpc_framework_error():
@@ -133,7 +158,7 @@ def test_a_kept_value_with_bad_utf8_is_an_rpc_framework_error():
 
 
 def test_long_keys_actions_and_top_level_strings_are_lifted_too():
-    buf, want = _big({"vendorId": "v", "data": {"k" * 300: ["x" * 70, {"é" * 80: 1}], "short": "s"}})
+    buf, want = _big({"vendorId": "v", "datum": {"k" * 300: ["x" * 70, {"é" * 80: 1}], "short": "s"}})
     assert rpc.parse(buf)[3] == want[3] and buf.count(b"\\u0000") == 3
     long_action = bytearray(('[2,"a","%s",{}]' % ("A" * 600)).encode())
     assert rpc.parse(long_action) == (2, "a", "A" * 600, {})

@@ -131,3 +131,19 @@ def test_a_bytearray_string_counts_characters():
     assert code({"n": 1, "sub": {"id": 1, "name": bytearray(b"abcdef")}}) == "PropertyConstraintViolation"
     assert code({"n": 1, "sub": {"id": 1, "name": bytearray("éééééé".encode())}}) == "PropertyConstraintViolation"
     assert code({"n": 1, "sub": {"id": 1, "name": b"abc"}}) == "TypeConstraintViolation"
+
+
+def test_custom_data_is_checked_then_dropped_everywhere():
+    """customData (TC_P_03) is accepted and dropped, on every object and inside ANY values, in
+    requests and responses: its long values are bytearrays (engine/lift.py) that json.dumps
+    would write as bytearray(b'...') into flash or onto the wire."""
+    cd = {"vendorId": bytearray(b"v" * 80), "blob": bytearray(b"x" * 300)}
+    p = {"n": 1, "customData": dict(cd), "sub": {"id": 1, "customData": dict(cd)},
+         "subs": [{"id": 2, "customData": dict(cd)}],
+         "any": [{"k": 1, "customData": dict(cd)}, {"deep": {"customData": dict(cd), "v": "s"}}]}
+    assert schema.check(p, SPEC) is p
+    assert p == {"n": 1, "sub": {"id": 1}, "subs": [{"id": 2}], "any": [{"k": 1}, {"deep": {"v": "s"}}]}
+    r = schema.response({"n": 1, "customData": {"no": "vendorId"}, "sub": {"id": 1, "customData": 5}},
+                        SPEC, print)
+    assert r == {"n": 1, "sub": {"id": 1}}
+    assert code({"n": 1, "customData": {"vendorId": bytearray(b"v" * 256)}}) == "PropertyConstraintViolation"

@@ -18,6 +18,12 @@ _W_STRING = const(40)
 _W_BOXED = const(24)  # a float, or an integer that may not be a small int on 32 bits
 _W_SLOT = const(8)  # any other value, or a key
 _LONG = const(64)  # a string value longer than this (quotes included) is listed in check's longs
+# Where a long string value is kept as bytes by engine/lift.py (no str made of it): the values
+# of these keys at this depth (the message is depth 1, its payload 2; 0: any depth) and every
+# string inside them. A PEM, a certificate chain, DataTransfer's data and customData: no handler
+# keeps them as text (customData is dropped by engine/schema.py once checked).
+_PLACES = const((
+    (b"certificate", 2), (b"certificateChain", 2), (b"data", 2), (b"signingCertificate", 3), (b"customData", 0)))
 
 # parser states
 _VALUE = const(0)  # a value is expected
@@ -33,13 +39,15 @@ _ESC = b'"\\/bfnrt'
 def check(b, longs=None):
     """Raise ValueError unless bytes/bytearray b holds exactly one strict JSON value. longs: a
     list to which the start and end of each string (key or value) over _LONG bytes are
-    appended, in order, for engine/lift.py."""
+    appended, in order, for engine/lift.py; the start as -1 - start for a value in _PLACES."""
     mv = memoryview(b)
     n = len(b)
     stack = bytearray(_DEPTH)
     d = 0
     w = 0
     st = _VALUE
+    place = False  # the key just read is in _PLACES (only with longs)
+    keep = _DEPTH + 1  # the depth from which every value is in _PLACES
     i = _skip(b, 0, n)
     while i < n:
         if w > _WEIGHT:
@@ -53,21 +61,27 @@ def check(b, longs=None):
                 st = _KEY if top == 123 else _VALUE
             elif c == top + 2:  # ] closes [ (91/93), } closes { (123/125)
                 d -= 1
+                if d < keep:
+                    keep = _DEPTH + 1
             else:
                 raise ValueError("expected , or close")
             i += 1
         elif st >= _KEY_OR_END:
             if c == 125 and st == _KEY_OR_END:
                 d -= 1
+                if d < keep:
+                    keep = _DEPTH + 1
                 st = _AFTER
                 i += 1
             elif c == 34:
                 s = i
                 i = _string(b, mv, i, n)
                 w += _W_SLOT
-                if longs is not None and i - s > _LONG:
-                    longs.append(s)
-                    longs.append(i)
+                if longs is not None:
+                    if i - s > _LONG:
+                        longs.append(s)
+                        longs.append(i)
+                    place = _place(b, s + 1, i - 1, d)
                 i = _skip(b, i, n)
                 if i >= n or b[i] != 58:  # :
                     raise ValueError("expected :")
@@ -83,18 +97,22 @@ def check(b, longs=None):
                     raise ValueError("too deep")
                 stack[d] = c
                 d += 1
+                if place and d < keep:
+                    keep = d
                 st = _KEY_OR_END if c == 123 else _VALUE_OR_END
                 i += 1
                 w += _W_CONTAINER
             elif c == 93 and empty_ok:
                 d -= 1
+                if d < keep:
+                    keep = _DEPTH + 1
                 i += 1
             elif c == 34:
                 s = i
                 i = _string(b, mv, i, n)
                 w += _W_STRING
                 if longs is not None and i - s > _LONG:
-                    longs.append(s)
+                    longs.append(-1 - s if place or d >= keep else s)
                     longs.append(i)
             elif c == 45 or 48 <= c <= 57:
                 s = i
@@ -104,11 +122,20 @@ def check(b, longs=None):
             else:
                 i = _literal(b, i)
                 w += _W_SLOT
+            place = False
         i = _skip(b, i, n)
     if d or st != _AFTER or i != n:
         raise ValueError("incomplete or trailing data")
     if w > _WEIGHT:
         raise ValueError("too many values")
+
+
+def _place(b, s, e, d):
+    """Whether the key b[s:e], read at depth d, is one of _PLACES."""
+    for name, at in _PLACES:
+        if len(name) == e - s and (at == d or not at) and b.find(name, s, e) == s:
+            return True
+    return False
 
 
 def _skip(b, i, n):

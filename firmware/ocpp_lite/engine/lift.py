@@ -7,26 +7,23 @@
 # text stays the same JSON, and put_back() sets the strs into the parsed value. rpc.parse
 # imports this module with the first message that has such a string.
 #
-# The values of the fields in _PLACES (a certificate's PEM, DataTransfer's data) cost not even
-# that: they stay where they were decoded, the JSON is parsed from a copy of the rest of the
-# text, and they come out as bytearrays, the longest in the received buffer itself (its text is
-# no longer needed once parsed); their handlers take str or bytearray. Found anywhere else (a
-# vendor's customData, say), such a value is made a str after all: it might be stored as JSON.
-
-from micropython import const
+# The values jsonsyntax.check marks (its _PLACES: a certificate's PEM or chain, DataTransfer's
+# data, customData) cost not even that: they stay where they were decoded, the JSON is parsed
+# from a copy of the rest of the text, and they come out as bytearrays, the longest in the
+# received buffer itself (its text is no longer needed once parsed). Their handlers take str
+# or bytearray; engine/schema.py drops customData once checked, so no bytearray is ever stored
+# or sent (json.dumps would write it as bytearray(b'...')).
 
 _ESC = b'"\\/bfnrt'
 _UNESC = b'"\\/\x08\x0c\n\r\t'  # what each escape of _ESC stands for
 _BLANK = b"                                "
-# (key, depth) of the values kept as bytearrays: the message is at depth 0, its payload at 1
-_PLACES = const((("certificate", 2), ("data", 2), ("signingCertificate", 3)))
 
 
 def lift(b, longs):
-    """Take the strings at longs (start and end offsets in bytearray b, in pairs) out of b.
-    Returns (strs, text to parse): strs[k] is the str of string k, or (start, end) of its
-    decoded bytes in b when it is the value of a field named in _PLACES (finish() makes those
-    bytearrays); the text is b, or a new bytearray without those values when there are any.
+    """Take the strings at longs (start and end offsets in bytearray b, in pairs; a start
+    -1 - s: a value to keep as bytes) out of b. Returns (strs, text to parse): strs[k] is the
+    str of string k, or (start, end) of its decoded bytes in b for a value to keep (finish()
+    makes those bytearrays); the text is b, or a new bytearray without those values.
     None when b holds a \\u0000 escape of its own (nothing lifted): the marker of string k is
     "\\u0000<k>", then blanks up to the string's end."""
     if b.find(b"\\u0000") >= 0:
@@ -37,9 +34,12 @@ def lift(b, longs):
     for j in range(0, len(longs), 2):
         s = longs[j]
         e = longs[j + 1]
+        keep = s < 0
+        if keep:
+            s = longs[j] = -1 - s
         end = _unescape(b, mv, s + 1, e - 1)
         tag = _tag(j >> 1)
-        if _kept(b, s):
+        if keep:
             _utf8(b, mv, s + 1, end)
             out.append((s + 1, end))
             cut += e - s - len(tag)
@@ -96,24 +96,19 @@ def finish(b, strs):
     return strs
 
 
-def put_back(v, strs, depth=0, key=None):
-    """The parsed value v with the markers lift() left in it (values and keys) replaced by strs;
-    a bytearray outside _PLACES is made a str."""
+def put_back(v, strs):
+    """The parsed value v with the markers lift() left in it (values and keys) replaced by strs."""
     t = type(v)
     if t is str:
         if not v or v[0] != "\x00":
             return v
-        v = strs[int(v[1:])]
-        if type(v) is not str and (key, depth) not in _PLACES:
-            v = str(v, "utf-8")
-        return v
-    depth += 1
+        return strs[int(v[1:])]
     if t is list:
         for k in range(len(v)):
-            v[k] = put_back(v[k], strs, depth)
+            v[k] = put_back(v[k], strs)
     elif t is dict:
         for k in list(v):  # (a copy of the keys: keys may change)
-            x = put_back(v[k], strs, depth, k)
+            x = put_back(v[k], strs)
             if k and k[0] == "\x00":
                 del v[k]
                 k = strs[int(k[1:])]
@@ -135,23 +130,6 @@ def _utf8(b, mv, i, e):
 
 def _tag(k):
     return ('"\\u0000%d"' % k).encode()
-
-
-def _kept(b, s):
-    """Whether the string at b[s] is the value of a field named in _PLACES."""
-    i = s - 1
-    while i > 0 and b[i] in b" \t\r\n":
-        i -= 1
-    if b[i] != 58:  # ':'
-        return False
-    i -= 1
-    while i > 0 and b[i] in b" \t\r\n":
-        i -= 1
-    for name, _ in _PLACES:
-        n = len(name)
-        if i > n and b[i] == 34 and b[i - n - 1] == 34 and b.find(name.encode(), i - n, i) == i - n:
-            return True
-    return False
 
 
 def _unescape(b, mv, i, j):

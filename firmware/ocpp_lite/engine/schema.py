@@ -12,7 +12,9 @@
 # OccurrenceConstraintViolation; wrong JSON type or malformed date-time ->
 # TypeConstraintViolation; value outside an enumeration or over a length ->
 # PropertyConstraintViolation; a field the schema does not know -> FormatViolation.
-# customData is accepted on every object (TC_P_03).
+# customData is accepted on every object (TC_P_03), checked (vendorId) and dropped: the station has
+# no vendor extensions, and long values in it are bytearrays (engine/lift.py) that must never be
+# stored or sent. Values of type ANY lose their customData too.
 from micropython import const
 from .rpc import CallError, FORMAT, OCCURRENCE, PROPERTY, TYPE
 from . import clock
@@ -50,12 +52,14 @@ def check(obj, spec, where="", lenient=False):
                 v[j] = value(v[j], f[1], where, name, lenient)
         else:
             obj[name] = value(v, f[1], where, name, lenient)
-    if len(obj) > known and not lenient:
-        for k in obj:
-            if k == "customData":
-                value(obj[k], _CUSTOM, where, k, True)  # vendor fields are free
-            elif not _has(spec, k):
-                raise CallError(FORMAT, where + k + " is not allowed")
+    if len(obj) > known:
+        c = obj.pop("customData", _MISSING)
+        if not lenient:
+            if c is not _MISSING:
+                value(c, _CUSTOM, where, "customData", True)  # vendor fields are free
+            for k in obj:
+                if not _has(spec, k):
+                    raise CallError(FORMAT, where + k + " is not allowed")
     return obj
 
 
@@ -64,6 +68,18 @@ def _has(spec, k):
         if f[0] == k:
             return True
     return False
+
+
+def _plain(v):
+    """Drop the customData of every object in v (of type ANY: not checked otherwise)."""
+    t = type(v)
+    if t is dict:
+        v.pop("customData", None)
+        v = v.values()
+    elif t is not list:
+        return
+    for x in v:
+        _plain(x)
 
 
 def value(v, t, where, name, lenient=False):
@@ -96,6 +112,8 @@ def value(v, t, where, name, lenient=False):
         elif t == TIME:
             if tv is not str or clock.parse(v) is None:
                 err = (TYPE, " is not a date-time")
+        elif t == ANY:
+            _plain(v)
     elif type(t[0]) is str:
         if tv is not str:
             err = (TYPE, " is not a string")
