@@ -16,7 +16,7 @@ import string
 
 import jsonschema
 
-from tools import csms as csms_mod
+from tools import csms as csms_mod, jsonweight
 from tools.footprint.session import MAX_MSG
 from rawcsms import frame
 
@@ -28,8 +28,6 @@ KEEP = 96  # runtime/ws.py _KEEP
 DEPTH = 16  # deepest nesting of arrays and objects
 NUMLEN = 24  # longest number literal
 MAX_ID = 36  # longest message id
-WEIGHT = 6144  # the parse-cost bound of jsonsyntax.py: arrays and objects weigh 56, strings 40,
-W_CONTAINER, W_STRING, W_BOXED, W_SLOT = 56, 40, 24, 8  # floats and long integers 24, others and keys 8
 BYTES = {"GetVariables": 1500, "SetVariables": 2500}  # DeviceDataCtrlr.BytesPerMessage
 ITEMS = {"GetVariables": ("getVariableData", 4), "SetVariables": ("setVariableData", 4)}  # ItemsPerMessage
 # CSMS actions the core-sc build handles (firmware/ocpp_lite/actions.py, tools/profiles.py)
@@ -155,29 +153,17 @@ def strict(b):
         return None
     if any(len(m.group(1)) % 2 for m in _SURROGATE.finditer(t)):
         return None  # \uD800-\uDFFF escapes: MicroPython would make CESU-8 of them
-    w = [0]
 
     def number(s):
         if len(s) > NUMLEN:
             raise _Invalid("number literal over %d characters" % NUMLEN)
-        boxed = len(s) > 9 or any(c in s for c in ".eE")
-        w[0] += W_BOXED if boxed else W_SLOT
         return float(s) if any(c in s for c in ".eE") else int(s)
 
-    def pairs(kv):
-        w[0] += W_SLOT * len(kv)
-        d = {}
-        for k, x in kv:
-            if k in d:  # a repeated key: its earlier value was parsed too
-                w[0] += _weight(d[k])
-            d[k] = x
-        return d
-
     try:
-        v = json.loads(t, parse_float=number, parse_int=number, parse_constant=_constant, object_pairs_hook=pairs)
+        v = json.loads(t, parse_float=number, parse_int=number, parse_constant=_constant)
     except (ValueError, _Invalid, RecursionError):
         return None
-    if _depth(v) > DEPTH or w[0] + _weight(v) > WEIGHT:
+    if _depth(v) > DEPTH or jsonweight.weight(t) > jsonweight.WEIGHT:
         return None
     return v
 
@@ -197,19 +183,6 @@ def _depth(x):
     if isinstance(x, dict):
         return 1 + max((_depth(i) for i in x.values()), default=0)
     return 0
-
-
-def _weight(x):
-    """jsonsyntax.py's weight of x, but for numbers and keys (counted as they are read)."""
-    if isinstance(x, list):
-        return W_CONTAINER + sum(_weight(i) for i in x)
-    if isinstance(x, dict):
-        return W_CONTAINER + sum(_weight(i) for i in x.values())
-    if isinstance(x, str):
-        return W_STRING
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return 0
-    return W_SLOT
 
 
 def expect(b, max_msg=MAX_MSG):

@@ -159,6 +159,18 @@ def test_TC_K_38_CS_remote_start_charging_profile_ignored_without_smart_charging
     assert not s.find(ev="limit")  # nothing limits the current: the profile was not used
 
 
+def test_long_custom_data_of_a_remote_start_is_not_echoed(csms, fast):
+    """customData with long values (kept as bytes: engine/lift.py) on the idToken and the
+    request: dropped once checked, so the TransactionEvent carries the idToken without it."""
+    s = fast()
+    ev_connected_pre_session(csms, s)
+    big = {"vendorId": "com.example." + "v" * 60, "blob": "\u00e9" * 30, "list": ["x" * 70]}
+    r = csms.raw_call("CS001", "cd1", "RequestStartTransaction",
+                      {"idToken": dict(REMOTE, customData=big), "remoteStartId": 5, "evseId": 1, "customData": big})
+    assert r.msg[2]["status"] == "Accepted", r.msg
+    check_remote_started(wait_te(csms, "Started"), remote_start_id=5)  # its idToken: REMOTE, no customData
+
+
 def test_remote_start_rejected_while_pending_or_busy(csms, sims):
     csms.boot_status = "Pending"
     csms.interval = 60

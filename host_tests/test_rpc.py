@@ -114,6 +114,33 @@ def test_TC_P_03_CS_custom_data_is_received(csms, sim):
     assert res["attributeValue"] == "200", res
 
 
+def test_long_values_kept_as_bytes_are_checked_and_never_echoed_or_stored(csms, sims, tmp_path):
+    """Long customData at every level (kept as bytes: engine/lift.py) is checked and dropped; a
+    long attributeValue (kept as bytes too) is taken as text: the answer, the GetVariables
+    value and what the flash holds after a power cut are the value, not bytearray(b'...')."""
+    state = tmp_path / "flash"
+    s = sims(csms.url, state=state)
+    s.wait_event(ev="boot", status="Accepted")
+    big = {"vendorId": "com.example." + "v" * 60, "blob": "\u00e9" * 30, "list": ["x" * 70, {"deep": "y" * 70}]}
+    value = "Power.Active.Import,%sEnergy.Active.Import.Register" % (" " * 40)
+    item = {"component": {"name": "SampledDataCtrlr", "customData": big},
+            "variable": {"name": "TxUpdatedMeasurands", "customData": big}, "attributeValue": value, "customData": big}
+    r = csms.raw_call("CS001", "lc1", "SetVariables", {"setVariableData": [item], "customData": big})
+    assert r.kind == 3 and r.payload["setVariableResult"] == [
+        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedMeasurands"},
+         "attributeStatus": "Accepted"}], r.msg
+    bad = dict(big)
+    del bad["vendorId"]
+    r = csms.raw_call("CS001", "lc2", "SetVariables", {"setVariableData": [item], "customData": bad})
+    assert r.msg[:3] == [4, "lc2", "OccurrenceConstraintViolation"], r.msg
+    s.kill()  # power cut, then the same flash
+    s2 = sims(None, state=state, ident=None)
+    s2.wait_event(ev="boot", status="Accepted")
+    r = csms.raw_call("CS001", "lc3", "GetVariables", {"getVariableData": [
+        {"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedMeasurands"}}]})
+    assert r.payload["getVariableResult"][0]["attributeValue"] == "Power.Active.Import,Energy.Active.Import.Register"
+
+
 def test_custom_data_in_a_trigger_is_accepted(csms, sim):
     r = csms.raw_call("CS001", "d2", "TriggerMessage", {
         "requestedMessage": "Heartbeat",

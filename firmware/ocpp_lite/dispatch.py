@@ -6,8 +6,9 @@
 # action answers NotSupported. An action that is not OCPP 2.0.1 at all answers NotImplemented
 # (Part 4 section 4.3).
 from micropython import const
-from .engine.rpc import CallError, NOT_IMPLEMENTED, NOT_SUPPORTED
+from .engine.rpc import CallError, FORMAT, NOT_IMPLEMENTED, NOT_SUPPORTED
 
+_SIZED = ("GetVariables", "SetVariables")  # with a DeviceDataCtrlr.BytesPerMessage[<action>] limit
 _LONGEST = const(40)  # longer than any OCPP 2.0.1 action: NotImplemented without copying it
 
 TABLE = (
@@ -50,6 +51,16 @@ _OTHERS = (
     " SetMonitoringLevel SetVariableMonitoring SignCertificate StatusNotification"
     " TransactionEvent UnpublishFirmware "
 )
+
+
+def admit(st, action, size):
+    """Raises the CallError that answers a CALL of action, size bytes long, before its payload
+    is parsed (engine/rpc.py parse): NotSupported or NotImplemented for an action this build
+    does not handle, FormatViolation over DeviceDataCtrlr.BytesPerMessage[action] (GetVariables:
+    B06.FR.17; SetVariables likewise in B05)."""
+    handler(st, action)
+    if action in _SIZED and size > st.devmodel.get("DeviceDataCtrlr.BytesPerMessage[%s]" % action):
+        raise CallError(FORMAT, "message over BytesPerMessage[%s]" % action)
 
 
 def handler(st, action):

@@ -65,3 +65,12 @@ def test_parse_weight_is_bounded():
     assert _refused(b"[" + b",".join([b"1.5"] * 254) + b"]")
     assert _refused(b"[" + b",".join([b"1234567890"] * 254) + b"]")  # not a small int on 32 bits
     check(b'{"a":' + b'"' + b"x" * 7000 + b'"}')  # the text of a string is not weighed
+
+
+def test_shaped_like_a_call():
+    """check() says whether the value is an array of 4 elements, the last an object."""
+    for t in (b'[2,"a","B",{}]', b' [ 2 , "a" , "B" , { "x" : [1, {}] } ] ', b'[[1,2],{},[],{"k":[{}]}]'):
+        assert check(t) is True, t
+    for t in (b'[2,"a","B",[]]', b'[2,"a","B",{},{}]', b'[2,"a","B"]', b'[2,"a",{},"B"]', b'{"a":1,"b":2,"c":3,"d":{}}',
+              b'[]', b'[[2,"a","B",{}]]', b'"x"', b'[1,2,3,4]'):
+        assert check(t) is False, t

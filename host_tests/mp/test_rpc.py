@@ -176,3 +176,62 @@ def test_a_bad_long_string_is_still_an_rpc_framework_error():
     buf[-10] = 1  # a control character in the long string
     assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
 
+
+
+def _admit(action, size):
+    """An admit() for parse: SendLocalList and unknown actions not handled, SetVariables up to
+    2500 bytes."""
+    if action != "SetVariables":
+        raise rpc.CallError(rpc.NOT_SUPPORTED, action)
+    if size > 2500:
+        raise rpc.CallError(rpc.FORMAT, "over BytesPerMessage")
+
+
+def _refused(buf, admit=_admit):
+    try:
+        rpc.parse(buf, admit)
+    except rpc.CallError as e:
+        return e.args
+    raise AssertionError("parsed")
+
+
+def _code_id(buf):
+    e = _refused(buf)
+    return e[0], e[2]
+
+
+def test_a_call_answered_from_its_action_and_size_is_checked_but_not_parsed():
+    """parse(buf, admit): a CALL that admit refuses is answered with admit's error and its id,
+    its text untouched (no string lifted, nothing parsed); an admitted one, an escaped or
+    unreadable action, a frame not shaped like a CALL and every response are parsed as
+    before; the JSON syntax is checked first."""
+    content = {"content": "c" * 512, "format": "UTF8"}
+    entries = [{"idToken": {"idToken": "T%d" % i, "type": "ISO14443"},
+                "idTokenInfo": {"status": "Accepted", "personalMessage": content}} for i in range(6)]
+    buf, _ = _big({"versionNumber": 1, "updateType": "Full", "localAuthorizationList": entries}, "SendLocalList")
+    copy = bytes(buf)
+    assert _refused(buf) == (rpc.NOT_SUPPORTED, "SendLocalList", "big") and bytes(buf) == copy
+    assert _refused(bytearray(b' [ 2 , "n" , "NoSuchAction" , {"a": [1, 2]} ] ')) == (rpc.NOT_SUPPORTED, "NoSuchAction", "n")
+    item = {"attributeValue": "v", "component": {"name": "c" * 600}, "variable": {"name": "HeartbeatInterval"}}
+    buf, want = _big({"setVariableData": [item]}, "SetVariables")
+    assert rpc.parse(buf, _admit)[3] == want[3]
+    buf, _ = _big({"setVariableData": [item] * 4}, "SetVariables")
+    copy = bytes(buf)
+    assert len(buf) > 2500 and _refused(buf) == (rpc.FORMAT, "over BytesPerMessage", "big") and bytes(buf) == copy
+    assert rpc.parse(bytearray(b'[2,"e","Send\\u004cocalList",{"a":1}]'), _admit)[3] == {"a": 1}
+    assert rpc.parse(bytearray(b'[2,"e","SendLocalList",{"a":1}]'))[3] == {"a": 1}  # (no admit: parsed)
+    assert rpc.parse(bytearray(b'[3,"r",{"a":1}]'), _admit) == (3, "r", None, {"a": 1})
+    # not shaped like a CALL: answered as parse always did
+    assert _refused(bytearray(b'[2,"f","SendLocalList",{"a":1},5]')) == (rpc.RPC_FRAMEWORK, "CALL needs 4 elements", "f")
+    assert _code_id(bytearray(b'[2,"f","SendLocalList",[1]]')) == (rpc.FORMAT, "f")
+    assert _code_id(bytearray(b'[2,"f","SendLocalList"]')) == (rpc.RPC_FRAMEWORK, "f")
+    assert _err(bytearray(b'[2,"x","SendLocalList",{"a":1}')) == ("-1", rpc.RPC_FRAMEWORK)
+    assert _code_id(bytearray(b'[2,"x","SendLocalList",{"a":1]')) == (rpc.RPC_FRAMEWORK, "-1")
+
+
+def test_attribute_values_stay_bytes():
+    item = {"attributeValue": "1" * 900, "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    buf, want = _big({"setVariableData": [item, dict(item, attributeValue="2" * 80)]}, "SetVariables")
+    m = rpc.parse(buf)[3]["setVariableData"]
+    assert m[0]["attributeValue"] is buf and _is_text(buf, "1" * 900) and _is_text(m[1]["attributeValue"], "2" * 80)
+    assert m[0]["component"] == {"name": "OCPPCommCtrlr"}

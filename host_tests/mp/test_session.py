@@ -12,11 +12,22 @@ class Transactions:
         self._answered.append((m["a"], res))
 
 
+class Boot:
+    state = 0
+
+
+class Reset:
+    def Reset(self, p, now):
+        return {"status": "Accepted"}
+
+
 class St:
     def __init__(self):
         self.q = Queue()
         self.answered = []
         self.transactions = Transactions(self.answered)
+        self.boot = Boot()
+        self.reset = Reset()  # the one service: any other CSMS action is answered without parsing
 
     def attempts(self):
         return 3, 10

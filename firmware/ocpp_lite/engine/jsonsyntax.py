@@ -21,9 +21,10 @@ _LONG = const(64)  # a string value longer than this (quotes included) is listed
 # Where a long string value is kept as bytes by engine/lift.py (no str made of it): the values
 # of these keys at this depth (the message is depth 1, its payload 2; 0: any depth) and every
 # string inside them. A PEM, a certificate chain, DataTransfer's data and customData: no handler
-# keeps them as text (customData is dropped by engine/schema.py once checked).
-_PLACES = const((
-    (b"certificate", 2), (b"certificateChain", 2), (b"data", 2), (b"signingCertificate", 3), (b"customData", 0)))
+# keeps them as text (customData is dropped by engine/schema.py once checked); SetVariables'
+# attributeValue (up to 1000 characters), made a str only for a variable that may take it.
+_PLACES = const(((b"certificate", 2), (b"certificateChain", 2), (b"data", 2), (b"signingCertificate", 3),
+                 (b"attributeValue", 4), (b"customData", 0)))
 
 # parser states
 _VALUE = const(0)  # a value is expected
@@ -39,7 +40,9 @@ _ESC = b'"\\/bfnrt'
 def check(b, longs=None):
     """Raise ValueError unless bytes/bytearray b holds exactly one strict JSON value. longs: a
     list to which the start and end of each string (key or value) over _LONG bytes are
-    appended, in order, for engine/lift.py; the start as -1 - start for a value in _PLACES."""
+    appended, in order, for engine/lift.py; the start as -1 - start for a value in _PLACES.
+    Returns whether the value is an array of 4 elements whose last is an object (shaped like
+    a CALL: engine/rpc.py may answer it without parsing it)."""
     mv = memoryview(b)
     n = len(b)
     stack = bytearray(_DEPTH)
@@ -48,6 +51,8 @@ def check(b, longs=None):
     st = _VALUE
     place = False  # the key just read is in _PLACES (only with longs)
     keep = _DEPTH + 1  # the depth from which every value is in _PLACES
+    tops = 0  # elements of the outermost value so far
+    obj4 = False  # its fourth is an object
     i = _skip(b, 0, n)
     while i < n:
         if w > _WEIGHT:
@@ -92,6 +97,10 @@ def check(b, longs=None):
         else:
             empty_ok = st == _VALUE_OR_END
             st = _AFTER
+            if d == 1:
+                tops += 1
+                if tops == 4:
+                    obj4 = c == 123
             if c == 123 or c == 91:  # { [
                 if d == _DEPTH:
                     raise ValueError("too deep")
@@ -128,6 +137,7 @@ def check(b, longs=None):
         raise ValueError("incomplete or trailing data")
     if w > _WEIGHT:
         raise ValueError("too many values")
+    return stack[0] == 91 and tops == 4 and obj4
 
 
 def _place(b, s, e, d):

@@ -23,14 +23,16 @@ def lift(b, longs):
     """Take the strings at longs (start and end offsets in bytearray b, in pairs; a start
     -1 - s: a value to keep as bytes) out of b. Returns (strs, text to parse): strs[k] is the
     str of string k, or (start, end) of its decoded bytes in b for a value to keep (finish()
-    makes those bytearrays); the text is b, or a new bytearray without those values.
+    makes those bytearrays); the text is b, or, when a value is kept, a new bytearray with
+    only the markers of the strings.
     None when b holds a \\u0000 escape of its own (nothing lifted): the marker of string k is
     "\\u0000<k>", then blanks up to the string's end."""
     if b.find(b"\\u0000") >= 0:
         return None
     mv = memoryview(b)
     out = []
-    cut = 0  # bytes of the text the kept values take beyond their markers
+    kept = False
+    cut = 0  # bytes of the text the strings take beyond their markers
     for j in range(0, len(longs), 2):
         s = longs[j]
         e = longs[j + 1]
@@ -39,10 +41,11 @@ def lift(b, longs):
             s = longs[j] = -1 - s
         end = _unescape(b, mv, s + 1, e - 1)
         tag = _tag(j >> 1)
+        cut += e - s - len(tag)
         if keep:
             _utf8(b, mv, s + 1, end)
             out.append((s + 1, end))
-            cut += e - s - len(tag)
+            kept = True
             continue
         out.append(str(mv[s + 1 : end], "utf-8"))
         k = s + len(tag)
@@ -51,19 +54,18 @@ def lift(b, longs):
             m = min(e - k, len(_BLANK))
             mv[k : k + m] = _BLANK[:m]
             k += m
-    if not cut:
+    if not kept:
         return out, b
-    t = bytearray(len(b) - cut)  # the text with markers in place of the kept values
+    t = bytearray(len(b) - cut)  # the text with markers in place of every lifted string
     r = w = 0
     for j in range(0, len(longs), 2):
-        if type(out[j >> 1]) is tuple:
-            s = longs[j]
-            t[w : w + s - r] = mv[r:s]
-            w += s - r
-            tag = _tag(j >> 1)
-            t[w : w + len(tag)] = tag
-            w += len(tag)
-            r = longs[j + 1]
+        s = longs[j]
+        t[w : w + s - r] = mv[r:s]
+        w += s - r
+        tag = _tag(j >> 1)
+        t[w : w + len(tag)] = tag
+        w += len(tag)
+        r = longs[j + 1]
     t[w:] = mv[r:]
     return out, t
 

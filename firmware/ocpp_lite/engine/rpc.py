@@ -8,6 +8,7 @@ CALL = const(2)
 CALLRESULT = const(3)
 CALLERROR = const(4)
 MAX_ID = const(36)
+_ACTION = const(40)  # longer than any OCPP 2.0.1 action
 _LIFT = const(512)  # a message longer than this has its long strings lifted (engine/lift.py)
 
 # RPC framework error codes (Part 4 section 4.3)
@@ -31,7 +32,7 @@ class CallError(Exception):
     """Raised to answer a CALL with a CALLERROR: CallError(code, description[, message_id])."""
 
 
-def parse(buf):
+def parse(buf, admit=None):
     """Decode one received text message (bytes-like).
 
     Returns (CALL, id, action, payload), (CALLRESULT, id, None, payload),
@@ -39,12 +40,22 @@ def parse(buf):
     is never answered). Raises CallError(code, description, id) for a CALL that must be
     answered with a CALLERROR; id is "-1" when it cannot be read. A bytearray over _LIFT
     bytes has its long strings lifted out first (engine/lift.py: buf is changed, and may
-    become the value of a certificate or data field).
+    become the value of a certificate or data field). admit(action, size): raises
+    CallError(code, description) for a CALL to be answered from its action and size alone (an
+    action the build does not handle, a message over a size limit): checked as JSON but never
+    parsed, it costs no heap.
     """
     longs = [] if len(buf) > _LIFT and type(buf) is bytearray else None
     lifted = None
     try:
-        check(buf, longs)
+        if check(buf, longs) and admit:
+            h = head(buf)
+            a = h and h[0] == CALL and _action(buf, h[2])
+            if a:
+                try:
+                    admit(a, len(buf))
+                except CallError as e:
+                    raise CallError(e.args[0], e.args[1], h[1])
         text = buf
         if longs:
             from . import lift
@@ -91,7 +102,7 @@ def parse(buf):
 
 
 def head(buf):
-    """(message type, id) of a text that starts like a message ('[2,"<id>"', 3 or 4 likewise),
+    """(message type, id, offset after the id) of a text that starts like a message ('[2,"<id>"', 3 or 4 likewise),
     else None; read without parsing it: for a message that was not (out of memory) or could
     not be (over MaxMessageBytes: only its head was kept)."""
     n = len(buf)
@@ -113,7 +124,26 @@ def head(buf):
     mid = bytes(buf[i:j])
     if min(mid) < 32 or max(mid) > 126 or b"\\" in mid:
         return None  # printable ASCII only: echoed without checking it further
-    return kind, mid.decode()
+    return kind, mid.decode(), j + 1
+
+
+def _action(buf, i):
+    """The action of a CALL whose id ends before buf[i], read without parsing: a plain ASCII
+    string after the comma, else None."""
+    n = len(buf)
+    for want in b',"':
+        while i < n and buf[i] in b" \t\r\n":
+            i += 1
+        if i == n or buf[i] != want:
+            return None
+        i += 1
+    j = buf.find(b'"', i, i + _ACTION + 1)
+    if j <= i:
+        return None
+    a = bytes(buf[i:j])
+    if min(a) < 33 or max(a) > 126 or b"\\" in a:
+        return None
+    return a.decode()
 
 
 def call_id(buf):

@@ -22,7 +22,7 @@ from time import ticks_diff
 from micropython import const
 from . import rpc
 from .clock import later
-from ..dispatch import handler
+from ..dispatch import admit, handler
 
 PRE_BOOT = const(1)  # may be sent before BootNotification is Accepted (B02.FR.02)
 KEEP = const(2)  # never dropped for room; coalesced by key
@@ -61,7 +61,6 @@ class Session:
         self._st = st
         self.dropped = 0  # CALLs dropped from the full RAM queue since start
         self._now = 0  # the latest ticks seen (for the fate of a CALL that cannot be queued)
-        self.rx_len = 0  # bytes of the message being handled
 
     def _order(self):
         self._k += 1
@@ -185,7 +184,6 @@ class Session:
         over: the size of a message over MaxMessageBytes, of which buf is only the head."""
         st = self._st
         self._now = now
-        self.rx_len = len(buf)  # the size of the message being handled (BytesPerMessage checks)
         try:
             m = self._over(st, buf, over, now) if over else self._take(st, buf, now)
         except MemoryError:  # parsing it, or what a response set off: that is dropped
@@ -212,7 +210,7 @@ class Session:
     def _take(self, st, buf, now):
         """Parse buf: (id, action, payload) of a CALL to dispatch, else None."""
         try:
-            m = rpc.parse(buf)
+            m = rpc.parse(buf, (lambda a, n: admit(st, a, n)) if self.accepted or st.boot.state != _REJECTED else None)
         except rpc.CallError as e:
             self._log("bad frame: %s %s" % (e.args[0], e.args[1]))
             self.reply_error(e.args[2], e.args[0], e.args[1])

@@ -78,17 +78,14 @@ class Variables:
         return self.report is not None
 
     def _resolve(self, p, spec, what, key, out):
-        """The payload checked, with the DeviceDataCtrlr limits (B06.FR.16/17, B05 likewise);
-        then each item of p[key] with its result object (appended to out), the device-model row
-        and EVSE it addresses. Items that are unknown or ask for another attribute than Actual
+        """The payload checked (its size was before it was parsed: dispatch.py admit), then each
+        item of p[key] with its result object (appended to out), the device-model row and EVSE
+        it addresses. Items that are unknown or ask for another attribute than Actual
         get their status here and are not yielded; more than ItemsPerMessage: each is Rejected
         and none yielded (the message itself is within BytesPerMessage, so is the answer that
         rejects each of them: TC_B_08_CS)."""
-        dm = self.st.devmodel
-        if self.st.rpc.rx_len > dm.get("DeviceDataCtrlr.BytesPerMessage[%s]" % what):
-            raise rpc.CallError(rpc.FORMAT, "message over BytesPerMessage[%s]" % what)
         schema.check(p, spec)
-        many = len(p[key]) > dm.get("DeviceDataCtrlr.ItemsPerMessage[%s]" % what)
+        many = len(p[key]) > self.st.devmodel.get("DeviceDataCtrlr.ItemsPerMessage[%s]" % what)
         for d in p[key]:
             res = _result(d)
             out.append(res)
@@ -124,8 +121,11 @@ class Variables:
             if r[_MUT] not in "WO":
                 _status(res, "Rejected", "ReadOnly")
                 continue
+            v = d["attributeValue"]
             try:
-                v = devmodel.parse(r, d["attributeValue"])
+                if type(v) is not str:  # a long value stays bytes until here (engine/lift.py)
+                    v = str(v, "utf-8")
+                v = devmodel.parse(r, v)
             except ValueError as e:
                 _status(res, "Rejected", e.args[0])
                 continue
