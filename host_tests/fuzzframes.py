@@ -145,8 +145,12 @@ def _constant(c):
     raise _Invalid(c)
 
 
+HEAVY = object()
+
+
 def strict(b):
-    """The value of bytes b when the station's strict JSON check takes it, else None."""
+    """The value of bytes b when the station's strict JSON check takes it, else None; HEAVY
+    when it is strict JSON heavier than the parse bound (tools/jsonweight.py)."""
     try:
         t = b.decode("utf-8")
     except UnicodeDecodeError:
@@ -163,8 +167,10 @@ def strict(b):
         v = json.loads(t, parse_float=number, parse_int=number, parse_constant=_constant)
     except (ValueError, _Invalid, RecursionError):
         return None
-    if _depth(v) > DEPTH or jsonweight.weight(t) > jsonweight.WEIGHT:
+    if _depth(v) > DEPTH:
         return None
+    if jsonweight.weight(t) > jsonweight.WEIGHT:
+        return HEAVY
     return v
 
 
@@ -173,6 +179,16 @@ def head_call_id(b):
     (ocpp_lite/engine/rpc.py head: '[2,"<id>"', printable ASCII, no escape), else None."""
     m = re.match(rb'[ \t\r\n]*\[[ \t\r\n]*2[ \t\r\n]*,[ \t\r\n]*"([^"]{1,%d})"' % MAX_ID, b)
     if not m or min(m.group(1)) < 32 or max(m.group(1)) > 126 or b"\\" in m.group(1):
+        return None
+    return m.group(1).decode()
+
+
+def head_action(b):
+    """The action of a text that starts like a CALL, read as the station reads it without
+    parsing (ocpp_lite/engine/rpc.py _action: plain printable ASCII, at most 40), else None."""
+    m = re.match(rb'[ \t\r\n]*\[[ \t\r\n]*2[ \t\r\n]*,[ \t\r\n]*"[^"]{1,%d}"[ \t\r\n]*,[ \t\r\n]*"([^"]{1,40})"'
+                 % MAX_ID, b)
+    if not m or min(m.group(1)) < 33 or max(m.group(1)) > 126 or b"\\" in m.group(1):
         return None
     return m.group(1).decode()
 
@@ -194,6 +210,18 @@ def expect(b, max_msg=MAX_MSG):
         mid = head_call_id(b[:KEEP])
         return [("E", mid, {"FormatViolation"})] if mid else []
     m = strict(b)
+    if m is HEAVY:  # not built: answered from its head (ocpp_lite/engine/rpc.py parse)
+        mid = head_call_id(b)
+        if not mid:
+            return [("E", "-1", {RFE})]
+        v = json.loads(b)
+        action = head_action(b)
+        if action and isinstance(v, list) and len(v) == 4 and isinstance(v[3], dict):
+            if action not in ALL_ACTIONS:
+                return [("E", mid, {"NotImplemented"})]
+            if action not in HANDLED:
+                return [("E", mid, {"NotSupported"})]
+        return [("E", mid, {"FormatViolation"})]
     if not isinstance(m, list) or not m:
         return [("E", "-1", {RFE})]
     n = len(m)
@@ -697,3 +725,65 @@ def _payload_of(wire):
     n = wire[1] & 0x7F
     h = 2 if n < 126 else 4 if n == 126 else 10
     return wire[h:]
+
+
+# --- the largest requests the station must parse ----------------------------------------------
+# Arrays at what the station advertises (ItemsPerMessage, SmartChargingCtrlr.PeriodsPerSchedule),
+# one charging schedule (more are ISO 15118 SASchedules), others at their schema's maxItems, at
+# most 4 (idToken.additionalInfo has no bound). Left out: customData (no vendor extensions here)
+# and salesTariff (ISO 15118 only; taken as it comes and ignored).
+ARRAYS = {"getVariableData": 4, "setVariableData": 4, "chargingSchedulePeriod": 4, "chargingSchedule": 1}
+LEFT_OUT = ("customData", "salesTariff")
+
+
+def largest_instance(root, s, name=""):
+    """The value of schema node s with every optional field but LEFT_OUT, strings at their
+    maxLength."""
+    s = _node(root, s)
+    if "enum" in s:
+        return max(s["enum"], key=len)
+    t = s.get("type")
+    if t == "object":
+        return {k: largest_instance(root, sub, k) for k, sub in s.get("properties", {}).items() if k not in LEFT_OUT}
+    if t == "array":
+        n = ARRAYS.get(name, min(s.get("maxItems", 4), 4))
+        return [largest_instance(root, s["items"]) for _ in range(n)]
+    if t == "string":
+        if s.get("format") == "date-time":
+            return "2026-12-06T12:00:00.000Z"
+        return "x" * s.get("maxLength", 64)
+    if t == "integer":
+        return 2**31 - 1
+    if t == "number":
+        return 1234567.5
+    if t == "boolean":
+        return True
+    return None  # DataTransfer data: anything (the station answers UnknownVendorId)
+
+
+def largest_request(action, mid="largest"):
+    """The JSON text of the largest legal CALL of action: largest_instance, its longest strings
+    shortened until it is within MaxMessageBytes and the action's BytesPerMessage."""
+    p = largest_instance(schema(action), schema(action))
+    most = min(MAX_MSG, BYTES.get(action, MAX_MSG))
+
+    def strings(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if isinstance(x, str):
+                    yield v, k
+                else:
+                    yield from strings(x)
+        elif isinstance(v, list):
+            for x in v:
+                yield from strings(x)
+
+    while True:
+        text = json.dumps([2, mid, action, p], separators=(",", ":"))
+        over = len(text) - most
+        if over <= 0:
+            return text
+        parent, k = max(strings(p), key=lambda pk: len(pk[0][pk[1]]))
+        if not parent[k]:
+            raise ValueError("%s is over %d bytes with every string empty" % (action, most))
+        parent[k] = parent[k][:max(len(parent[k]) - over, len(parent[k]) // 2)]

@@ -141,6 +141,49 @@ def test_long_values_kept_as_bytes_are_checked_and_never_echoed_or_stored(csms, 
     assert r.payload["getVariableResult"][0]["attributeValue"] == "Power.Active.Import,Energy.Active.Import.Register"
 
 
+def test_the_largest_request_of_every_action_is_parsed(csms, sim):
+    """Every Core request the station handles, with every optional field, strings at their
+    schema maxLength, arrays at what the station advertises (fuzzframes.largest_request: then
+    cut to MaxMessageBytes and the action's BytesPerMessage), is within the parse bound of
+    engine/jsonsyntax.py (its host mirror tools/jsonweight.py agrees) and gets its answer:
+    a CALLRESULT, or a CALLERROR about its content, never RpcFrameworkError or InternalError.
+    Reset is sent last (the station may reboot)."""
+    from fuzzframes import HANDLED, largest_request
+    from tools import jsonweight
+    handles = set(HANDLED) - {"Reset"}
+    for action in sorted(handles) + ["Reset"]:
+        mid = "big-" + action
+        text = largest_request(action, mid)
+        assert jsonweight.weight(text) <= jsonweight.WEIGHT, action
+        csms.send_raw("CS001", text, mid)
+        r = csms.wait_reply(mid, 15)
+        assert r.kind == 3 or r.msg[2] not in ("RpcFrameworkError", "InternalError"), (action, r.msg)
+        assert r.kind == 3 or "parse bound" not in r.msg[3] and "BytesPerMessage" not in r.msg[3], (action, r.msg)
+        assert r.kind == 3 or r.msg[2] not in ("NotSupported", "NotImplemented") or action not in handles, r.msg
+
+
+def test_a_message_over_the_parse_bound_is_answered_with_its_id(csms, sim):
+    """jsonweight's bound is the station's: the heaviest DataTransfer within it is answered,
+    one string more is refused before anything is built (answered FormatViolation with the
+    message's id, the connection kept), and the station carries on."""
+    from tools import jsonweight
+
+    def text(mid, n):
+        return json.dumps([2, mid, "DataTransfer", {"vendorId": "v", "data": ["s%03d" % i for i in range(n)]}])
+
+    n = 1
+    while jsonweight.weight(text("w0", n + 1)) <= jsonweight.WEIGHT:
+        n += 1
+    csms.send_raw("CS001", text("w1", n), "w1")
+    r = csms.wait_reply("w1")
+    assert r.kind == 3 and r.payload == {"status": "UnknownVendorId"}, r.msg
+    csms.send_raw("CS001", text("w2", n + 1), "w2")
+    r = csms.wait_reply("w2")
+    assert r.msg[:3] == [4, "w2", "FormatViolation"] and "bound" in r.msg[3], r.msg
+    r = csms.raw_call("CS001", "w3", "DataTransfer", {"vendorId": "v"})
+    assert r.kind == 3, r.msg
+
+
 def test_custom_data_in_a_trigger_is_accepted(csms, sim):
     r = csms.raw_call("CS001", "d2", "TriggerMessage", {
         "requestedMessage": "Heartbeat",

@@ -15,9 +15,12 @@ def _const(name):
 
 WEIGHT = _const("_WEIGHT")
 W_CONTAINER = _const("_W_CONTAINER")
-W_STRING = _const("_W_STRING")
+W_STR = _const("_W_STR")
+W_KEY = _const("_W_KEY")
 W_BOXED = _const("_W_BOXED")
 W_SLOT = _const("_W_SLOT")
+W_LONG = _const("_W_LONG")
+LONG = _const("_LONG")
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?[0-9][-+0-9.eE]*|true|false|null|[\[{]')
 _SPACE = " \t\r\n"
@@ -36,7 +39,8 @@ def weight(text):
             i = m.end()
             while i < n and text[i] in _SPACE:
                 i += 1
-            w += W_SLOT if i < n and text[i] == ":" else W_STRING
+            size = W_STR + ((len(t) + 14) & -16)  # len(t): its length in the text, quotes included
+            w += size + (W_KEY if i < n and text[i] == ":" else W_SLOT) + (W_LONG if len(t) > LONG else 0)
         elif c in "-0123456789":
             w += W_BOXED if len(t) > 9 or any(x in t for x in ".eE") else W_SLOT
         else:

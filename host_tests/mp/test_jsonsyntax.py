@@ -35,6 +35,11 @@ def _refused(b):
     return False
 
 
+def _heavy(b):
+    """check() takes b as JSON but finds it heavier than its bound (bit 2)."""
+    return bool(check(b) & 2)
+
+
 def test_utf8_must_be_well_formed():
     for ok in (b'"\xc3\xa9"', b'"\xe2\x82\xac"', b'"\xf0\x9f\x98\x80"', b'"\xef\xbb\xbf"', b'"\xed\x9f\xbf"',
                b'"\xf4\x8f\xbf\xbf"', b'{"\xc3\xa9":"a\\n\xe4\xb8\xad"}'):
@@ -54,23 +59,32 @@ def test_surrogate_escapes_are_refused():
 
 
 def test_parse_weight_is_bounded():
-    # 6144: an array or object weighs 56, a string 40, a float or long integer 24, others 8
-    check(b"[" + b",".join([b"[]"] * 108) + b"]")  # 109 x 56 = 6104
-    assert _refused(b"[" + b",".join([b"[]"] * 109) + b"]")
-    check(b"[" + b",".join([b'""'] * 152) + b"]")  # 56 + 152 x 40 = 6136
-    assert _refused(b"[" + b",".join([b'""'] * 153) + b"]")
-    check(b"[" + b",".join([b"0"] * 761) + b"]")  # 56 + 761 x 8 = 6144
-    assert _refused(b"[" + b",".join([b"0"] * 762) + b"]")
-    check(b"[" + b",".join([b"1.5"] * 253) + b"]")  # 56 + 253 x 24 = 6128
-    assert _refused(b"[" + b",".join([b"1.5"] * 254) + b"]")
-    assert _refused(b"[" + b",".join([b"1234567890"] * 254) + b"]")  # not a small int on 32 bits
-    check(b'{"a":' + b'"' + b"x" * 7000 + b'"}')  # the text of a string is not weighed
+    # heavy over 7168: an array or object weighs 40, a string 8 + 16 + its length in the text (quotes
+    # included) + 14 rounded down to 16 bytes (+ 160 over 64 bytes; a key 16 for its slot
+    # instead of 8), a float or long integer 32, others 8; the text is read to its end first
+    assert not _heavy(b"[" + b",".join([b"[]"] * 178) + b"]")  # 40 + 178 x 40 = 7160
+    assert _heavy(b"[" + b",".join([b"[]"] * 179) + b"]")
+    assert not _heavy(b"[" + b",".join([b'""'] * 178) + b"]")  # 40 + 178 x (8 + 16 + 16)
+    assert _heavy(b"[" + b",".join([b'""'] * 179) + b"]")
+    assert not _heavy(b"[" + b",".join([b'"' + b"x" * 17 + b'"'] * 127) + b"]")  # 40 + 127 x (8 + 16 + 32) = 7152
+    assert _heavy(b"[" + b",".join([b'"' + b"x" * 17 + b'"'] * 128) + b"]")
+    assert not _heavy(b"[" + b",".join([b"0"] * 891) + b"]")  # 40 + 891 x 8 = 7168
+    assert _heavy(b"[" + b",".join([b"0"] * 892) + b"]")
+    assert not _heavy(b"[" + b",".join([b"1.5"] * 222) + b"]")  # 40 + 222 x 32 = 7144
+    assert _heavy(b"[" + b",".join([b"1.5"] * 223) + b"]")
+    assert _heavy(b"[" + b",".join([b"1234567890"] * 223) + b"]")  # not a small int on 32 bits
+    assert not _heavy(b'{"a":' + b'"' + b"x" * 6895 + b'"}')  # 40 + (16 + 16 + 16) + (8 + 16 + 6896 + 160)
+    assert _heavy(b'{"a":' + b'"' + b"x" * 6896 + b'"}')
+    k = b'"' + b"k" * 70 + b'"'  # a long key: 16 + 16 + 80 + 160
+    assert not _heavy(b"{" + b",".join([k + b":0"] * 25) + b"}")  # 40 + 25 x (272 + 8) = 7040
+    assert _heavy(b"{" + b",".join([k + b":0"] * 26) + b"}")
+    assert _refused(b"[" + b",".join([b"[]"] * 179) + b",]")  # heavy, then broken: a syntax error
 
 
 def test_shaped_like_a_call():
-    """check() says whether the value is an array of 4 elements, the last an object."""
+    """check() says whether the value is an array of 4 elements, the last an object (bit 1)."""
     for t in (b'[2,"a","B",{}]', b' [ 2 , "a" , "B" , { "x" : [1, {}] } ] ', b'[[1,2],{},[],{"k":[{}]}]'):
-        assert check(t) is True, t
+        assert check(t) == 1, t
     for t in (b'[2,"a","B",[]]', b'[2,"a","B",{},{}]', b'[2,"a","B"]', b'[2,"a",{},"B"]', b'{"a":1,"b":2,"c":3,"d":{}}',
               b'[]', b'[[2,"a","B",{}]]', b'"x"', b'[1,2,3,4]'):
-        assert check(t) is False, t
+        assert check(t) == 0, t

@@ -235,3 +235,15 @@ def test_attribute_values_stay_bytes():
     m = rpc.parse(buf)[3]["setVariableData"]
     assert m[0]["attributeValue"] is buf and _is_text(buf, "1" * 900) and _is_text(m[1]["attributeValue"], "2" * 80)
     assert m[0]["component"] == {"name": "OCPPCommCtrlr"}
+
+
+def test_a_message_over_the_parse_bound_is_answered_from_its_head():
+    """Strict JSON heavier than jsonsyntax's bound is never built: a CALL gets FormatViolation
+    with its id (or admit's answer: an action not handled), anything else RpcFrameworkError."""
+    heavy = b"[" + b",".join([b"[]"] * 200) + b"]"
+    assert _code_id(bytearray(b'[2,"h1","SetVariables",{"a":' + heavy + b"}]")) == (rpc.FORMAT, "h1")
+    assert _code_id(bytearray(b'[2,"h2","SendLocalList",{"a":' + heavy + b"}]")) == (rpc.NOT_SUPPORTED, "h2")
+    assert _code_id(bytearray(b'[2,"h3","SendLocalList",{},' + heavy + b"]")) == (rpc.FORMAT, "h3")
+    assert _err(bytearray(b'[3,"h4",{"a":' + heavy + b"}]")) == ("-1", rpc.RPC_FRAMEWORK)
+    light = b"[" + b",".join([b"[]"] * 150) + b"]"
+    assert rpc.parse(bytearray(b'[2,"h5","SetVariables",{"a":' + light + b"}]"), _admit)[1] == "h5"

@@ -100,39 +100,28 @@ async def _charging(s):
     return True
 
 
+# How many strings largest_text's data holds: measured the costliest (parse only, least heap
+# on the 32-bit lite port, docs/footprint.md "The costliest message"): 2 to 40 strings, one
+# object of short strings, numbers, arrays and objects, the largest request of each action.
+_STRINGS = 12
+
+
 def largest_text(mid):
-    """The JSON text of the costliest legal CALL the station parses: MaxMessageBytes long and
-    as heavy as engine/jsonsyntax.py lets a message be (tools/jsonweight.py): a DataTransfer
-    whose data is one object of short strings (measured the costliest shape on the 32-bit port:
-    a str object for each key and value, and a dict that grows as it is read). A string over 64
-    bytes, a PEM, a GetVariables or SetVariables over its BytesPerMessage, an action the build
-    does not handle cost less: not parsed, or kept in the received buffer (engine/lift.py,
-    dispatch.py admit)."""
-    data = {}
+    """The JSON text of the costliest legal CALL the station parses: a DataTransfer of
+    MaxMessageBytes whose data is _STRINGS equal strings as long as the weight bound of
+    engine/jsonsyntax.py lets them be (tools/jsonweight.py). Each is over 64 bytes, so lifted
+    out of the text and kept as bytes (engine/lift.py): all but the longest copied."""
+    n = 65
 
-    def text():
-        return json.dumps([2, mid, "DataTransfer", {"vendorId": "v", "data": data}], separators=(",", ":"))
+    def text(n):
+        return json.dumps([2, mid, "DataTransfer", {"vendorId": "v", "data": ["s" * n] * _STRINGS}],
+                          separators=(",", ":"))
 
-    def fits():
-        t = text()
-        return len(t) <= MAX_MSG and jsonweight.weight(t) <= jsonweight.WEIGHT
-
-    while True:  # entries of 20 characters while the bounds hold
-        k = "k%03d" % len(data)
-        data[k] = "s" * 20
-        if not fits():
-            del data[k]
-            break
-    for k in data:  # then longer, up to the 62 characters that are not lifted
-        while len(data[k]) < 62:
-            data[k] += "s"
-            if not fits():
-                data[k] = data[k][:-1]
-                break
-        else:
-            continue
-        break
-    t = text()
+    while len(text(n + 1)) <= MAX_MSG and jsonweight.weight(text(n + 1)) <= jsonweight.WEIGHT:
+        n += 1
+    t = text(n)
+    if jsonweight.weight(t) > jsonweight.WEIGHT:
+        raise Failed("no DataTransfer of %d strings fits the weight bound" % _STRINGS)
     return t[:-1] + " " * (MAX_MSG - len(t)) + "]"
 
 

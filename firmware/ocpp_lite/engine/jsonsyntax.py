@@ -12,11 +12,19 @@ from micropython import const
 
 _DEPTH = const(16)  # OCPP 2.0.1 payloads nest at most ~8 levels deep
 _NUMLEN = const(24)  # longest number literal accepted (OCPP numbers are 32-bit ints or decimals)
-_WEIGHT = const(6144)  # heap estimate of the parsed objects (beyond the text of the strings)
-_W_CONTAINER = const(56)  # weights: an array or object, with its slot
-_W_STRING = const(40)
-_W_BOXED = const(24)  # a float, or an integer that may not be a small int on 32 bits
-_W_SLOT = const(8)  # any other value, or a key
+# The heap json.loads (or engine/lift.py) spends on the values of a message, in bytes on the
+# 32-bit port (measured: tools/jsonweight.py), bounded by _WEIGHT before anything is built: a
+# str is a 16-byte object and its characters and terminator in 16-byte blocks (counted from its
+# length in the text, escapes included: never less than it decodes to), a key too (one the
+# firmware names is an interned qstr and costs only its slot: counted all the same).
+_WEIGHT = const(7168)
+_W_CONTAINER = const(40)  # an array or object (16 bytes, its first table), with its slot
+_W_STR = const(16)  # a str object, beyond its characters
+_W_KEY = const(16)  # an object's slot for a key and its value, with the table's growth
+_W_BOXED = const(32)  # a float, or an integer that may not be a small int on 32 bits
+_W_SLOT = const(8)  # an array's slot, with its growth; a small int, true, false or null in it
+_W_LONG = const(160)  # a string over _LONG bytes, beyond its str: lifting it (its offsets, its
+# marker parsed then replaced, a bytearray's object where it is kept)
 _LONG = const(64)  # a string value longer than this (quotes included) is listed in check's longs
 # Where a long string value is kept as bytes by engine/lift.py (no str made of it): the values
 # of these keys at this depth (the message is depth 1, its payload 2; 0: any depth) and every
@@ -25,6 +33,10 @@ _LONG = const(64)  # a string value longer than this (quotes included) is listed
 # attributeValue (up to 1000 characters), made a str only for a variable that may take it.
 _PLACES = const(((b"certificate", 2), (b"certificateChain", 2), (b"data", 2), (b"signingCertificate", 3),
                  (b"attributeValue", 4), (b"customData", 0)))
+
+# check()'s result, in bits (engine/rpc.py has them too)
+_CALL = const(1)  # an array of 4 elements, the last an object: shaped like a CALL
+_HEAVY = const(2)  # it weighs more than _WEIGHT: not to be built
 
 # parser states
 _VALUE = const(0)  # a value is expected
@@ -41,8 +53,8 @@ def check(b, longs=None):
     """Raise ValueError unless bytes/bytearray b holds exactly one strict JSON value. longs: a
     list to which the start and end of each string (key or value) over _LONG bytes are
     appended, in order, for engine/lift.py; the start as -1 - start for a value in _PLACES.
-    Returns whether the value is an array of 4 elements whose last is an object (shaped like
-    a CALL: engine/rpc.py may answer it without parsing it)."""
+    Returns _CALL | _HEAVY bits: shaped like a CALL (engine/rpc.py may answer it without
+    parsing it), heavier than _WEIGHT (not to be parsed)."""
     mv = memoryview(b)
     n = len(b)
     stack = bytearray(_DEPTH)
@@ -55,8 +67,6 @@ def check(b, longs=None):
     obj4 = False  # its fourth is an object
     i = _skip(b, 0, n)
     while i < n:
-        if w > _WEIGHT:
-            raise ValueError("too many values")
         c = b[i]
         if st == _AFTER:
             if not d:
@@ -81,11 +91,13 @@ def check(b, longs=None):
             elif c == 34:
                 s = i
                 i = _string(b, mv, i, n)
-                w += _W_SLOT
-                if longs is not None:
-                    if i - s > _LONG:
+                w += _W_KEY + _W_STR + ((i - s + 14) & -16)
+                if i - s > _LONG:
+                    w += _W_LONG
+                    if longs is not None:
                         longs.append(s)
                         longs.append(i)
+                if longs is not None:
                     place = _place(b, s + 1, i - 1, d)
                 i = _skip(b, i, n)
                 if i >= n or b[i] != 58:  # :
@@ -119,10 +131,12 @@ def check(b, longs=None):
             elif c == 34:
                 s = i
                 i = _string(b, mv, i, n)
-                w += _W_STRING
-                if longs is not None and i - s > _LONG:
-                    longs.append(-1 - s if place or d >= keep else s)
-                    longs.append(i)
+                w += _W_SLOT + _W_STR + ((i - s + 14) & -16)
+                if i - s > _LONG:
+                    w += _W_LONG
+                    if longs is not None:
+                        longs.append(-1 - s if place or d >= keep else s)
+                        longs.append(i)
             elif c == 45 or 48 <= c <= 57:
                 s = i
                 i = _number(b, i, n)
@@ -135,9 +149,7 @@ def check(b, longs=None):
         i = _skip(b, i, n)
     if d or st != _AFTER or i != n:
         raise ValueError("incomplete or trailing data")
-    if w > _WEIGHT:
-        raise ValueError("too many values")
-    return stack[0] == 91 and tops == 4 and obj4
+    return (_CALL if stack[0] == 91 and tops == 4 and obj4 else 0) | (_HEAVY if w > _WEIGHT else 0)
 
 
 def _place(b, s, e, d):

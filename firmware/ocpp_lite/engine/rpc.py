@@ -9,6 +9,8 @@ CALLRESULT = const(3)
 CALLERROR = const(4)
 MAX_ID = const(36)
 _ACTION = const(40)  # longer than any OCPP 2.0.1 action
+_SHAPED = const(1)  # jsonsyntax.check's bits: shaped like a CALL
+_HEAVY = const(2)  # heavier than its bound
 _LIFT = const(512)  # a message longer than this has its long strings lifted (engine/lift.py)
 
 # RPC framework error codes (Part 4 section 4.3)
@@ -48,14 +50,19 @@ def parse(buf, admit=None):
     longs = [] if len(buf) > _LIFT and type(buf) is bytearray else None
     lifted = None
     try:
-        if check(buf, longs) and admit:
-            h = head(buf)
-            a = h and h[0] == CALL and _action(buf, h[2])
-            if a:
-                try:
+        bits = check(buf, longs)
+        h = bits and head(buf)
+        if h and h[0] == CALL:
+            a = bits & _SHAPED and admit and _action(buf, h[2])
+            try:
+                if a:
                     admit(a, len(buf))
-                except CallError as e:
-                    raise CallError(e.args[0], e.args[1], h[1])
+                if bits & _HEAVY:  # strict JSON, too heavy to build: answered like one too long
+                    raise CallError(FORMAT, "over the parse bound")
+            except CallError as e:
+                raise CallError(e.args[0], e.args[1], h[1])
+        if bits & _HEAVY:
+            raise ValueError
         text = buf
         if longs:
             from . import lift
