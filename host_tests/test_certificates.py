@@ -85,6 +85,17 @@ def test_TC_M_02_CS_install_manufacturer_root_certificate(csms, sim):
     assert get_installed_certificates(csms, [MF_ROOT], [(MF_ROOT, root)]) == [(MF_ROOT, hash_data(root))]
 
 
+def test_a_certificate_beside_a_long_custom_data_is_installed(csms, sim):
+    """A long customData string next to the PEM: both kept as bytes, as views of the received
+    buffer (engine/lift.py); the PEM is installed all the same and listed."""
+    root, _ = make_cert("Csms root with custom data")
+    custom = {"vendorId": "org.example", "note": "n" * 900}
+    r = csms.raw_call("CS001", "cd1", "InstallCertificate",
+                      {"certificateType": CSMS_ROOT, "certificate": pem(root), "customData": custom})
+    assert r.kind == 3 and r.payload["status"] == "Accepted", r.msg
+    get_installed_certificates(csms, [CSMS_ROOT], [(CSMS_ROOT, root)])
+
+
 @pytest.mark.octt("TC_M_07_CS")
 def test_TC_M_07_CS_expired_certificate_rejected(csms, sim):
     have, _ = make_cert("Csms root in use")  # GetInstalledCertificateIds must answer Accepted

@@ -19,10 +19,11 @@ TARGETS = (
      "loaded on use"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
      "the costliest message parsed (MaxMessageBytes, 4 kB, within the 7 kB parse bound: the "
-     "least heap covers every message parsed) is the peak, about 11 kB over the live heap: its "
-     "text, and twelve long strings kept as bytes, eleven of them copied. Next: kept values as "
-     "memoryviews of the received buffer (no copies: about 3 kB; then one object of short "
-     "strings is the costliest, 1 kB less), then after boot (every kB there counts here)"),
+     "least heap covers every message parsed) is the peak, about 10.5 kB over the live heap: "
+     "its text and a str object for each of ~70 short strings (the bound admits the largest "
+     "request of every handled action, the heaviest 6.6 kB). What is left to cut is after boot "
+     "(every kB there counts here); then a smaller MaxMessageBytes for builds without "
+     "certificate management (a PEM is what needs 4 kB)"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
      "the 16 kB input record buffer is most of it (the 2 kB-input build where the CSMS honours "
      "max_fragment_length); the largest message then needs its 4 kB text in a heap the input "

@@ -7,9 +7,11 @@ _END = "-----END "
 
 
 def to_der(text, label="CERTIFICATE"):
-    """All '-----BEGIN <label>-----' blocks of text (a str, or a bytearray of it as a received
-    message may give it: engine/lift.py) as a list of DER bytes. Raises ValueError."""
+    """All '-----BEGIN <label>-----' blocks of text (a str, or a bytearray or memoryview of it as
+    a received message may give it: engine/lift.py) as a list of DER bytes. Raises ValueError."""
     out = []
+    if type(text) is memoryview:  # one of several long values of a message (engine/lift.py)
+        text = bytes(text)
     begin = _BEGIN + label + "-----"
     end = _END + label + "-----"
     if type(text) is not str:

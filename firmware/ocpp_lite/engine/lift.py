@@ -9,10 +9,10 @@
 #
 # The values jsonsyntax.check marks (its _PLACES: a certificate's PEM or chain, DataTransfer's
 # data, customData) cost not even that: they stay where they were decoded, the JSON is parsed
-# from a copy of the rest of the text, and they come out as bytearrays, the longest in the
-# received buffer itself (its text is no longer needed once parsed). Their handlers take str
-# or bytearray; engine/schema.py drops customData once checked, so no bytearray is ever stored
-# or sent (json.dumps would write it as bytearray(b'...')).
+# from a copy of the rest of the text, and they come out as bytes: one alone as the received
+# bytearray itself (its text is no longer needed once parsed), several as memoryviews of it.
+# Their handlers take str, bytearray or memoryview; engine/schema.py drops customData once
+# checked, so none is ever stored or sent (json.dumps would write it as bytearray(b'...')).
 
 _ESC = b'"\\/bfnrt'
 _UNESC = b'"\\/\x08\x0c\n\r\t'  # what each escape of _ESC stands for
@@ -71,20 +71,24 @@ def lift(b, longs):
 
 
 def finish(b, strs):
-    """strs with the kept values (lift) made bytearrays: the longest becomes b itself (its text
-    moved to the front, b cut to its length), the others copies. b is no message afterwards."""
+    """strs with the kept values (lift) made bytes: one alone becomes b itself (its text moved
+    to the front, b cut to its length: a PEM is a bytearray, with find()); several become
+    memoryviews of b, which stays whole (no copies). b is no message afterwards."""
     big = -1
+    n = 0
     for k in range(len(strs)):
-        x = strs[k]
-        if type(x) is tuple and (big < 0 or x[1] - x[0] > strs[big][1] - strs[big][0]):
+        if type(strs[k]) is tuple:
             big = k
-    if big < 0:
+            n += 1
+    if n != 1:
+        if n:
+            mv = memoryview(b)
+            for k in range(len(strs)):
+                x = strs[k]
+                if type(x) is tuple:
+                    strs[k] = mv[x[0] : x[1]]
         return strs
     mv = memoryview(b)
-    for k in range(len(strs)):
-        x = strs[k]
-        if type(x) is tuple and k != big:
-            strs[k] = bytearray(mv[x[0] : x[1]])
     i, e = strs[big]
     w = 0
     while i < e:  # moved left in pieces that do not overlap

@@ -2,7 +2,7 @@
 #
 # A schema is a tuple of fields; a field is (name, type, flags[, min_items, max_items]).
 # type: INT, NUM, BOOL, TIME (RFC 3339 date-time), ANY, a positive int n (string of at most
-# n characters; a str, or a bytearray of UTF-8 where engine/lift.py kept one), a tuple of strings (enumeration) or a tuple of fields (nested object).
+# n characters; a str, or a bytearray or memoryview of UTF-8 where engine/lift.py kept one), a tuple of strings (enumeration) or a tuple of fields (nested object).
 # flags: REQ (required) and LIST (array of that type, with min/max items; max 0 = no limit).
 # Schemas are constant tuples, so frozen code keeps them in flash: a module that writes schemas
 # defines the types and flags it uses itself (INT = const(-1) ...; const() does not cross
@@ -89,7 +89,7 @@ def value(v, t, where, name, lenient=False):
     err = None
     if type(t) is int:
         if t > 0:
-            if tv is not str and tv is not bytearray:  # (engine/lift.py: a PEM may be UTF-8 bytes)
+            if tv is not str and tv is not bytearray and tv is not memoryview:  # (engine/lift.py: UTF-8 bytes)
                 err = (TYPE, " is not a string")
             elif len(v) > t and (tv is str or sum(1 for c in v if c & 0xC0 != 0x80) > t):
                 err = (PROPERTY, " is too long")
