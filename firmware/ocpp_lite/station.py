@@ -27,15 +27,6 @@ from .provisioning.devmodel import DeviceModel
 from .provisioning.netprofile import Network
 from .transactions import Transactions
 
-try:  # the blocks, or parts of blocks, that a build profile may leave out (tools/profiles.py)
-    from .metering.aligned import Aligned  # clock-aligned meter values
-except ImportError:
-    Aligned = None
-try:
-    from .smartcharging import SmartCharging
-except ImportError:
-    SmartCharging = None
-
 _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
 
@@ -47,6 +38,17 @@ def forget(m):
         up, _, attr = m.rpartition(".")
         if up in sys.modules and hasattr(sys.modules[up], attr):
             delattr(sys.modules[up], attr)
+
+
+try:  # the blocks, or parts of blocks, that a build profile may leave out (tools/profiles.py)
+    from .metering.aligned import Aligned  # clock-aligned meter values
+except ImportError:
+    Aligned = None
+    forget("ocpp_lite.metering")  # the package, imported on the way: its sample() is loaded with a transaction
+try:
+    from .smartcharging import SmartCharging
+except ImportError:
+    SmartCharging = None
 
 
 class Station:
