@@ -61,8 +61,13 @@ class Pilot:
 
     def offer(self, amps):
         """Signal a current limit (0 = none offered: constant +12 V)."""
-        self.permille = duty_permille(amps)
-        self._pwm.duty_u16(self.permille * 65535 // 1000)
+        self.duty(duty_permille(amps))
+
+    def duty(self, permille):
+        """Set the PWM duty in per mille (duty_permille(); 1000: constant +12 V). Allocates
+        nothing: the interlock calls it from a timer callback."""
+        self.permille = permille
+        self._pwm.duty_u16(permille * 65535 // 1000)
 
     def mv(self, raw):
         lo = self._raw_lo
