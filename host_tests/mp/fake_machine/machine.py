@@ -224,9 +224,10 @@ class ADC:
     def __init__(self, pin, atten=None, **kw):
         self.pin = _id(pin)
         self.atten = atten
+        self._key = ("adc", self.pin)  # made once: reads allocate nothing, as on a board
 
     def read_u16(self):
-        d = devices.get(("adc", self.pin))
+        d = devices.get(self._key)
         return d.sample() if d else 0
 
 
