@@ -3,8 +3,9 @@
 # soft Timer (a thread hands each expiry to micropython.schedule: the callback runs between
 # two bytecodes of whatever runs on the main thread). The contactor must open within
 # BUDGET_MS of the EV leaving state C or of its feedback failing, while the main thread is
-# idle, inside real ECDSA P-256 verifications and a slow handler, and while the flash blocks
-# the CPU (a blocking C call, as a sector erase does on the boards).
+# idle, inside real ECDSA P-256 verifications and a slow handler; while the flash blocks the
+# CPU (a blocking C call, as a sector erase does on the boards) within the debounce and two
+# erases.
 import hwfakes
 import micropython
 import select
@@ -199,8 +200,12 @@ def test_contactor_opens_while_the_flash_blocks():
             while n == 0 or ticks_diff(ticks_ms(), ticks_add(t0, 400)) < 0:
                 st.save("vars", {"n": n, "pad": "x" * 300})  # two CRC-checked copies each
                 n += 1
+            end = ticks_ms()
             assert fl.stalls - stalls >= 4  # the flash did block, several times
-            assert r.latency(t0) <= STALL_MS + BUDGET_MS // 2, r.latency(t0)
+            assert ticks_diff(end, r.k.coil_off) > 0  # opened between erases, saves going on
+            # the debounce (3 reads, 60 ms) and at most two erases it could not run during:
+            # a soft timer cannot beat a blocking C call (docs/boards.md "The interlock")
+            assert r.latency(t0) <= 60 + 2 * STALL_MS, r.latency(t0)
     finally:
         vfs.umount(flashsim.MOUNT)
 
