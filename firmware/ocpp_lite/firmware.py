@@ -12,7 +12,7 @@
 #         that status ends the update}
 import binascii
 from micropython import const
-from .crypto import pem, run, x509
+from .crypto import pem, x509
 from .engine import clock, schema
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
@@ -84,12 +84,9 @@ class Firmware:
         """An update is going on, or holds new transactions back."""
         return self.holding or (self.job is not None and not self.job.get("done"))
 
-    def _chain_problem(self, text, now):
-        """Why the signing certificate (PEM, maybe with intermediates) is not acceptable, or None."""
-        return run(self._chain(text, now))
-
     def _chain(self, text, now):
-        """_chain_problem() as a stepper (crypto.run)."""
+        """(stepper, crypto.run) Why the signing certificate (PEM, maybe with intermediates) is
+        not acceptable, or None."""
         st = self.st
         try:
             chain = [x509.parse(d) for d in pem.to_der(text)]
@@ -119,7 +116,7 @@ class Firmware:
             return st.rejected("InstallInProgress")
         if "signingCertificate" not in fw or "signature" not in fw:
             return st.rejected("MissingSignature")  # TC_L_18
-        why = self._chain_problem(fw["signingCertificate"], now)
+        why = yield from self._chain(fw["signingCertificate"], now)  # in steps: session.py answers at the end
         if why:  # L01.FR.21/22, L01.FR.02
             st.security.record("InvalidFirmwareSigningCertificate", why, now, True)
             return {"status": "InvalidCertificate"}

@@ -95,3 +95,71 @@ def test_the_loop_runs_during_a_check():
     asyncio.run(main())
     asyncio.new_event_loop()
     assert out == [True] and len(ticks) >= 8, len(ticks)
+
+
+class _Certs:
+    """runtime/certstore.py's interface, in RAM."""
+
+    def __init__(self):
+        self.files = {}
+
+    def names(self, kind=None):
+        return [n for n, (k, _) in sorted(self.files.items()) if kind is None or k == kind]
+
+    def kind(self, name):
+        return self.files[name][0]
+
+    def read(self, name):
+        return self.files[name][1]
+
+    def add(self, kind, der):
+        self.files["c%d" % len(self.files)] = (kind, bytes(der))
+
+    def remove(self, name):
+        self.files.pop(name, None)
+
+
+def _install(st, der, mid):
+    import binascii
+    import json
+
+    b64 = binascii.b2a_base64(der).decode().replace("\n", "")
+    pem = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % b64
+    st.rpc.receive(json.dumps([2, mid, "InstallCertificate", {"certificateType": "ManufacturerRootCertificate",
+                                                             "certificate": pem}]).encode(), 0)
+
+
+def _answers(st, mid):
+    import fakes
+
+    return [f for f in fakes.sent(st) if f[0] in (3, 4) and f[1] == mid]
+
+
+def test_install_certificate_is_answered_after_its_steps():
+    import fakes
+
+    st = fakes.station(certstore=_Certs())
+    st.connected("1", 0)
+    boot = fakes.sent(st)[0]
+    fakes.answer(st, boot, {"currentTime": "2030-01-01T00:00:00Z", "interval": 60, "status": "Accepted"}, 0)
+    fakes.calls(st)
+    _install(st, ROOT, "ic1")
+    assert _answers(st, "ic1") == [] and st.rpc.later is not None  # not in one go
+    assert st.next_deadline(0) == 0  # the runtime comes back at once, after the others
+    ticks = 0
+    while st.rpc.later is not None and ticks < 100:
+        st.tick(0)
+        ticks += 1
+    assert ticks >= 5, ticks
+    assert _answers(st, "ic1") == [[3, "ic1", {"status": "Accepted"}]]
+    assert len(st.certstore.files) == 1
+    bad = bytearray(ROOT)
+    bad[-5] ^= 1  # the self-signature no longer holds
+    _install(st, bad, "ic2")
+    while st.rpc.later is not None:
+        st.tick(0)
+    a = _answers(st, "ic2")
+    assert a[0][2]["status"] == "Rejected" and a[0][2]["statusInfo"]["reasonCode"] == "InvalidSignature", a
+    _install(st, ROOT, "ic3")  # the link drops meanwhile: no answer, nothing left to run
+    st.disconnected(0)
+    assert st.rpc.later is None and _answers(st, "ic3") == []
