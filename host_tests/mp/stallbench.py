@@ -4,7 +4,7 @@
 # the tool counts its instructions under callgrind, N and 0 times.)
 # Prints one JSON object (times in ms on this host):
 #   install_certificate: the InstallCertificate handler's check of an EC P-256 root (parse and
-#     self-signature), which runs in one go: its whole time is a stall of the loop;
+#     self-signature), in steps as the session runs it: total and longest step (the stall);
 #   firmware_check: the firmware signature check as runtime/fwupdate.py drives it (the chain:
 #     the signer's ECDSA signature by the root; the file's RSA-PSS signature), total and its
 #     longest step, which is the stall;
@@ -21,7 +21,7 @@ import json  # noqa: E402
 from time import sleep_ms, ticks_add, ticks_diff, ticks_ms, ticks_us  # noqa: E402
 import test_drv_guard as guard  # noqa: E402  (the rig; puts the fake machine on the path)
 from test_x509 import DIGEST, PSS_SIG, ROOT, SIGNER  # noqa: E402
-from ocpp_lite.certificates import problem  # noqa: E402
+from ocpp_lite.certificates import checking, problem  # noqa: E402
 from ocpp_lite.crypto import x509  # noqa: E402
 
 
@@ -29,18 +29,21 @@ def _ms(us):
     return round(us / 1000, 2)
 
 
+def _install():
+    cert = x509.parse(ROOT)
+    return (yield from checking(cert, cert.not_before + 1))
+
+
 def install_certificate(runs):
     best = None
     for _ in range(runs):
         gc.collect()
-        t = ticks_us()
-        cert = x509.parse(ROOT)
-        why = problem(cert, cert.not_before + 1)
-        d = ticks_diff(ticks_us(), t)
+        why, total, longest = _drive(_install())
         if why is not None:
             raise SystemExit("the root does not check: %s" % why)
-        best = d if best is None else min(best, d)
-    return _ms(best)
+        if best is None or longest < best[1]:
+            best = (total, longest)
+    return {"total": _ms(best[0]), "longest_step": _ms(best[1])}
 
 
 def _drive(g):

@@ -1,4 +1,4 @@
-"""python -m tools.footprint stalls [--profile P] [--runs N] [--json PATH]: issue 16's figures.
+"""python -m tools.footprint stalls [--profile P] [--runs N] [--sessions N] [--json PATH]: issue 16's figures.
 
 The longest event-loop stall per step of the reference session (the simulator started with
 `--stalls 1`: a task that asks to wake every 2 ms reports how much later it came back, the
@@ -28,11 +28,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "build" / "footprint"
 
 
-def session_stalls(profile):
-    """{step: longest stall in ms} of the reference session on profile's image."""
+def session_stalls(profile, sessions=3):
+    """{step: longest stall in ms} of the reference session on profile's image: the least of
+    sessions runs (a stall is wall time, and this host is shared: preemption adds to it)."""
     _, _, image = rom.build(profile, OUT)
-    res, _ = fs.run(image, extra=["--stalls", "1"])
-    return {name: None if m.get("stall") is None else round(m["stall"] / 1000, 1) for name, m in res["mem"].items()}
+    out = {}
+    for _ in range(sessions):
+        res, _ = fs.run(image, extra=["--stalls", "1"])
+        for name, m in res["mem"].items():
+            v = m.get("stall")
+            if v is not None and (out.get(name) is None or v / 1000 < out[name]):
+                out[name] = round(v / 1000, 1)
+            out.setdefault(name, None)
+    return out
 
 
 def instructions(what, n=5):
@@ -64,7 +72,7 @@ def host_ips(data):
     """This host's instructions per second on the certificate check (callgrind count over its
     best time), or None without valgrind."""
     n = data["instructions"].get("install_certificate")
-    return n / (data["bench"]["install_certificate"] / 1e3) if n else None
+    return n / (data["bench"]["install_certificate"]["total"] / 1e3) if n else None
 
 
 def table(data):
@@ -79,22 +87,23 @@ def table(data):
             "%s %5.0f" % (b, ms * ips / (v * 1e6)) for b, v in IPS.items())
         lines.append("  %-28s %6s%s" % (name, "-" if ms is None else "%.1f" % ms, est))
     b = data["bench"]
-    lines += ["Stalls of the signature checks (ms)",
-              "  %-28s %6.2f  (one go: the handler)" % ("InstallCertificate", b["install_certificate"]),
-              "  %-28s %6.2f  (in steps; total %.2f)" % ("firmware signature, longest", b["firmware_check"]["longest_step"],
-                                                      b["firmware_check"]["total"]),
-              "Contactor opening latency, min-max ms (budget %d)" % b["budget_ms"]]
+    lines += ["Stalls of the signature checks (ms): the longest step (in steps; the total)"]
+    for name, k in (("InstallCertificate", "install_certificate"), ("firmware signature", "firmware_check")):
+        lines.append("  %-28s %6.2f  (total %.2f)" % (name, b[k]["longest_step"], b[k]["total"]))
+    lines.append("Contactor opening latency, min-max ms (budget %d)" % b["budget_ms"])
     for k, (lo, hi) in sorted(b["contactor"].items()):
         lines.append("  %-28s %3d-%d" % (k, lo, hi))
     ins = data["instructions"]
     if ins.get("install_certificate"):
-        fc = b["firmware_check"]
-        step = ins["firmware_check"] * fc["longest_step"] / fc["total"]
+        def step(k):
+            return ins[k] * b[k]["longest_step"] / b[k]["total"]
+
         lines.append("Instructions (callgrind, M) and board estimates (ms) at %s" %
                      ", ".join("%s %d M/s" % kv for kv in IPS.items()))
-        for name, n in (("InstallCertificate", ins["install_certificate"]),
+        for name, n in (("InstallCertificate, total", ins["install_certificate"]),
+                        ("InstallCertificate, longest", step("install_certificate")),
                         ("firmware signature, total", ins["firmware_check"]),
-                        ("firmware signature, longest", step)):
+                        ("firmware signature, longest", step("firmware_check"))):
             lines.append("  %-28s %6.1f M  " % (name, n / 1e6) +
                          "  ".join("%s %5.0f ms" % (b_, n / ips / 1e3) for b_, ips in IPS.items()))
     return "\n".join(lines)
@@ -104,9 +113,10 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--profile", default="core")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--sessions", type=int, default=3, help="reference sessions (the least stall per step)")
     p.add_argument("--json", default=str(OUT / "stalls.json"))
     a = p.parse_args(argv)
-    data = {"profile": a.profile, "steps": session_stalls(a.profile), "bench": bench(a.runs),
+    data = {"profile": a.profile, "steps": session_stalls(a.profile, a.sessions), "bench": bench(a.runs),
             "instructions": {w: instructions(w) for w in ("install_certificate", "firmware_check")}}
     pathlib.Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(a.json).write_text(json.dumps(data, indent=1) + "\n")
