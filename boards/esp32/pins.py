@@ -7,6 +7,7 @@ MODEL = "OCPP2.Lite-ESP32"  # BootNotification chargingStation.model (<= 20 char
 HW = {"phases": 1, "power_max": 7360, "connector": "cType2"}  # 32 A single phase, tethered Type 2
 LED = 2
 WDT_MS = 8000
+TIMER = 0  # the interlock's machine.Timer: hardware timer 0 (soft callback)
 
 # Control pilot sense: ADC1 only (ADC2 cannot be read while Wi-Fi runs); 11 dB: 0-3.1 V.
 ADC_KW = {"atten": ADC.ATTN_11DB}
@@ -14,7 +15,9 @@ ADC_KW = {"atten": ADC.ATTN_11DB}
 # One dict per EVSE. amps: the rated current (cable, contactor, supply): the most the pilot
 # offers. cal: read_u16() of the CP sense input at -12 V and at +12 V (measure
 # them on each board: state F with the PWM at 0 %, state A). meter: ("SDM120"|"SDM630",
-# Modbus address), ("S0", pin, pulses per kWh), or None.
+# Modbus address), ("S0", pin, pulses per kWh), or None. Optional trip: (pin, reason), a
+# fault input to GND (low = tripped: an RCD's trip output, an emergency stop) that opens the
+# contactor like a pilot error, reported as reason ("GroundFault", "EmergencyStop").
 EVSES = (
     {"amps": 32, "relay": 26, "feedback": 27, "pwm": 25, "adc": 34, "cal": (6553, 58981), "meter": ("SDM120", 1)},
 )

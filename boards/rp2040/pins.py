@@ -5,13 +5,16 @@ MODEL = "OCPP2.Lite-PicoW"  # BootNotification chargingStation.model (<= 20 char
 HW = {"phases": 3, "power_max": 11040, "connector": "sType2"}  # 16 A three phase, Type 2 socket
 LED = "LED"  # on the CYW43 radio chip
 WDT_MS = 8000  # the RP2040 watchdog allows at most 8388 ms
+TIMER = -1  # the interlock's machine.Timer: the virtual timer (soft callback)
 COUNTRY = "DE"  # regulatory domain of the radio
 ADC_KW = {}
 
 # One dict per EVSE. amps: the rated current (cable, contactor, supply): the most the pilot
 # offers. cal: read_u16() of the CP sense input at -12 V and at +12 V (measure
 # them on each board: state F with the PWM at 0 %, state A). meter: ("SDM120"|"SDM630",
-# Modbus address), ("S0", pin, pulses per kWh), or None.
+# Modbus address), ("S0", pin, pulses per kWh), or None. Optional trip: (pin, reason), a
+# fault input to GND (low = tripped: an RCD's trip output, an emergency stop) that opens the
+# contactor like a pilot error, reported as reason ("GroundFault", "EmergencyStop").
 EVSES = (
     {"amps": 16, "relay": 15, "feedback": 13, "pwm": 14, "adc": 26, "cal": (6553, 58981), "meter": ("SDM630", 1)},
 )

@@ -109,6 +109,8 @@ def main():
     store = Store(state)
     _provision(store, o)
     board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], state, flash)
+    if o.get("stalls"):  # tools.footprint stalls: the mem probe also gives the longest loop stall
+        board.stalls = 0
     while True:  # the simulated board stays as it is over reboots and firmware updates
         bundles = board.installer if _bundled(state) else None
         if bundles:

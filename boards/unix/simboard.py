@@ -9,13 +9,14 @@ import json
 import sys
 import time
 from asyncio import core
-from time import ticks_diff, ticks_ms
+from time import ticks_diff, ticks_ms, ticks_us
 from hw.inputs import Inputs
 from ocpp_lite import __version__
 from ocpp_lite.engine.clock import UNIX_2000
 
 _OPS = ("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem")
 _METER_MS = 1000
+_WATCH_MS = 2  # --stalls: the watch task's period
 
 
 
@@ -49,6 +50,7 @@ class SimBoard:
         self._state = state
         self._flash = flash
         self._installer = None
+        self.stalls = None  # --stalls: the longest event-loop stall (us) since the last probe
         try:
             with open(self._meter_file) as f:
                 self._mwh = json.load(f)  # energy registers in mWh
@@ -126,6 +128,8 @@ class SimBoard:
             io.plug(evse)
         self._readings(app)
         asyncio.create_task(self._meter(app))
+        if self.stalls is not None:
+            asyncio.create_task(self._watch())
         self.show({"ev": "ready"})
         while True:
             line = await _line()
@@ -137,6 +141,18 @@ class SimBoard:
             except Exception as e:
                 self.log("bad input %r: %r" % (line, e))
 
+    async def _watch(self):
+        """--stalls (tools.footprint stalls): how much later than asked this task comes
+        back, the longest since the last probe (us): the longest time the loop was held."""
+        t = ticks_us()
+        while True:
+            await asyncio.sleep_ms(_WATCH_MS)
+            now = ticks_us()
+            late = ticks_diff(now, t) - _WATCH_MS * 1000
+            if late > self.stalls:
+                self.stalls = late
+            t = now
+
     def _mem(self, app):
         """The footprint probe (tools/footprint/cli.py): heap in use before and after a full
         collection, and the store's flash writes since start."""
@@ -144,7 +160,11 @@ class SimBoard:
 
         used = gc.mem_alloc()
         gc.collect()
-        self.show({"ev": "mem", "used": used, "live": gc.mem_alloc(), "free": gc.mem_free(), "writes": app.store.writes})
+        ev = {"ev": "mem", "used": used, "live": gc.mem_alloc(), "free": gc.mem_free(), "writes": app.store.writes}
+        if self.stalls is not None:
+            ev["stall"] = self.stalls
+            self.stalls = 0
+        self.show(ev)
 
     def _op(self, app, name, op):
         io = self._io

@@ -61,12 +61,19 @@ class Pilot:
 
     def offer(self, amps):
         """Signal a current limit (0 = none offered: constant +12 V)."""
-        self.permille = duty_permille(amps)
-        self._pwm.duty_u16(self.permille * 65535 // 1000)
+        self.duty(duty_permille(amps))
+
+    def duty(self, permille):
+        """Set the PWM duty in per mille (duty_permille(); 1000: constant +12 V). Allocates
+        nothing: the interlock calls it from a timer callback."""
+        self.permille = permille
+        self._pwm.duty_u16(permille * 65535 // 1000)
 
     def mv(self, raw):
+        # 24000 / span as 1500 / (span / 16): the products stay small ints (< 2^30) on the
+        # 32-bit boards, so the interlock's reads allocate nothing; 16 / span < 0.05 % off
         lo = self._raw_lo
-        return -12000 + (raw - lo) * 24000 // (self._raw_hi - lo)
+        return -12000 + (raw - lo) * 1500 // ((self._raw_hi - lo) >> 4)
 
     def read(self):
         """Sample the CP voltage over a PWM period; the raw state of this poll."""
@@ -85,7 +92,7 @@ class Pilot:
         self.high_mv = self.mv(hi)
         self.low_mv = self.mv(lo)
         s = level(self.high_mv)
-        if self.permille < 1000 and s in (B, C, D) and self.low_mv > _LOW_OK_MV:
+        if self.permille < 1000 and (s == B or s == C or s == D) and self.low_mv > _LOW_OK_MV:
             return X  # PWM runs but the low level is missing: no diode
         return s
 

@@ -1,11 +1,12 @@
 # hw/board.py - the hardware interface of runtime.app.App (boards/README.md) for the real
 # boards, built from a board's pin map (boards/<board>/pins.py) with the machine module and
-# the Wi-Fi interface the board passes in. run() is the hardware loop: every 50 ms the
-# pilots and contactors of all EVSEs, every 200 ms the RFID reader, the watchdog; meters
-# and Wi-Fi in their own tasks.
+# the Wi-Fi interface the board passes in. The interlock (hw.evse guard) runs every 20 ms in
+# a machine.Timer callback, which also feeds the watchdog; run() is the hardware loop: every
+# 50 ms it reports what the interlock found to the station, every 200 ms it polls the RFID
+# reader; meters and Wi-Fi in their own tasks.
 import asyncio
 import json
-from time import gmtime, ticks_ms, time
+from time import gmtime, ticks_diff, ticks_ms, time
 from micropython import const
 from ocpp_lite import __version__
 from ocpp_lite.engine.clock import UNIX_2000
@@ -15,6 +16,7 @@ from .inputs import Inputs
 from .wifi import FILE as WIFI_FILE, Wifi
 
 _TICK_MS = const(50)
+_GUARD_MS = const(20)  # the interlock's period: 3 identical pilot reads (debounce) take 40-60 ms
 _RFID_EVERY = const(4)  # loop passes per RFID poll
 _METER_MS = const(5000)
 _STALE_MS = const(90000)  # App.alive moves at least once a minute
@@ -46,6 +48,13 @@ class Board:
         self._rtc = machine.RTC()
         self._new_wdt = lambda: machine.WDT(timeout=pins.WDT_MS)
         self._feeder = None
+        self._Timer = machine.Timer
+        self._timer_id = getattr(pins, "TIMER", -1)
+        self._timer = None
+        self._guard_cb = self._guard  # bound once: the timer calls it without allocating
+        self._app = None
+        self._pass = ticks_ms()  # the hardware loop's last pass
+        self.failed = False  # the interlock raised: all open, the watchdog starves
         self._saved = store.load(_ENERGY) or {}
         self._bus = None  # the Modbus line, opened for the first SDM meter
         self.evse = [self._evse(machine, pins, n, e) for n, e in enumerate(pins.EVSES, 1)]
@@ -66,7 +75,12 @@ class Board:
             Pin(e["relay"], Pin.OUT, value=0),
             None if fb is None else machine.Signal(Pin(fb, Pin.IN, Pin.PULL_UP), invert=True),
         )
-        return Evse(n, pilot, contactor, self._meter(machine, pins, n, e["meter"]), e["amps"])
+        t = e.get("trip")  # (pin, reason): a fault input to GND, low = tripped
+        trip = None if not t else machine.Signal(Pin(t[0], Pin.IN, Pin.PULL_UP), invert=True)
+        m = self._meter(machine, pins, n, e["meter"])
+        if trip is None:
+            return Evse(n, pilot, contactor, m, e["amps"])
+        return Evse(n, pilot, contactor, m, e["amps"], trip, t[1])
 
     def _meter(self, machine, pins, n, m):
         Pin = machine.Pin
@@ -122,33 +136,75 @@ class Board:
         io = Inputs(app)
         for e in self.evse:
             e.restart()
-        if self._feeder is None:  # started once the firmware is up; it cannot be stopped
-            self._feeder = watchdog.Feeder(self._new_wdt(), _STALE_MS)
+        self.arm(app)
         tasks = [asyncio.create_task(self.wifi.run(app.link.drop)), asyncio.create_task(self._meters(io))]
         try:
-            await self._loop(io, app)
+            await self._loop(io)
         except Exception as e:  # the watchdog resets the board: it is not fed any more
             self.log("hardware loop failed: %r" % e)
             raise
         finally:
+            self.disarm()
             for t in tasks:
                 t.cancel()
             now = ticks_ms()
             for e in self.evse:  # the safe state
                 e.allow(False, now)
 
-    async def _loop(self, io, app):
+    # --- the interlock -----------------------------------------------------------------
+    def arm(self, app):
+        """Start the interlock timer (and the watchdog, once: it cannot be stopped)."""
+        if self._feeder is None:
+            self._feeder = watchdog.Feeder(self._new_wdt(), _STALE_MS)
+        self._app = app
+        self._pass = ticks_ms()
+        for e in self.evse:
+            e.armed = True
+        T = self._Timer
+        self._timer = T(self._timer_id, mode=T.PERIODIC, period=_GUARD_MS, callback=self._guard_cb)
+
+    def disarm(self):
+        if self._timer is not None:
+            self._timer.deinit()
+            self._timer = None
+        for e in self.evse:
+            e.armed = False
+
+    def _guard(self, _timer):
+        """The timer callback (soft IRQ): every EVSE's interlock, then the watchdog, fed only
+        while the App's loop and the hardware loop both pass. Allocates nothing; never raises:
+        on an error everything is opened and the watchdog starves (a reset follows)."""
+        if self.failed:
+            return
+        now = ticks_ms()
+        try:
+            for e in self.evse:
+                e.guard(now)
+            if ticks_diff(now, self._pass) < _STALE_MS:
+                self._feeder.feed(self._app.alive, now)
+        except Exception:
+            self.failed = True
+            for e in self.evse:
+                try:
+                    e.allowed = False
+                    e.relay.set(False, now)
+                    e.pilot.duty(1000)
+                except Exception:
+                    pass
+
+    async def _loop(self, io):
         n = 0
         while True:
-            now = ticks_ms()
+            now = self._pass = ticks_ms()
+            if self.failed:
+                raise RuntimeError("interlock failed")
             for e in self.evse:
-                e.poll(io, now)
+                e.report(io)
             n += 1
             if self.reader and n % _RFID_EVERY == 0:
                 uid = self.reader.poll(now)
                 if uid:
                     io.tap(_hex(uid))
-            self._feeder.feed(app.alive, now)
             await asyncio.sleep_ms(_TICK_MS)
 
     async def _meters(self, io):

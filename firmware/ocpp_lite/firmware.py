@@ -3,7 +3,8 @@
 # ManufacturerRootCertificate), keeps the job in the "fw" document, which survives the reboot
 # of the installation, and every new state goes to the CSMS in a FirmwareStatusNotification
 # with the requestId. The runtime (runtime/fwupdate.py) waits, downloads, installs and
-# reboots; it calls retrieve_wait, verified, install_wait, report and booted.
+# reboots; it calls retrieve_wait, verifying (a stepper: the signature check in steps, with
+# the loop given back in between), install_wait, report and booted.
 #   job: {"id": requestId, "url", "get": retrieve time, "put": install time or None (seconds
 #         since 2000), "tries": download attempts, "wait": s between them (as the CSMS sent
 #         it, any size: the runtime waits it in steps of a day, clock.MAX_WAIT_S), "cert": signing
@@ -83,8 +84,9 @@ class Firmware:
         """An update is going on, or holds new transactions back."""
         return self.holding or (self.job is not None and not self.job.get("done"))
 
-    def _chain_problem(self, text, now):
-        """Why the signing certificate (PEM, maybe with intermediates) is not acceptable, or None."""
+    def _chain(self, text, now):
+        """(stepper, crypto.run) Why the signing certificate (PEM, maybe with intermediates) is
+        not acceptable, or None."""
         st = self.st
         try:
             chain = [x509.parse(d) for d in pem.to_der(text)]
@@ -96,12 +98,12 @@ class Firmware:
         for i in range(len(chain)):
             if not chain[i].valid_at(s):
                 return "certificate %d expired or not yet valid" % i
-            if i and not (chain[i].signs_certs() and chain[i - 1].signed_by(chain[i])):
+            if i and not (chain[i].signs_certs() and (yield from chain[i - 1].signing(chain[i]))):
                 return "certificate %d does not sign certificate %d" % (i, i - 1)
         if chain[0].key_alg is None:
             return "unsupported key"
         for _, _, root in st.certificates.installed(_MANUFACTURER):
-            if root.valid_at(s) and chain[-1].signed_by(root):
+            if root.valid_at(s) and (yield from chain[-1].signing(root)):
                 return None
         return "no installed ManufacturerRootCertificate signed it"
 
@@ -114,7 +116,7 @@ class Firmware:
             return st.rejected("InstallInProgress")
         if "signingCertificate" not in fw or "signature" not in fw:
             return st.rejected("MissingSignature")  # TC_L_18
-        why = self._chain_problem(fw["signingCertificate"], now)
+        why = yield from self._chain(fw["signingCertificate"], now)  # in steps: session.py answers at the end
         if why:  # L01.FR.21/22, L01.FR.02
             st.security.record("InvalidFirmwareSigningCertificate", why, now, True)
             return {"status": "InvalidCertificate"}
@@ -180,18 +182,21 @@ class Firmware:
             return _POLL_MS
         return 0
 
-    def verified(self, digest, now):
+    def verifying(self, digest, now):
         """The download is complete (SHA-256 digest): check its signature with the signing
-        certificate, whose chain is checked again (L01.FR.04/12). True when it is good."""
+        certificate, whose chain is checked again (L01.FR.04/12). A stepper: send it
+        ticks_ms() at each step (next() keeps the time it has); it returns True when the
+        signature is good."""
         job = self.job
         self.report("Downloaded", now)
         ok = False
-        if not self._chain_problem(job["cert"], now):
+        if not (yield from self._chain(job["cert"], now)):
             try:
                 cert = x509.parse(pem.to_der(job["cert"])[0])
-                ok = cert.verify(digest, binascii.a2b_base64(job["sig"]), True)
+                ok = yield from cert.verifying(digest, binascii.a2b_base64(job["sig"]), True)
             except ValueError:
                 pass
+        now = (yield) or now  # the time at the end of the check
         if not ok:  # L01.FR.03
             self.st.security.record("InvalidFirmwareSignature", "request %d" % job["id"], now, True)
         self.report("SignatureVerified" if ok else "InvalidSignature", now)

@@ -141,7 +141,10 @@ class Station:
     def release(self):
         """Let go of every service created on first use that holds no work (its busy(), if it
         has one, is false), and of the modules its creation imported: a handler that a CSMS
-        needs once a day does not stay in the heap. Run after every input (tick)."""
+        needs once a day does not stay in the heap. Run after every input (tick). Not while
+        a handler runs in steps (session.py later): its service must stay the station's."""
+        if self.rpc.later is not None:
+            return
         for name, (s, code) in list(self._lazy.items()):
             if hasattr(s, "busy") and s.busy():
                 continue

@@ -225,6 +225,9 @@ class App:
             except Exception as e:  # keep the station alive; the error is in the log
                 self.log("timer: %r" % e)
                 ms = 1000
+            if self.st.rpc.later is not None:  # a handler in steps: the next step after the others
+                await asyncio.sleep_ms(0)
+                continue
             try:  # at least a few ms, so a late deadline cannot spin the loop
                 await asyncio.wait_for_ms(self.wake.wait(), max(ms, 5))
             except asyncio.TimeoutError:

@@ -47,7 +47,7 @@ async def run(app):
     if digest is None:
         app.hw(fw.report, "DownloadFailed")  # L01.FR.30
         return
-    if not app.hw(fw.verified, digest):
+    if not await _verify(app, fw, digest):
         return
     await _until(app, fw.install_wait)
     app.hw(fw.report, "Installing")
@@ -67,6 +67,27 @@ async def run(app):
             break
         await asyncio.sleep_ms(100)
     app.stop("reboot", "FirmwareUpdate")
+
+
+async def _verify(app, fw, digest):
+    """The core checks the signature in steps (fw.verifying); the loop runs between them, so
+    the station keeps answering the CSMS meanwhile. True when the signature is good."""
+    g = app.hw(fw.verifying, digest)
+    r = app.hw(_step, g, True) if g else (None,)
+    while r is None:
+        await asyncio.sleep_ms(0)
+        r = app.hw(_step, g, False)
+    return r[0]
+
+
+def _step(g, first, now):
+    """One step of stepper g, sent the time; (its result,) once it has ended, else None. A
+    MemoryError ends it too: app.hw catches it, and the next step finds it ended."""
+    try:
+        g.send(None if first else now)
+    except StopIteration as e:
+        return (e.value,)
+    return None
 
 
 async def _until(app, wait):

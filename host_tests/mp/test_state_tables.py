@@ -7,6 +7,7 @@ from time import ticks_diff
 from fakes import accepted, answer, calls, sent, station
 from ocpp_lite import availability, diagnostics, firmware, transactions
 from ocpp_lite.provisioning import boot
+from ocpp_lite.crypto import run
 
 _NAMES = ("None", "Pending", "Rejected", "Accepted")
 
@@ -96,8 +97,8 @@ def test_firmware_table_each_status_ends_holds_and_cancels_as_its_row_says():
         if hold:  # held: no new transaction, the idle connector is Unavailable (L01.FR.07)
             assert st.availability.status(1) == availability.UNAVAILABLE, status
         # a new UpdateFirmware while the job is in this status: Rejected only when too late
-        r = st.firmware.UpdateFirmware({"requestId": 6, "firmware": {
-            "location": "http://x/g", "retrieveDateTime": "2025-05-05T10:00:00Z"}}, 0)
+        r = run(st.firmware.UpdateFirmware({"requestId": 6, "firmware": {  # a handler in steps
+            "location": "http://x/g", "retrieveDateTime": "2025-05-05T10:00:00Z"}}, 0))
         if late and not ends:
             assert r["statusInfo"]["reasonCode"] == "InstallInProgress", (status, r)
         else:

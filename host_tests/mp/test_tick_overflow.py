@@ -15,6 +15,7 @@ from time import ticks_add
 from fakes import NET, T0, answer, sent, station
 from ocpp_lite.certificates import MANUFACTURER
 from ocpp_lite.engine import clock
+from ocpp_lite import crypto
 from test_x509 import ROOT, SIGNER
 
 HUGE = 2**31 - 1  # s: what a CSMS can put in an OCPP integer (68 years)
@@ -249,7 +250,7 @@ def test_finding7_firmware_retry_interval_huge():
     wall = clock.parse("2030-01-01T00:00:00Z")  # test_x509's certificates are valid from 2026-11-23
     st = station(wall=wall, certstore=Certs())
     register(st, wall)
-    r = st.firmware.UpdateFirmware(_signed_update(HUGE, HUGE, wall + 2 * 86400, wall + 3 * 86400), 0)
+    r = crypto.run(st.firmware.UpdateFirmware(_signed_update(HUGE, HUGE, wall + 2 * 86400, wall + 3 * 86400), 0))
     assert r["status"] == "Accepted", r
     vt = VirtualTime(st)
     app = App(st, vt)

@@ -519,6 +519,10 @@ def main(argv):
         from tools.footprint import ci
 
         return ci.main(argv)
+    if argv[:1] == ["stalls"]:  # issue 16: loop stalls and contactor latencies: stalls.py
+        from tools.footprint import stalls
+
+        return stalls.main(argv[1:])
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("cmd", nargs="?", default="report", choices=("report", "compare", "diff", "ci", "noise"))
     p.add_argument("args", nargs="*")

@@ -305,9 +305,10 @@ class Session:
     """One run of STEPS with the code of ROMFS image (None: the source tree, or the code frozen
     into exe). slow multiplies every timeout (a station under valgrind is slow)."""
 
-    def __init__(self, image, tls=None, heap=None, wrap=(), slow=1, exe=None):
+    def __init__(self, image, tls=None, heap=None, wrap=(), slow=1, exe=None, extra=()):
         self.image, self.tls, self.heap, self.wrap, self.slow = image, tls, heap, wrap, slow
         self.exe = exe
+        self.extra = list(extra)  # more station options (tools.footprint stalls: --stalls 1)
         self.csms = None
         self.relay = None
         self.station = Station()
@@ -417,6 +418,7 @@ class Session:
             "--state", str(state), "--csms", url, "--id", STATION]
         if tls:
             args += ["--ca", str(tls["ca_pem"])]
+        args += self.extra
         res = self.res
         try:
             # The state directory is the working directory too: a frozen main finds nothing there.

@@ -25,13 +25,20 @@ _INSTALL = const((
 
 def problem(cert, s):
     """Why cert cannot be a trusted root at time s (seconds since 2000), or None."""
+    from ..crypto import run
+
+    return run(checking(cert, s))
+
+
+def checking(cert, s):
+    """problem() as a stepper (crypto.run): the self-signature is checked in steps."""
     if not cert.signs_certs():
         return "NotCACertificate"
     if s < cert.not_before:
         return "NotYetValid"
     if s > cert.not_after:
         return "CertificateExpired"
-    if cert.self_issued() and not cert.signed_by(cert):
+    if cert.self_issued() and not (yield from cert.signing(cert)):
         return "InvalidSignature" if cert.key_alg else "UnsupportedAlgorithm"
     return None
 
@@ -71,7 +78,7 @@ class Certificates:
         except ValueError as e:
             st.log("InstallCertificate: %s" % e)
             return st.rejected("InvalidCertificate")
-        why = problem(cert, st.time(now))
+        why = yield from checking(cert, st.time(now))  # in steps: session.py answers at the end
         if why:
             return st.rejected(why)
         have = self.installed()

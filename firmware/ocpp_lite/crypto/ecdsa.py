@@ -3,9 +3,10 @@
 # pass (Shamir's trick), one inversion at the end by Fermat (pow(x, -1, m) is not in
 # MicroPython). Verification only: nothing here is secret, so nothing needs constant time.
 from micropython import const
-from . import der
+from . import der, run
 
 _SEQUENCE = const(0x30)  # the DER tag (der.py)
+_STEP_BITS = const(32)  # scalar bits per step of steps()
 _P = const(0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF)
 _N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
 _B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
@@ -82,11 +83,19 @@ def signature(sig):
 def verify(key, digest, sig):
     """True when sig is the ECDSA signature with P-256 public key (point bytes) of a SHA-256
     digest. Raises ValueError for a malformed key or signature."""
+    return run(steps(key, digest, sig))
+
+
+def steps(key, digest, sig):
+    """verify() cut into steps: a generator that yields about every _STEP_BITS of the
+    scalars (each step some 1/10 of the work) and returns verify()'s result, so a caller can
+    give its event loop back in between (yield from, or crypto.run())."""
     qx, qy = point(key)
     r, s = signature(sig)
     n = _N
     if not (0 < r < n and 0 < s < n):
         return False
+    yield
     w = pow(s, n - 2, n)
     u1 = int.from_bytes(digest, "big") * w % n
     u2 = r * w % n
@@ -97,6 +106,7 @@ def verify(key, digest, sig):
     top = 1 << 255
     while top and not (u1 | u2) & top:
         top >>= 1
+    k = 0
     while top:
         acc = _double(acc)
         a = u1 & top
@@ -104,8 +114,13 @@ def verify(key, digest, sig):
         if a or c:
             acc = _add(acc, both if a and c else g if a else q)
         top >>= 1
+        k += 1
+        if k == _STEP_BITS:
+            k = 0
+            yield
     x, _, z = acc
     if not z:
         return False
+    yield
     zi = pow(z, _P - 2, _P)
     return x * zi * zi % _P % n == r

@@ -6,7 +6,7 @@
 import binascii
 import hashlib
 from micropython import const
-from . import der
+from . import der, run
 from ..engine import clock
 
 # DER tags (der.py), as constants here (const() does not cross modules)
@@ -97,28 +97,36 @@ class Cert:
     def verify(self, digest, sig, pss=False):
         """True when sig (bytes) is this certificate's key's SHA-256 signature of digest:
         ECDSA (DER or r||s) for an EC key, RSA PKCS#1 v1.5 or, with pss, RSA-PSS."""
+        return run(self.verifying(digest, sig, pss))
+
+    def verifying(self, digest, sig, pss=False):
+        """verify() as a stepper (crypto.run): yields between steps of the check."""
         key = self.part(self.key)
         try:
             if self.key_alg == "ec":
                 from . import ecdsa
 
-                return ecdsa.verify(key, digest, sig)
+                return (yield from ecdsa.steps(key, digest, sig))
             if self.key_alg == "rsa":
                 from . import rsa
 
                 k = der.items(key, der.expect(der.tlv(key, 0, len(key)), _SEQUENCE), 2)
                 n, e = der.uint(key, k[0]), der.uint(key, k[1])
-                return (rsa.verify_pss if pss else rsa.verify_pkcs1)(n, e, digest, sig)
+                return (yield from (rsa.pss_steps if pss else rsa.pkcs1_steps)(n, e, digest, sig))
         except (ImportError, ValueError):
             pass
         return False
 
     def signed_by(self, issuer):
         """True when issuer's key made this certificate's signature (SHA-256 algorithms only)."""
+        return run(self.signing(issuer))
+
+    def signing(self, issuer):
+        """signed_by() as a stepper (crypto.run)."""
         want = _ECDSA_SHA256 if issuer.key_alg == "ec" else _RSA_SHA256 if issuer.key_alg == "rsa" else None
         if self.sig_alg != want or self.part(self.issuer) != issuer.part(issuer.subject):
             return False
-        return issuer.verify(hashlib.sha256(self.part(self.tbs)).digest(), self.part(self.sig))
+        return (yield from issuer.verifying(hashlib.sha256(self.part(self.tbs)).digest(), self.part(self.sig)))
 
 
 def parse(data):

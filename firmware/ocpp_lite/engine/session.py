@@ -30,6 +30,7 @@ URGENT = const(4)  # before the queued ones; fails when the link drops
 _REJECTED = const(2)  # provisioning/boot.py REJECTED
 _QUEUE = const(16)  # queued CALLs in RAM
 _OUT = const(8)  # encoded frames waiting for the socket
+_STEPPER = type((lambda: (yield))())  # the generator type: what a handler in steps returns
 TE = "TransactionEvent"
 
 
@@ -61,6 +62,10 @@ class Session:
         self._st = st
         self.dropped = 0  # CALLs dropped from the full RAM queue since start
         self._now = 0  # the latest ticks seen (for the fate of a CALL that cannot be queued)
+        # (id, action, stepper): a CALL whose handler runs in steps (a signature check,
+        # crypto.run): one step per tick(), answered when it ends; the runtime does not wait
+        # while it is set
+        self.later = None
 
     def _order(self):
         self._k += 1
@@ -233,21 +238,60 @@ class Session:
             if not self.accepted and st.boot.state == _REJECTED:
                 raise rpc.CallError(rpc.SECURITY, "not accepted by the CSMS")  # B03.FR.08
             res = handler(st, action)(payload, now)
-        except rpc.CallError as e:
-            self.reply_error(mid, e.args[0], e.args[1] if len(e.args) > 1 else "")
-            return
-        except MemoryError:
-            self.reply_error(mid, rpc.INTERNAL, "out of memory")
-            st.out_of_memory(action, now)
-            return
-        except Exception as e:  # a handler bug must not take the station down
-            self._log("%s handler failed: %r" % (action, e))
-            self.reply_error(mid, rpc.INTERNAL, "handler failed")
+            if type(res) is _STEPPER:  # a handler in steps: its first step now, the others in tick()
+                if self.later is not None:  # the CSMS did not wait for its answer (OCPP-J: one
+                    self._run_out(st, now)  # CALL at a time): the earlier one ends first
+                self.later = (mid, action, res)
+                res = self._step()
+                if self.later is not None:
+                    return
+        except Exception as e:
+            self._failed(st, mid, action, e, now)
             return
         self.reply(mid, res)
 
+    def _run_out(self, st, now):
+        """The handler in steps run to its end at once, and answered."""
+        w = self.later
+        try:
+            res = None
+            while self.later is not None:
+                res = self._step()
+            self.reply(w[0], res)
+        except Exception as e:
+            self._failed(st, w[0], w[1], e, now)
+
+    def _step(self):
+        """One step of the handler in steps; its answer once it has ended (later is None then)."""
+        try:
+            next(self.later[2])
+            return None
+        except StopIteration as e:
+            self.later = None
+            return e.value
+
+    def _failed(self, st, mid, action, e, now):
+        """A handler raised e: the CALLERROR it means."""
+        self.later = None
+        if isinstance(e, rpc.CallError):
+            self.reply_error(mid, e.args[0], e.args[1] if len(e.args) > 1 else "")
+        elif isinstance(e, MemoryError):
+            self.reply_error(mid, rpc.INTERNAL, "out of memory")
+            st.out_of_memory(action, now)
+        else:  # a handler bug must not take the station down
+            self._log("%s handler failed: %r" % (action, e))
+            self.reply_error(mid, rpc.INTERNAL, "handler failed")
+
     def tick(self, st, now):
         self._now = now
+        w = self.later
+        if w is not None:
+            try:
+                res = self._step()
+                if self.later is None:
+                    self.reply(w[0], res)
+            except Exception as e:
+                self._failed(st, w[0], w[1], e, now)
         b = self._busy
         if b and ticks_diff(now, b[3]) >= 0:
             self._log("%s %s timed out" % (b[1], b[0]))
@@ -256,6 +300,8 @@ class Session:
     def deadline(self, st, now):
         """ms until the outstanding CALL times out or a flash message may be retried, or None
         (offline: nothing here is due until the link is back)."""
+        if self.later is not None:
+            return 0  # a handler in steps goes on
         if self._busy:
             return ticks_diff(self._busy[3], now)
         if not (self.online and self.accepted) or self._doubt:
@@ -289,6 +335,7 @@ class Session:
         ones queued failed."""
         self._now = now
         self.online = False
+        self.later = None  # its answer could not reach the CSMS: the handler in steps ends
         self._doubt = None  # the timeout was the link's: kept, not counted (E11, not E13)
         while self.out:
             self.out.popleft()

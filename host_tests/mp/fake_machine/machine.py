@@ -2,6 +2,12 @@
 # UART, SPI, PWM, ADC, WDT, RTC with the MicroPython API the drivers use, wired to peripheral
 # models instead of silicon. Put this directory first on sys.path (hwfakes.py does).
 #
+# Timer is a soft timer as on the ESP32 and RP2040 ports: a ticker thread (the unix port's
+# _thread, standing for the timer interrupt) hands each expired timer's callback to
+# micropython.schedule, so it runs on the main thread between two bytecodes of whatever
+# Python code runs there, a long computation included, but not inside a blocking C call
+# (a poll(2), a flash operation); a full schedule queue drops the call, as an ISR would.
+#
 # Wiring: pins are shared by id (two Pin(5) objects are one wire); a model registers itself
 # for a bus with attach("uart", 2, model) / attach("spi", 1, model) / attach("adc", 34, model)
 # before or after the board opens the bus; watch(pin_id, fn) calls fn(level) on every change.
@@ -46,6 +52,8 @@ def reset_all():
     for d in (_levels, _watchers, _irqs, devices, pwms):
         d.clear()
     del wdts[:]
+    for i in range(len(_slots)):
+        _slots[i] = None
 
 
 def _id(p):
@@ -216,9 +224,10 @@ class ADC:
     def __init__(self, pin, atten=None, **kw):
         self.pin = _id(pin)
         self.atten = atten
+        self._key = ("adc", self.pin)  # made once: reads allocate nothing, as on a board
 
     def read_u16(self):
-        d = devices.get(("adc", self.pin))
+        d = devices.get(self._key)
         return d.sample() if d else 0
 
 
@@ -247,3 +256,86 @@ def unique_id():
 
 def reset():
     raise SystemExit("machine.reset()")
+
+
+# --- soft timers -------------------------------------------------------------------------
+# The ticker thread only reads _slots (fixed size: never reallocated under it) and the armed
+# timers' _due, _period and _call; the main thread fills and clears slots.
+_slots = [None] * 8
+_ticker = [False]  # the thread runs
+
+
+def _tick():
+    import micropython
+    from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
+
+    while True:
+        sleep_ms(1)
+        now = ticks_ms()
+        n = 0
+        for i in range(len(_slots)):
+            t = _slots[i]
+            if t is None:
+                continue
+            n += 1
+            if ticks_diff(now, t._due) < 0:
+                continue
+            if t._mode == Timer.ONE_SHOT:
+                _slots[i] = None
+            else:
+                t._due = ticks_add(t._due, t._period)
+                if ticks_diff(now, t._due) >= 0:  # fell behind (a busy host): no burst
+                    t._due = ticks_add(now, t._period)
+            try:
+                micropython.schedule(t._call, t)
+            except RuntimeError:  # the queue is full: this expiry is lost
+                t.lost += 1
+        if not n:
+            _ticker[0] = False  # then look again: a timer armed meanwhile keeps the thread
+            for t in _slots:
+                if t is not None:
+                    _ticker[0] = True
+                    break
+            else:
+                return
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, **kw):
+        self.id = id
+        self._call = None
+        self.lost = 0  # expiries dropped because the schedule queue was full
+        if kw:
+            self.init(**kw)
+
+    def init(self, mode=PERIODIC, period=-1, callback=None, freq=None, hard=False):
+        from time import ticks_add, ticks_ms
+
+        if hard:
+            raise ValueError("hard timers are not modelled")
+        self.deinit()
+        if freq:
+            period = 1000 // freq
+        self._mode = mode
+        self._period = period
+        self._call = callback
+        self._due = ticks_add(ticks_ms(), period)
+        for i in range(len(_slots)):
+            if _slots[i] is None:
+                _slots[i] = self
+                break
+        else:
+            raise ValueError("no free timer")
+        if not _ticker[0]:
+            import _thread
+
+            _ticker[0] = True
+            _thread.start_new_thread(_tick, ())
+
+    def deinit(self):
+        for i in range(len(_slots)):
+            if _slots[i] is self:
+                _slots[i] = None

@@ -1,8 +1,11 @@
 # host_tests/mp/fake_machine/pilot_model.py - the control-pilot circuit: the EVSE's +-12 V
 # oscillator following the PWM on pwm_pin, the EV's resistors and diode per IEC 61851-1
 # state, and the level shifter into the ADC on adc_pin (cal: read_u16 at -12 V and +12 V).
-# Each ADC read is one sample in time: PERIOD samples make one PWM period.
+# Each ADC read is one sample in time: PERIOD samples make one PWM period. at(t, fn) runs
+# fn() (a change of state, of the contactor, ...) before the first sample at or after
+# ticks_ms() t: something that happened at t, seen when the EVSE first looks.
 import machine
+from time import ticks_diff, ticks_ms
 
 HIGH_MV = {"A": 12000, "B": 9000, "C": 6000, "D": 3000, "E": 0, "F": -12000}
 PERIOD = 20
@@ -16,7 +19,11 @@ class Pilot:
         self.diode = diode
         self.offset_mv = 0  # added to every level (drift, a bad level shifter)
         self._k = 0
+        self._at = None  # (ticks_ms, fn)
         machine.attach("adc", adc_pin, self)
+
+    def at(self, t, fn):
+        self._at = (t, fn)
 
     def duty(self):
         p = machine.pwms.get(self.pwm_pin)
@@ -35,6 +42,10 @@ class Pilot:
         return -HIGH_MV[s]  # no diode: the EV's resistor loads the negative half too
 
     def sample(self):
+        a = self._at
+        if a is not None and ticks_diff(ticks_ms(), a[0]) >= 0:
+            self._at = None
+            a[1]()
         k = self._k % PERIOD
         self._k += 1
         high = k * 65535 < self.duty() * PERIOD
