@@ -31,10 +31,10 @@ HARD = {
     # buffer in the heap the figure depends on where the message's text and strings find room,
     # so runs spread by up to 5 kB. 50 kB over ws:// (above) holds with that message. Lowered
     # from 85 kB when ws.py stopped importing asyncio.stream at the first connection: 66.9 /
-    # 67.0 / 71.5 kB; to 74 kB when several kept values became views of the received buffer
-    # and the parse bound counted the port's allocations: 66.0 / 65.6 / 66.1 kB (lite 64.6-67.0
-    # over three runs).
-    "ram32.tls_boards.least_heap": 74 * KB,
+    # 67.0 / 71.5 kB. Not lowered with the parse bound's cut (quick reports of 66.0 / 65.6 /
+    # 66.1 kB, lite 64.6-67.0 over three runs) since CI's run of d450358 gave lite 73.2 kB: the
+    # spread of this figure is up to 9 kB.
+    "ram32.tls_boards.least_heap": 78 * KB,
 }
 
 SOFT = {
