@@ -135,7 +135,8 @@ def _answers(st, mid):
     return [f for f in fakes.sent(st) if f[0] in (3, 4) and f[1] == mid]
 
 
-def test_install_certificate_is_answered_after_its_steps():
+def _booted():
+    """A fake station with a certificate store, connected and Accepted."""
     import fakes
 
     st = fakes.station(certstore=_Certs())
@@ -143,6 +144,11 @@ def test_install_certificate_is_answered_after_its_steps():
     boot = fakes.sent(st)[0]
     fakes.answer(st, boot, {"currentTime": "2030-01-01T00:00:00Z", "interval": 60, "status": "Accepted"}, 0)
     fakes.calls(st)
+    return st
+
+
+def test_install_certificate_is_answered_after_its_steps():
+    st = _booted()
     _install(st, ROOT, "ic1")
     assert _answers(st, "ic1") == [] and st.rpc.later is not None  # not in one go
     assert st.next_deadline(0) == 0  # the runtime comes back at once, after the others
@@ -168,13 +174,7 @@ def test_install_certificate_is_answered_after_its_steps():
 def test_a_call_in_steps_before_the_last_is_answered_is_not_lost():
     """The CSMS sends a second InstallCertificate while the first is still in steps (OCPP-J
     allows one CALL at a time): the first is run to its end and answered, then the second."""
-    import fakes
-
-    st = fakes.station(certstore=_Certs())
-    st.connected("1", 0)
-    boot = fakes.sent(st)[0]
-    fakes.answer(st, boot, {"currentTime": "2030-01-01T00:00:00Z", "interval": 60, "status": "Accepted"}, 0)
-    fakes.calls(st)
+    st = _booted()
     _install(st, ROOT, "ic4")
     assert st.rpc.later is not None
     _install(st, ROOT, "ic5")

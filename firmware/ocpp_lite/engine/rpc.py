@@ -125,13 +125,8 @@ def head(buf):
         elif buf[i] != want:
             return None
         i += 1
-    j = buf.find(b'"', i, i + MAX_ID + 1)
-    if j <= i:
-        return None
-    mid = bytes(buf[i:j])
-    if min(mid) < 32 or max(mid) > 126 or b"\\" in mid:
-        return None  # printable ASCII only: echoed without checking it further
-    return kind, mid.decode(), j + 1
+    m = _plain(buf, i, MAX_ID, 32)  # printable ASCII only: echoed without checking it further
+    return m and (kind, m[0], m[1])
 
 
 def _action(buf, i):
@@ -144,13 +139,20 @@ def _action(buf, i):
         if i == n or buf[i] != want:
             return None
         i += 1
-    j = buf.find(b'"', i, i + _ACTION + 1)
+    a = _plain(buf, i, _ACTION, 33)
+    return a and a[0]
+
+
+def _plain(buf, i, most, low):
+    """(the string that starts at buf[i], after its quote, offset after its closing quote) when
+    it is 1 to most bytes from low to 126 and no escape, else None."""
+    j = buf.find(b'"', i, i + most + 1)
     if j <= i:
         return None
-    a = bytes(buf[i:j])
-    if min(a) < 33 or max(a) > 126 or b"\\" in a:
+    t = bytes(buf[i:j])
+    if min(t) < low or max(t) > 126 or b"\\" in t:
         return None
-    return a.decode()
+    return t.decode(), j + 1
 
 
 def call_id(buf):

@@ -13,7 +13,7 @@
 # TypeConstraintViolation; value outside an enumeration or over a length ->
 # PropertyConstraintViolation; a field the schema does not know -> FormatViolation.
 # customData is accepted on every object (TC_P_03), checked (vendorId) and dropped: the station has
-# no vendor extensions, and long values in it are bytearrays (engine/lift.py) that must never be
+# no vendor extensions, and long values in it are bytearrays or memoryviews (engine/lift.py) that must never be
 # stored or sent. Values of type ANY lose their customData too.
 from micropython import const
 from .rpc import CallError, FORMAT, OCCURRENCE, PROPERTY, TYPE
