@@ -136,7 +136,8 @@ def least_heaps(image, ref, tls, lo, exe=None, whole=False, hi=64 << 10, hint=No
     """Per step, the least -X heapsize with which the session completes up to and including that
     step (a parallel bisection: one run tells for every step whether it completed). whole: only
     for the whole session (the other steps None), in fewer runs. lo: a heap too small (the live
-    heap after boot); hi: the first guess of one large enough (doubled while it is not). hint
+    heap after boot); hi: the first guess of one large enough (while it is not, the span
+    above lo is doubled). hint
     (whole only): the least heap of a similar tree (the CI base is measured with the working
     tree's): the search brackets it first, stepping out from it by doubling steps, and bisects
     the bracket; the same answer to within RESOLUTION in 2-4 runs instead of 7-8 when the
@@ -165,7 +166,7 @@ def least_heaps(image, ref, tls, lo, exe=None, whole=False, hi=64 << 10, hint=No
         while completed(hi) < n:
             if hi >= MAX_HEAP:
                 return None, runs
-            hi *= 2
+            hi = min(MAX_HEAP, 2 * hi - lo)  # the span above lo doubled
     low, high = [lo] * n, [hi] * n
     while True:
         k = n - 1 if whole else max(range(n), key=lambda i: high[i] - low[i])
@@ -221,12 +222,12 @@ def measure(name, quick, pki, use32=True, hint=None):
     log("%s: reference session with TLS" % name)
     res_t, s_t = session(image, tls=pki)
     least, runs, least_t = None, [], None
-    if not quick:  # (not budgeted: left to the full report)
-        log("%s: least heap" % name)
-        least, runs = least_heaps(image, steps, None, res["mem"]["boot"]["live"])
-    if not quick:
-        log("%s: least heap with TLS" % name)
-        least_t, runs_t = least_heaps(image, steps, pki, res_t["mem"]["boot"]["live"])
+    if not quick:  # (not budgeted: left to the full report); side by side, as in measure32
+        log("%s: least heap, without and with TLS" % name)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            ws = pool.submit(least_heaps, image, steps, None, res["mem"]["boot"]["live"])
+            wss = pool.submit(least_heaps, image, steps, pki, res_t["mem"]["boot"]["live"])
+            (least, runs), (least_t, runs_t) = ws.result(), wss.result()
         runs += runs_t
     cpu_i = None
     mbed = {"peak": None, "sites": {}}
@@ -280,11 +281,19 @@ def measure32(name, quick, pki, ref, hint):
     if res["steps"] != ref:
         raise fs.Failed("%s: the 32-bit port's session differs: %s" % (name, res["steps"]))
     res_t, _ = session(None, exe=exe, tls=pki)
-    least, runs = least_heaps(None, ref, None, res["mem"]["boot"]["live"], exe, whole=quick, hint=hint.get("least_heap"))
-    least_t = None
-    if not quick:
-        least_t, runs_t = least_heaps(None, ref, pki, res_t["mem"]["boot"]["live"], exe)
-        runs += runs_t
+    # The bisections run side by side (each run mostly waits for the session's timers; heap
+    # figures only: the timings come from the reference sessions above, run alone).
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        ws = pool.submit(least_heaps, None, ref, None, res["mem"]["boot"]["live"], exe, whole=quick,
+                         hint=hint.get("least_heap"))
+        wss = None if quick else pool.submit(least_heaps, None, ref, pki, res_t["mem"]["boot"]["live"], exe)
+        boards = measure_tls32(name, pki, ref, hint, pool)
+        least, runs = ws.result()
+        least_t = None
+        if wss:
+            least_t, runs_t = wss.result()
+            runs += runs_t
+        boards = {k: v.result() if isinstance(v, concurrent.futures.Future) else v for k, v in boards.items()}
     fig = ram_figures(res, res_t, 0, least, least_t, {"peak": None, "sites": {}})
     del fig["image_in_heap"]
     fig["tls"] = {k: fig["tls"][k] for k in ("after_boot", "least_heap")}  # mbedTLS is in the GC heap here
@@ -292,7 +301,7 @@ def measure32(name, quick, pki, ref, hint):
     fig["micropython"] = mp32.VERSION
     fig["blocks"] = blocks.measure(exe, mods, on_micropython)  # the RAM table per functional block
     data = {}
-    for key, (f, d, r) in measure_tls32(name, pki, ref, hint).items():
+    for key, (f, d, r) in boards.items():
         fig[key], data[key] = f, d
         runs += r
     return fig, runs, data
@@ -302,12 +311,11 @@ TLS32 = {"tls_boards": "boards", "tls_in2k": "in2k"}  # figure key -> tools/mp32
 TLS32_SPAN = 16 << 10  # the bisection's first guess of a heap large enough: after boot + this
 
 
-def measure_tls32(name, pki, ref, hint):
+def measure_tls32(name, pki, ref, hint, pool):
     """The session over wss:// on the 32-bit port built with each of the boards' TLS
     configurations (TLS32), in quick mode too (ram32.tls_boards.least_heap is hard-budgeted):
-    {key: (RAM figures, the wire's TLS figures, bisection runs)}. The least heap is bisected for
-    the whole session only, from the live heap after boot up; the configurations' bisections
-    run side by side (each run mostly waits for the session's timers)."""
+    {key: (RAM figures, the wire's TLS figures, bisection runs), or a future of them from pool}.
+    The least heap is bisected for the whole session only, from the live heap after boot up."""
     exes, out = {}, {}
     for key, tls in TLS32.items():
         try:
@@ -331,10 +339,8 @@ def measure_tls32(name, pki, ref, hint):
 
     if exes:
         log("%s: least heap with the boards' TLS configurations (%s)" % (name, ", ".join(TLS32[k] for k in exes)))
-        with concurrent.futures.ThreadPoolExecutor(len(exes)) as pool:
-            done = {k: pool.submit(one, k) for k in exes}
-            for k, f in done.items():
-                out[k] = f.result()
+        for k in exes:
+            out[k] = pool.submit(one, k)
     return {k: out[k] for k in TLS32}
 
 

@@ -237,6 +237,9 @@ _FALLBACK = {
 
 
 # --- the station process -----------------------------------------------------------------
+_TROUBLE = ("MemoryError", "Traceback", "out of memory", "OSError(12,")  # OSError(12): ENOMEM
+
+
 class Station:
     """boards/unix/main.py on the unix port as a subprocess (optionally under a wrapper such
     as valgrind); stdout events and stderr log lines collected with arrival times."""
@@ -279,9 +282,12 @@ class Station:
         return [e for t, e in list(self.events) if all(e.get(k) == v for k, v in match.items())]
 
     def trouble(self):
-        """Why the station cannot go on, or None."""
+        """Why the station cannot go on, or None: a traceback, or the station saying it ran out
+        of memory (a message dropped or answered InternalError, a connection that failed with
+        ENOMEM): at this heap the session loses something, and waiting for its step to time out
+        would only make a bisection slower."""
         for line in self.log:
-            if "MemoryError" in line or "Traceback" in line:
+            if any(m in line for m in _TROUBLE):
                 return "station: " + line
         if self.p.returncode is not None:
             return "station exited with %s" % self.p.returncode
