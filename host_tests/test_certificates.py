@@ -293,6 +293,39 @@ def test_installed_csms_root_is_what_wss_trusts(csms, tls_csms, sims, pki):
     assert tls_csms.call("CS001", call.DeleteCertificate(certificate_hash_data=hash_data(other))).status == "Accepted"
 
 
+
+def test_a_deleted_csms_root_is_no_longer_trusted_at_the_next_connection(csms, tls_csms, sims, pki):
+    """The link keeps its ssl context from one connection to the next (runtime/link.py): it
+    must make a new one once the CSMS roots change. Connected over wss:// trusting the test CA,
+    another root is installed and the test CA deleted; after the network drops, the next
+    connection refuses the server's certificate (an InvalidCsmsCertificate security event)
+    instead of trusting the root that is gone."""
+    s = sims(csms.url)
+    s.wait_event(ev="boot", status="Accepted")
+    prof = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "ocpp_csms_url": "wss://localhost:%d/ocpp"
+            % tls_csms.csms.port, "message_timeout": 10, "security_profile": 2, "ocpp_interface": "Wired0"}
+    assert csms.call("CS001", call.SetNetworkProfile(configuration_slot=2, connection_data=prof)).status == "Accepted"
+    assert install(csms, CSMS_ROOT, pem(pki["ca"])) == ("Accepted", None)
+    prio = [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "NetworkConfigurationPriority"},
+             "attribute_value": "2"}]
+    assert csms.call("CS001", call.SetVariables(set_variable_data=prio)).set_variable_result[0][
+        "attribute_status"] == "Accepted"
+    assert csms.call("CS001", call.Reset(type="Immediate")).status == "Accepted"
+    s.wait_event(ev="boot", status="Accepted", n=2)
+    tls_csms.wait_connected("CS001", timeout=20)
+    other, _ = make_cert("Second CSMS root")
+    r = tls_csms.call("CS001", call.InstallCertificate(certificate_type=CSMS_ROOT, certificate=pem(other)))
+    assert r.status == "Accepted"
+    r = tls_csms.call("CS001", call.DeleteCertificate(certificate_hash_data=hash_data(pki["ca"])))
+    assert r.status == "Accepted"
+    refused = "CSMS certificate refused"
+    assert not [line for line in s.log if refused in line]
+    s.send(op="net", up=False)
+    s.send(op="net", up=True)
+    wait_until(lambda: [line for line in s.log if refused in line], 20, "the server's certificate refused")
+    assert sum(1 for c in tls_csms.csms.connects if c[1] == "CS001" and c[2]) == 1  # no other got through
+
+
 # --- the firmware's X.509 and signature code against `cryptography` ------------------------
 VERIFY = """
 import sys, json, binascii, time

@@ -9,6 +9,7 @@ CSMS = "CSMSRootCertificate"
 class CertStore:
     def __init__(self, store):
         self.s = store
+        self.changes = 0  # certificates added or removed since boot
 
     def names(self, kind=None):
         """Files of the certificates of type kind (of every type if None), oldest first."""
@@ -41,10 +42,12 @@ class CertStore:
         n = max([_number(x) for x in self.s.names(prefix[0])] + [-1]) + 1
         name = "%s%d.der" % (prefix[0], n)
         self.s.write(name, der)
+        self.changes += 1
         return name
 
     def remove(self, name):
         self.s.remove(name)
+        self.changes += 1
 
     def replace(self, kind, ders):
         """Make ders (DER bytes) the only certificates of type kind (local provisioning)."""

@@ -51,6 +51,7 @@ class Link:
         self._probes = 0  # payload of the next link check's ping
         self._probe = None  # (WebSocket, payload) of the link check waiting for its pong
         self._too_large = False  # TOO_LARGE recorded since boot
+        self._tls = None  # (certstore.changes, ssl context) of the last wss:// connection
 
     async def run(self):
         app = self.app
@@ -96,7 +97,7 @@ class Link:
         ident = st.devmodel.get(IDENTITY)
         app.log("connecting to %s as %s (profile %s)" % (url, ident, slot))
         try:
-            ctx = tls_context(st.certstore.ders(CSMS)) if prof["securityProfile"] > 1 else None
+            ctx = self._context() if prof["securityProfile"] > 1 else None
             w = await ws.connect(
                 url, ident, st.devmodel.get(PASSWORD), ctx,
                 timeout_ms(prof), app.settings["MaxMessageBytes"],
@@ -119,6 +120,16 @@ class Link:
         except Exception as e:  # bad URL, no root installed, timeout, closed during upgrade ...
             app.log("connection failed: %r" % e)
         return None, slot
+
+    def _context(self):
+        """The ssl context trusting the installed CSMS roots, kept from one connection to the
+        next until they change: made while the heap is whole, not in pieces of a heap that
+        months of uptime have cut up (ws.py holds the room for mbedTLS's buffers)."""
+        cs = self.app.st.certstore
+        if not self._tls or self._tls[0] != cs.changes:
+            self._tls = None
+            self._tls = (cs.changes, tls_context(cs.ders(CSMS)))
+        return self._tls[1]
 
     def record_too_large(self, e, handshake=False):
         """The CSMS sent a TLS record our input buffer cannot hold: it ignored the

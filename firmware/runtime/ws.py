@@ -5,6 +5,7 @@
 # (MaxMessageBytes) is not kept: its head is, for the session to answer it, and the rest is
 # read and dropped as it arrives, so nothing is allocated for it and the connection stays up.
 import asyncio
+import gc
 import os
 import socket
 from asyncio import core
@@ -22,6 +23,57 @@ _KEEP = const(96)  # bytes kept of a message over the bound: its head (type, id,
 # of a new one the size of each message (a fragmented heap may not have it). Frames up to
 # BytesPerMessage[GetReport] (2000) fit; a larger one gets a buffer of its own.
 _TXBUF = bytearray(2064)
+# mbedTLS takes its record buffers from the GC heap on the RP2040 and the 32-bit port: 16 kB in
+# one piece with the boards' configuration. The heap a running station leaves may have no such
+# piece, and a station that lost its connection would then never get it back (ENOMEM at every
+# attempt). So when closing a connection gives memory back at once (mbedTLS's buffers; nothing
+# where mbedTLS has a heap of its own: ESP32, the 64-bit port), it is taken again in the pieces
+# the heap has (_hold), kept while the station is offline and let go just before it connects.
+_room = [(), ()]  # the blocks held, and the sizes of the last ones
+_ROOM_MIN = const(1024)
+_ROOM_PIECES = const(3)  # mbedTLS's input and output buffers, and the rest
+
+
+def _take(n):
+    try:
+        return bytearray(n)
+    except MemoryError:  # the GC has collected before it says so
+        return None
+
+
+def _largest(most):
+    """The size of the largest block of at most most bytes the heap has, to 256 bytes (a try
+    that fails costs a collection)."""
+    lo, hi = 0, most
+    while hi - lo > 256:
+        n = (lo + hi) // 2
+        if _take(n) is None:
+            hi = n
+        else:
+            lo = n
+    return lo
+
+
+def _hold(freed):
+    """Hold freed bytes in the fewest pieces the heap has, largest first: the sizes held last
+    time first, else found by _largest."""
+    held, sizes = [], []
+    last = _room[1]
+    while freed >= _ROOM_MIN and len(held) < _ROOM_PIECES:
+        n = last[len(held)] if len(held) < len(last) else 0
+        b = _take(n) if _ROOM_MIN <= n <= freed else None
+        if b is None:
+            n = _largest(freed)
+            b = _take(n) if n >= _ROOM_MIN else None
+            if b is None:
+                break
+        held.append(b)
+        sizes.append(n)
+        freed -= n
+    _room[0] = held
+    _room[1] = sizes
+
+
 # mbedTLS's errors for a record its input buffer cannot hold (a 2 kB-input build, boards/rp2040/
 # mbedtls_config_board.h, with a CSMS that ignored max_fragment_length): one longer than the
 # buffer (BAD_INPUT_DATA: "requesting more data than fits"), or one whose content is (INVALID_RECORD)
@@ -91,6 +143,9 @@ def _open(host, port, ctx, name):
             if e.errno != EINPROGRESS:
                 raise
         if ctx:
+            if _room[0]:
+                _room[0] = ()
+                gc.collect()  # the room is free pieces again, for mbedTLS to take
             s = ctx.wrap_socket(s, server_hostname=name, do_handshake_on_connect=False)
             s.setblocking(False)
         yield core._io_queue.queue_write(s)
@@ -324,9 +379,14 @@ class WebSocket:
                 self.abort()
 
     def abort(self):
-        """Drop the TCP connection at once; later reads and writes raise Closed."""
+        """Drop the TCP connection at once; later reads and writes raise Closed. What the close
+        gives back to the heap is held (_room) until the next connection."""
         self._dead = True
+        free = gc.mem_free()
         try:
             self.s.close()
         except Exception:
             pass
+        free = gc.mem_free() - free
+        if free >= _ROOM_MIN:
+            _hold(free)
