@@ -98,7 +98,7 @@ def test_romfs_keeps_the_code_out_of_the_heap(lite):
 
 
 KEYS = {
-    "": {"format", "port", "source", "quick", "left_out", "profiles", "seconds"},
+    "": {"format", "port", "source", "quick", "left_out", "profiles", "seconds", "stalls"},
     "port": {"micropython", "bits", "machine", "mpy_opt"},
     "profile": {"modules", "missing", "handled", "session", "rom", "ram", "ram32", "flash", "data", "cpu", "runs"},
     "rom": {"modules", "blocks", "total", "romfs_image", "board"},
@@ -113,7 +113,7 @@ KEYS = {
     "data": {"messages", "upgrade", "control", "up", "down", "total", "tls", "tls_boards", "tls_in2k"},
     "data.message": {"from", "n", "call", "reply"},
     "data.tls": {"up", "down", "total", "connections"},
-    "cpu": {"ready_ms", "boot_ms", "response_us", "instructions"},
+    "cpu": {"ready_ms", "boot_ms", "response_us", "instructions", "stalls_ms"},
     "cpu.instructions": {"start", "steps"},
 }
 
@@ -143,6 +143,7 @@ def test_report_keys_table_chart_and_exit_status(tmp_path):
     assert ram["least_heap"] >= max(s["live"] for s in ram["steps"].values())
     assert [s["least_heap"] for s in ram["steps"].values()] == [None] * (len(names) - 1) + [ram["least_heap"]]
     assert lite["ram"]["least_heap"] is None and ram["tls"]["least_heap"] is None is lite["ram"]["tls"]["least_heap"]
+    assert d["stalls"] is None is lite["cpu"]["stalls_ms"]  # timings: the full report's
     # mbedTLS allocates from the GC heap on the 32-bit port (as on the RP2040), not on the 64-bit one
     assert lite["ram32"]["tls"]["after_boot"] - lite["ram32"]["after_boot"] > 16 * 1024
     assert lite["ram"]["tls"]["after_boot"] - lite["ram"]["after_boot"] < 16 * 1024
@@ -150,6 +151,29 @@ def test_report_keys_table_chart_and_exit_status(tmp_path):
     assert "hard budgets: " in p.stdout and "RAM: least heap for the session [64-bit]" in p.stdout
     assert "RAM: least heap for the session [32-bit frozen]" in p.stdout
     assert "lite" in "".join(ET.parse(svg).getroot().itertext())
+
+
+def test_stalls_gives_every_step_the_signature_checks_in_steps_and_the_contactor_latency(tmp_path):
+    """`python -m tools.footprint stalls` (issue 16's figures, also in the full report): the
+    simulator's --stalls 1 gives a stall for every reference-session step; the signature checks
+    run in steps (the longest step a fraction of the total); the contactor's opening latency
+    after C -> B and after a feedback fault, idle and during the checks (its budget is
+    asserted by mp/test_drv_guard.py); callgrind's instructions where valgrind is installed."""
+    out = tmp_path / "stalls.json"
+    p = subprocess.run([sys.executable, "-m", "tools.footprint", "stalls", "--profile", "lite", "--runs", "1",
+                        "--sessions", "1", "--json", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(out.read_text())
+    names = [n for n, _ in fs.STEPS]
+    assert list(d["steps"]) == names and None not in d["steps"].values(), d["steps"]
+    b = d["bench"]
+    for k in ("install_certificate", "firmware_check"):
+        assert 0 < b[k]["longest_step"] < b[k]["total"] / 3, b[k]
+    assert set(b["contactor"]) == {"c_to_b.idle", "c_to_b.stall", "feedback.idle", "feedback.stall"}
+    assert all(0 < lo <= hi for lo, hi in b["contactor"].values()), b["contactor"]
+    if vg.available():
+        assert d["instructions"]["install_certificate"] > 10 ** 6 < d["instructions"]["firmware_check"]
+    assert "get_base_report" in p.stdout and "Contactor opening latency" in p.stdout
 
 
 def test_a_hard_budget_breach_is_reported(monkeypatch):

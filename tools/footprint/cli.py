@@ -37,7 +37,7 @@ import time
 
 from tools import mp32, profiles
 from tools.docblock import replace_block
-from tools.footprint import blocks, report, rom, wire
+from tools.footprint import blocks, report, rom, stalls, wire
 from tools.footprint import session as fs
 from tools.footprint import valgrind as vg
 
@@ -243,6 +243,10 @@ def measure(name, quick, pki, use32=True, hint=None):
         with tempfile.TemporaryDirectory() as d:
             session(image, tls=pki, wrap=vg.massif_wrap(d + "/ms"), slow=30)
             mbed = vg.mbedtls_heap(d + "/ms")
+    stalls_ms = None
+    if not quick:  # timings, not budgeted
+        log("%s: loop stalls (3 sessions)" % name)
+        stalls_ms = stalls.session_stalls(name, image=image)
     fig = {
         "modules": mods,
         "missing": missing,
@@ -252,7 +256,7 @@ def measure(name, quick, pki, use32=True, hint=None):
         "ram": dict(ram_figures(res, res_t, img_heap, least, least_t, mbed), imports=imports, imports_qstr=qstrs),
         "flash": flash_figures(res),
         "data": dict(wire.data_figures(s.relay), tls=wire.tls_figures(s_t.relay)),
-        "cpu": cpu_figures(res, s, cpu_i),
+        "cpu": dict(cpu_figures(res, s, cpu_i), stalls_ms=stalls_ms),
         "runs": {"sessions": 2 + len(runs) + (0 if cpu_i is None else 2), "seconds": 0, "bisection": runs},
     }
     if use32:
@@ -421,6 +425,9 @@ def do_report(a):
             "left_out": ["ram32"] if a.no_mp32 else [],
             "profiles": {n: measure(n, a.quick, pki, not a.no_mp32, hints.get(n)) for n in names},
         }
+        if not a.quick:
+            log("loop stalls of the signature checks, contactor latency")
+        data["stalls"] = None if a.quick else stalls.measure()
     data["seconds"] = round(time.monotonic() - t0, 1)
     pathlib.Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(a.json).write_text(json.dumps(data, indent=1) + "\n")

@@ -174,6 +174,14 @@ def table(data):
                       [fig("ram.steps.%s.allocated" % s, label=s) for s in steps])]
     out += ["", _rows("CPU instructions per step (callgrind)", names,
                       [fig("cpu.instructions.steps." + s, mi, s) for s in steps])]
+    if any(_get(ps[n], "cpu.stalls_ms") for n in names):  # the full report (tools/footprint/stalls.py)
+        out += ["", _rows("CPU: longest loop stall per step [ms here]", names,
+                          [(s, ["-" if v is None else "%.1f" % v for v in (_get(ps[n], "cpu.stalls_ms." + s)
+                                                                           for n in names)], "") for s in steps])]
+    if data.get("stalls"):
+        from tools.footprint import stalls
+
+        out += [""] + stalls.bench_lines(data["stalls"])
     actions = sorted({a for n in names for a in ps[n]["cpu"]["response_us"]})
     out += ["", _rows("CPU: station response time on 127.0.0.1", names,
                       [fig("cpu.response_us." + a, us, a) for a in actions])]

@@ -5,8 +5,9 @@ The longest event-loop stall per step of the reference session (the simulator st
 longest since the previous probe), the stall of a certificate install and of a firmware
 signature check, and the contactor's opening latency after C -> B and after a feedback fault,
 idle and during the worst stall (host_tests/mp/stallbench.py on the fake board). Milliseconds
-on this host's unix port; not part of the budgeted report (a board is some 50-100 times
-slower: docs/footprint.md "Loop stalls and the interlock")."""
+on this host's unix port (a board is some 50-100 times slower: docs/footprint.md "Loop stalls
+and the interlock"). The full footprint report has them too (cpu.stalls_ms per profile, and
+"stalls"); this command measures one profile."""
 
 import argparse
 import json
@@ -28,10 +29,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "build" / "footprint"
 
 
-def session_stalls(profile, sessions=3):
-    """{step: longest stall in ms} of the reference session on profile's image: the least of
-    sessions runs (a stall is wall time, and this host is shared: preemption adds to it)."""
-    _, _, image = rom.build(profile, OUT)
+def session_stalls(profile, sessions=3, image=None):
+    """{step: longest stall in ms} of the reference session on profile's image (built unless
+    given): the least of sessions runs (a stall is wall time, and this host is shared:
+    preemption adds to it)."""
+    if image is None:
+        _, _, image = rom.build(profile, OUT)
     out = {}
     for _ in range(sessions):
         res, _ = fs.run(image, extra=["--stalls", "1"])
@@ -75,6 +78,13 @@ def host_ips(data):
     return n / (data["bench"]["install_certificate"]["total"] / 1e3) if n else None
 
 
+def measure(runs=5):
+    """The figures that do not depend on the build profile: the signature checks' stalls and
+    the contactor's opening latencies (bench), their instructions (callgrind, None without
+    valgrind). The full footprint report keeps them as "stalls"."""
+    return {"bench": bench(runs), "instructions": {w: instructions(w) for w in ("install_certificate", "firmware_check")}}
+
+
 def table(data):
     ips = host_ips(data)
     head = "Longest event-loop stall per reference-session step (%s, ms" % data["profile"]
@@ -86,6 +96,13 @@ def table(data):
         est = "" if ms is None or not ips else "   " + "  ".join(
             "%s %5.0f" % (b, ms * ips / (v * 1e6)) for b, v in IPS.items())
         lines.append("  %-28s %6s%s" % (name, "-" if ms is None else "%.1f" % ms, est))
+    return "\n".join(lines + bench_lines(data))
+
+
+def bench_lines(data):
+    """The signature checks' stalls, the contactor's latencies and the board estimates of
+    data (measure()'s figures)."""
+    lines = []
     b = data["bench"]
     lines += ["Stalls of the signature checks (ms): the longest step (in steps; the total)"]
     for name, k in (("InstallCertificate", "install_certificate"), ("firmware signature", "firmware_check")):
@@ -106,7 +123,7 @@ def table(data):
                         ("firmware signature, longest", step("firmware_check"))):
             lines.append("  %-28s %6.1f M  " % (name, n / 1e6) +
                          "  ".join("%s %5.0f ms" % (b_, n / ips / 1e3) for b_, ips in IPS.items()))
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv):
@@ -116,8 +133,7 @@ def main(argv):
     p.add_argument("--sessions", type=int, default=3, help="reference sessions (the least stall per step)")
     p.add_argument("--json", default=str(OUT / "stalls.json"))
     a = p.parse_args(argv)
-    data = {"profile": a.profile, "steps": session_stalls(a.profile, a.sessions), "bench": bench(a.runs),
-            "instructions": {w: instructions(w) for w in ("install_certificate", "firmware_check")}}
+    data = dict(measure(a.runs), profile=a.profile, steps=session_stalls(a.profile, a.sessions))
     pathlib.Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(a.json).write_text(json.dumps(data, indent=1) + "\n")
     print(table(data))
