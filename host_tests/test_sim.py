@@ -81,3 +81,25 @@ def test_make_sim_demo_plays_a_charging_session(tmp_path):
                   '"Authorize"', '"closed": true'):
         assert event in out, event
     assert "0 schema violation(s)" in out
+
+
+def test_the_interlock_opens_the_contactor_while_the_loop_is_busy(csms, sims):
+    """The simulator board's interlock does not wait for the asyncio loop, as the boards' does
+    not (docs/boards.md "The interlock"): the loop is held for 3 s ({"op":"busy"}, a slow
+    handler), the EV is unplugged meanwhile; the contactor opens, by the interlock, before the
+    loop is free again, and the station ends the transaction afterwards."""
+    s = sims(csms.url)
+    s.wait_event(ev="boot", status="Accepted")
+    s.send(op="plug", evse=1)
+    s.send(op="tap", idToken="AA11BB22")
+    s.wait_event(ev="relay", evse=1, closed=True)
+    s.send(op="busy", ms=3000)
+    s.wait_event(ev="busy", done=False)
+    s.send(op="unplug", evse=1)
+    s.wait_event(ev="busy", done=True, timeout=10)
+    wait_until(lambda: [f for f in csms.inbound("TransactionEvent") if f.payload["eventType"] == "Ended"], 10,
+               "TransactionEvent Ended")
+    ev = [e for _, e in list(s.events)]
+    opened = ev.index({"ev": "relay", "evse": 1, "closed": False, "by": "interlock"})
+    assert opened < ev.index({"ev": "busy", "ms": 3000, "done": True}), ev
+    assert s.quit() == 0

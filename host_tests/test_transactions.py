@@ -383,7 +383,9 @@ def test_ev_side_disconnect_while_suspended_ends_and_unlocks(csms, fast):
     frames = csms.inbound()
     end_frame = [f for f in frames if f.action == "TransactionEvent" and f.payload["eventType"] == "Ended"][0]
     assert frames.index(end_frame) < frames.index(csms.inbound("StatusNotification")[-1])
-    assert relays(s) == [False, True, False]
+    # the interlock opened the contactor when the EV stopped asking (B), the station at the end
+    assert relays(s) == [False, True, False, False]
+    assert [e.get("by") for e in s.find(ev="relay", evse=1)] == [None, None, "interlock", None]
 
 
 # --- E05/E06: deauthorization ------------------------------------------------------------------

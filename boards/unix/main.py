@@ -130,6 +130,7 @@ def main():
             why = "reboot"
         asyncio.new_event_loop()
         if why != "reboot":
+            board.close()
             break
 
 

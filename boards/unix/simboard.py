@@ -4,27 +4,31 @@
 # stdout; logs go to stderr. The simulated meter counts
 # energy while the contactor is closed and the EV draws power (ev_power), and keeps its
 # register in its own file, as a real meter keeps it over power cuts.
+#
+# The interlock, as on the boards (docs/boards.md "The interlock"), does not wait for the
+# asyncio loop: stdin is the world outside the station, read by a thread as it happens; a
+# cable or a control-pilot change goes to the interlock at once (micropython.schedule: it runs
+# between two bytecodes of whatever the loop is doing), which opens the contactor when the EV
+# stops asking for energy. The contactor closes only while the station allows it and the EV
+# asks (state C). The loop then tells the station, as the boards' hardware loop does.
+import _thread
 import asyncio
 import json
+import micropython
 import sys
 import time
-from asyncio import core
 from time import ticks_diff, ticks_ms, ticks_us
 from hw.inputs import Inputs
 from ocpp_lite import __version__
 from ocpp_lite.engine.clock import UNIX_2000
 
-_OPS = ("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem")
+_OPS = ("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem", "busy")
+_PHYSICAL = ("plug", "unplug", "ev_ready")  # what the hardware sees before the station does
 _METER_MS = 1000
 _WATCH_MS = 2  # --stalls: the watch task's period
+_POLL_MS = 20  # the loop takes the lines the reader thread queued
+_LINES = 32  # lines queued for the loop at most: beyond, the reader waits (as a pipe would)
 
-
-
-def _line():
-    """(awaited) The next line of stdin, "" at its end: asyncio.stream's way, without that
-    module (a board has no stdin to read; the heap after boot is measured here)."""
-    yield core._io_queue.queue_read(sys.stdin)
-    return sys.stdin.readline()
 
 class SimBoard:
     def __init__(self, evses, serial, state, flash=None):
@@ -46,6 +50,12 @@ class SimBoard:
         self._idle = set()  # EVSEs whose EV does not ask for energy (control pilot B)
         self._io = None  # hw.inputs.Inputs of the running App (set by run)
         self._closed = [False] * evses  # contactors
+        self._allowed = [False] * evses  # the station's relay(evse, closed)
+        self._told_idle = set()  # EVSEs the station was told their EV draws nothing
+        self._lines = []  # stdin lines for the loop, from the reader thread
+        self._reading = False  # the reader thread runs (it outlives reboots of the firmware)
+        self._stop = False
+        self._guard_cb = self._guard  # bound once
         self._meter_file = state.rstrip("/") + "/sim-meter.json"
         self._state = state
         self._flash = flash
@@ -72,8 +82,72 @@ class SimBoard:
         print(json.dumps(ev))
 
     def relay(self, evse, closed):
-        self._closed[evse - 1] = closed
-        self.show({"ev": "relay", "evse": evse, "closed": closed})
+        """The station allows the contactor to close, or opens it (at once, from any side)."""
+        self._allowed[evse - 1] = closed
+        self._interlock(evse, True)
+
+    def _interlock(self, evse, told=False):
+        """The contactor closed only while the station allows it and the EV is plugged in and
+        asks for energy (state C); shown when it moves, or when the station told it (told)."""
+        i = evse - 1
+        closed = self._allowed[i] and evse in self._plugged and evse not in self._idle
+        if told:
+            self._closed[i] = closed
+            self.show({"ev": "relay", "evse": evse, "closed": closed})
+        elif closed != self._closed[i]:
+            self._closed[i] = closed
+            self.show({"ev": "relay", "evse": evse, "closed": closed, "by": "interlock"})
+
+    def _guard(self, change):
+        """The interlock, scheduled by the reader thread: (op, evse, ready) of a cable or
+        control-pilot change, seen by the hardware now (the station learns of it in the loop)."""
+        name, evse, ready = change
+        if name == "plug":
+            self._plugged.add(evse)
+        elif name == "unplug":
+            self._plugged.discard(evse)
+            self._idle.discard(evse)  # the next EV asks for energy until told otherwise
+        else:
+            (self._idle.discard if ready else self._idle.add)(evse)
+        self._interlock(evse)
+
+    def _read(self):
+        """The reader thread: each stdin line, a physical change first to the interlock, then
+        queued for the loop; "" at the end of stdin. It polls, so that close() can end it: a
+        thread still blocked in a read when the process exits is cancelled, which aborts the
+        32-bit port."""
+        import select
+
+        p = select.poll()
+        p.register(sys.stdin, select.POLLIN)
+        while not self._stop:
+            if not p.poll(_POLL_MS):
+                continue
+            line = sys.stdin.readline()
+            try:
+                op = json.loads(line)
+                change = (op["op"], int(op.get("evse", 1)), bool(op.get("ready", True)))
+            except Exception:  # the loop says what is wrong with it
+                change = None
+            if change and change[0] in _PHYSICAL and 1 <= change[1] <= self.evses:
+                while True:
+                    try:
+                        micropython.schedule(self._guard_cb, change)
+                        break
+                    except RuntimeError:  # the schedule queue is full: an instant later
+                        time.sleep_ms(1)
+            while len(self._lines) >= _LINES:
+                time.sleep_ms(_POLL_MS)
+            self._lines.append(line)
+            if not line:
+                break
+        self._reading = False
+
+    def close(self):
+        """End the reader thread (before the process exits)."""
+        self._stop = True
+        while self._reading:
+            time.sleep_ms(_POLL_MS)
 
     def limit(self, evse, amps):
         """The current offered on the control pilot (smart charging); None: the EVSE's rating."""
@@ -99,7 +173,7 @@ class SimBoard:
 
     # --- the meter ---------------------------------------------------------------------
     def _power(self, i):
-        return self._demand[i] if self._closed[i] and i + 1 not in self._idle else 0
+        return self._demand[i] if self._closed[i] else 0
 
     async def _meter(self, app):
         last = ticks_ms()
@@ -131,8 +205,13 @@ class SimBoard:
         if self.stalls is not None:
             asyncio.create_task(self._watch())
         self.show({"ev": "ready"})
+        if not self._reading:
+            self._reading = True
+            _thread.start_new_thread(self._read, ())
         while True:
-            line = await _line()
+            while not self._lines:
+                await asyncio.sleep_ms(_POLL_MS)
+            line = self._lines.pop(0)
             if not line:  # stdin closed: keep running without inputs
                 await asyncio.Event().wait()
             try:
@@ -173,15 +252,13 @@ class SimBoard:
         evse = op.get("evse", 1)
         if name in ("plug", "unplug", "ev_power", "ev_ready") and not 1 <= evse <= self.evses:
             raise ValueError("no such evse")
-        if name == "plug":
-            self._plugged.add(evse)
+        if name == "plug":  # (the interlock has seen it: _guard)
             io.plug(evse)
         elif name == "unplug":
-            self._plugged.discard(evse)
             self._demand[evse - 1] = 0
             io.unplug(evse)
-            if evse in self._idle:  # the next EV asks for energy until told otherwise
-                self._idle.discard(evse)
+            if evse in self._told_idle:  # the next EV asks for energy until told otherwise
+                self._told_idle.discard(evse)
                 io.ev_ready(evse, True)
         elif name == "tap":
             io.tap(str(op["idToken"]), op.get("type", "ISO14443"))
@@ -189,9 +266,16 @@ class SimBoard:
             self._demand[evse - 1] = int(op["w"])
             self._readings(app)
         elif name == "ev_ready":  # the control pilot: C/D (the EV asks for energy) or B (it draws nothing)
-            (self._idle.discard if op["ready"] else self._idle.add)(evse)
+            (self._told_idle.discard if op["ready"] else self._told_idle.add)(evse)
             io.ev_ready(evse, bool(op["ready"]))
             self._readings(app)
+        elif name == "busy":  # hold the loop for ms, as a slow handler would: the interlock goes on
+            ms = int(op["ms"])
+            self.show({"ev": "busy", "ms": ms, "done": False})
+            t = ticks_ms()
+            while ticks_diff(ticks_ms(), t) < ms:
+                pass
+            self.show({"ev": "busy", "ms": ms, "done": True})
         elif name == "net":
             if op["up"]:
                 self._net.set()
