@@ -163,6 +163,8 @@ def least_heaps(image, ref, tls, lo, exe=None, whole=False, hi=64 << 10, hint=No
         if hi is None:
             return None, runs
     else:
+        if hi <= lo:  # (the 64-bit port lives above the default first guess)
+            hi = 2 * lo
         while completed(hi) < n:
             if hi >= MAX_HEAP:
                 return None, runs
