@@ -176,6 +176,29 @@ def test_stalls_gives_every_step_the_signature_checks_in_steps_and_the_contactor
     assert "get_base_report" in p.stdout and "Contactor opening latency" in p.stdout
 
 
+@pytest.mark.parametrize("live, need", [(110_000, 150_000), (20_000, 200_000), (40_000, 41_000)])
+def test_least_heaps_bisects_from_any_first_guess(monkeypatch, live, need):
+    """least_heaps (the heap bisection) against a station that completes its steps from a known
+    heap on: the live heap above the first guess (the 64-bit port), far below it, just below
+    the answer; the answer to within RESOLUTION, in few runs."""
+    ref = {"a": fs.OK, "b": fs.OK}
+
+    class Station:
+        def __init__(self, image, tls=None, heap=None, exe=None):
+            assert live < heap <= footprint.MAX_HEAP, heap  # a guess that ran away fails here
+            self.done, self.res = 0, {"steps": {}}
+            self.heap = heap
+
+        async def run(self):
+            if self.heap >= need:
+                self.done, self.res["steps"] = 2, dict(ref)
+
+    monkeypatch.setattr(fs, "Session", Station)
+    for whole in (True, False):
+        least, runs = footprint.least_heaps(None, ref, None, live, whole=whole)
+        assert need <= least["b"] <= need + footprint.RESOLUTION and len(runs) <= 12, (least, runs)
+
+
 def test_a_hard_budget_breach_is_reported(monkeypatch):
     d = {"profiles": {"lite": {"rom": {"total": 1000}, "ram32": {"least_heap": 10}}}}
     monkeypatch.setattr(budgets, "HARD", {"rom.total": 1000, "ram32.least_heap": 10})
