@@ -33,8 +33,11 @@ HARD = {
     # from 85 kB when ws.py stopped importing asyncio.stream at the first connection: 66.9 /
     # 67.0 / 71.5 kB. Not lowered with the parse bound's cut (quick reports of 66.0 / 65.6 /
     # 66.1 kB, lite 64.6-67.0 over three runs) since CI's run of d450358 gave lite 73.2 kB: the
-    # spread of this figure is up to 9 kB.
-    "ram32.tls_boards.least_heap": 78 * KB,
+    # spread of this figure is up to 9 kB. Lowered to 72 kB once the spread was found to be the
+    # reset step's reconnection failing with ENOMEM in a cut-up heap (runtime/ws.py now holds
+    # the room mbedTLS's buffers leave: d3ae476): 66.0 / 66.1 / 66.6 kB in the full report of
+    # 9172628, lite 66.7 and 67.1 in quick ones.
+    "ram32.tls_boards.least_heap": 72 * KB,
 }
 
 SOFT = {
