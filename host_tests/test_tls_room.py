@@ -50,20 +50,24 @@ def csms(pki, tmp_path):
         c.close()
 
 
-def run(cmd, url, der, hold, env=None):
-    p = subprocess.run(cmd + [str(SCRIPT), url, str(der), hold, "500"], capture_output=True, text=True,
-                       timeout=60, env=env)
+def run(cmd, url, der, hold, env=None, ws_url=None):
+    p = subprocess.run(cmd + [str(SCRIPT), url, str(der), hold, "500"] + ([ws_url] if ws_url else []),
+                       capture_output=True, text=True, timeout=60, env=env)
     return p.stdout.splitlines(), p.stderr
 
 
 def test_a_lost_wss_connection_comes_back_in_a_heap_cut_into_small_pieces(exe, csms):
     url, der = csms
-    out, err = run([str(exe), "-X", "heapsize=%d" % HEAP], url, der, "1")
+    plain = CsmsThread()
+    try:
+        out, err = run([str(exe), "-X", "heapsize=%d" % HEAP], url, der, "1", ws_url=plain.url)
+    finally:
+        plain.close()
     # what the close gave back is held: mbedTLS's 16 kB input buffer and the rest, in one piece
     held = json.loads(out[0].split(" ", 1)[1])
     assert out[0].startswith("held") and sum(held) > 16 * 1024 and held[0] > 16 * 1024, (out, err)
     assert out[1].startswith("free ") and int(out[1].split()[1]) > 10 * 1024
-    assert out[2:] == ["reconnected"], (out, err)
+    assert out[2:] == ["reconnected", "ws:// []"], (out, err)  # a ws:// connection holds no room
     # the same heap without the room: free memory enough, but no piece for the buffers (ENOMEM)
     out, err = run([str(exe), "-X", "heapsize=%d" % HEAP], url, der, "0")
     assert out[0] == "held []" and int(out[1].split()[1]) > 16 * 1024

@@ -142,10 +142,11 @@ def _open(host, port, ctx, name):
         except OSError as e:
             if e.errno != EINPROGRESS:
                 raise
-        if ctx:
-            if _room[0]:
-                _room[0] = ()
+        if _room[0]:  # (a ws:// connection lets it go too: nothing would take it back)
+            _room[0] = ()
+            if ctx:
                 gc.collect()  # the room is free pieces again, for mbedTLS to take
+        if ctx:
             s = ctx.wrap_socket(s, server_hostname=name, do_handshake_on_connect=False)
             s.setblocking(False)
         yield core._io_queue.queue_write(s)
@@ -389,4 +390,7 @@ class WebSocket:
             pass
         free = gc.mem_free() - free
         if free >= _ROOM_MIN:
-            _hold(free)
+            try:
+                _hold(free)
+            except MemoryError:  # (its lists): nothing held, and abort never raises
+                _room[0] = ()

@@ -1,7 +1,8 @@
-# host_tests/mp/tls_room.py URL CA_DER HOLD SIZE - on the 32-bit port with the boards' TLS build
+# host_tests/mp/tls_room.py URL CA_DER HOLD SIZE [WS_URL] - on the 32-bit port with the boards' TLS build
 # (test_tls_room.py): connect over wss://, drop the connection, leave the heap as long uptime
 # may (full of long-lived SIZE-byte objects, every other one freed: no free piece larger but what
-# runtime/ws.py holds), connect again. HOLD "0": runtime/ws.py holds nothing.
+# runtime/ws.py holds), connect again; then, with WS_URL, over ws://. HOLD "0": runtime/ws.py
+# holds nothing.
 import asyncio
 import gc
 import sys
@@ -40,6 +41,10 @@ async def main():
         return
     print("reconnected")
     w.abort()
+    if len(sys.argv) > 5:  # a ws:// connection (a fallback profile) lets the room go
+        w = await ws.connect(sys.argv[5], "CS001", None, None, 10000, 4096)
+        print("ws://", [len(b) for b in ws._room[0]])
+        w.abort()
 
 
 asyncio.run(main())
