@@ -55,8 +55,9 @@ def test_stdout_is_json_lines_only(csms, sims):
 
 def test_heap_option_limits_the_micropython_heap(csms, sims, tmp_path):
     # a modest heap runs the station (compiled from source on the 64-bit port: far more than
-    # a board with frozen code needs, see docs/footprint.md); one too small fails loudly
-    s = sims(csms.url, heap=256_000)
+    # a board with frozen code needs, see docs/footprint.md; compiling the simulator board
+    # after the firmware needed 360 kB at caf7710); one too small fails loudly
+    s = sims(csms.url, heap=400_000)
     s.wait_event(ev="boot", status="Accepted", timeout=15)
     s.quit()
     tiny = Sim(tmp_path / "tiny", csms.url, heap=8_000)
