@@ -104,3 +104,20 @@ def test_the_interlock_opens_the_contactor_while_the_loop_is_busy(csms, sims):
     opened = ev.index({"ev": "relay", "evse": 1, "closed": False, "by": "interlock"})
     assert opened < ev.index({"ev": "busy", "ms": 3000, "done": True}), ev
     assert s.quit() == 0
+
+
+def test_inputs_sent_while_the_loop_is_busy_are_all_taken_in_order(csms, sims):
+    """Stdin lines wait for a held loop in a ring of 32 (the reader thread waits when it is
+    full, as a pipe would): 70 probes sent while the loop is held all come out, in order, after
+    it is free."""
+    s = sims(csms.url)
+    s.wait_event(ev="ready")
+    s.send(op="busy", ms=1000)
+    s.wait_event(ev="busy", done=False)
+    for i in range(70):
+        s.send(op="mem")
+    s.wait_event(ev="mem", n=70, timeout=30)
+    ev = [e["ev"] for _, e in list(s.events)]
+    assert ev.index("mem") > ev.index("busy") and ev.count("busy") == 2 and ev.count("mem") == 70
+    assert ev.index("mem") > len(ev) - 1 - ev[::-1].index("busy")  # every probe after the loop was free
+    assert s.quit() == 0

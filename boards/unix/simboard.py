@@ -52,7 +52,10 @@ class SimBoard:
         self._closed = [False] * evses  # contactors
         self._allowed = [False] * evses  # the station's relay(evse, closed)
         self._told_idle = set()  # EVSEs the station was told their EV draws nothing
-        self._lines = []  # stdin lines for the loop, from the reader thread
+        # stdin lines for the loop: a ring the reader thread writes (_w) and the loop reads
+        # (_r), counted modulo 2 * _LINES, each counter moved by one side only; one size always
+        self._lines = [None] * _LINES
+        self._r = self._w = 0
         self._reading = False  # the reader thread runs (it outlives reboots of the firmware)
         self._stop = False
         self._guard_cb = self._guard  # bound once
@@ -136,9 +139,10 @@ class SimBoard:
                         break
                     except RuntimeError:  # the schedule queue is full: an instant later
                         time.sleep_ms(1)
-            while len(self._lines) >= _LINES:
+            while (self._w - self._r) % (2 * _LINES) >= _LINES:
                 time.sleep_ms(_POLL_MS)
-            self._lines.append(line)
+            self._lines[self._w % _LINES] = line
+            self._w = (self._w + 1) % (2 * _LINES)
             if not line:
                 break
         self._reading = False
@@ -209,9 +213,12 @@ class SimBoard:
             self._reading = True
             _thread.start_new_thread(self._read, ())
         while True:
-            while not self._lines:
+            while self._r == self._w:
                 await asyncio.sleep_ms(_POLL_MS)
-            line = self._lines.pop(0)
+            i = self._r % _LINES
+            line = self._lines[i]
+            self._lines[i] = None
+            self._r = (self._r + 1) % (2 * _LINES)
             if not line:  # stdin closed: keep running without inputs
                 await asyncio.Event().wait()
             try:
