@@ -170,7 +170,7 @@ def test_stalls_gives_every_step_the_signature_checks_in_steps_and_the_contactor
     for k in ("install_certificate", "firmware_check"):
         assert 0 < b[k]["longest_step"] < b[k]["total"], b[k]  # (times: a preempted step may be long)
     assert set(b["contactor"]) == {"c_to_b.idle", "c_to_b.stall", "feedback.idle", "feedback.stall"}
-    assert all(0 < lo <= hi for lo, hi in b["contactor"].values()), b["contactor"]
+    assert all(0 <= lo <= hi for lo, hi in b["contactor"].values()), b["contactor"]  # 0: at a guard pass
     if vg.available():
         assert d["instructions"]["install_certificate"] > 10 ** 6 < d["instructions"]["firmware_check"]
     assert "get_base_report" in p.stdout and "Contactor opening latency" in p.stdout
