@@ -97,7 +97,11 @@ class Link:
         ident = st.devmodel.get(IDENTITY)
         app.log("connecting to %s as %s (profile %s)" % (url, ident, slot))
         try:
-            ctx = self._context() if prof["securityProfile"] > 1 else None
+            ctx = None
+            if prof["securityProfile"] > 1:
+                ctx = self._context()
+            else:
+                self._tls = None  # a ws:// profile: the context of a wss:// one is not kept for it
             w = await ws.connect(
                 url, ident, st.devmodel.get(PASSWORD), ctx,
                 timeout_ms(prof), app.settings["MaxMessageBytes"],
