@@ -15,23 +15,25 @@ from tools import mp32
 _built = {}
 
 
-def build(profile, directory):
+def build(profile, directory, tls=None):
     """A private copy of the 32-bit port with profile frozen in (other tests may relink the
-    shared one meanwhile), or raise mp32.Unavailable."""
-    if profile not in _built:
-        exe = directory / ("micropython32-" + profile)
-        shutil.copy2(mp32.build(profile), exe)
-        _built[profile] = exe
-    return _built[profile]
+    shared one meanwhile), built with TLS configuration tls (tools/mp32.py: "boards", "in2k";
+    None: MicroPython's), or raise mp32.Unavailable."""
+    key = (profile, tls)
+    if key not in _built:
+        exe = directory / ("micropython32-" + profile + ("-tls-" + tls if tls else ""))
+        shutil.copy2(mp32.build(profile, tls) if tls else mp32.build(profile), exe)
+        _built[key] = exe
+    return _built[key]
 
 
-def build_or_skip(profile, tmp_path_factory):
+def build_or_skip(profile, tmp_path_factory, tls=None):
     """build() for a module fixture: the test is skipped, saying why, where the port cannot
     be built."""
     import pytest
 
     try:
-        return build(profile, tmp_path_factory.mktemp("mp32"))
+        return build(profile, tmp_path_factory.mktemp("mp32"), tls)
     except mp32.Unavailable as e:
         pytest.skip("the 32-bit MicroPython port cannot be built here: %s" % e)
 

@@ -15,16 +15,14 @@ relay that parses the TLS records (tools/footprint/wire.py).
 
 import json
 import pathlib
-import shutil
 import subprocess
 import threading
 
 import pytest
 
-from frozen import FrozenSim
+from frozen import FrozenSim, build_or_skip
 from helpers import CsmsThread, listener, server_ssl, wait_until
 
-from tools import mp32
 from tools.footprint import session as fs
 from tools.footprint.wire import Relay, tls_figures
 
@@ -41,13 +39,7 @@ CAUSE = "TLS: the CSMS sent a record larger than our input buffer"
 @pytest.fixture(scope="module")
 def exe(tmp_path_factory):
     """A private copy of the 32-bit port with the 2 kB-input TLS configuration, lite frozen in."""
-    try:
-        built = mp32.build("lite", "in2k")
-    except mp32.Unavailable as e:
-        pytest.skip("the 32-bit MicroPython port cannot be built here: %s" % e)
-    out = tmp_path_factory.mktemp("mp32") / "micropython32-lite-in2k"
-    shutil.copy2(built, out)
-    return out
+    return build_or_skip("lite", tmp_path_factory, "in2k")
 
 
 class TlsSim(FrozenSim):

@@ -12,15 +12,14 @@ must not, so that the test shows what the room does."""
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from frozen import build_or_skip
 from helpers import CsmsThread, server_ssl
 
-from tools import mp32
 from tools.footprint import session as fs
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -30,13 +29,7 @@ HEAP = 96 * 1024
 
 @pytest.fixture(scope="module")
 def exe(tmp_path_factory):
-    try:
-        built = mp32.build("lite", "boards")
-    except mp32.Unavailable as e:
-        pytest.skip("the 32-bit MicroPython port cannot be built here: %s" % e)
-    out = tmp_path_factory.mktemp("mp32") / "micropython32-lite-boards"
-    shutil.copy2(built, out)
-    return out
+    return build_or_skip("lite", tmp_path_factory, "boards")
 
 
 @pytest.fixture
