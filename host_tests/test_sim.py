@@ -121,3 +121,25 @@ def test_inputs_sent_while_the_loop_is_busy_are_all_taken_in_order(csms, sims):
     assert ev.index("mem") > ev.index("busy") and ev.count("busy") == 2 and ev.count("mem") == 70
     assert ev.index("mem") > len(ev) - 1 - ev[::-1].index("busy")  # every probe after the loop was free
     assert s.quit() == 0
+
+
+def test_a_rebooted_station_is_told_the_ev_draws_nothing(csms, sims):
+    """The simulated hardware outlives a reboot: an EV plugged in and in state B before it is
+    so for the new station instance too, whose transaction is SuspendedEV and whose contactor
+    stays open."""
+    s = sims(csms.url)
+    s.wait_event(ev="boot", status="Accepted")
+    s.send(op="plug", evse=1)
+    s.send(op="ev_ready", evse=1, ready=False)
+    s.wait_event(ev="status", evse=1, connector=1, status="Occupied")
+    s.send(op="reboot")
+    s.wait_event(ev="boot", status="Accepted", n=2)
+    s.send(op="tap", idToken="AA11BB22")
+    wait_until(lambda: [f for f in csms.inbound("TransactionEvent") if f.payload["eventType"] == "Started"], 10,
+               "TransactionEvent Started")
+    wait_until(lambda: any(f.payload["transactionInfo"].get("chargingState") == "SuspendedEV"
+                           for f in csms.inbound("TransactionEvent")), 10, "SuspendedEV")
+    assert not any(f.payload["transactionInfo"].get("chargingState") == "Charging"
+                   for f in csms.inbound("TransactionEvent"))
+    assert not s.find(ev="relay", evse=1, closed=True)
+    assert s.quit() == 0

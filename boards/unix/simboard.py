@@ -94,12 +94,12 @@ class SimBoard:
         asks for energy (state C); shown when it moves, or when the station told it (told)."""
         i = evse - 1
         closed = self._allowed[i] and evse in self._plugged and evse not in self._idle
-        if told:
+        if told or closed != self._closed[i]:
             self._closed[i] = closed
-            self.show({"ev": "relay", "evse": evse, "closed": closed})
-        elif closed != self._closed[i]:
-            self._closed[i] = closed
-            self.show({"ev": "relay", "evse": evse, "closed": closed, "by": "interlock"})
+            ev = {"ev": "relay", "evse": evse, "closed": closed}
+            if not told:
+                ev["by"] = "interlock"
+            self.show(ev)
 
     def _guard(self, change):
         """The interlock, scheduled by the reader thread: (op, evse, ready) of a cable or
@@ -139,8 +139,10 @@ class SimBoard:
                         break
                     except RuntimeError:  # the schedule queue is full: an instant later
                         time.sleep_ms(1)
-            while (self._w - self._r) % (2 * _LINES) >= _LINES:
+            while (self._w - self._r) % (2 * _LINES) >= _LINES and not self._stop:
                 time.sleep_ms(_POLL_MS)
+            if self._stop:  # (the loop has quit: nothing takes lines any more)
+                break
             self._lines[self._w % _LINES] = line
             self._w = (self._w + 1) % (2 * _LINES)
             if not line:
@@ -202,8 +204,12 @@ class SimBoard:
     # --- inputs ------------------------------------------------------------------------
     async def run(self, app):
         self._io = io = Inputs(app)
+        self._told_idle = set()  # a new station instance knows nothing: told afresh
         for evse in self._plugged:
             io.plug(evse)
+            if evse in self._idle:
+                self._told_idle.add(evse)
+                io.ev_ready(evse, False)
         self._readings(app)
         asyncio.create_task(self._meter(app))
         if self.stalls is not None:
