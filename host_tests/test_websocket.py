@@ -9,6 +9,7 @@ import time
 import pytest
 
 from helpers import RawWs, wait_until
+from tools.csms import schema_errors
 
 FAST = {"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1, "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
         "OCPPCommCtrlr.MessageTimeout": 2}
@@ -51,6 +52,61 @@ def test_station_frames_are_masked_text_and_valid(raw, sims):
     op, payload, masked, fin = r.frames[0]
     assert (op, masked, fin) == (1, True, True)
     assert json.loads(payload)[2] == "BootNotification"
+
+
+def test_long_messages_go_out_through_the_small_send_buffer(raw, sims):
+    """Frames are made in ws.py's 512-byte send buffer, a piece at a time: a message whose
+    length is known (a GetVariables response) is one frame whatever its size; a NotifyReport
+    page, made as it is written, is fragments of at most 504 bytes (RFC 6455 section 5.4), a
+    mask each; each reassembled message is valid against its schema."""
+    r = raw()
+    sims(r.url, sets=FAST)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    boot = r.texts()[0]
+    r.send(r.frame(1, json.dumps([3, boot[1], {"currentTime": "2026-01-01T00:00:00Z", "interval": 300,
+                                                "status": "Accepted"}]).encode()))
+    names = ("HeartbeatInterval", "OfflineThreshold", "NetworkProfileConnectionAttempts",
+             "MessageTimeout", "WebSocketPingInterval", "RetryBackOffWaitMinimum")
+    get = [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": n}} for n in names]
+    n0 = len(r.frames)
+    r.send(r.frame(1, json.dumps([2, "gv", "GetVariables", {"getVariableData": get}]).encode()))
+    r.send(r.frame(1, json.dumps([2, "gbr", "GetBaseReport", {"requestId": 7, "reportBase": "FullInventory"}]).encode()))
+
+    def messages():  # [(message, its frames)] from n0 on, the fragments of one message together
+        out, cur = [], []
+        for f in list(r.frames)[n0:]:
+            if f[0] in (0, 1):
+                cur.append(f)
+                if f[3]:
+                    out.append((json.loads(b"".join(p for _, p, _, _ in cur)), cur))
+                    cur = []
+        return out
+
+    answered = set()
+
+    def last_page():  # each CALL answered as it comes (all take {}): the next follows the answer
+        for m, _ in messages():
+            if m[0] == 2 and m[1] not in answered:
+                answered.add(m[1])
+                r.send(r.frame(1, json.dumps([3, m[1], {}]).encode()))
+        return pages() and "tbc" not in pages()[-1][3]
+
+    def pages():
+        return [m for m, _ in messages() if m[0] == 2 and m[2] == "NotifyReport"]
+
+    wait_until(last_page, 10, "the last NotifyReport page")
+    for m, fr in messages():
+        assert all(masked for _, _, masked, _ in fr)
+        if m[0] == 3 and m[1] == "gv":  # known length: one frame, however long
+            assert len(fr) == 1 and fr[0][0] == 1 and len(fr[0][1]) > 512
+            assert not schema_errors("GetVariablesResponse", m[2])
+        elif m[0] == 2 and m[2] == "NotifyReport":
+            assert [f[0] for f in fr] == [1] + [0] * (len(fr) - 1) and [f[3] for f in fr][-1]
+            assert all(len(p) <= 504 for _, p, _, _ in fr)
+            assert not schema_errors("NotifyReportRequest", m[3])
+    assert any(len(fr) > 1 for m, fr in messages() if m[0] == 2 and m[2] == "NotifyReport")
+    assert len(pages()) > 1 and [p[3]["seqNo"] for p in pages()] == list(range(len(pages())))
+    assert len(r.accepted) == 1  # all on one connection (RawWs does not answer the link check's ping)
 
 
 def test_message_over_bound_is_answered_and_the_connection_stays(csms, sims):

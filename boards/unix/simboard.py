@@ -245,14 +245,19 @@ class SimBoard:
                 self.stalls = late
             t = now
 
-    def _mem(self, app):
+    def _mem(self, app, map=False):
         """The footprint probe (tools/footprint/cli.py): heap in use before and after a full
-        collection, and the store's flash writes since start."""
+        collection, and the store's flash writes since start; with map, the heap's block map
+        (micropython.mem_info(1), on stdout before the event) for tools/footprint/census.py."""
         import gc
 
         used = gc.mem_alloc()
         gc.collect()
         ev = {"ev": "mem", "used": used, "live": gc.mem_alloc(), "free": gc.mem_free(), "writes": app.store.writes}
+        if map:
+            import micropython
+
+            micropython.mem_info(1)
         if self.stalls is not None:
             ev["stall"] = self.stalls
             self.stalls = 0
@@ -301,4 +306,4 @@ class SimBoard:
         elif name == "quit":
             app.stop("quit")
         elif name == "mem":  # the footprint tool's probe (docs/footprint.md)
-            self._mem(app)
+            self._mem(app, op.get("map"))

@@ -18,11 +18,11 @@ from . import wscodec as wc
 PROTOCOL = "ocpp2.0.1"
 _RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
 _HEAD_LINES = const(48)  # most header lines accepted in the upgrade response
+_TX = const(512)  # send buffer: a frame is written in pieces of this size
 _KEEP = const(96)  # bytes kept of a message over the bound: its head (type, id, action)
-# Outgoing frames are made here: one buffer, taken at start-up while the heap is whole, instead
-# of a new one the size of each message (a fragmented heap may not have it). Frames up to
-# BytesPerMessage[GetReport] (2000) fit; a larger one gets a buffer of its own.
-_TXBUF = bytearray(2064)
+# Outgoing frames are made here, a piece at a time (wscodec.frames): one small buffer, taken at
+# start-up, instead of one the size of each message (a fragmented heap may not have it).
+_TXBUF = bytearray(_TX)
 # mbedTLS takes its record buffers from the GC heap on the RP2040 and the 32-bit port: 16 kB in
 # one piece with the boards' configuration. The heap a running station leaves may have no such
 # piece, and a station that lost its connection would then never get it back (ENOMEM at every
@@ -351,14 +351,16 @@ class WebSocket:
 
     # --- writing ---------------------------------------------------------------------
     async def _write(self, data, op=None):
-        """Write data, or with op a frame of payload data, and drain."""
+        """Write data, or with op the frames of payload data, and drain."""
         if self._dead:
             raise Closed(1006, "aborted")
-        async with self._lock:
-            if op is not None:  # framed only now, holding the lock: _TXBUF is free
-                data = wc.frame(op, data, os.urandom(4), _TXBUF)
-            await asyncio.wait_for_ms(_send(self.s, data), self.t)
-        self.tx_bytes += len(data)
+        async with self._lock:  # (_TXBUF is free)
+            await asyncio.wait_for_ms(self._out(data, op), self.t)
+
+    async def _out(self, data, op):
+        for f in (data,) if op is None else wc.frames(op, data, _TXBUF, os.urandom):
+            await _send(self.s, f)
+            self.tx_bytes += len(f)
 
     async def _send(self, op, payload):
         await self._write(payload, op)

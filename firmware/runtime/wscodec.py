@@ -111,38 +111,74 @@ def wanted(line):
     return k in (b"upgrade:", b"connection:", b"sec-websocket-accept:", b"sec-websocket-protocol:", b"sec-websocket-extensions:")
 
 
-_PLAIN = (str, bytes, bytearray)  # frame() parts written as they are (else made as written)
+_PLAIN = (str, bytes, bytearray)  # frames() parts written as they are (else made as written)
 
 
-def frame(opcode, payload, mask, buf=None):
-    """One masked client frame with FIN set; mask is 4 random bytes. payload: bytes, or text
-    as a str or a list of parts (a message made in parts is never joined): str, or an iterator
-    of str made only now, as it is written into buf (a NotifyReport page: its text never lives
-    in the heap whole; buf must hold it, else ValueError). Made in buf when it is large enough
-    (a view of buf is returned), else in a new bytearray."""
+def frames(opcode, payload, buf, rand):
+    """The masked client frames of one message, as views of buf to write in turn (each valid
+    until the next is asked for): nothing is allocated for them, whatever the message's size.
+    payload: bytes, or text as a str or a list of parts (a message made in parts is never
+    joined): str, or iterators of str made only now, as they are written (a NotifyReport page:
+    its text never lives in the heap whole). A payload whose length is known (no iterator) is
+    one frame, written through buf in pieces; text made as written is one frame when it fits
+    buf, else fragments of buf's size (RFC 6455 section 5.4: a message of unknown size sent
+    without holding it). rand(4): a frame's mask, fresh for each frame."""
     parts = payload if type(payload) is list else (payload,)
     n = 0
     for p in parts:
         if type(p) not in _PLAIN:
-            n = -1  # made as written: the text goes in at 8 (the longest header below
-            break  # 64 kB), the header before it once the length is known
+            n = -1
+            break
         n += len(memoryview(p))  # bytes, not characters
-    o = 8 if n < 0 else _header(n)  # where the text starts
-    if n >= 0 and (buf is None or len(buf) < o + n):
-        buf = bytearray(o + n)
-    i = o
+    size = len(buf)
+    if n >= 0:  # one frame: its header, then its payload as buf takes it
+        mask = rand(4)
+        i = _head(buf, 0, 0x80 | opcode, n, mask)
+        k = 0  # payload bytes masked so far: the mask's phase
+        for p in parts:
+            mv = memoryview(p)
+            j = 0
+            while j < len(mv):
+                if i == size:
+                    yield memoryview(buf)[:i]
+                    i = 0
+                c = min(size - i, len(mv) - j)
+                buf[i : i + c] = mv[j : j + c]
+                _mask(buf, i, i + c, mask, k)
+                i += c
+                j += c
+                k += c
+        yield memoryview(buf)[:i]
+        return
+    i = 8  # made as written: the text goes in at 8, the header before it once its length is known
     for p in parts:
         for s in (p,) if type(p) in _PLAIN else p:
-            s = memoryview(s)
-            if i + len(s) > len(buf):
-                raise ValueError("frame over its buffer")
-            buf[i : i + len(s)] = s
-            i += len(s)
-    n = i - o
-    s = o - _header(n)  # 0, or 2 for a short made text (its header is 6 bytes)
-    if s < 0:
-        raise ValueError("made text over 64 kB")
-    buf[s] = 0x80 | opcode
+            mv = memoryview(s)
+            j = 0
+            while j < len(mv):
+                if i == size:  # buf is full and more follows: a fragment
+                    yield _fragment(buf, opcode, i, rand)
+                    opcode = OP_CONT
+                    i = 8
+                c = min(size - i, len(mv) - j)
+                buf[i : i + c] = mv[j : j + c]
+                i += c
+                j += c
+    yield _fragment(buf, 0x80 | opcode, i, rand)
+
+
+def _fragment(buf, b0, i, rand):
+    """The frame of buf[8:i] with first byte b0 (FIN and opcode), masked: a view of buf."""
+    mask = rand(4)
+    s = 8 - _header(i - 8)  # 0, or 2 for a short one (its header is 6 bytes)
+    _head(buf, s, b0, i - 8, mask)
+    _mask(buf, 8, i, mask, 0)
+    return memoryview(buf)[s:i]
+
+
+def _head(buf, s, b0, n, mask):
+    """Write at s a client frame's header for n bytes of payload; returns where they start."""
+    buf[s] = b0
     if n < 126:
         buf[s + 1] = 0x80 | n
     elif n < 65536:
@@ -151,10 +187,15 @@ def frame(opcode, payload, mask, buf=None):
     else:
         buf[s + 1] = 0xFF
         struct.pack_into(">Q", buf, s + 2, n)
+    o = s + _header(n)
     buf[o - 4 : o] = mask
-    for k in range(n):
-        buf[o + k] ^= mask[k & 3]
-    return buf if s == 0 and len(buf) == i else memoryview(buf)[s:i]
+    return o
+
+
+def _mask(buf, i, j, mask, k):
+    """Mask buf[i:j], the payload from its byte k on."""
+    for t in range(i, j):
+        buf[t] ^= mask[(t - i + k) & 3]
 
 
 def _header(n):

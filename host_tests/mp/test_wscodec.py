@@ -63,35 +63,83 @@ def test_check_response():
     assert wc.wanted(b"Sec-WebSocket-Accept: x") and not wc.wanted(b"Server: x")
 
 
+def _masks(*masks):
+    """A rand(4) for frames() giving masks in turn, and the list of those it gave."""
+    given = []
+
+    def rand(n):
+        given.append(masks[len(given) % len(masks)])
+        return given[-1]
+
+    return rand, given
+
+
+def _write(op, payload, size, *masks):
+    """What frames() has the socket write, piece by piece (bytes each: a view is valid only
+    until the next is asked for), and the masks it took."""
+    rand, given = _masks(*(masks or (b"\x01\x02\x03\x04",)))
+    buf = bytearray(size)
+    pieces = []
+    for v in wc.frames(op, payload, buf, rand):
+        if type(v) is not memoryview or len(v) > size:
+            raise AssertionError("not a view of the buffer")
+        pieces.append(bytes(v))
+    return pieces, given
+
+
+def _decode(wire):
+    """[(fin, opcode, mask, payload unmasked)] of the client frames in wire."""
+    out = []
+    i = 0
+    while i < len(wire):
+        n = wire[i + 1] & 0x7F
+        h = 2
+        if n == 126:
+            n, h = int.from_bytes(wire[i + 2 : i + 4], "big"), 4
+        elif n == 127:
+            n, h = int.from_bytes(wire[i + 2 : i + 10], "big"), 10
+        if not wire[i + 1] & 0x80:
+            raise AssertionError("client frame not masked")
+        mask = wire[i + h : i + h + 4]
+        body = wire[i + h + 4 : i + h + 4 + n]
+        if len(body) != n:
+            raise AssertionError("frame cut short")
+        out.append((wire[i] >> 7, wire[i] & 0x0F, mask, bytes(b ^ mask[k & 3] for k, b in enumerate(body))))
+        i += h + 4 + n
+    return out
+
+
 def test_frame_is_masked_and_sized():
-    mask = b"\x01\x02\x03\x04"
-    f = wc.frame(wc.OP_TEXT, b"abcd", mask)
-    assert f[:2] == b"\x81\x84" and f[2:6] == mask
-    assert bytes(f[6:]) == bytes([0x61 ^ 1, 0x62 ^ 2, 0x63 ^ 3, 0x64 ^ 4])
-    assert wc.frame(wc.OP_TEXT, b"x" * 126, mask)[1:4] == b"\xfe\x00\x7e"
-    big = wc.frame(wc.OP_TEXT, b"x" * 70000, mask)
+    pieces, _ = _write(wc.OP_TEXT, b"abcd", 512)
+    f = pieces[0]
+    assert len(pieces) == 1 and f[:2] == b"\x81\x84" and f[2:6] == b"\x01\x02\x03\x04"
+    assert f[6:] == bytes([0x61 ^ 1, 0x62 ^ 2, 0x63 ^ 3, 0x64 ^ 4])
+    assert _write(wc.OP_TEXT, b"x" * 126, 512)[0][0][1:4] == b"\xfe\x00\x7e"
+    pieces, masks = _write(wc.OP_TEXT, b"x" * 70000, 512)
+    big = b"".join(pieces)
     assert big[1] == 0xFF and big[2:10] == (70000).to_bytes(8, "big") and len(big) == 14 + 70000
+    assert len(masks) == 1 and _decode(big) == [(1, wc.OP_TEXT, masks[0], b"x" * 70000)]
+    assert [len(p) for p in pieces[:-1]] == [512] * (len(pieces) - 1)  # through the buffer, in pieces
+    assert _decode(b"".join(_write(wc.OP_PING, b"", 512)[0])) == [(1, wc.OP_PING, b"\x01\x02\x03\x04", b"")]
 
 
-def _unmask(f):
-    f = bytes(f)
-    h = 6 if f[1] & 0x7F < 126 else 8
-    return bytes(b ^ f[h - 4 + (i & 3)] for i, b in enumerate(f[h:]))
-
-
-def test_text_in_parts_is_framed_into_the_given_buffer_without_joining():
+def test_text_of_known_length_is_one_frame_through_the_buffer_without_joining():
     parts = ['[2,"1","A",', '{"t":"\u00e9t\u00e9"', "}", "]"]  # characters != bytes
     text = "".join(parts).encode()
-    buf = bytearray(300)
-    f = wc.frame(wc.OP_TEXT, parts, b"\x09\x08\x07\x06", buf)
-    assert type(f) is memoryview and len(f) == 6 + len(text)
-    assert f[1] == 0x80 | len(text) and _unmask(f) == text
-    buf[:] = bytes(300)
-    assert len(f) == 6 + len(text) and f[0] == 0  # a view into buf: nothing allocated for the frame
-    big = ["x" * 100] * 3
-    f = wc.frame(wc.OP_TEXT, big, b"\x01\x02\x03\x04", bytearray(100))  # too small: a new one
-    assert type(f) is bytearray and _unmask(f) == b"x" * 300
-    assert _unmask(wc.frame(wc.OP_TEXT, "abc\u00e9", b"\x01\x02\x03\x04")) == "abc\u00e9".encode()
+    pieces, _ = _write(wc.OP_TEXT, parts, 300, b"\x09\x08\x07\x06")
+    assert len(pieces) == 1 and len(pieces[0]) == 6 + len(text)
+    assert _decode(pieces[0]) == [(1, wc.OP_TEXT, b"\x09\x08\x07\x06", text)]
+    for size in (14, 17, 100):  # longer than the buffer: still one frame, in pieces, mask in phase
+        big = ["x" * 100, "\u00e9" * 50, "y" * 99]
+        pieces, masks = _write(wc.OP_TEXT, big, size, b"\x01\x02\x03\x04", b"\x05\x06\x07\x08")
+        assert len(masks) == 1 and all(len(p) == size for p in pieces[:-1])
+        assert _decode(b"".join(pieces)) == [(1, wc.OP_TEXT, masks[0], "".join(big).encode())]
+    assert _decode(b"".join(_write(wc.OP_TEXT, "abc\u00e9", 64)[0]))[0][3] == "abc\u00e9".encode()
+    buf = bytearray(64)
+    rand, _ = _masks(b"\x01\x02\x03\x04")
+    v = next(wc.frames(wc.OP_TEXT, "abc", buf, rand))
+    buf[0] = 0x55
+    assert v[0] == 0x55  # a view into buf: nothing allocated for the frame
 
 
 def _made(items):
@@ -99,26 +147,32 @@ def _made(items):
         yield s
 
 
-def test_parts_made_as_written_go_straight_into_the_buffer_with_the_header_fitted_after():
-    buf = bytearray(300)
+def test_parts_made_as_written_are_one_frame_when_they_fit_the_buffer():
     mask = b"\x05\x06\x07\x08"
     short = ['[2,"1","A",', _made(['{"a":', '"\u00e9"', "}"]), "]"]  # 6-byte header: at 2
-    f = wc.frame(wc.OP_TEXT, short, mask, buf)
+    pieces, _ = _write(wc.OP_TEXT, short, 300, mask)
     text = '[2,"1","A",{"a":"\u00e9"}]'.encode()
-    assert type(f) is memoryview and len(f) == 6 + len(text) and f[1] == 0x80 | len(text)
-    assert bytes(f[2:6]) == mask and _unmask(f) == text
-    buf[2] = 0x55
-    assert f[0] == 0x55  # a view into buf at 2: nothing allocated for the frame
+    assert len(pieces) == 1 and len(pieces[0]) == 6 + len(text) and pieces[0][1] == 0x80 | len(text)
+    assert _decode(pieces[0]) == [(1, wc.OP_TEXT, mask, text)]
     long_ = ['[2,"1","A",', _made(['"' + "y" * 200 + '"']), "]"]  # 8-byte header: at 0
-    f = wc.frame(wc.OP_TEXT, long_, mask, buf)
+    pieces, _ = _write(wc.OP_TEXT, long_, 300, mask)
     text = ('[2,"1","A","' + "y" * 200 + '"]').encode()
-    assert f[:4] == b"\x81\xfe" + len(text).to_bytes(2, "big") and _unmask(f) == text
-    try:  # made text never gets a buffer of its own: too long for buf is an error
-        wc.frame(wc.OP_TEXT, [_made(["z" * 200, "z" * 200])], mask, buf)
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("a made frame over its buffer was accepted")
+    assert len(pieces) == 1 and pieces[0][:4] == b"\x81\xfe" + len(text).to_bytes(2, "big")
+    assert _decode(pieces[0]) == [(1, wc.OP_TEXT, mask, text)]
+
+
+def test_parts_made_as_written_beyond_the_buffer_are_fragments_each_with_its_own_mask():
+    items = ["z" * 150, "\u00e9" * 100, "w" * 37]  # a character split between fragments is allowed
+    text = ("[" + "".join(items) + "]").encode()
+    for size in (64, 100, 300):
+        masks = (b"\x01\x02\x03\x04", b"\x05\x06\x07\x08", b"\x0a\x0b\x0c\x0d")
+        pieces, given = _write(wc.OP_TEXT, ["[", _made(items), "]"], size, *masks)
+        frames = _decode(b"".join(pieces))
+        assert len(frames) == len(pieces) == len(given) > 1  # a piece is a frame, a mask each
+        assert [f[2] for f in frames] == given
+        assert [f[:2] for f in frames] == [(0, wc.OP_TEXT)] + [(0, wc.OP_CONT)] * (len(frames) - 2) + [(1, wc.OP_CONT)]
+        assert all(len(f[3]) == size - 8 for f in frames[:-1]) and frames[-1][3]
+        assert b"".join(f[3] for f in frames) == text
 
 
 def _perr(b0, b1):
