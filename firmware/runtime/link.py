@@ -10,9 +10,10 @@ from time import ticks_diff, ticks_ms
 from ocpp_lite.engine import clock
 from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
 from ocpp_lite.provisioning.netprofile import timeout_ms
+from ocpp_lite.station import forget
 from . import backoff, ws
 from .certstore import CSMS
-from .wscodec import HandshakeError, CLOSE_GOING_AWAY, CLOSE_NORMAL
+from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
 
 _BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
 TOO_LARGE = "TLSRecordTooLarge"  # vendor security event: no OCPP type names this cause
@@ -96,23 +97,25 @@ class Link:
         url = prof["ocppCsmsUrl"]
         ident = st.devmodel.get(IDENTITY)
         app.log("connecting to %s as %s (profile %s)" % (url, ident, slot))
+        from . import wsopen  # the opening handshake: loaded for the attempt, let go of after it
+
         try:
             ctx = None
             if prof["securityProfile"] > 1:
                 ctx = self._context()
             else:
                 self._tls = None  # a ws:// profile: the context of a wss:// one is not kept for it
-            w = await ws.connect(
+            w = await wsopen.connect(
                 url, ident, st.devmodel.get(PASSWORD), ctx,
                 timeout_ms(prof), app.settings["MaxMessageBytes"],
             )
             return w, slot
-        except ws.CertificateError as e:
+        except wsopen.CertificateError as e:
             app.log("CSMS certificate refused: %s" % e.args[0])
             app.security_event("InvalidCsmsCertificate", e.args[0])
         except ws.RecordTooLarge as e:
             self.record_too_large(e, True)
-        except HandshakeError as e:
+        except wsopen.HandshakeError as e:
             app.log("upgrade refused: %s" % e.args[1])
             if e.args[0] in (401, 403):
                 app.security_event("FailedToAuthenticateAtCsms", "HTTP %d" % e.args[0])
@@ -123,6 +126,10 @@ class Link:
                 app.security_event("InvalidTLSVersion", "TLS version refused")
         except Exception as e:  # bad URL, no root installed, timeout, closed during upgrade ...
             app.log("connection failed: %r" % e)
+        finally:
+            wsopen = None
+            forget("runtime.wsopen")
+            forget("runtime.wsupgrade")
         return None, slot
 
     def _context(self):

@@ -1,5 +1,5 @@
 # runtime/ws.py - WebSocket client over a non-blocking socket on asyncio, driven by
-# runtime/wscodec.py. Every read and write has a timeout. The socket is read and written
+# runtime/wscodec.py (runtime/wsopen.py opens it). Every read and write has a timeout. The socket is read and written
 # here as asyncio.stream would (its I/O queue) without importing that module (~0.9 kB of heap
 # on the boards) or copying what the socket does not take at once. An incoming message over the bound
 # (MaxMessageBytes) is not kept: its head is, for the session to answer it, and the rest is
@@ -7,17 +7,12 @@
 import asyncio
 import gc
 import os
-import socket
 from asyncio import core
-from errno import EINPROGRESS
 from time import ticks_ms
 from micropython import const
-from ocpp_lite.provisioning.netprofile import parse_url
 from . import wscodec as wc
 
-PROTOCOL = "ocpp2.0.1"
 _RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
-_HEAD_LINES = const(48)  # most header lines accepted in the upgrade response
 _TX = const(512)  # send buffer: a frame is written in pieces of this size
 _KEEP = const(96)  # bytes kept of a message over the bound: its head (type, id, action)
 # Outgoing frames are made here, a piece at a time (wscodec.frames): one small buffer, taken at
@@ -85,10 +80,6 @@ class Closed(Exception):
     """Closed(code, text): the WebSocket ended (1006: the connection just broke)."""
 
 
-class CertificateError(Exception):
-    """CertificateError(text): the CSMS certificate failed verification (TLS handshake)."""
-
-
 class RecordTooLarge(Closed):
     """RecordTooLarge(1006, text): the CSMS sent a TLS record larger than the input buffer."""
 
@@ -100,60 +91,6 @@ def _tls_error(e):
     if code == _TLS_BAD_INPUT or code == _TLS_INVALID_RECORD:
         return RecordTooLarge(1006, "mbedTLS -0x%04x" % -code)
     return e
-
-
-async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
-    """Open the OCPP WebSocket <url>/<identity>. Raises OSError (TCP or TLS), ValueError
-    (bad URL, wss without CA), CertificateError, RecordTooLarge, wscodec.HandshakeError or
-    asyncio.TimeoutError."""
-    tls, host, port, path = parse_url(url)
-    if tls and ssl_ctx is None:
-        raise ValueError("wss:// needs an installed CSMS root certificate")
-    s = await asyncio.wait_for_ms(_open(host, port, ssl_ctx if tls else None, host), timeout_ms)
-    ws = WebSocket(s, max_msg, timeout_ms)
-    try:
-        key = wc.make_key(os.urandom(16))
-        auth = wc.basic_auth(identity, password) if password else None
-        try:  # with TLS the handshake runs in this first write
-            await ws._write(wc.request(host, port, wc.station_path(path, identity), key, PROTOCOL, auth))
-        except ValueError as e:  # how the ssl module reports a failed certificate verification
-            raise CertificateError(str(e).strip())
-        lines = await asyncio.wait_for_ms(ws._head(), timeout_ms)
-        wc.check_response(lines, key, PROTOCOL)
-    except OSError as e:  # the handshake's records included
-        ws.abort()
-        raise _tls_error(e)
-    except BaseException:
-        ws.abort()
-        raise
-    return ws
-
-
-def _open(host, port, ctx, name):
-    """(awaited) A non-blocking socket connected to host:port, wrapped in TLS context ctx if
-    not None (its handshake runs in the first reads and writes); closed again if this fails
-    or is cancelled (a connect timeout)."""
-    ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
-    s = socket.socket(ai[0], ai[1], ai[2])
-    try:
-        s.setblocking(False)
-        try:
-            s.connect(ai[-1])
-        except OSError as e:
-            if e.errno != EINPROGRESS:
-                raise
-        if _room[0]:  # (a ws:// connection lets it go too: nothing would take it back)
-            _room[0] = ()
-            if ctx:
-                gc.collect()  # the room is free pieces again, for mbedTLS to take
-        if ctx:
-            s = ctx.wrap_socket(s, server_hostname=name, do_handshake_on_connect=False)
-            s.setblocking(False)
-        yield core._io_queue.queue_write(s)
-    except BaseException:
-        s.close()
-        raise
-    return s
 
 
 def _recv(s, mv):
@@ -234,25 +171,6 @@ class WebSocket:
                 self.rx_bytes += n
             else:
                 await self._fill()
-
-    async def _head(self):
-        """The upgrade response: status line and the header lines wscodec needs."""
-        lines = []
-        for _ in range(_HEAD_LINES):
-            while True:
-                i = self._b.find(b"\r\n", self._r, self._w)
-                if i >= 0:
-                    break
-                if self._r == 0 and self._w == _RX:
-                    raise wc.HandshakeError(0, "response header line too long")
-                await self._fill()
-            line = bytes(self._b[self._r : i])
-            self._r = i + 2
-            if not line:
-                return lines
-            if not lines or wc.wanted(line):
-                lines.append(line)
-        raise wc.HandshakeError(0, "too many response header lines")
 
     async def _frame(self, msg, total):
         await self._need(2)

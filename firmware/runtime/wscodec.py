@@ -1,9 +1,6 @@
-# runtime/wscodec.py - WebSocket client codec (RFC 6455) without I/O: upgrade request and
-# response check, frame headers, masking, message rules and close payloads.
-# runtime/ws.py drives it over an asyncio stream; the CSMS URL is read by
-# ocpp_lite/provisioning/netprofile.parse_url.
-import binascii
-import hashlib
+# runtime/wscodec.py - WebSocket client codec (RFC 6455) without I/O: frame headers, masking,
+# message rules and close payloads. runtime/ws.py drives it over an asyncio stream; the
+# opening handshake is runtime/wsupgrade.py's, loaded only to connect (runtime/wsopen.py).
 import struct
 from micropython import const
 
@@ -21,94 +18,8 @@ CLOSE_UNSUPPORTED = const(1003)
 CLOSE_NO_STATUS = const(1005)
 CLOSE_INVALID_DATA = const(1007)
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-
-
-class HandshakeError(Exception):
-    """HandshakeError(status, text): the upgrade was refused (HTTP status) or broken (0)."""
-
-
 class ProtocolError(Exception):
     """ProtocolError(close_code, text): the peer broke RFC 6455; close with close_code."""
-
-
-def quote(s):
-    """Percent-encode s for a URL path segment."""
-    out = []
-    for c in s.encode():
-        out.append(chr(c) if c in _UNRESERVED else "%%%02X" % c)
-    return "".join(out)
-
-
-def station_path(path, identity):
-    """The CSMS endpoint path followed by '/<identity>' (Part 4 section 3.1.1)."""
-    return path.rstrip("/") + "/" + quote(identity)
-
-
-def make_key(rand16):
-    return binascii.b2a_base64(rand16)[:-1].decode()
-
-
-def accept_for(key):
-    return binascii.b2a_base64(hashlib.sha1(key.encode() + _GUID).digest())[:-1]
-
-
-def basic_auth(user, password):
-    return binascii.b2a_base64(("%s:%s" % (user, password)).encode())[:-1].decode()
-
-
-def request(host, port, path, key, protocol, auth=None):
-    """The HTTP upgrade request as bytes; auth is the base64 Basic credential or None."""
-    if ":" in host:
-        host = "[" + host + "]"
-    if port not in (80, 443):
-        host = "%s:%d" % (host, port)
-    r = (
-        "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n"
-        % (path, host, key, protocol)
-    )
-    if auth:
-        r += "Authorization: Basic %s\r\n" % auth
-    return (r + "\r\n").encode()
-
-
-def check_response(lines, key, protocol):
-    """Check the server's upgrade response: its status line and header lines (bytes, as kept
-    by wanted()). Raises HandshakeError."""
-    parts = lines[0].split(b" ", 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-        raise HandshakeError(0, "not an HTTP response")
-    status = int(parts[1])
-    if status != 101:
-        raise HandshakeError(status, "HTTP status %d" % status)
-    hdr = {}
-    for line in lines[1:]:
-        if line:
-            k, sep, v = line.partition(b":")
-            if not sep:
-                raise HandshakeError(0, "malformed header line")
-            k = k.strip().lower()
-            if k in hdr:
-                raise HandshakeError(0, "repeated header")
-            hdr[k] = v.strip()
-    if hdr.get(b"upgrade", b"").lower() != b"websocket":
-        raise HandshakeError(0, "no Upgrade: websocket")
-    if b"upgrade" not in hdr.get(b"connection", b"").lower():
-        raise HandshakeError(0, "no Connection: upgrade")
-    if hdr.get(b"sec-websocket-accept") != accept_for(key):
-        raise HandshakeError(0, "wrong Sec-WebSocket-Accept")
-    if hdr.get(b"sec-websocket-protocol") != protocol.encode():
-        raise HandshakeError(0, "server did not confirm subprotocol " + protocol)
-    if b"sec-websocket-extensions" in hdr:
-        raise HandshakeError(0, "extension not requested")
-
-
-def wanted(line):
-    """True for the header lines check_response needs (the others need not be kept)."""
-    k = line[: line.find(b":") + 1].lower()
-    return k in (b"upgrade:", b"connection:", b"sec-websocket-accept:", b"sec-websocket-protocol:", b"sec-websocket-extensions:")
 
 
 _PLAIN = (str, bytes, bytearray)  # frames() parts written as they are (else made as written)

@@ -188,7 +188,7 @@ def test_finding7_message_timeout_huge_link():
     """runtime/link.py: the connection attempt's timeout (and the WebSocket's) comes from the
     profile's messageTimeout; a failed attempt waits the back-off, which the device model can
     make 3600 s << 10 (42 days); both wait in pieces of at most a day, the back-off in full."""
-    from runtime import link, ws
+    from runtime import link, wsopen
 
     st = station(net={"sp": 1, "profiles": {"1": _profile(HUGE)}})
     st.rpc.receive(json.dumps([2, "sv", "SetVariables", {"setVariableData": [
@@ -209,14 +209,15 @@ def test_finding7_message_timeout_huge_link():
         ticks_add(vt.now, timeout_ms)  # what asyncio.wait_for_ms does with it
         raise OSError(111)  # ECONNREFUSED
 
-    old = ws.connect
-    ws.connect = connect
+    old = wsopen.connect, link.forget
+    wsopen.connect = connect
+    link.forget = lambda m: None  # the link lets the module go after each attempt: keep this one
     try:
         with vt:
             lk = link.Link(app)
             run(lk.run())
     finally:
-        ws.connect = old
+        wsopen.connect, link.forget = old
     assert len(timeouts) == attempts and max(timeouts) <= DAY_MS
     expected = sum(3600 << min(f, 10) for f in range(attempts - 1))  # no wait after the last
     assert vt.longest <= DAY_MS

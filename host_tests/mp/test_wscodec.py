@@ -1,6 +1,8 @@
-# Unit tests of runtime.wscodec (and ocpp_lite.provisioning.netprofile.parse_url) on the unix port.
+# Unit tests of runtime.wscodec, runtime.wsupgrade (and ocpp_lite.provisioning.netprofile.parse_url)
+# on the unix port.
 from ocpp_lite.provisioning.netprofile import parse_url
 from runtime import wscodec as wc
+from runtime import wsupgrade as up
 
 
 def test_parse_url():
@@ -16,16 +18,16 @@ def test_parse_url():
 
 
 def test_station_path_percent_encodes_identity():
-    assert wc.station_path("/ocpp/", "CS 1/é") == "/ocpp/CS%201%2F%C3%A9"
-    assert wc.station_path("/", "CS-1_a.b~") == "/CS-1_a.b~"
+    assert up.station_path("/ocpp/", "CS 1/é") == "/ocpp/CS%201%2F%C3%A9"
+    assert up.station_path("/", "CS-1_a.b~") == "/CS-1_a.b~"
 
 
 def test_accept_key_rfc6455_example():
-    assert wc.accept_for("dGhlIHNhbXBsZSBub25jZQ==") == b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    assert up.accept_for("dGhlIHNhbXBsZSBub25jZQ==") == b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
 def test_request_has_protocol_and_auth():
-    r = wc.request("h", 9000, "/o/CS1", "KEY", "ocpp2.0.1", wc.basic_auth("CS1", "pw:x"))
+    r = up.request("h", 9000, "/o/CS1", "KEY", "ocpp2.0.1", up.basic_auth("CS1", "pw:x"))
     t = r.decode()
     assert t.startswith("GET /o/CS1 HTTP/1.1\r\nHost: h:9000\r\n") and t.endswith("\r\n\r\n")
     assert "Sec-WebSocket-Protocol: ocpp2.0.1\r\n" in t
@@ -43,8 +45,8 @@ def _resp(**over):
 
 def _status(lines):
     try:
-        wc.check_response(lines, "dGhlIHNhbXBsZSBub25jZQ==", "ocpp2.0.1")
-    except wc.HandshakeError as e:
+        up.check_response(lines, "dGhlIHNhbXBsZSBub25jZQ==", "ocpp2.0.1")
+    except up.HandshakeError as e:
         return e.args[0]
     return "ok"
 
@@ -60,7 +62,7 @@ def test_check_response():
     assert _status(_resp(connection=b"Connection: close")) == 0
     assert _status(_resp() + [b"Sec-WebSocket-Extensions: permessage-deflate"]) == 0
     assert _status(_resp() + [b"Sec-WebSocket-Protocol: ocpp2.0.1"]) == 0  # repeated
-    assert wc.wanted(b"Sec-WebSocket-Accept: x") and not wc.wanted(b"Server: x")
+    assert up.wanted(b"Sec-WebSocket-Accept: x") and not up.wanted(b"Server: x")
 
 
 def _masks(*masks):

@@ -6,7 +6,7 @@
 import asyncio
 import gc
 import sys
-from runtime import link, ws
+from runtime import link, ws, wsopen
 
 url, ca, hold, size = sys.argv[1:5]
 size = int(size)
@@ -17,7 +17,7 @@ if hold == "0":
 
 
 async def connect():
-    return await ws.connect(url, "CS001", None, ctx, 10000, 4096)
+    return await wsopen.connect(url, "CS001", None, ctx, 10000, 4096)
 
 
 async def main():
@@ -42,7 +42,7 @@ async def main():
     print("reconnected")
     w.abort()
     if len(sys.argv) > 5:  # a ws:// connection (a fallback profile) lets the room go
-        w = await ws.connect(sys.argv[5], "CS001", None, None, 10000, 4096)
+        w = await wsopen.connect(sys.argv[5], "CS001", None, None, 10000, 4096)
         print("ws://", [len(b) for b in ws._room[0]])
         w.abort()
 

@@ -169,7 +169,7 @@ def call(mid, action, payload):
     """The frame as a list of str parts: the WebSocket frames them one by one, so the payload's
     text is never copied into a frame string (a fragmented heap may have no room for a second
     copy of a 400-byte TransactionEvent). payload: a dict, or its JSON text already made, whole
-    or as a list of parts (wscodec.frame: str, or iterators of str made as written)."""
+    or as a list of parts (wscodec.frames: str, or iterators of str made as written)."""
     head = '[2,"%s","%s",' % (mid, action)
     if type(payload) is list:
         return [head] + payload + ["]"]
