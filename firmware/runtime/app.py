@@ -7,6 +7,7 @@
 import asyncio
 import gc
 import os
+from asyncio import core
 from time import ticks_ms
 from micropython import const
 from ocpp_lite.engine import clock
@@ -55,7 +56,8 @@ class App:
             self.st.security.record("StoreCorruptionRecovered", name, ticks_ms())
         self._reconnect = False
         self._relays = {}  # EVSE id: the contactor state last set on the board
-        self.wake = asyncio.Event()
+        self._woken = False  # wake() was called: the timer's next pause is skipped
+        self._sleeping = None  # the timer's task while it pauses
         self._done = asyncio.Event()
         self._wlock = asyncio.Lock()
         self.exit = None
@@ -73,7 +75,7 @@ class App:
         except MemoryError:  # in the link's task: it must go on (the timer sends what is due)
             self.oom("link")
         self.board.show({"ev": "ws", "state": "connected" if slot else "closed"})
-        self.wake.set()
+        self.wake()
 
     def hw(self, fn, *args, **kw):
         """Feed a hardware event to the station: fn(*args, now, **kw); returns what fn does
@@ -83,7 +85,7 @@ class App:
         except MemoryError:
             r = None
             self.oom("hardware event")
-        self.wake.set()
+        self.wake()
         return r
 
     def oom(self, where):
@@ -94,7 +96,19 @@ class App:
             self.st.out_of_memory(where, ticks_ms())
         except MemoryError:
             self.board.log("out of memory: %s (not recorded)" % where)
-        self.wake.set()
+        self.wake()
+
+    def wake(self):
+        """Deadlines may have moved: the timer passes again at once. Its pause is a plain
+        sleep (no asyncio.wait_for on an Event: a task, a closure and their garbage at every
+        pass), brought forward as Task.cancel() brings a sleeping task forward, without the
+        exception."""
+        self._woken = True
+        t = self._sleeping
+        if t:
+            self._sleeping = None
+            core._task_queue.remove(t)
+            core._task_queue.push(t)
 
     def log(self, text):
         """Diagnostics: the board's output, and the bounded log in flash that GetLog uploads
@@ -220,7 +234,7 @@ class App:
                 ms = self.st.next_deadline(ticks_ms())
             except MemoryError:
                 self.oom("timer")
-                self.wake.clear()  # oom() woke the timer: the second's pause must hold
+                self._woken = False  # oom() woke the timer: the second's pause must hold
                 ms = 1000
             except Exception as e:  # keep the station alive; the error is in the log
                 self.log("timer: %r" % e)
@@ -228,11 +242,13 @@ class App:
             if self.st.rpc.later is not None:  # a handler in steps: the next step after the others
                 await asyncio.sleep_ms(0)
                 continue
-            try:  # at least a few ms, so a late deadline cannot spin the loop
-                await asyncio.wait_for_ms(self.wake.wait(), max(ms, 5))
-            except asyncio.TimeoutError:
-                pass
-            self.wake.clear()
+            if not self._woken:  # at least a few ms, so a late deadline cannot spin the loop
+                self._sleeping = asyncio.current_task()
+                try:
+                    await asyncio.sleep_ms(max(ms, 5))
+                finally:
+                    self._sleeping = None
+            self._woken = False
 
     async def main(self):
         """Run until stop(); returns "quit" or "reboot"."""

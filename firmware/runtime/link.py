@@ -226,7 +226,7 @@ class Link:
                 app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
             except MemoryError:
                 app.oom("receive")
-            app.wake.set()  # deadlines may have moved
+            app.wake()  # deadlines may have moved
             await app.service()
 
     def probe(self):
@@ -257,7 +257,7 @@ class Link:
             self._probe = None
             st = self.app.st
             st.rpc.alive(st, ticks_ms())
-            self.app.wake.set()
+            self.app.wake()
 
     def drop(self):
         """Abandon the connection at once (network gone, write failed)."""
