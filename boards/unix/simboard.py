@@ -42,8 +42,7 @@ class SimBoard:
         }
         # 16 A 3-phase socket with a cable lock
         self.hw = {"phases": 3, "power_max": 11000, "amps": 16, "connector": "sType2", "unlock": self.unlock}
-        self._net = asyncio.Event()
-        self._net.set()
+        self._net = True  # the simulated network is up (op net)
         # hardware state survives a reboot of the firmware
         self._plugged = set()
         self._demand = [0] * evses  # W the EV would draw
@@ -175,7 +174,8 @@ class SimBoard:
         pass  # the host clock is not ours to set; the station keeps its own offset
 
     async def net_wait(self):
-        await self._net.wait()
+        while not self._net:
+            await asyncio.sleep_ms(_POLL_MS)
 
     # --- the meter ---------------------------------------------------------------------
     def _power(self, i):
@@ -226,7 +226,8 @@ class SimBoard:
             self._lines[i] = None
             self._r = (self._r + 1) % (2 * _LINES)
             if not line:  # stdin closed: keep running without inputs
-                await asyncio.Event().wait()
+                while True:
+                    await asyncio.sleep_ms(_METER_MS)
             try:
                 op = json.loads(line)
                 self._op(app, op["op"], op)
@@ -295,10 +296,8 @@ class SimBoard:
                 pass
             self.show({"ev": "busy", "ms": ms, "done": True})
         elif name == "net":
-            if op["up"]:
-                self._net.set()
-            else:
-                self._net.clear()
+            self._net = bool(op["up"])
+            if not self._net:
                 app.link.drop()
             self.show({"ev": "net", "up": bool(op["up"])})
         elif name == "reboot":

@@ -129,7 +129,7 @@ class Board:
         self._rtc.datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
 
     async def net_wait(self):
-        await self.wifi.up.wait()
+        await self.wifi.wait()
 
     # --- the hardware loop -------------------------------------------------------------
     async def run(self, app):

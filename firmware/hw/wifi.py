@@ -1,6 +1,7 @@
 # hw/wifi.py - Wi-Fi station bring-up: join the network provisioned in the store (document
-# "wifi": {"ssid": ..., "key": ...}; never in code), keep `up` set while joined, and rejoin with a
-# growing pause after a loss, telling the caller so it can drop the CSMS link at once.
+# "wifi": {"ssid": ..., "key": ...}; never in code), keep `up` true while joined (wait() until
+# it is), and rejoin with a growing pause after a loss, telling the caller so it can drop the
+# CSMS link at once.
 import asyncio
 from micropython import const
 
@@ -18,7 +19,12 @@ class Wifi:
         self.ssid = ssid
         self.key = key
         self.log = log
-        self.up = asyncio.Event()
+        self.up = False
+
+    async def wait(self):
+        """Until the network is up (checked as often as run() checks the interface)."""
+        while not self.up:
+            await asyncio.sleep_ms(_STEP_MS)
 
     async def run(self, on_down):
         """Supervise the interface forever; on_down() is called when the network is lost."""
@@ -27,14 +33,14 @@ class Wifi:
         pause = 1
         while True:
             if w.isconnected():
-                if not self.up.is_set():
+                if not self.up:
                     self.log("wifi up: %s" % w.ifconfig()[0])
-                    self.up.set()
+                    self.up = True
                     pause = 1
                 await asyncio.sleep_ms(_CHECK_MS)
                 continue
-            if self.up.is_set():
-                self.up.clear()
+            if self.up:
+                self.up = False
                 self.log("wifi lost")
                 on_down()
             if not self.ssid:

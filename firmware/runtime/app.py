@@ -58,7 +58,6 @@ class App:
         self._relays = {}  # EVSE id: the contactor state last set on the board
         self._woken = False  # wake() was called: the timer's next pause is skipped
         self._sleeping = None  # the timer's task while it pauses
-        self._done = asyncio.Event()
         self._wlock = asyncio.Lock()
         self.exit = None
         self.alive = ticks_ms()  # last pass of the main loop: a watchdog feeds only while it moves
@@ -128,7 +127,7 @@ class App:
         if reason:
             self.store.save(_BOOT, {"reason": reason})
         self.exit = why
-        self._done.set()
+        self.wake()  # the timer's loop ends (main)
 
     # --- the loop ----------------------------------------------------------------------
     async def service(self):
@@ -226,7 +225,9 @@ class App:
         self.stop("reboot", reason)
 
     async def _timer(self):
-        while True:
+        """The station's clock: its tick, the frames to write and the effects, then a pause
+        until its next deadline or a wake(); until stop()."""
+        while self.exit is None:
             self.alive = ticks_ms()
             try:
                 self.st.tick(ticks_ms())
@@ -251,10 +252,10 @@ class App:
             self._woken = False
 
     async def main(self):
-        """Run until stop(); returns "quit" or "reboot"."""
+        """Run until stop(); returns "quit" or "reboot". The timer runs in this task."""
         self._effects()  # the safe state (contactors open) before anything else
-        tasks = [asyncio.create_task(t) for t in (self._timer(), self.link.run(), self.board.run(self))]
-        await self._done.wait()
+        tasks = [asyncio.create_task(t) for t in (self.link.run(), self.board.run(self))]
+        await self._timer()
         await self.link.stop()
         for t in tasks + list(self._jobs.values()):
             t.cancel()

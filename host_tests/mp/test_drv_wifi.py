@@ -8,12 +8,12 @@ from hw.wifi import Wifi
 
 async def _scenario(w, wlan, downs):
     task = asyncio.create_task(w.run(lambda: downs.append(1)))
-    await asyncio.wait_for_ms(w.up.wait(), 1000)
+    await asyncio.wait_for_ms(w.wait(), 1000)
     assert wlan.connects == ["lab"] and wlan.active()
     wlan.drop()  # the access point went away
     for _ in range(30):
         await asyncio.sleep_ms(100)
-        if downs and w.up.is_set():
+        if downs and w.up:
             break
     task.cancel()
 
@@ -27,7 +27,7 @@ def test_join_loss_and_rejoin():
     w = Wifi(wlan, "lab", "secret", logs.append)
     downs = []
     hwfakes.run(_scenario(w, wlan, downs))
-    assert downs == [1] and w.up.is_set() and wlan.connects == ["lab", "lab"]
+    assert downs == [1] and w.up and wlan.connects == ["lab", "lab"]
     assert logs == ["wifi up: 127.0.0.1", "wifi lost", "wifi up: 127.0.0.1"]
 
 
@@ -43,5 +43,5 @@ def test_nothing_provisioned_waits_without_joining():
     logs = []
     w = Wifi(wlan, "", "", logs.append)
     hwfakes.run(_unprovisioned(w))
-    assert wlan.connects == [] and not w.up.is_set()
+    assert wlan.connects == [] and not w.up
     assert logs == ["no Wi-Fi provisioned (store document wifi)"]
