@@ -19,6 +19,7 @@ from .queue import FlashQueue
 _SECLOG = const(4096)  # bytes per security-log file (two files kept)
 _GC_SHARE = const(8)  # a collection after every eighth of the heap allocated (gc.threshold)
 _DIAGLOG = const(8192)  # bytes per diagnostics-log file (two files kept)
+_TURN_MS = const(5)  # how often a write pass waiting for another to end looks again
 _BOOT = "boot"
 
 
@@ -58,7 +59,7 @@ class App:
         self._relays = {}  # EVSE id: the contactor state last set on the board
         self._woken = False  # wake() was called: the timer's next pause is skipped
         self._sleeping = None  # the timer's task while it pauses
-        self._wlock = asyncio.Lock()
+        self._writing = False  # a service() pass is writing the frames
         self.exit = None
         self.alive = ticks_ms()  # last pass of the main loop: a watchdog feeds only while it moves
 
@@ -131,10 +132,14 @@ class App:
 
     # --- the loop ----------------------------------------------------------------------
     async def service(self):
-        """Apply pending effects, then write pending frames."""
+        """Apply pending effects, then write pending frames: one pass at a time, so they go in
+        their order (another task's pass waits its turn, a few ms: no asyncio.Lock)."""
         st = self.st
         self._effects()
-        async with self._wlock:
+        while self._writing:
+            await asyncio.sleep_ms(_TURN_MS)
+        self._writing = True
+        try:
             while st.rpc.out:
                 w = self.link.ws
                 if not w:
@@ -149,6 +154,8 @@ class App:
                     self.log("write failed: %r" % e)
                     self.link.drop()
                     break
+        finally:
+            self._writing = False
         if self._reconnect and not st.rpc.out:  # after the answer that asked for it
             self._reconnect = False
             await self.link.reconnect()

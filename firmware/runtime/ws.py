@@ -14,6 +14,7 @@ from . import wscodec as wc
 
 _RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
 _TX = const(512)  # send buffer: a frame is written in pieces of this size
+_TURN_MS = const(5)  # how often a write waiting for another to end looks again
 _KEEP = const(96)  # bytes kept of a message over the bound: its head (type, id, action)
 # Outgoing frames are made here, a piece at a time (wscodec.frames): one small buffer, taken at
 # start-up, instead of one the size of each message (a fragmented heap may not have it).
@@ -125,7 +126,7 @@ class WebSocket:
         self._mv = memoryview(self._b)
         self._r = 0
         self._w = 0
-        self._lock = asyncio.Lock()
+        self._busy = False  # a task is writing a message (frames never interleave)
         self._closing = False
         self._dead = False
 
@@ -269,11 +270,20 @@ class WebSocket:
 
     # --- writing ---------------------------------------------------------------------
     async def _write(self, data, op=None):
-        """Write data, or with op the frames of payload data, and drain."""
-        if self._dead:
-            raise Closed(1006, "aborted")
-        async with self._lock:  # (_TXBUF is free)
+        """Write data, or with op the frames of payload data, and drain. One message at a
+        time: another task's waits its turn (a few ms; no asyncio.Lock, whose module the heap
+        would keep for this alone)."""
+        while True:
+            if self._dead:
+                raise Closed(1006, "aborted")
+            if not self._busy:
+                break
+            await asyncio.sleep_ms(_TURN_MS)
+        self._busy = True  # (_TXBUF is ours)
+        try:
             await asyncio.wait_for_ms(self._out(data, op), self.t)
+        finally:
+            self._busy = False
 
     async def _out(self, data, op):
         for f in (data,) if op is None else wc.frames(op, data, _TXBUF, os.urandom):

@@ -1,0 +1,75 @@
+# host_tests/mp/test_wswrite.py - runtime/ws.py writes one message at a time: tasks writing at
+# once (the session's frames, a ping, a pong) take turns, so the pieces of one message (its
+# frame written through the 512-byte send buffer, or a NotifyReport page's fragments) never
+# have another message's frames between them. Over a real loopback TCP connection.
+import asyncio
+import os
+import socket
+from runtime import ws
+
+
+def _frames(wire):
+    """[(fin, opcode, payload length)] of the client frames in wire."""
+    out = []
+    i = 0
+    while i < len(wire):
+        n = wire[i + 1] & 0x7F
+        h = 2
+        if n == 126:
+            n, h = int.from_bytes(wire[i + 2 : i + 4], "big"), 4
+        out.append((wire[i] >> 7, wire[i] & 0x0F, n))
+        i += h + 4 + n
+    return out
+
+
+def _made(n):
+    for _ in range(n):
+        yield "m" * 100
+
+
+def test_messages_written_at_once_by_several_tasks_take_turns():
+    got = bytearray()
+    done = []
+
+    async def server(reader, writer):
+        while True:
+            b = await reader.read(4096)
+            if not b:
+                break
+            got.extend(b)
+        done.append(1)
+
+    async def main():
+        srv = None
+        while srv is None:  # (no getsockname on this port: a free one found by trying)
+            port = 20000 + int.from_bytes(os.urandom(2), "little") % 20000
+            try:
+                srv = await asyncio.start_server(server, "127.0.0.1", port)
+            except OSError:
+                pass
+        s = socket.socket()
+        s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        s.setblocking(False)
+        w = ws.WebSocket(s, 4096, 5000)
+        await asyncio.gather(w.send([_made(15)]), w.send("k" * 1500), w.ping(b"p"), w.send([_made(7)]))
+        w.abort()
+        for _ in range(100):
+            if done:
+                break
+            await asyncio.sleep_ms(10)
+        srv.close()
+
+    asyncio.run(main())
+    frames = _frames(got)
+    messages = []  # each message's frames, in the order they came
+    for f in frames:
+        if f[1] == 9:  # a control frame may come between fragments (RFC 6455 5.4), it does not here
+            messages.append([f])
+        elif f[1] == 0:
+            messages[-1].append(f)
+        else:
+            messages.append([f])
+    assert sorted(sum(f[2] for f in m) for m in messages) == [1, 700, 1500, 1500], frames
+    for m in messages:
+        assert m[-1][0] == 1 and all(not f[0] for f in m[:-1]), frames  # FIN only on the last
+        assert all(f[1] == 0 for f in m[1:]), frames  # continuations only after the first
