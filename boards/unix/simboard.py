@@ -18,16 +18,17 @@ import micropython
 import sys
 import time
 from time import ticks_diff, ticks_ms, ticks_us
+from micropython import const
 from hw.inputs import Inputs
 from ocpp_lite import __version__
 from ocpp_lite.engine.clock import UNIX_2000
 
-_OPS = ("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem", "busy")
-_PHYSICAL = ("plug", "unplug", "ev_ready")  # what the hardware sees before the station does
-_METER_MS = 1000
-_WATCH_MS = 2  # --stalls: the watch task's period
-_POLL_MS = 20  # the loop takes the lines the reader thread queued
-_LINES = 32  # lines queued for the loop at most: beyond, the reader waits (as a pipe would)
+_OPS = const(("plug", "unplug", "tap", "ev_power", "ev_ready", "net", "reboot", "quit", "mem", "busy"))
+_PHYSICAL = const(("plug", "unplug", "ev_ready"))  # what the hardware sees before the station does
+_METER_MS = const(1000)
+_WATCH_MS = const(2)  # --stalls: the watch task's period
+_POLL_MS = const(20)  # the loop takes the lines the reader thread queued
+_LINES = const(32)  # lines queued for the loop at most: beyond, the reader waits (as a pipe would)
 
 
 class SimBoard:

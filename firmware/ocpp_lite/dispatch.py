@@ -8,7 +8,7 @@
 from micropython import const
 from .engine.rpc import CallError, FORMAT, NOT_IMPLEMENTED, NOT_SUPPORTED
 
-_SIZED = ("GetVariables", "SetVariables")  # with a DeviceDataCtrlr.BytesPerMessage[<action>] limit
+_SIZED = const(("GetVariables", "SetVariables"))  # with a DeviceDataCtrlr.BytesPerMessage[<action>] limit
 _LONGEST = const(40)  # longer than any OCPP 2.0.1 action: NotImplemented without copying it
 
 TABLE = (
@@ -39,7 +39,7 @@ TABLE = (
 )
 
 # Other OCPP 2.0.1 actions: known, never handled here -> NotSupported.
-_OTHERS = (
+_OTHERS = const(
     " Authorize BootNotification CancelReservation CertificateSigned ClearDisplayMessage"
     " ClearVariableMonitoring ClearedChargingLimit CostUpdated FirmwareStatusNotification"
     " Get15118EVCertificate GetCertificateStatus GetDisplayMessages GetLocalListVersion"

@@ -20,7 +20,7 @@ _SECLOG = const(4096)  # bytes per security-log file (two files kept)
 _GC_SHARE = const(8)  # a collection after every eighth of the heap allocated (gc.threshold)
 _DIAGLOG = const(8192)  # bytes per diagnostics-log file (two files kept)
 _TURN_MS = const(5)  # how often a write pass waiting for another to end looks again
-_BOOT = "boot"
+_BOOT = const("boot")
 
 
 def _settings(store):

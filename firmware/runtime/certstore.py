@@ -2,7 +2,9 @@
 # type: csms_root_N.der (CSMSRootCertificate: what wss:// trusts) and mf_root_N.der
 # (ManufacturerRootCertificate: what firmware signing certificates must lead to). Files are
 # written atomically (Store.write); the core (ocpp_lite/certs.py) checks what it installs.
-_PREFIX = (("CSMSRootCertificate", "csms_root_"), ("ManufacturerRootCertificate", "mf_root_"))
+from micropython import const
+
+_PREFIX = const((("CSMSRootCertificate", "csms_root_"), ("ManufacturerRootCertificate", "mf_root_")))
 CSMS = "CSMSRootCertificate"
 
 

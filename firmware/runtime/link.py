@@ -7,6 +7,7 @@
 import asyncio
 import os
 from time import ticks_diff, ticks_ms
+from micropython import const
 from ocpp_lite.engine import clock
 from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
 from ocpp_lite.provisioning.netprofile import timeout_ms
@@ -15,7 +16,7 @@ from . import backoff, ws
 from .certstore import CSMS
 from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
 
-_BAD_PROTOCOL_VERSION = -0x6E80  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
+_BAD_PROTOCOL_VERSION = const(-0x6E80)  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
 TOO_LARGE = "TLSRecordTooLarge"  # vendor security event: no OCPP type names this cause
 
 

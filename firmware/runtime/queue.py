@@ -13,7 +13,7 @@
 import json
 from micropython import const
 
-_PREFIX = "q_"
+_PREFIX = const("q_")
 LIMIT = const(64)
 _ENOSPC = const(28)
 

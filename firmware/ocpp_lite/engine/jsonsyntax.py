@@ -45,8 +45,8 @@ _KEY_OR_END = const(2)  # a key or '}' (just after '{')
 _KEY = const(3)  # a key (after ',' in an object)
 _AFTER = const(4)  # ',' or a closing bracket (after a value)
 
-_HEX = b"0123456789abcdefABCDEF"
-_ESC = b'"\\/bfnrt'
+_HEX = const(b"0123456789abcdefABCDEF")
+_ESC = const(b'"\\/bfnrt')
 
 
 def check(b, longs=None):

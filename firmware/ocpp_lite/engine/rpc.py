@@ -27,7 +27,7 @@ RPC_FRAMEWORK = "RpcFrameworkError"
 SECURITY = "SecurityError"
 TYPE = "TypeConstraintViolation"
 
-_SEP = (",", ":")
+_SEP = const((",", ":"))
 
 
 class CallError(Exception):

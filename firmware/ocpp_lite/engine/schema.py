@@ -27,7 +27,7 @@ ANY = const(-5)
 REQ = const(1)
 LIST = const(2)
 
-_CUSTOM = (("vendorId", 255, REQ),)
+_CUSTOM = const((("vendorId", 255, REQ),))
 _MISSING = object()
 
 
