@@ -6,6 +6,7 @@ import asyncio
 import binascii
 from micropython import const
 from ocpp_lite.provisioning.netprofile import parse_url
+from .ws import within
 
 _BUF = const(512)  # status line, header lines, chunk-size lines
 _HEAD_LINES = const(32)
@@ -39,7 +40,7 @@ async def request(method, url, ctx, timeout_ms, length=0, body=None, head=()):
     if tls and ctx is None:
         raise ValueError("https:// needs an installed CSMS root certificate")
     try:
-        r, _ = await asyncio.wait_for_ms(
+        r, _ = await within(
             asyncio.open_connection(host, port, ctx if tls else None, host if tls else None), timeout_ms)
     except ValueError as e:  # how the ssl module reports a certificate that does not verify
         raise OSError("TLS: %s" % e)
@@ -79,7 +80,7 @@ class Response:
     async def write(self, data):
         try:
             self.s.write(data)
-            await asyncio.wait_for_ms(self.s.drain(), self.t)
+            await within(self.s.drain(), self.t)
         except ValueError as e:  # the TLS handshake runs in the first write
             raise OSError("TLS: %s" % e)
 
@@ -93,7 +94,7 @@ class Response:
             self._r, self._w = 0, n
         if self._w == _BUF:
             raise HttpError(0, "response line too long")
-        n = await asyncio.wait_for_ms(self.s.readinto(self._mv[self._w :]), self.t)
+        n = await within(self.s.readinto(self._mv[self._w :]), self.t)
         if n is None:
             return True  # TLS record not complete yet
         self._w += n
@@ -150,7 +151,7 @@ class Response:
                 mv[:n] = self._mv[self._r : self._r + n]
                 self._r += n
             else:
-                n = await asyncio.wait_for_ms(self.s.readinto(mv[:want]), self.t)
+                n = await within(self.s.readinto(mv[:want]), self.t)
         if not n:
             if self.length is not None or self._chunked:
                 raise HttpError(0, "connection closed in the body")

@@ -29,7 +29,7 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     tls, host, port, path = parse_url(url)
     if tls and ssl_ctx is None:
         raise ValueError("wss:// needs an installed CSMS root certificate")
-    s = await asyncio.wait_for_ms(_open(host, port, ssl_ctx if tls else None, host), timeout_ms)
+    s = await ws.within(_open(host, port, ssl_ctx if tls else None, host), timeout_ms)
     w = ws.WebSocket(s, max_msg, timeout_ms)
     try:
         key = up.make_key(os.urandom(16))
@@ -38,7 +38,7 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
             await w._write(up.request(host, port, up.station_path(path, identity), key, PROTOCOL, auth))
         except ValueError as e:  # how the ssl module reports a failed certificate verification
             raise CertificateError(str(e).strip())
-        lines = await asyncio.wait_for_ms(_head(w), timeout_ms)
+        lines = await ws.within(_head(w), timeout_ms)
         up.check_response(lines, key, PROTOCOL)
     except OSError as e:  # the handshake's records included
         w.abort()

@@ -73,3 +73,43 @@ def test_messages_written_at_once_by_several_tasks_take_turns():
     for m in messages:
         assert m[-1][0] == 1 and all(not f[0] for f in m[:-1]), frames  # FIN only on the last
         assert all(f[1] == 0 for f in m[1:]), frames  # continuations only after the first
+
+
+def test_within_returns_times_out_and_lets_other_cancels_through():
+    """ws.within, the timeout of every read and write (asyncio.wait_for_ms without its module)."""
+    ended = []
+
+    async def slow(ms, value):
+        try:
+            await asyncio.sleep_ms(ms)
+            return value
+        finally:
+            ended.append(value)
+
+    async def main():
+        assert await ws.within(slow(10, "a"), 1000) == "a"
+        try:
+            await ws.within(slow(1000, "b"), 20)
+        except asyncio.TimeoutError:
+            pass
+        else:
+            raise AssertionError("no TimeoutError")
+        assert ended == ["a", "b"]  # the awaited coroutine was ended, its finally ran
+
+        async def waiter():
+            return await ws.within(slow(1000, "c"), 500)
+
+        t = asyncio.create_task(waiter())
+        await asyncio.sleep_ms(10)
+        t.cancel()  # a cancel from outside (the link dropping the reader) is not a timeout
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the cancel did not come through")
+        assert ended == ["a", "b", "c"]
+        assert await ws.within(slow(5, "d"), 50) == "d"
+        await asyncio.sleep_ms(100)  # the alarm of a wait that ended is gone: no cancel here
+
+    asyncio.run(main())

@@ -9,7 +9,7 @@ from micropython import const
 UNIX_2000 = const(946684800)  # seconds from 1970-01-01 to 2000-01-01
 # A timer is at most a day away. time.ticks_add(t, ms) raises OverflowError for |ms| >= 2^29
 # (6.2 days: half the tick period, 2^30 ms, of the ESP32, the RP2040 and every 32-bit port;
-# a delta past 2^31 - 1 does not even convert) and asyncio.sleep / sleep_ms / wait_for_ms go
+# a delta past 2^31 - 1 does not even convert) and asyncio.sleep / sleep_ms (and runtime/ws.within) go
 # through it; the 64-bit port never raises. A caller whose wait may be longer wakes after a
 # day and checks again (the firmware job, smart charging); the runtime sleeps long waits in
 # steps (runtime/link.py sleep_s).
