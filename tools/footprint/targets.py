@@ -10,20 +10,25 @@ KB = 1024
 # (path, label, done at, aim, next lever)
 TARGETS = (
     ("ram32.after_boot", "heap after boot, idle", 16 * KB, 12 * KB,
-     "fewer function and class objects at boot: ~23 kB of it are the imported modules (about "
-     "290 function objects, 5.3 kB, and 38 classes in 36 modules; asyncio 3.4 kB since ws.py "
-     "reads its socket without asyncio.stream; the 2 kB send buffer is taken at boot on purpose); "
-     "the RAM table per block shows what each keeps loaded. Next: exception classes folded (6 at "
-     "boot, 112 bytes each), wscodec's handshake half loaded only to connect, public const names "
-     "made private (each a globals slot), cold methods of Session and Transactions in modules "
-     "loaded on use"),
+     "fewer function and class objects at boot: of the lite build's 24.9 kB (stop 27, heap map "
+     "census: simulator board op mem with map), the imported modules' objects are about 13 kB "
+     "(about 290 function objects, 5.2 kB with their dict slots more; module, class and instance "
+     "dicts), asyncio's core 2.1 kB, the simulator board 2.5 kB (its module, hw/inputs, its "
+     "reader thread), the services' state 2.0 kB (Session 0.4, one 8-byte slot per attribute), "
+     "the running tasks and their frames 3 kB, the 512-byte send and receive buffers. Next: "
+     "cold methods of Session and Transactions in modules loaded on use, CertStore loaded with "
+     "the first wss:// connection or certificate request, RecordTooLarge and ProtocolError as "
+     "codes of Closed (112 bytes a class)"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
      "the costliest message parsed (MaxMessageBytes, 4 kB, within the 7 kB parse bound: the "
      "least heap covers every message parsed) is the peak, about 10.5 kB over the live heap: "
      "its text and a str object for each of ~70 short strings (the bound admits the largest "
-     "request of every handled action, the heaviest 6.6 kB). What is left to cut is after boot "
-     "(every kB there counts here); then a smaller MaxMessageBytes for builds without "
-     "certificate management (a PEM is what needs 4 kB)"),
+     "request of every handled action, the heaviest 6.6 kB). Every kB cut after boot counts "
+     "here too. Then: DataTransfer's data and customData kept as their received text, never "
+     "built (no handler reads them; customData's vendorId checked as the syntax is), after which "
+     "the costliest message is the largest SetVariables (2.5 kB text, about 8 kB in all) and the "
+     "parse bound can follow it down. Not a smaller MaxMessageBytes: every build handles "
+     "UpdateFirmware, whose signingCertificate is a PEM of up to 4 kB"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
      "the 16 kB input record buffer is most of it (the 2 kB-input build where the CSMS honours "
      "max_fragment_length); the largest message then needs its 4 kB text in a heap the input "
@@ -31,7 +36,8 @@ TARGETS = (
      "connection any more: asyncio.stream's objects, made then, split it further): a receive "
      "buffer taken at start-up next to the TLS buffers may keep it whole"),
     ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
-     "follows the ws:// least heap; mbedTLS's handshake peak (certificate parsing) next"),
+     "within the whitepaper's 50 kB since stop 27 (a hard budget now); follows the ws:// least "
+     "heap; mbedTLS's handshake peak (certificate parsing) next"),
 )
 
 
