@@ -11,7 +11,6 @@ from micropython import const
 from ocpp_lite.engine import clock
 from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
 from ocpp_lite.provisioning.netprofile import timeout_ms
-from ocpp_lite.station import forget
 from . import backoff, ws
 from .certstore import CSMS
 from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
@@ -128,6 +127,8 @@ class Link:
         except Exception as e:  # bad URL, no root installed, timeout, closed during upgrade ...
             app.log("connection failed: %r" % e)
         finally:
+            from ocpp_lite.station import forget  # (loaded: the station is running)
+
             wsopen = None
             forget("runtime.wsopen")
             forget("runtime.wsupgrade")

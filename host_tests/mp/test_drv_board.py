@@ -30,6 +30,7 @@ async def _session(board, ev, k, meter, rfid, pins):
     await asyncio.sleep_ms(400)
     ev.state = "C"
     board.relay(1, True)
+    await asyncio.sleep_ms(300)  # the hardware loop sees state C before the card (its passes' order)
     rfid.present(Card(b"\x04\xa1\xb2\xc3"))
     await asyncio.sleep_ms(600)
     closed = k.closed

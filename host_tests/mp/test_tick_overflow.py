@@ -209,15 +209,17 @@ def test_finding7_message_timeout_huge_link():
         ticks_add(vt.now, timeout_ms)  # what asyncio.wait_for_ms does with it
         raise OSError(111)  # ECONNREFUSED
 
-    old = wsopen.connect, link.forget
+    from ocpp_lite import station as station_mod
+
+    old = wsopen.connect, station_mod.forget
     wsopen.connect = connect
-    link.forget = lambda m: None  # the link lets the module go after each attempt: keep this one
+    station_mod.forget = lambda m: None  # the link lets the module go after each attempt: keep this one
     try:
         with vt:
             lk = link.Link(app)
             run(lk.run())
     finally:
-        wsopen.connect, link.forget = old
+        wsopen.connect, station_mod.forget = old
     assert len(timeouts) == attempts and max(timeouts) <= DAY_MS
     expected = sum(3600 << min(f, 10) for f in range(attempts - 1))  # no wait after the last
     assert vt.longest <= DAY_MS
