@@ -21,12 +21,12 @@ _PRE_BOOT = const(1)
 
 # schema.py's field types and flags, as constants here: with them every schema below is a
 # constant the compiler folds (frozen: in flash, not built in the heap at import).
-_ANY = const(-5)
+_LATER = const(-6)
 _INT = const(-1)
 _REQ = const(1)
 
 _START = (("idToken", ID_TOKEN, _REQ), ("remoteStartId", _INT, _REQ), ("evseId", _INT, 0),
-          ("groupIdToken", ID_TOKEN, 0), ("chargingProfile", _ANY, 0))
+          ("groupIdToken", ID_TOKEN, 0), ("chargingProfile", _LATER, 0))  # checked by smart charging
 _STOP = const((("transactionId", 36, _REQ),))
 _UNLOCK = const((("evseId", _INT, _REQ), ("connectorId", _INT, _REQ)))
 _EVSE = const((("id", _INT, _REQ), ("connectorId", _INT, 0)))

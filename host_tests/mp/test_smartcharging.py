@@ -102,3 +102,27 @@ def test_bounds_and_rules_reject():
     assert setp(st, 0, prof(10, "TxDefaultProfile", [(0, 7)]))["status"] == "Accepted"  # same id: replaced
     assert setp(st, 0, prof(30, "TxDefaultProfile", [(0, 7)]))["statusInfo"]["reasonCode"] == "DuplicateStackLevel"
     assert json.loads(json.dumps(st.flash.docs["profiles"]))[-1]["p"]["id"] == 10
+
+
+def test_a_remote_start_profile_with_bad_custom_data_inside_is_a_callerror():
+    """Found by the full fuzz campaign: RequestStartTransaction's chargingProfile was taken as
+    ANY, which drops customData before smart charging checked the profile, so a malformed
+    customData inside its schedule was answered Rejected (InvalidProfile), not the CALLERROR
+    its schema gives."""
+    for bad, code in (([], "TypeConstraintViolation"), ("v" * 256, "PropertyConstraintViolation")):
+        st = station()
+        boot_accepted(st)
+        p = prof(7, "TxProfile", [(0, 16)])
+        p["chargingSchedule"][0]["chargingSchedulePeriod"][0]["customData"] = {"vendorId": bad}
+        st.rpc.receive(json.dumps([2, "rs", "RequestStartTransaction", {
+            "idToken": {"idToken": "T1", "type": "Central"}, "remoteStartId": 1, "chargingProfile": p}]).encode(), 0)
+        r = [m for m in sent(st) if m[1] == "rs"][0]
+        assert r[0] == 4 and r[2] == code, r
+    st = station()  # a good customData is taken (and dropped)
+    boot_accepted(st)
+    p = prof(8, "TxProfile", [(0, 16)])
+    p["chargingSchedule"][0]["customData"] = {"vendorId": "V", "x": 1}
+    st.rpc.receive(json.dumps([2, "ok", "RequestStartTransaction", {
+        "idToken": {"idToken": "T1", "type": "Central"}, "remoteStartId": 2, "chargingProfile": p}]).encode(), 0)
+    r = [m for m in sent(st) if m[1] == "ok"][0]
+    assert r[0] == 3, r

@@ -1,7 +1,8 @@
 # ocpp_lite/engine/schema.py - compact payload checks, mapped to the OCPP-J error codes.
 #
 # A schema is a tuple of fields; a field is (name, type, flags[, min_items, max_items]).
-# type: INT, NUM, BOOL, TIME (RFC 3339 date-time), ANY, a positive int n (string of at most
+# type: INT, NUM, BOOL, TIME (RFC 3339 date-time), ANY, LATER (a value its handler checks
+# against a schema of its own afterwards: taken as it is, customData included), a positive int n (string of at most
 # n characters; a str, or a bytearray or memoryview of UTF-8 where engine/lift.py kept one), a tuple of strings (enumeration) or a tuple of fields (nested object).
 # flags: REQ (required) and LIST (array of that type, with min/max items; max 0 = no limit).
 # Schemas are constant tuples, so frozen code keeps them in flash: a module that writes schemas
@@ -24,6 +25,7 @@ NUM = const(-2)
 BOOL = const(-3)
 TIME = const(-4)
 ANY = const(-5)
+LATER = const(-6)
 REQ = const(1)
 LIST = const(2)
 
@@ -114,6 +116,7 @@ def value(v, t, where, name, lenient=False):
                 err = (TYPE, " is not a date-time")
         elif t == ANY:
             _plain(v)
+        # LATER: as it is (its customData is checked with it)
     elif type(t[0]) is str:
         if tv is not str:
             err = (TYPE, " is not a string")
