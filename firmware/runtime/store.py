@@ -5,7 +5,6 @@
 # Binary files (certificates) are written to name.new and renamed over name. Logs are
 # bounded append-only files.
 import binascii
-import io
 import json
 import os
 from micropython import const
@@ -14,36 +13,44 @@ _HEAD = const(b"%010d %08x %010d\n")  # sequence, CRC-32 and length of the body 
 _BUF = const(256)
 
 
-class _Summed(io.IOBase):
-    """A file written through a small buffer, with the CRC-32 and length of what went in."""
+def _stream(f, obj):
+    """Write obj's JSON to file f as json.dump makes it, through a small buffer, never whole in
+    the heap; returns (CRC-32, length) of what was written. The class is made only for this
+    call: the fallback is rare, and its code then costs no heap the rest of the time."""
+    import io
 
-    def __init__(self, f):
-        self.f = f
-        self.crc = 0
-        self.n = 0
-        self.b = bytearray(_BUF)
-        self.i = 0
-
-    def write(self, data):
-        k = len(data)
-        if self.i + k > _BUF:
-            self.flush()
-        if k > _BUF:
-            self._out(data)
-        else:
-            self.b[self.i : self.i + k] = data
-            self.i += k
-        return k
-
-    def flush(self):
-        if self.i:
-            self._out(memoryview(self.b)[: self.i])
+    class Summed(io.IOBase):
+        def __init__(self):
+            self.crc = 0
+            self.n = 0
+            self.b = bytearray(_BUF)
             self.i = 0
 
-    def _out(self, data):
-        self.crc = binascii.crc32(data, self.crc)
-        self.n += len(data)
-        self.f.write(data)
+        def write(self, data):
+            k = len(data)
+            if self.i + k > _BUF:
+                self.flush()
+            if k > _BUF:
+                self.out(data)
+            else:
+                self.b[self.i : self.i + k] = data
+                self.i += k
+            return k
+
+        def flush(self):
+            if self.i:
+                self.out(memoryview(self.b)[: self.i])
+                self.i = 0
+
+        def out(self, data):
+            self.crc = binascii.crc32(data, self.crc)
+            self.n += len(data)
+            f.write(data)
+
+    w = Summed()
+    json.dump(obj, w)
+    w.flush()
+    return w.crc, w.n
 
 
 class Store:
@@ -95,22 +102,28 @@ class Store:
             return None
 
     def save(self, name, obj):
-        """Write obj over the older copy of document name. Raises OSError. The JSON text is
-        written as json.dump makes it, through a small buffer, never whole in the heap: a 3 kB
-        document (three EVSEs' transactions) would need a free piece of its size at every save,
-        which a heap a month of uptime has cut up may not have. The header goes last, over a
-        placeholder of its width: a copy cut short fails its check."""
+        """Write obj over the older copy of document name. Raises OSError. Its JSON text is made
+        whole when the heap has a piece of its size, else (MemoryError: a 3 kB document of three
+        EVSEs' transactions in a heap a month of uptime has cut up) written as it is made,
+        through a small buffer (_stream), the header last over a placeholder of its width. A
+        copy cut short fails its check either way."""
         if name not in self._seq:
             self.load(name)
         seq, good = self._seq[name]
         slot = 1 - good  # never the copy that is known good
+        try:
+            body = json.dumps(obj)  # written as it is: no bytes copy (a str is a buffer of its UTF-8)
+        except MemoryError:
+            body = None
         with open(self.path("%s.%d" % (name, slot)), "wb") as f:
-            f.write(_HEAD % (0, 0, 0))
-            out = _Summed(f)
-            json.dump(obj, out)
-            out.flush()
-            f.seek(0)
-            f.write(_HEAD % (seq + 1, out.crc, out.n))
+            if body is not None:
+                f.write(_HEAD % (seq + 1, binascii.crc32(body), len(memoryview(body))))
+                f.write(body)
+            else:
+                f.write(_HEAD % (0, 0, 0))
+                crc, n = _stream(f, obj)
+                f.seek(0)
+                f.write(_HEAD % (seq + 1, crc, n))
         self._seq[name] = (seq + 1, slot)
         self.writes += 1
 
