@@ -144,3 +144,17 @@ def accepted():
     boot_accepted(st)
     calls(st)
     return st
+
+
+async def serve(handler):
+    """(server, port): an asyncio server on 127.0.0.1 at a free port, found by trying (the unix
+    port's sockets have no getsockname)."""
+    import asyncio
+    import os
+
+    while True:
+        port = 20000 + int.from_bytes(os.urandom(2), "little") % 20000
+        try:
+            return await asyncio.start_server(handler, "127.0.0.1", port), port
+        except OSError:
+            pass

@@ -52,7 +52,8 @@ def test_damaged_copy_falls_back_to_the_last_good_state():
     assert s3.load("vars") is None and s3.damaged == ["vars"]  # both bad: defaults apply
 
 
-def test_power_cut_at_every_block_write_of_a_save():
+def _cut_saves():
+    """A power cut at every block write of a store update, from small to large and back."""
     big = dict(("key%03d" % i, "value %d " % i * 4) for i in range(60))  # ~2.5 kB: not inline
     for old, new in ((OLD, NEW), (OLD, big), (big, NEW)):
         img = _image({"vars": old})
@@ -67,6 +68,10 @@ def test_power_cut_at_every_block_write_of_a_save():
         n = power_cuts(img, action, check)
         print("cuts store_save", n)  # counted by host_tests/test_campaign_power.py
         assert n >= (4 if big in (old, new) else 3), n
+
+
+def test_power_cut_at_every_block_write_of_a_save():
+    _cut_saves()
 
 
 class _NoRoom:
@@ -84,22 +89,9 @@ class _NoRoom:
 def test_power_cut_at_every_block_write_of_a_save_written_as_made():
     import runtime.store as store_mod
 
-    big = dict(("key%03d" % i, "value %d " % i * 4) for i in range(60))
     try:
         store_mod.json = _NoRoom
-        for old, new in ((OLD, NEW), (OLD, big), (big, NEW)):
-            img = _image({"vars": old})
-
-            def action():
-                Store(ROOT).save("vars", new)
-
-            def check(finished):
-                v = Store(ROOT).load("vars")
-                assert v == new if finished else v in (old, new), v
-
-            n = power_cuts(img, action, check)
-            print("cuts store_save", n)
-            assert n >= (4 if big in (old, new) else 3), n
+        _cut_saves()
     finally:
         store_mod.json = json
 

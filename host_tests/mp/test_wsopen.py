@@ -5,9 +5,8 @@ import asyncio
 import binascii
 import hashlib
 import json
-import os
 import sys
-from fakes import NET, station
+from fakes import NET, serve, station
 from runtime import link
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -53,13 +52,7 @@ def _gone():
 
 def test_the_handshake_code_is_let_go_after_a_connection():
     async def main():
-        srv = None
-        while srv is None:  # (no getsockname on this port: a free one found by trying)
-            port = 20000 + int.from_bytes(os.urandom(2), "little") % 20000
-            try:
-                srv = await asyncio.start_server(_upgrade, "127.0.0.1", port)
-            except OSError:
-                pass
+        srv, port = await serve(_upgrade)
         try:
             lk = _link(port)
             w, slot = await lk._connect()

@@ -3,23 +3,10 @@
 # frame written through the 512-byte send buffer, or a NotifyReport page's fragments) never
 # have another message's frames between them. Over a real loopback TCP connection.
 import asyncio
-import os
 import socket
+from fakes import serve
 from runtime import ws
-
-
-def _frames(wire):
-    """[(fin, opcode, payload length)] of the client frames in wire."""
-    out = []
-    i = 0
-    while i < len(wire):
-        n = wire[i + 1] & 0x7F
-        h = 2
-        if n == 126:
-            n, h = int.from_bytes(wire[i + 2 : i + 4], "big"), 4
-        out.append((wire[i] >> 7, wire[i] & 0x0F, n))
-        i += h + 4 + n
-    return out
+from test_wscodec import _decode
 
 
 def _made(n):
@@ -40,13 +27,7 @@ def test_messages_written_at_once_by_several_tasks_take_turns():
         done.append(1)
 
     async def main():
-        srv = None
-        while srv is None:  # (no getsockname on this port: a free one found by trying)
-            port = 20000 + int.from_bytes(os.urandom(2), "little") % 20000
-            try:
-                srv = await asyncio.start_server(server, "127.0.0.1", port)
-            except OSError:
-                pass
+        srv, port = await serve(server)
         s = socket.socket()
         s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
         s.setblocking(False)
@@ -60,7 +41,7 @@ def test_messages_written_at_once_by_several_tasks_take_turns():
         srv.close()
 
     asyncio.run(main())
-    frames = _frames(got)
+    frames = [(f[0], f[1], len(f[3])) for f in _decode(bytes(got))]
     messages = []  # each message's frames, in the order they came
     for f in frames:
         if f[1] == 9:  # a control frame may come between fragments (RFC 6455 5.4), it does not here
