@@ -299,8 +299,10 @@ def test_a_deleted_csms_root_is_no_longer_trusted_at_the_next_connection(csms, t
     must make a new one once the CSMS roots change. Connected over wss:// trusting the test CA,
     another root is installed and the test CA deleted; after the network drops, the next
     connection refuses the server's certificate (an InvalidCsmsCertificate security event)
-    instead of trusting the root that is gone."""
-    s = sims(csms.url)
+    instead of trusting the root that is gone. The back-off is 1 s flat: the default 10-20 s
+    would race the wait below on a loaded machine."""
+    s = sims(csms.url, sets={"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
+                             "OCPPCommCtrlr.RetryBackOffRandomRange": 0})
     s.wait_event(ev="boot", status="Accepted")
     prof = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "ocpp_csms_url": "wss://localhost:%d/ocpp"
             % tls_csms.csms.port, "message_timeout": 10, "security_profile": 2, "ocpp_interface": "Wired0"}
