@@ -18,6 +18,7 @@ import jsonschema
 
 from tools import csms as csms_mod, jsonweight
 from tools.footprint.session import MAX_MSG
+from tools.largest import BYTES, HANDLED, largest_instance, largest_request, node as _node, schema  # noqa: F401 (used by tests)
 from rawcsms import frame
 
 # --- the station's rules (docs/behaviour.md "Behaviour details", "Provisioning with --set")
@@ -28,14 +29,7 @@ KEEP = 96  # runtime/ws.py _KEEP
 DEPTH = 16  # deepest nesting of arrays and objects
 NUMLEN = 24  # longest number literal
 MAX_ID = 36  # longest message id
-BYTES = {"GetVariables": 1500, "SetVariables": 2500}  # DeviceDataCtrlr.BytesPerMessage
 ITEMS = {"GetVariables": ("getVariableData", 4), "SetVariables": ("setVariableData", 4)}  # ItemsPerMessage
-# CSMS actions the core-sc build handles (firmware/ocpp_lite/actions.py, tools/profiles.py)
-HANDLED = ("ChangeAvailability", "ClearCache", "ClearChargingProfile", "CustomerInformation", "DataTransfer",
-           "DeleteCertificate", "GetBaseReport", "GetChargingProfiles", "GetCompositeSchedule",
-           "GetInstalledCertificateIds", "GetLog", "GetTransactionStatus", "GetVariables", "InstallCertificate",
-           "RequestStartTransaction", "RequestStopTransaction", "Reset", "SetChargingProfile", "SetNetworkProfile",
-           "SetVariables", "TriggerMessage", "UnlockConnector", "UpdateFirmware")
 ALL_ACTIONS = tuple(sorted(p.name[:-len("Request.json")] for p in csms_mod.SCHEMAS.glob("*Request.json")))
 # Handled actions whose valid requests change nothing the campaign depends on: only these are
 # ever sent with a valid payload (the others only with a broken one, which must change nothing).
@@ -81,20 +75,6 @@ class Case:
 
 
 # --- the oracle -------------------------------------------------------------------------------
-_schemas = {}
-
-
-def schema(action):
-    s = _schemas.get(action)
-    if s is None:
-        s = _schemas[action] = json.loads((csms_mod.SCHEMAS / (action + "Request.json")).read_text())
-    return s
-
-
-def _node(root, s):
-    while "$ref" in s:
-        s = root["definitions"][s["$ref"].rsplit("/", 1)[1]]
-    return s
 
 
 _validators = {}
@@ -592,11 +572,14 @@ class Frames:
         return self.message("strings", text.encode(), "string %d x %r" % (n, ch))
 
     def count(self):
-        """Many small values in one message: the parser's cost, not the message size, is bounded."""
+        """Many small values in one message: the parser's cost, not the message size, is bounded;
+        in DataTransfer's data and a legal customData (never built: taken), or in a customData
+        without vendorId (weighed: over the bound, or its schema error)."""
         k = self.rng.choice((10, 100, 500, 1000, 1015, 1016, 1017, 1200, 2000, 2700))
         item = self.rng.choice(("[]", "{}", "0", "1.5", '""', '"ab"', "[0]", '{"a":[]}', "null"))
         mid = self.mid()
-        text = '[2,"%s","DataTransfer",{"vendorId":"v","data":[%s]}]' % (mid, ",".join([item] * k))
+        place = self.rng.choice(('"data":[%s]', '"customData":{"vendorId":"c","x":[%s]}', '"customData":{"x":[%s]}'))
+        text = '[2,"%s","DataTransfer",{"vendorId":"v",%s}]' % (mid, place % ",".join([item] * k))
         return self.message("count", text.encode(), "count %d x %s" % (k, item))
 
     def certificates(self):
@@ -725,65 +708,3 @@ def _payload_of(wire):
     n = wire[1] & 0x7F
     h = 2 if n < 126 else 4 if n == 126 else 10
     return wire[h:]
-
-
-# --- the largest requests the station must parse ----------------------------------------------
-# Arrays at what the station advertises (ItemsPerMessage, SmartChargingCtrlr.PeriodsPerSchedule),
-# one charging schedule (more are ISO 15118 SASchedules), others at their schema's maxItems, at
-# most 4 (idToken.additionalInfo has no bound). Left out: customData (no vendor extensions here)
-# and salesTariff (ISO 15118 only; taken as it comes and ignored).
-ARRAYS = {"getVariableData": 4, "setVariableData": 4, "chargingSchedulePeriod": 4, "chargingSchedule": 1}
-LEFT_OUT = ("customData", "salesTariff")
-
-
-def largest_instance(root, s, name=""):
-    """The value of schema node s with every optional field but LEFT_OUT, strings at their
-    maxLength."""
-    s = _node(root, s)
-    if "enum" in s:
-        return max(s["enum"], key=len)
-    t = s.get("type")
-    if t == "object":
-        return {k: largest_instance(root, sub, k) for k, sub in s.get("properties", {}).items() if k not in LEFT_OUT}
-    if t == "array":
-        n = ARRAYS.get(name, min(s.get("maxItems", 4), 4))
-        return [largest_instance(root, s["items"]) for _ in range(n)]
-    if t == "string":
-        if s.get("format") == "date-time":
-            return "2026-12-06T12:00:00.000Z"
-        return "x" * s.get("maxLength", 64)
-    if t == "integer":
-        return 2**31 - 1
-    if t == "number":
-        return 1234567.5
-    if t == "boolean":
-        return True
-    return None  # DataTransfer data: anything (the station answers UnknownVendorId)
-
-
-def largest_request(action, mid="largest"):
-    """The JSON text of the largest legal CALL of action: largest_instance, its longest strings
-    shortened until it is within MaxMessageBytes and the action's BytesPerMessage."""
-    p = largest_instance(schema(action), schema(action))
-    most = min(MAX_MSG, BYTES.get(action, MAX_MSG))
-
-    def strings(v):
-        if isinstance(v, dict):
-            for k, x in v.items():
-                if isinstance(x, str):
-                    yield v, k
-                else:
-                    yield from strings(x)
-        elif isinstance(v, list):
-            for x in v:
-                yield from strings(x)
-
-    while True:
-        text = json.dumps([2, mid, action, p], separators=(",", ":"))
-        over = len(text) - most
-        if over <= 0:
-            return text
-        parent, k = max(strings(p), key=lambda pk: len(pk[0][pk[1]]))
-        if not parent[k]:
-            raise ValueError("%s is over %d bytes with every string empty" % (action, most))
-        parent[k] = parent[k][:max(len(parent[k]) - over, len(parent[k]) // 2)]

@@ -312,3 +312,21 @@ def test_ram_per_block_orders_imports_and_measures_each_block_on_the_frozen_port
     assert "K smart charging" not in rows  # not in the lite build
     total = sum(r["boot"] + r["used"] for r in rows.values())
     assert 0.7 < total / footprint.import_heap(None, lite, exe)[0] < 1.3
+
+
+def test_the_reference_sessions_largest_message_is_the_costliest_to_parse():
+    """tools/footprint/parsecost.py on the 32-bit lite port: no candidate (the largest request
+    of every handled action, padded with customData to MaxMessageBytes where BytesPerMessage
+    lets it be; a RequestStartTransaction with additionalInfo to the parse bound) needs more
+    heap, text included, than session.py's largest_text, within two bisection steps (where a
+    collection falls moves the least heap that much); and a free-form DataTransfer of 4 kB is
+    far cheaper now that its data is never built."""
+    from tools.footprint import parsecost
+
+    exe = mp32.build("lite")
+    chosen = fs.largest_text("x")
+    top = len(chosen) + parsecost.cost(chosen, exe)
+    costs = {name: len(t) + parsecost.cost(t, exe) for name, t in parsecost.candidates()}
+    assert max(costs.values()) <= top + 2 * parsecost.STEP, (top, costs)
+    data = json.dumps([2, "d", "DataTransfer", {"vendorId": "v", "data": ["s%03d" % i for i in range(500)]}])
+    assert len(data) <= fs.MAX_MSG and parsecost.cost(data, exe) < (top - len(chosen)) // 4, costs

@@ -88,6 +88,43 @@ def test_strict_json_check_agrees_with_cpython_json(tmp_path):
     assert sum(g == "0" for g in got) > 1000 and sum(g == "1" for g in got) > 100
 
 
+def test_parse_weight_agrees_with_its_host_mirror(tmp_path):
+    """tools/jsonweight.py (the fuzz oracle's and the footprint's weight) says what check()
+    says of a received message: too heavy to build (bit 2), or too heavy with its DataTransfer
+    data built (bit 4: what a text with its own \\u0000 weighs), around the bound, with legal and
+    illegal customData and data of every shape at several depths."""
+    from tools import jsonweight
+
+    rng = random.Random(15)
+    customs = ('{"vendorId":"v","x":[%s]}', '{"x":[%s]}', '{"vendorId":"a","vendorId":"b","y":[%s]}',
+               '{"vendorId":5,"z":[%s]}', '{"vendorId":"%s","w":[%%s]}' % ("v" * 256), '[%s]')
+    items = ('"ab"', "0", "1.5", "[]", "{}", '"%s"' % ("q" * 70), "null", '{"customData":{"vendorId":"i"}}')
+    texts = []
+    for _ in range(400):
+        item = rng.choice(items)
+        k = rng.choice((1, 50, 100, 150, 170, 180, 200, 400))
+        fill = ",".join([item] * k)
+        where = rng.choice(('"data":[%s]', '"customData":' + rng.choice(customs), '"evse":{"customData":'
+                            + rng.choice(customs) + '}', '"evse":{"data":[%s]}', '"x":[%s]'))
+        body = where.replace("%%s", "%s") % fill if "%%s" in where else where % fill
+        own = rng.random() < 0.2
+        texts.append('[2,"m","DataTransfer",{"vendorId":"%s",%s}]' % ("\\u0000" if own else "v", body))
+    got = oracle("weight", [binascii.hexlify(t.encode()).decode() for t in texts], tmp_path)
+    heavy = [int(g) & 2 != 0 for g in got]
+    mirror = []
+    for t in texts:
+        marked, built = jsonweight._marked(t)
+        mirror.append(jsonweight.weight(marked, False) > jsonweight.WEIGHT)
+    bad = [(t[:160], g) for t, g, m in zip(texts, heavy, mirror) if g != m]
+    assert not bad, bad[:5]
+    whole = [int(g) & 4 != 0 for g in got]
+    for t, w, g in zip(texts, whole, got):
+        marked, built = jsonweight._marked(t)
+        assert w == (jsonweight.weight(built or marked, False) > jsonweight.WEIGHT), (t[:160], g)
+        assert (w if "\\u0000" in t else int(g) & 2 != 0) == (jsonweight.weight(t) > jsonweight.WEIGHT), (t[:160], g)
+    assert 50 < sum(heavy) < 350 and sum(whole) > sum(heavy) + 20
+
+
 def _utf8_only(b):
     try:
         b.decode("utf-8")

@@ -163,25 +163,36 @@ def test_the_largest_request_of_every_action_is_parsed(csms, sim):
 
 
 def test_a_message_over_the_parse_bound_is_answered_with_its_id(csms, sim):
-    """jsonweight's bound is the station's: the heaviest DataTransfer within it is answered,
-    one string more is refused before anything is built (answered FormatViolation with the
-    message's id, the connection kept), and the station carries on."""
+    """jsonweight's bound is the station's: the heaviest RequestStartTransaction within it (an
+    idToken with as many additionalInfo as the bound lets it have: the schema sets no limit) is
+    answered, one more is refused before anything is built (answered FormatViolation with the
+    message's id, the connection kept), and the station carries on. DataTransfer's data and a
+    legal customData are not weighed: a DataTransfer of MaxMessageBytes of short strings, in
+    data and in customData, is answered."""
     from tools import jsonweight
 
     def text(mid, n):
-        return json.dumps([2, mid, "DataTransfer", {"vendorId": "v", "data": ["s%03d" % i for i in range(n)]}])
+        info = [{"additionalIdToken": "a%03d" % i, "type": "t"} for i in range(n)]
+        return json.dumps([2, mid, "RequestStartTransaction", {"remoteStartId": 1, "evseId": 99, "idToken": {
+            "idToken": "T", "type": "Central", "additionalInfo": info}}])
 
     n = 1
     while jsonweight.weight(text("w0", n + 1)) <= jsonweight.WEIGHT:
         n += 1
+    assert len(text("w1", n + 1)) < 4096  # the bound, not MaxMessageBytes
     csms.send_raw("CS001", text("w1", n), "w1")
     r = csms.wait_reply("w1")
-    assert r.kind == 3 and r.payload == {"status": "UnknownVendorId"}, r.msg
+    assert r.kind == 3 and r.payload["status"] == "Rejected", r.msg  # (no EVSE 99)
     csms.send_raw("CS001", text("w2", n + 1), "w2")
     r = csms.wait_reply("w2")
     assert r.msg[:3] == [4, "w2", "FormatViolation"] and "bound" in r.msg[3], r.msg
-    r = csms.raw_call("CS001", "w3", "DataTransfer", {"vendorId": "v"})
-    assert r.kind == 3, r.msg
+    strings = ["s%03d" % i for i in range(240)]
+    big = json.dumps([2, "w3", "DataTransfer", {"vendorId": "v", "data": strings,
+                                                 "customData": {"vendorId": "c", "x": strings}}])
+    assert 3500 < len(big) <= 4096 and jsonweight.weight(big, marked=False) > 2 * jsonweight.WEIGHT
+    csms.send_raw("CS001", big, "w3")
+    r = csms.wait_reply("w3")
+    assert r.kind == 3 and r.payload == {"status": "UnknownVendorId"}, r.msg
 
 
 def test_custom_data_in_a_trigger_is_accepted(csms, sim):

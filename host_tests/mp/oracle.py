@@ -1,6 +1,8 @@
 # host_tests/mp/oracle.py - answers batches of questions with the firmware code on the unix
 # port, for comparison with reference implementations on CPython (test_reference.py).
 #   micropython oracle.py json FILE    lines of hex bytes -> "1" valid / "0" invalid
+#   micropython oracle.py weight FILE  lines of hex bytes (strict JSON) -> check()'s bits as
+#                                      engine/rpc.py calls it (a bytearray, with longs)
 #   micropython oracle.py clock FILE   lines of seconds since 2000 -> "<iso> <parse(iso)>"
 #   micropython oracle.py parse FILE   lines of date-time text -> seconds or "None"
 #   micropython oracle.py schema FILE  lines of [action, payload] -> "ok" or the error code
@@ -24,6 +26,8 @@ with open(sys.argv[2]) as f:
                 print("1")
             except ValueError:
                 print("0")
+        elif mode == "weight":
+            print(jsonsyntax.check(bytearray(binascii.unhexlify(line)), []))
         elif mode == "clock":
             s = int(line)
             t = clock.iso(s)

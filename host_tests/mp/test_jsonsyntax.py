@@ -88,3 +88,63 @@ def test_shaped_like_a_call():
     for t in (b'[2,"a","B",[]]', b'[2,"a","B",{},{}]', b'[2,"a","B"]', b'[2,"a",{},"B"]', b'{"a":1,"b":2,"c":3,"d":{}}',
               b'[]', b'[[2,"a","B",{}]]', b'"x"', b'[1,2,3,4]'):
         assert check(t) == 0, t
+
+
+def _marked(text):
+    """check() with longs, as engine/rpc.py calls it: (bits, the text after, longs)."""
+    b = bytearray(text)
+    longs = []
+    bits = check(b, longs)
+    return bits, bytes(b), longs
+
+
+def test_a_legal_custom_data_is_blanked_in_place_and_weighs_as_little():
+    """A customData object with exactly one vendorId, a string of at most 255 bytes, at any
+    depth: overwritten with {"vendorId":""} and blanks (the text keeps its length and stays the
+    same JSON for every other value), its long strings not listed but its blanks when there are
+    more than 64 (engine/lift.py leaves them out of a copy), weighed as that short object (128)
+    however heavy it was: a CALL of MaxMessageBytes padded with customData costs only its own
+    fields."""
+    pad = b'{"x":[' + b",".join([b'"ab"'] * 400) + b'],"vendorId":"com.example","long":"' + b"y" * 300 + b'"}'
+    text = b'[2,"m","DataTransfer",{"vendorId":"v","customData":' + pad + b',"evse":{"customData":' + pad + b'}}]'
+    assert len(text) > 4000 and check(text) & 2  # without longs: weighed whole, too heavy
+    bits, after, longs = _marked(text)
+    a = text.find(pad)
+    b = text.find(pad, a + 1)
+    assert bits == 1 and longs == [a + 15, -1 - (a + len(pad)), b + 15, -1 - (b + len(pad))], (bits, longs)
+    blank = b'{"vendorId":""}' + b" " * (len(pad) - 15)
+    assert after == text.replace(pad, blank)
+    for ok in (b'{"vendorId":"%s"}' % (b"v" * 255), b'{ "vendorId" : "" , "a": {"vendorId": 5} }',
+               b'{"a":[{"vendorId":1,"vendorId":2}],"vendorId":"\\u00e9"}'):
+        t = b'{"customData":%s}' % ok
+        assert _marked(t)[1] == b'{"customData":{"vendorId":""}%s}' % (b" " * (len(ok) - 15)), ok
+
+
+def test_a_custom_data_that_is_not_legal_is_left_for_the_schema_check():
+    """No vendorId, two, one that is not a string or is longer than 255 bytes, or a customData
+    that is no object: untouched and weighed whole (engine/schema.py answers it), its long
+    strings kept as bytes (listed as -1 - start)."""
+    long = b'"' + b"z" * 100 + b'"'
+    for bad in (b'{"x":%s}' % long, b'{"vendorId":"a","vendorId":"b","x":%s}' % long, b'{"vendorId":5,"x":%s}' % long,
+                b'{"vendorId":"%s","x":%s}' % (b"v" * 256, long), b'{"vendorId":null,"x":%s}' % long):
+        t = b'{"customData":%s}' % bad
+        bits, after, longs = _marked(t)
+        assert after == t and -1 - t.find(long) in longs, bad
+    t = b'{"customData":[%s]}' % long
+    assert _marked(t)[1] == t
+
+
+def test_data_transfer_data_is_listed_as_its_text_and_not_weighed():
+    """DataTransfer's data (a payload key: depth 2), of any type: its start and end listed as
+    -1 - start, -1 - end (engine/lift.py keeps its text), none of its strings listed, weighed
+    as a short string (40); bit 4 says whether the message would be too heavy with it built.
+    A "data" key deeper down is an ordinary value."""
+    heavy = b"[" + b",".join([b'"s%03d"' % i for i in range(400)]) + b"]"
+    for data in (heavy, b'"' + b"x" * 100 + b'"', b"5", b"{}", b"[]", b"null", b'{"customData":{"vendorId":"v"}}'):
+        text = b'[2,"m","DataTransfer",{"vendorId":"v","data":%s}]' % data
+        bits, after, longs = _marked(text)
+        s = text.find(b'"data":') + 7
+        assert after == text and longs == [-1 - s, -1 - (s + len(data))], (data, longs)
+        assert bits & 3 == 1 and bool(bits & 4) == (data == heavy), (data, bits)
+    text = b'[2,"m","X",{"evse":{"data":%s}}]' % heavy
+    assert _marked(text)[0] & 2 and not _marked(text)[2]

@@ -108,13 +108,19 @@ def _views(buf, *vs):
     return True
 
 
+def _is_json(v, want):
+    """v is the bytearray or memoryview of a JSON text whose value is want."""
+    return type(v) in (bytearray, memoryview) and json.loads(bytes(v)) == want
+
+
 def test_certificate_and_data_values_stay_in_the_received_buffer():
-    """jsonsyntax._PLACES: a PEM or DataTransfer's data is no str of its own: one alone becomes
-    the received bytearray itself, decoded (escapes, UTF-8); several are memoryviews of it."""
+    """jsonsyntax._PLACES: a PEM is no str of its own, DataTransfer's data no value at all but
+    its JSON text: one alone becomes the received bytearray itself (a PEM decoded: escapes,
+    UTF-8), several are memoryviews of it."""
     pem = "-----BEGIN CERTIFICATE-----\n" + ("MIIB" * 16 + "\n") * 20 + "-----END CERTIFICATE-----\n"
     buf, want = _big({"vendorId": "v", "data": pem + '"\u00e9\u20ac'})
     m = rpc.parse(buf)
-    assert m[3]["data"] is buf and _is_text(buf, want[3]["data"]) and m[3]["vendorId"] == "v"
+    assert m[3]["data"] is buf and _is_json(buf, want[3]["data"]) and m[3]["vendorId"] == "v"
     for action, key in (("InstallCertificate", "certificate"), ("CertificateSigned", "certificateChain")):
         text = json.dumps([2, "c", action, {"certificateType": "CSMSRootCertificate", key: pem}])
         buf = bytearray(text.encode())
@@ -129,33 +135,35 @@ def test_certificate_and_data_values_stay_in_the_received_buffer():
     assert got["signingCertificate"] is buf and _is_text(buf, pem + pem)
     assert got["signature"] == fw["signature"] and type(got["signature"]) is str and got["location"] == fw["location"]
     assert m[3]["location"] == "l" * 100 and type(m[3]["location"]) is str  # not at signingCertificate's depth
-    two = {"vendorId": "v", "data": "x" * 300, "certificate": pem}  # (not a valid DataTransfer: parsed all the same)
+    two = {"vendorId": "v", "data": ["x" * 300, 1], "certificate": pem}  # (not a valid DataTransfer: parsed all the same)
     buf, want = _big(two)
     m = rpc.parse(buf)
-    assert _is_text(m[3]["certificate"], pem) and _is_text(m[3]["data"], "x" * 300)
+    assert _is_text(m[3]["certificate"], pem) and _is_json(m[3]["data"], ["x" * 300, 1])
     assert _views(buf, m[3]["certificate"], m[3]["data"])
 
 
-def test_every_string_inside_data_and_custom_data_stays_bytes_and_only_there():
-    """DataTransfer's data at any depth, customData at any depth (its keys stay str): kept;
-    a "data" key below the payload, or strings after such a subtree closes: made str."""
+def test_data_of_any_shape_is_its_text_and_legal_custom_data_is_dropped_unbuilt():
+    """DataTransfer's data, whatever its shape and size, is never built (its JSON text, as
+    received); a legal customData at any depth is blanked as the syntax is checked and dropped
+    by engine/schema.py as {"vendorId": ""}; one that is not legal is parsed (its long strings
+    kept as bytes) for the schema check to answer; a "data" key below the payload is an
+    ordinary value. Short messages the same: the WebSocket hands every one over as a bytearray."""
     long = "é" * 100
-    payload = {"vendorId": "v",
-               "data": {"blob": long, "list": [long, {"deep": long}], "k" * 70: 1, "n": [1, None]},
-               "after": long,
+    data = {"blob": long, "list": [long, {"deep": long}], "k" * 70: 1, "n": [1, None]}
+    payload = {"vendorId": "v", "data": data, "after": long,
                "customData": {"vendorId": "w" * 80, "x": [long]},
                "evse": {"data": long, "customData": {"vendorId": "w", "y": long}, "z": long}}
     buf, want = _big(payload)
     m = rpc.parse(buf)[3]
-    d = m["data"]
-    assert _is_text(d["blob"], long) and _is_text(d["list"][0], long) and _is_text(d["list"][1]["deep"], long)
-    assert d["k" * 70] == 1 and d["n"] == [1, None]
-    assert _is_text(m["customData"]["vendorId"], "w" * 80) and _is_text(m["customData"]["x"][0], long)
-    assert _is_text(m["evse"]["customData"]["y"], long)
+    assert _is_json(m["data"], data)
+    assert m["customData"] == {"vendorId": ""} and m["evse"]["customData"] == {"vendorId": ""}
     for v in (m["after"], m["evse"]["data"], m["evse"]["z"]):
         assert type(v) is str and v == long
-    one = {"customData": {"vendorId": "v", "x": "é" * 300}, "after": ["x" * 70]}
-    buf, want = _big(one, "SetVariables")
+    for short in ([1, "a"], 5, None, "s"):
+        m = rpc.parse(bytearray(json.dumps([2, "s", "DataTransfer", {"vendorId": "v", "data": short}]).encode()))
+        assert _is_json(m[3]["data"], short), short
+    bad = {"customData": {"x": "é" * 300}, "after": ["x" * 70]}  # no vendorId
+    buf, want = _big(bad, "SetVariables")
     m = rpc.parse(buf)[3]
     assert m["customData"]["x"] is buf and _is_text(buf, "é" * 300)
     assert m["after"] == ["x" * 70] and type(m["after"][0]) is str
@@ -165,12 +173,24 @@ def test_a_kept_value_with_bad_utf8_is_an_rpc_framework_error():
     buf, _ = _big({"vendorId": "v", "data": "x" * 600})
     buf[-100] = 0xFF
     assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
-    buf, _ = _big({"vendorId": "v", "data": "é" * 600})
+    buf, _ = _big({"certificate": "é" * 600})
     i = buf.find(b"\xc3\xa9" * 200) + 255  # a character split across the 256-byte pieces is no error
-    assert rpc.parse(buf)[3]["data"] is buf and len(buf) == 1200
-    buf, _ = _big({"vendorId": "v", "data": "é" * 600})
+    assert rpc.parse(buf)[3]["certificate"] is buf and len(buf) == 1200
+    buf, _ = _big({"certificate": "é" * 600})
     buf[i] = 0xC3  # a lead byte where a continuation byte must be
     assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
+
+
+def test_data_too_heavy_to_build_is_refused_when_it_cannot_be_kept():
+    """A message with its own \\u0000 escape keeps nothing (engine/lift.py's markers): data that
+    would weigh it over the bound is then answered like any message over it."""
+    data = ["s%03d" % i for i in range(400)]
+    buf, want = _big({"vendorId": "v", "data": data})
+    assert _is_json(rpc.parse(buf)[3]["data"], data)
+    buf, want = _big({"vendorId": "v", "data": data + ["\x00"]})
+    assert _refused(buf, None) == (rpc.FORMAT, "over the parse bound", "big")
+    buf, want = _big({"vendorId": "v", "data": ["\x00", 1]})
+    assert rpc.parse(buf)[3]["data"] == ["\x00", 1]
 
 
 def test_long_keys_actions_and_top_level_strings_are_lifted_too():
@@ -182,7 +202,7 @@ def test_long_keys_actions_and_top_level_strings_are_lifted_too():
 
 
 def test_a_text_with_its_own_nul_escape_is_not_lifted():
-    buf, want = _big({"vendorId": "v", "data": ["\x00", "x" * 600]})
+    buf, want = _big({"vendorId": "v", "datum": ["\x00", "x" * 600]})
     assert rpc.parse(buf)[3] == want[3]
     assert buf.count(b"\\u0000") == 1  # its own, no marker
 

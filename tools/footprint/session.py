@@ -15,14 +15,13 @@ import asyncio
 import json
 import os
 import pathlib
-import re
 import shutil
 import tempfile
 import time
 import websockets
 from ocpp.v201 import call_result
 
-from tools import csms as csms_mod, jsonweight
+from tools import csms as csms_mod, largest
 from tools.footprint.wire import Relay
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -32,9 +31,6 @@ STATION = "FP001"
 OK = "ok"
 SKIP = "not in this build"
 UNSUPPORTED = ("NotSupported", "NotImplemented")
-# The bound on an incoming message the station starts with (runtime/config.py): the largest
-# message the CSMS may send it.
-MAX_MSG = int(re.search(r'"MaxMessageBytes": (\d+)', (ROOT / "firmware" / "runtime" / "config.py").read_text()).group(1))
 
 
 class Failed(Exception):
@@ -100,36 +96,31 @@ async def _charging(s):
     return True
 
 
-# The length of largest_text's strings: measured the costliest (parse only, least heap on the
-# 32-bit lite port, docs/footprint.md "The costliest message") among lists and objects of
-# strings of 10 to 62 characters, 2 to 40 long strings, numbers, arrays and objects, and the
-# largest request of each action.
-_CHARS = 50
+# The costliest message the station parses (tools/footprint/parsecost.py measures every
+# candidate; host_tests/test_footprint.py checks this choice): the largest request of this
+# action, padded with customData to MaxMessageBytes.
+COSTLIEST = "RequestStartTransaction"
+
+
+MAX_MSG = largest.MAX_MSG  # the bound on a message the CSMS may send (runtime/config.py)
 
 
 def largest_text(mid):
-    """The JSON text of the costliest legal CALL the station parses: a DataTransfer of
-    MaxMessageBytes whose data is a list of distinct _CHARS-character strings, as many as the
-    weight bound of engine/jsonsyntax.py lets it hold (tools/jsonweight.py): a str object each,
-    made by json.loads from the text (strings of up to 62 characters are not lifted)."""
-    n = 1
-
-    def text(n):
-        data = ["s%03d" % i + "s" * (_CHARS - 4) for i in range(n)]
-        return json.dumps([2, mid, "DataTransfer", {"vendorId": "v", "data": data}], separators=(",", ":"))
-
-    while len(text(n + 1)) <= MAX_MSG and jsonweight.weight(text(n + 1)) <= jsonweight.WEIGHT:
-        n += 1
-    t = text(n)
-    return t[:-1] + " " * (MAX_MSG - len(t)) + "]"
+    """The JSON text of the costliest legal CALL the station parses: the largest request of
+    COSTLIEST (tools/largest.py: every optional field, strings at their schema maxLength, arrays
+    at what the station advertises), padded with a legal customData to MaxMessageBytes (blanked
+    unbuilt by the station, but its text is held while the rest is parsed). DataTransfer's data
+    and customData are not built, so no message is costlier for its free-form values."""
+    return largest.padded(largest.largest_request(COSTLIEST, mid))
 
 
 async def largest_message(s):
-    """The costliest message the station parses (largest_text: MaxMessageBytes at the parse
-    bound), while a transaction sends meter values every second: parsed, checked and answered
-    (UnknownVendorId), not InternalError. Its heap is in the least heap: every legal message
-    fits in what the report states. Right after boot, as the heap is then laid out (measured:
-    the same message later in the session needs less)."""
+    """The costliest message the station parses (largest_text), while a transaction sends meter
+    values every second: parsed, checked and answered (no EVSE 2147483647: Rejected, or a
+    CALLERROR about its content), not InternalError or the parse bound's FormatViolation. Its
+    heap is in the least heap: every legal message fits in what the report states. Right after
+    boot, as the heap is then laid out (measured: the same message later in the session needs
+    less)."""
     await set_variables(s)
     if not await _charging(s):
         return SKIP
@@ -138,7 +129,8 @@ async def largest_message(s):
     await s.csms.send_raw(STATION, largest_text(mid), mid)
     f = await s.wait(lambda: next((f for f in list(s.csms.frames) if f.direction == "in"
                                    and f.kind in (3, 4) and f.id == mid), None), "the largest message's reply")
-    if f.kind != 3 or f.msg[2] != {"status": "UnknownVendorId"}:
+    if f.kind == 4 and (f.msg[2] in ("RpcFrameworkError", "InternalError") or "bound" in f.msg[3]) \
+            or f.kind == 3 and f.msg[2].get("status") != "Rejected":
         raise Failed("the largest message was answered %s" % f.text[:200])
     await s.unplug(tx_ends=True)
     return OK

@@ -20,15 +20,15 @@ TARGETS = (
      "the first wss:// connection or certificate request, RecordTooLarge and ProtocolError as "
      "codes of Closed (112 bytes a class)"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
-     "the costliest message parsed (MaxMessageBytes, 4 kB, within the 7 kB parse bound: the "
-     "least heap covers every message parsed) is the peak, about 10.5 kB over the live heap: "
-     "its text and a str object for each of ~70 short strings (the bound admits the largest "
-     "request of every handled action, the heaviest 6.6 kB). Every kB cut after boot counts "
-     "here too. Then: DataTransfer's data and customData kept as their received text, never "
-     "built (no handler reads them; customData's vendorId checked as the syntax is), after which "
-     "the costliest message is the largest SetVariables (2.5 kB text, about 8 kB in all) and the "
-     "parse bound can follow it down. Not a smaller MaxMessageBytes: every build handles "
-     "UpdateFirmware, whose signingCertificate is a PEM of up to 4 kB"),
+     "the costliest message parsed is the peak, about 11 kB over the live heap: since stop 28 "
+     "DataTransfer's data and a legal customData are never built (their text only), so it is "
+     "the largest RequestStartTransaction padded with customData to MaxMessageBytes (4 kB text, "
+     "4.3 kB parsed alone: tools/footprint/parsecost.py), handled while a transaction runs. "
+     "Every kB cut after boot counts here too. Then: a smaller bound on what a legal message "
+     "builds (the weight of the heaviest legal request, 6.8 kB, instead of 7 kB), the schema "
+     "check building no path strings, the handler's module imported before the message is "
+     "read. Not a smaller MaxMessageBytes: every build handles UpdateFirmware, whose "
+     "signingCertificate is a PEM of up to 4 kB"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
      "the 16 kB input record buffer is most of it (the 2 kB-input build where the CSMS honours "
      "max_fragment_length); the largest message then needs its 4 kB text in a heap the input "

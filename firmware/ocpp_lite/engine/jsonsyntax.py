@@ -26,17 +26,34 @@ _W_SLOT = const(8)  # an array's slot, with its growth; a small int, true, false
 _W_LONG = const(160)  # a string over _LONG bytes, beyond its str: lifting it (its offsets, its
 # marker parsed then replaced, a bytearray's object where it is kept)
 _LONG = const(64)  # a string value longer than this (quotes included) is listed in check's longs
-# Where a long string value is kept as bytes by engine/lift.py (no str made of it): the values
-# of these keys at this depth (the message is depth 1, its payload 2; 0: any depth) and every
-# string inside them. A PEM, a certificate chain, DataTransfer's data and customData: no handler
-# keeps them as text (customData is dropped by engine/schema.py once checked); SetVariables'
-# attributeValue (up to 1000 characters), made a str only for a variable that may take it.
-_PLACES = const(((b"certificate", 2), (b"certificateChain", 2), (b"data", 2), (b"signingCertificate", 3),
-                 (b"attributeValue", 4), (b"customData", 0)))
+# Values the check marks by their key (_PLACES: the key, the depth it is read at (the message is
+# depth 1, its payload 2; 0: any depth) and what to do), when it is given a list for longs:
+# - _KEEP: a long string value, and every string inside the value, is kept as bytes by
+#   engine/lift.py (no str made of it): a PEM, a certificate chain, SetVariables'
+#   attributeValue (up to 1000 characters, made a str only for a variable that may take it);
+# - _RAW: the value, whatever its type, is kept as its JSON text by engine/lift.py, never
+#   built and never weighed: DataTransfer's data (no handler reads it; a vendor extension
+#   would json.loads it);
+# - _BLANK: an object with exactly one vendorId, a string of at most 255 bytes in the text, is
+#   a legal customData the station checks and drops (engine/schema.py): it is overwritten
+#   in place with _VENDOR and blanks, never built and weighed as _VENDOR. Any other customData
+#   is kept (_KEEP) and parsed, for schema.py to answer.
+_KEEP = const(1)
+_BLANK = const(2)
+_RAW = const(4)
+_PLACES = const(((b"certificate", 2, _KEEP), (b"certificateChain", 2, _KEEP), (b"data", 2, _RAW),
+                 (b"signingCertificate", 3, _KEEP), (b"attributeValue", 4, _KEEP), (b"customData", 0, _KEEP | _BLANK)))
+_LENS = const(1 << 4 | 1 << 10 | 1 << 11 | 1 << 14 | 1 << 16 | 1 << 18)  # the lengths of _PLACES' names
+_VENDOR = const(b'{"vendorId":""}')
+_W_VENDOR = const(128)  # _VENDOR's weight: an object, its key and a 2-byte string
+_W_RAW = const(40)  # a value kept as its text: engine/lift.py's marker, a short string
+_VENDOR_MAX = const(257)  # vendorId's text, quotes included: 255 bytes of UTF-8 at most are 255 characters at most
+_BLANKS = const(b"                                                                ")
 
 # check()'s result, in bits (engine/rpc.py has them too)
 _CALL = const(1)  # an array of 4 elements, the last an object: shaped like a CALL
 _HEAVY = const(2)  # it weighs more than _WEIGHT: not to be built
+_HEAVY_WHOLE = const(4)  # with its _RAW values built, it would
 
 # parser states
 _VALUE = const(0)  # a value is expected
@@ -52,17 +69,26 @@ _ESC = const(b'"\\/bfnrt')
 def check(b, longs=None):
     """Raise ValueError unless bytes/bytearray b holds exactly one strict JSON value. longs: a
     list to which the start and end of each string (key or value) over _LONG bytes are
-    appended, in order, for engine/lift.py; the start as -1 - start for a value in _PLACES.
-    Returns _CALL | _HEAVY bits: shaped like a CALL (engine/rpc.py may answer it without
-    parsing it), heavier than _WEIGHT (not to be parsed)."""
+    appended, in order, for engine/lift.py; the start as -1 - start for a value to keep as
+    bytes, start and end as -1 - start, -1 - end for a value to keep as its text (_PLACES). With
+    longs (b must then be a bytearray), a legal customData is overwritten in b (_BLANK), and
+    the blanks of a long one listed as start, -1 - end. Returns _CALL | _HEAVY |
+    _HEAVY_WHOLE bits: shaped like a CALL (engine/rpc.py may answer it without parsing it),
+    heavier than _WEIGHT (not to be parsed), heavier with its _RAW values (not to be parsed
+    if they cannot be kept)."""
     mv = memoryview(b)
     n = len(b)
     stack = bytearray(_DEPTH)
     d = 0
     w = 0
+    wr = 0  # the weight of the _RAW values' contents, not in w
     st = _VALUE
-    place = False  # the key just read is in _PLACES (only with longs)
+    place = 0  # what _PLACES says of the key just read (only with longs)
     keep = _DEPTH + 1  # the depth from which every value is in _PLACES
+    raw = -1  # the depth at which a _RAW or _BLANK value began, or -1
+    rs = rw = rl = rk = 0  # its start, the weight and longs before it, its kind
+    vid = 0  # in a _BLANK value: 1 for each vendorId that is a short string, 2 for any other
+    vk = False  # the key just read is a vendorId of the _BLANK value
     tops = 0  # elements of the outermost value so far
     obj4 = False  # its fourth is an object
     i = _skip(b, 0, n)
@@ -97,8 +123,9 @@ def check(b, longs=None):
                     if longs is not None:
                         longs.append(s)
                         longs.append(i)
-                if longs is not None:
+                if longs is not None and _LENS >> (i - s - 2) & 1:
                     place = _place(b, s + 1, i - 1, d)
+                vk = rk == _BLANK and raw + 1 == d and i - s == 10 and b.find(b"vendorId", s + 1, i - 1) == s + 1
                 i = _skip(b, i, n)
                 if i >= n or b[i] != 58:  # :
                     raise ValueError("expected :")
@@ -113,12 +140,21 @@ def check(b, longs=None):
                 tops += 1
                 if tops == 4:
                     obj4 = c == 123
+            if place > _KEEP and raw < 0 and (place == _RAW or c == 123):
+                raw = d
+                rs = i
+                rw = w
+                rl = len(longs)
+                rk = place & ~_KEEP
+                vid = 0
+            if vk:
+                vid += 2  # less 1 below for a short string
             if c == 123 or c == 91:  # { [
                 if d == _DEPTH:
                     raise ValueError("too deep")
                 stack[d] = c
                 d += 1
-                if place and d < keep:
+                if place & _KEEP and d < keep:
                     keep = d
                 st = _KEY_OR_END if c == 123 else _VALUE_OR_END
                 i += 1
@@ -132,10 +168,12 @@ def check(b, longs=None):
                 s = i
                 i = _string(b, mv, i, n)
                 w += _W_SLOT + _W_STR + ((i - s + 14) & -16)
+                if vk and i - s <= _VENDOR_MAX:
+                    vid -= 1
                 if i - s > _LONG:
                     w += _W_LONG
                     if longs is not None:
-                        longs.append(-1 - s if place or d >= keep else s)
+                        longs.append(-1 - s if place & _KEEP or d >= keep else s)
                         longs.append(i)
             elif c == 45 or 48 <= c <= 57:
                 s = i
@@ -145,19 +183,47 @@ def check(b, longs=None):
             else:
                 i = _literal(b, i)
                 w += _W_SLOT
-            place = False
+            place = 0
+            vk = False
+        if raw == d and st == _AFTER:  # the _RAW or _BLANK value that began at this depth is read
+            if rk == _RAW:
+                wr += w - rw - _W_RAW
+                w = rw + _W_RAW
+                del longs[rl:]
+                longs.append(-1 - rs)
+                longs.append(-1 - i)
+            elif vid == 1:
+                w = rw + _W_VENDOR
+                del longs[rl:]
+                _blank(mv, rs, i)
+                if i - rs > _LONG:  # its blanks, for engine/lift.py to leave out of a copy
+                    longs.append(rs + len(_VENDOR))
+                    longs.append(-1 - i)
+            raw = -1
+            rk = 0
         i = _skip(b, i, n)
     if d or st != _AFTER or i != n:
         raise ValueError("incomplete or trailing data")
-    return (_CALL if stack[0] == 91 and tops == 4 and obj4 else 0) | (_HEAVY if w > _WEIGHT else 0)
+    return (_CALL if stack[0] == 91 and tops == 4 and obj4 else 0) | (_HEAVY if w > _WEIGHT else 0) \
+        | (_HEAVY_WHOLE if w + wr > _WEIGHT else 0)
+
+
+def _blank(mv, s, e):
+    """Overwrite the legal customData at mv[s:e] with _VENDOR and blanks."""
+    k = s + len(_VENDOR)
+    mv[s:k] = _VENDOR
+    while k < e:
+        m = min(e - k, len(_BLANKS))
+        mv[k : k + m] = _BLANKS[:m]
+        k += m
 
 
 def _place(b, s, e, d):
-    """Whether the key b[s:e], read at depth d, is one of _PLACES."""
-    for name, at in _PLACES:
+    """What _PLACES says of the key b[s:e] read at depth d (0: nothing)."""
+    for name, at, what in _PLACES:
         if len(name) == e - s and (at == d or not at) and b.find(name, s, e) == s:
-            return True
-    return False
+            return what
+    return 0
 
 
 def _skip(b, i, n):

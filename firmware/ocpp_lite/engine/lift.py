@@ -7,12 +7,13 @@
 # text stays the same JSON, and put_back() sets the strs into the parsed value. rpc.parse
 # imports this module with the first message that has such a string.
 #
-# The values jsonsyntax.check marks (its _PLACES: a certificate's PEM or chain, DataTransfer's
-# data, customData) cost not even that: they stay where they were decoded, the JSON is parsed
-# from a copy of the rest of the text, and they come out as bytes: one alone as the received
-# bytearray itself (its text is no longer needed once parsed), several as memoryviews of it.
-# Their handlers take str, bytearray or memoryview; engine/schema.py drops customData once
-# checked, so none is ever stored or sent (json.dumps would write it as bytearray(b'...')).
+# The values jsonsyntax.check marks (its _PLACES: a certificate's PEM or chain, an
+# attributeValue, the strings of a customData it could not blank; DataTransfer's data as its
+# JSON text, never decoded) cost not even that: they stay where they were decoded, the JSON is
+# parsed from a copy of the rest of the text, and they come out as bytes: one alone as the
+# received bytearray itself (its text is no longer needed once parsed), several as memoryviews
+# of it. Their handlers take str, bytearray or memoryview; engine/schema.py drops customData
+# once checked, so none is ever stored or sent (json.dumps would write it as bytearray(b'...')).
 
 _ESC = b'"\\/bfnrt'
 _UNESC = b'"\\/\x08\x0c\n\r\t'  # what each escape of _ESC stands for
@@ -21,7 +22,8 @@ _BLANK = b"                                "
 
 def lift(b, longs):
     """Take the strings at longs (start and end offsets in bytearray b, in pairs; a start
-    -1 - s: a value to keep as bytes) out of b. Returns (strs, text to parse): strs[k] is the
+    -1 - s: a value to keep as bytes; start and end -1 - s, -1 - e: a value to keep as its
+    JSON text; an end -1 - e alone: blanks, left out of a copy) out of b. Returns (strs, text to parse): strs[k] is the
     str of string k, or (start, end) of its decoded bytes in b for a value to keep (finish()
     makes those bytearrays); the text is b, or, when a value is kept, a new bytearray with
     only the markers of the strings.
@@ -39,8 +41,18 @@ def lift(b, longs):
         keep = s < 0
         if keep:
             s = longs[j] = -1 - s
-        end = _unescape(b, mv, s + 1, e - 1)
         tag = _tag(j >> 1)
+        if e < 0:
+            e = longs[j + 1] = -1 - e
+            if not keep:  # the blanks of a customData jsonsyntax.check dropped: not copied
+                cut += e - s
+                out.append(None)
+                continue
+            cut += e - s - len(tag)  # a value kept as its JSON text, checked already
+            out.append((s, e))
+            kept = True
+            continue
+        end = _unescape(b, mv, s + 1, e - 1)
         cut += e - s - len(tag)
         if keep:
             _utf8(b, mv, s + 1, end)
@@ -62,9 +74,10 @@ def lift(b, longs):
         s = longs[j]
         t[w : w + s - r] = mv[r:s]
         w += s - r
-        tag = _tag(j >> 1)
-        t[w : w + len(tag)] = tag
-        w += len(tag)
+        if out[j >> 1] is not None:
+            tag = _tag(j >> 1)
+            t[w : w + len(tag)] = tag
+            w += len(tag)
         r = longs[j + 1]
     t[w:] = mv[r:]
     return out, t

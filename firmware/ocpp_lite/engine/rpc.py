@@ -11,7 +11,7 @@ MAX_ID = const(36)
 _ACTION = const(40)  # longer than any OCPP 2.0.1 action
 _SHAPED = const(1)  # jsonsyntax.check's bits: shaped like a CALL
 _HEAVY = const(2)  # heavier than its bound
-_LIFT = const(512)  # a message longer than this has its long strings lifted (engine/lift.py)
+_HEAVY_WHOLE = const(4)  # heavier with its values kept as text (DataTransfer data) built
 
 # RPC framework error codes (Part 4 section 4.3)
 FORMAT = "FormatViolation"
@@ -40,14 +40,14 @@ def parse(buf, admit=None):
     Returns (CALL, id, action, payload), (CALLRESULT, id, None, payload),
     (CALLERROR, id, code, description) or None for a broken response (dropped: a response
     is never answered). Raises CallError(code, description, id) for a CALL that must be
-    answered with a CALLERROR; id is "-1" when it cannot be read. A bytearray over _LIFT
-    bytes has its long strings lifted out first (engine/lift.py: buf is changed, and may
-    become the value of a certificate or data field). admit(action, size): raises
+    answered with a CALLERROR; id is "-1" when it cannot be read. A bytearray has its legal
+    customData blanked and its long strings lifted out first (engine/jsonsyntax.py,
+    engine/lift.py: buf is changed, and may become the value of a certificate or data field). admit(action, size): raises
     CallError(code, description) for a CALL to be answered from its action and size alone (an
     action the build does not handle, a message over a size limit): checked as JSON but never
     parsed, it costs no heap.
     """
-    longs = [] if len(buf) > _LIFT and type(buf) is bytearray else None
+    longs = [] if type(buf) is bytearray else None
     lifted = None
     try:
         bits = check(buf, longs)
@@ -70,6 +70,10 @@ def parse(buf, admit=None):
             lifted = lift.lift(buf, longs)
             if lifted:
                 text = lifted[1]
+            elif bits & _HEAVY_WHOLE:  # (its own \u0000: nothing kept) too heavy to build
+                if h and h[0] == CALL:
+                    raise CallError(FORMAT, "over the parse bound", h[1])
+                raise ValueError
         msg = json.loads(text)
     except (ValueError, UnicodeError):
         raise CallError(RPC_FRAMEWORK, "not valid JSON", "-1")
