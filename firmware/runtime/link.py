@@ -11,7 +11,7 @@ from micropython import const
 from ocpp_lite.engine import clock
 from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
 from ocpp_lite.provisioning.netprofile import timeout_ms
-from . import backoff, ws
+from . import ws
 from .certstore import CSMS
 from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
 
@@ -27,6 +27,23 @@ async def sleep_s(s):
         n = min(s, clock.MAX_WAIT_S)
         await asyncio.sleep_ms(int(n * 1000))
         s -= n
+
+
+def _delay_s(st, failures):
+    """The wait before the next attempt (runtime/backoff.py: loaded for it, let go of after)."""
+    from ocpp_lite.station import forget  # (loaded: the station is running)
+    from .backoff import delay_s
+
+    try:
+        return delay_s(
+            failures,
+            st.devmodel.get("OCPPCommCtrlr.RetryBackOffWaitMinimum"),
+            st.devmodel.get("OCPPCommCtrlr.RetryBackOffRandomRange"),
+            st.devmodel.get("OCPPCommCtrlr.RetryBackOffRepeatTimes"),
+            int.from_bytes(os.urandom(2), "little"),
+        )
+    finally:
+        forget("runtime.backoff")
 
 
 def tls_context(cas):
@@ -75,13 +92,7 @@ class Link:
             if self._soon:
                 self._soon = False
                 continue
-            s = backoff.delay_s(
-                failures,
-                st.devmodel.get("OCPPCommCtrlr.RetryBackOffWaitMinimum"),
-                st.devmodel.get("OCPPCommCtrlr.RetryBackOffRandomRange"),
-                st.devmodel.get("OCPPCommCtrlr.RetryBackOffRepeatTimes"),
-                int.from_bytes(os.urandom(2), "little"),
-            )
+            s = _delay_s(st, failures)
             failures += 1
             app.log("reconnect in %d s" % s)
             await sleep_s(s)  # RetryBackOffWaitMinimum << RetryBackOffRepeatTimes: up to 42 days
