@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from ocpp.v201 import call
 
 from helpers import RawWs, wait_until
 from tools.csms import schema_errors
@@ -216,6 +217,22 @@ def test_station_pings_when_idle_and_drops_a_dead_link(raw, sims):
     # RawWs never answers pings: the station gives up on the link and reconnects
     wait_until(lambda: len(r.accepted) >= 2, 8, "reconnect after unanswered ping")
     assert s.find(ev="ws", state="closed")
+
+
+def test_with_pings_off_an_idle_link_stays_up(csms, sims):
+    """WebSocketPingInterval 0 (no pings: legal, and what a CSMS that pings itself may set):
+    silence for several MessageTimeouts is no dead link. The station used to wait for a
+    frame's start with the frame timeout and dropped an idle link every MessageTimeout
+    ("frame not complete in time"), then waited out the back-off. A CALL after 3.5 s of
+    silence (MessageTimeout 1 s) is answered on the first connection."""
+    csms.interval = 300
+    s = sims(csms.url, sets=dict(FAST, **{"OCPPCommCtrlr.MessageTimeout": 1, "OCPPCommCtrlr.WebSocketPingInterval": 0}))
+    s.wait_event(ev="boot", status="Accepted")
+    csms.wait_call("StatusNotification")
+    time.sleep(3.5)
+    r = csms.call("CS001", call.DataTransfer(vendor_id="v"))
+    assert r.status == "UnknownVendorId"
+    assert len(csms.connects) == 1 and not s.find(ev="ws", state="closed"), s.log
 
 
 def test_station_answers_raw_ping_with_same_payload(raw, sims):

@@ -235,14 +235,15 @@ class WebSocket:
     async def recv(self, idle_ms=None):
         """The next text message as a bytearray; one over the bound cut to its first _KEEP
         bytes, with self.over set to its size. Answers pings and the close handshake.
-        idle_ms bounds the wait for a message to start (asyncio.TimeoutError); frames must then
-        arrive within the timeout. Raises Closed when the WebSocket ends."""
+        idle_ms bounds the wait for a message to start (asyncio.TimeoutError; None: no bound);
+        once a frame has started, it must arrive within the timeout. Raises Closed when the
+        WebSocket ends."""
         msg = None
         total = 0
         try:
             while True:
-                if msg is None and idle_ms is not None:
-                    await within(self._need(2), idle_ms)
+                if msg is None:  # the wait for the next frame to start
+                    await (self._need(2) if idle_ms is None else within(self._need(2), idle_ms))
                 try:
                     op, data, fin, n = await within(self._frame(msg, total), self.t)
                 except asyncio.TimeoutError:
