@@ -182,12 +182,13 @@ class SimBoard:
     def _power(self, i):
         return self._demand[i] if self._closed[i] else 0
 
-    async def _meter(self, app):
-        last = ticks_ms()
-        while True:
-            await asyncio.sleep_ms(_METER_MS)
-            now = ticks_ms()
-            dt = ticks_diff(now, last)
+    def _meter(self, app, last):
+        """The energy registers advanced by the power since last (ticks), once _METER_MS have
+        passed (the input task calls it between its looks at the input lines); returns the
+        ticks of the last advance."""
+        now = ticks_ms()
+        dt = ticks_diff(now, last)
+        if dt >= _METER_MS:
             last = now
             old = list(self._mwh)
             for i in range(self.evses):
@@ -196,6 +197,7 @@ class SimBoard:
                 with open(self._meter_file, "w") as f:  # the register first, then the reading
                     json.dump(self._mwh, f)
             self._readings(app)
+        return last
 
     def _readings(self, app):
         for i in range(self.evses):
@@ -212,7 +214,7 @@ class SimBoard:
                 self._told_idle.add(evse)
                 io.ev_ready(evse, False)
         self._readings(app)
-        asyncio.create_task(self._meter(app))
+        last = ticks_ms()  # of the meter's last advance
         if self.stalls is not None:
             asyncio.create_task(self._watch())
         self.show({"ev": "ready"})
@@ -222,6 +224,7 @@ class SimBoard:
         while True:
             while self._r == self._w:
                 await asyncio.sleep_ms(_POLL_MS)
+                last = self._meter(app, last)
             i = self._r % _LINES
             line = self._lines[i]
             self._lines[i] = None
@@ -229,6 +232,7 @@ class SimBoard:
             if not line:  # stdin closed: keep running without inputs
                 while True:
                     await asyncio.sleep_ms(_METER_MS)
+                    last = self._meter(app, last)
             try:
                 op = json.loads(line)
                 self._op(app, op["op"], op)

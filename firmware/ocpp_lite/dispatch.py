@@ -6,7 +6,11 @@
 # action answers NotSupported. An action that is not OCPP 2.0.1 at all answers NotImplemented
 # (Part 4 section 4.3).
 from micropython import const
-from .engine.rpc import CallError, FORMAT, NOT_IMPLEMENTED, NOT_SUPPORTED
+from .engine.rpc import CallError
+
+_FORMAT = const("FormatViolation")
+_NOT_IMPLEMENTED = const("NotImplemented")
+_NOT_SUPPORTED = const("NotSupported")
 
 _SIZED = const(("GetVariables", "SetVariables"))  # with a DeviceDataCtrlr.BytesPerMessage[<action>] limit
 _LONGEST = const(40)  # longer than any OCPP 2.0.1 action: NotImplemented without copying it
@@ -60,7 +64,7 @@ def admit(st, action, size):
     B06.FR.17; SetVariables likewise in B05)."""
     handler(st, action)
     if action in _SIZED and size > st.devmodel.get("DeviceDataCtrlr.BytesPerMessage[%s]" % action):
-        raise CallError(FORMAT, "message over BytesPerMessage[%s]" % action)
+        raise CallError(_FORMAT, "message over BytesPerMessage[%s]" % action)
 
 
 def handler(st, action):
@@ -74,5 +78,5 @@ def handler(st, action):
             break
     else:
         if len(action) > _LONGEST or " " in action or (" " + action + " ") not in _OTHERS:
-            raise CallError(NOT_IMPLEMENTED, "unknown action")
-    raise CallError(NOT_SUPPORTED, action + " is not supported by this build")
+            raise CallError(_NOT_IMPLEMENTED, "unknown action")
+    raise CallError(_NOT_SUPPORTED, action + " is not supported by this build")

@@ -16,6 +16,8 @@ from micropython import const
 from .authorization import ID_TOKEN
 from .engine import rpc, schema
 
+_NOT_SUPPORTED = const("NotSupported")  # an RPC framework error code (engine/rpc.py)
+
 # engine/session.py's CALL flags, as constants here (const() does not cross modules)
 _PRE_BOOT = const(1)
 
@@ -97,7 +99,7 @@ class RemoteControl:
         st = self.st
         unlock = st.hw.get("unlock")
         if unlock is None:
-            raise rpc.CallError(rpc.NOT_SUPPORTED, "no connector lock")
+            raise rpc.CallError(_NOT_SUPPORTED, "no connector lock")
         e = p["evseId"]
         if not 1 <= e <= len(st.ev) or p["connectorId"] != 1:
             return {"status": "UnknownConnector"}  # F05.FR.03

@@ -2,6 +2,11 @@
 import json
 from ocpp_lite.engine import rpc
 
+FORMAT = "FormatViolation"
+NOT_SUPPORTED = "NotSupported"
+RPC_FRAMEWORK = "RpcFrameworkError"
+TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
+
 
 def _err(text):
     try:
@@ -24,19 +29,19 @@ def test_broken_responses_are_dropped_not_answered():
 
 
 def test_error_codes_and_ids():
-    assert _err(b"nope") == ("-1", rpc.RPC_FRAMEWORK)
-    assert _err(b'[2,"a","X",{},]') == ("-1", rpc.RPC_FRAMEWORK)
-    assert _err(b'{"x":1}') == ("-1", rpc.RPC_FRAMEWORK)
-    assert _err(b'[2,"a","X"]') == ("a", rpc.RPC_FRAMEWORK)
-    assert _err(b'[2,"a",{},{}]') == ("a", rpc.RPC_FRAMEWORK)
-    assert _err(b'[2.0,"a","X",{}]') == ("a", rpc.RPC_FRAMEWORK)
-    assert _err(b'[true,"a","X",{}]') == ("a", rpc.RPC_FRAMEWORK)
-    assert _err(b'[9,"a","X",{}]') == ("a", rpc.TYPE_NOT_SUPPORTED)
-    assert _err(b'[9]') == ("-1", rpc.TYPE_NOT_SUPPORTED)
-    assert _err(b'[2,"a","X",[]]') == ("a", rpc.FORMAT)
+    assert _err(b"nope") == ("-1", RPC_FRAMEWORK)
+    assert _err(b'[2,"a","X",{},]') == ("-1", RPC_FRAMEWORK)
+    assert _err(b'{"x":1}') == ("-1", RPC_FRAMEWORK)
+    assert _err(b'[2,"a","X"]') == ("a", RPC_FRAMEWORK)
+    assert _err(b'[2,"a",{},{}]') == ("a", RPC_FRAMEWORK)
+    assert _err(b'[2.0,"a","X",{}]') == ("a", RPC_FRAMEWORK)
+    assert _err(b'[true,"a","X",{}]') == ("a", RPC_FRAMEWORK)
+    assert _err(b'[9,"a","X",{}]') == ("a", TYPE_NOT_SUPPORTED)
+    assert _err(b'[9]') == ("-1", TYPE_NOT_SUPPORTED)
+    assert _err(b'[2,"a","X",[]]') == ("a", FORMAT)
     long_id = "i" * 37
-    assert _err(('[2,"%s","X",{}]' % long_id).encode()) == ("-1", rpc.RPC_FRAMEWORK)
-    assert _err(b'[2,"a","X",{"k":"\xff"}]') == ("-1", rpc.RPC_FRAMEWORK)
+    assert _err(('[2,"%s","X",{}]' % long_id).encode()) == ("-1", RPC_FRAMEWORK)
+    assert _err(b'[2,"a","X",{"k":"\xff"}]') == ("-1", RPC_FRAMEWORK)
 
 
 def test_builders_make_compact_valid_json():
@@ -45,15 +50,15 @@ def test_builders_make_compact_valid_json():
     assert "".join(rpc.call("id2", "A", '{"k":1}')) == '[2,"id2","A",{"k":1}]'
     r = rpc.result('we"ird', {"a": [1, "é"]})
     assert type(r) is list and json.loads("".join(r)) == [3, 'we"ird', {"a": [1, "é"]}]
-    e = rpc.error("-1", rpc.FORMAT, "x" * 300)
+    e = rpc.error("-1", FORMAT, "x" * 300)
     m = json.loads(e)
     assert m[:3] == [4, "-1", "FormatViolation"] and len(m[3]) == 255 and m[4] == {}
     assert " " not in rpc.dumps({"a": 1, "b": [1, 2]})
 
 
 def test_invalid_utf8_and_surrogate_escapes_are_rpc_framework_errors():
-    assert _err(b'[2,"a\xed\xa0\x80","X",{}]') == ("-1", rpc.RPC_FRAMEWORK)
-    assert _err(b'[2,"a","DataTransfer",{"vendorId":"\\ud800"}]') == ("-1", rpc.RPC_FRAMEWORK)
+    assert _err(b'[2,"a\xed\xa0\x80","X",{}]') == ("-1", RPC_FRAMEWORK)
+    assert _err(b'[2,"a","DataTransfer",{"vendorId":"\\ud800"}]') == ("-1", RPC_FRAMEWORK)
     assert rpc.parse(b'[2,"a","DataTransfer",{"vendorId":"\xf0\x9f\x98\x80"}]')[3] == {"vendorId": "\U0001f600"}
 
 
@@ -67,7 +72,7 @@ def test_call_id_reads_the_id_without_parsing():
 
 
 def _big(payload, action="DataTransfer"):
-    """A CALL over rpc._LIFT bytes as the WebSocket hands it over (a bytearray), and the value
+    """A CALL over 512 bytes as the WebSocket hands it over (a bytearray), and the value
     json.loads makes of it."""
     text = json.dumps([2, "big", action, payload])
     return bytearray(text.encode()), json.loads(text)
@@ -172,13 +177,13 @@ def test_data_of_any_shape_is_its_text_and_legal_custom_data_is_dropped_unbuilt(
 def test_a_kept_value_with_bad_utf8_is_an_rpc_framework_error():
     buf, _ = _big({"vendorId": "v", "data": "x" * 600})
     buf[-100] = 0xFF
-    assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
+    assert _err(buf) == ("-1", RPC_FRAMEWORK)
     buf, _ = _big({"certificate": "é" * 600})
     i = buf.find(b"\xc3\xa9" * 200) + 255  # a character split across the 256-byte pieces is no error
     assert rpc.parse(buf)[3]["certificate"] is buf and len(buf) == 1200
     buf, _ = _big({"certificate": "é" * 600})
     buf[i] = 0xC3  # a lead byte where a continuation byte must be
-    assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
+    assert _err(buf) == ("-1", RPC_FRAMEWORK)
 
 
 def test_data_too_heavy_to_build_is_refused_when_it_cannot_be_kept():
@@ -188,7 +193,7 @@ def test_data_too_heavy_to_build_is_refused_when_it_cannot_be_kept():
     buf, want = _big({"vendorId": "v", "data": data})
     assert _is_json(rpc.parse(buf)[3]["data"], data)
     buf, want = _big({"vendorId": "v", "data": data + ["\x00"]})
-    assert _refused(buf, None) == (rpc.FORMAT, "over the parse bound", "big")
+    assert _refused(buf, None) == (FORMAT, "over the parse bound", "big")
     buf, want = _big({"vendorId": "v", "data": ["\x00", 1]})
     assert rpc.parse(buf)[3]["data"] == ["\x00", 1]
 
@@ -198,7 +203,7 @@ def test_long_keys_actions_and_top_level_strings_are_lifted_too():
     assert rpc.parse(buf)[3] == want[3] and buf.count(b"\\u0000") == 3
     long_action = bytearray(('[2,"a","%s",{}]' % ("A" * 600)).encode())
     assert rpc.parse(long_action) == (2, "a", "A" * 600, {})
-    assert _err(bytearray(('"%s"' % ("s" * 600)).encode())) == ("-1", rpc.RPC_FRAMEWORK)  # not an array
+    assert _err(bytearray(('"%s"' % ("s" * 600)).encode())) == ("-1", RPC_FRAMEWORK)  # not an array
 
 
 def test_a_text_with_its_own_nul_escape_is_not_lifted():
@@ -210,7 +215,7 @@ def test_a_text_with_its_own_nul_escape_is_not_lifted():
 def test_a_bad_long_string_is_still_an_rpc_framework_error():
     buf, _ = _big({"vendorId": "v", "data": "x" * 600})
     buf[-10] = 1  # a control character in the long string
-    assert _err(buf) == ("-1", rpc.RPC_FRAMEWORK)
+    assert _err(buf) == ("-1", RPC_FRAMEWORK)
 
 
 
@@ -218,9 +223,9 @@ def _admit(action, size):
     """An admit() for parse: SendLocalList and unknown actions not handled, SetVariables up to
     2500 bytes."""
     if action != "SetVariables":
-        raise rpc.CallError(rpc.NOT_SUPPORTED, action)
+        raise rpc.CallError(NOT_SUPPORTED, action)
     if size > 2500:
-        raise rpc.CallError(rpc.FORMAT, "over BytesPerMessage")
+        raise rpc.CallError(FORMAT, "over BytesPerMessage")
 
 
 def _refused(buf, admit=_admit):
@@ -246,23 +251,23 @@ def test_a_call_answered_from_its_action_and_size_is_checked_but_not_parsed():
                 "idTokenInfo": {"status": "Accepted", "personalMessage": content}} for i in range(6)]
     buf, _ = _big({"versionNumber": 1, "updateType": "Full", "localAuthorizationList": entries}, "SendLocalList")
     copy = bytes(buf)
-    assert _refused(buf) == (rpc.NOT_SUPPORTED, "SendLocalList", "big") and bytes(buf) == copy
-    assert _refused(bytearray(b' [ 2 , "n" , "NoSuchAction" , {"a": [1, 2]} ] ')) == (rpc.NOT_SUPPORTED, "NoSuchAction", "n")
+    assert _refused(buf) == (NOT_SUPPORTED, "SendLocalList", "big") and bytes(buf) == copy
+    assert _refused(bytearray(b' [ 2 , "n" , "NoSuchAction" , {"a": [1, 2]} ] ')) == (NOT_SUPPORTED, "NoSuchAction", "n")
     item = {"attributeValue": "v", "component": {"name": "c" * 600}, "variable": {"name": "HeartbeatInterval"}}
     buf, want = _big({"setVariableData": [item]}, "SetVariables")
     assert rpc.parse(buf, _admit)[3] == want[3]
     buf, _ = _big({"setVariableData": [item] * 4}, "SetVariables")
     copy = bytes(buf)
-    assert len(buf) > 2500 and _refused(buf) == (rpc.FORMAT, "over BytesPerMessage", "big") and bytes(buf) == copy
+    assert len(buf) > 2500 and _refused(buf) == (FORMAT, "over BytesPerMessage", "big") and bytes(buf) == copy
     assert rpc.parse(bytearray(b'[2,"e","Send\\u004cocalList",{"a":1}]'), _admit)[3] == {"a": 1}
     assert rpc.parse(bytearray(b'[2,"e","SendLocalList",{"a":1}]'))[3] == {"a": 1}  # (no admit: parsed)
     assert rpc.parse(bytearray(b'[3,"r",{"a":1}]'), _admit) == (3, "r", None, {"a": 1})
     # not shaped like a CALL: answered as parse always did
-    assert _refused(bytearray(b'[2,"f","SendLocalList",{"a":1},5]')) == (rpc.RPC_FRAMEWORK, "CALL needs 4 elements", "f")
-    assert _code_id(bytearray(b'[2,"f","SendLocalList",[1]]')) == (rpc.FORMAT, "f")
-    assert _code_id(bytearray(b'[2,"f","SendLocalList"]')) == (rpc.RPC_FRAMEWORK, "f")
-    assert _err(bytearray(b'[2,"x","SendLocalList",{"a":1}')) == ("-1", rpc.RPC_FRAMEWORK)
-    assert _code_id(bytearray(b'[2,"x","SendLocalList",{"a":1]')) == (rpc.RPC_FRAMEWORK, "-1")
+    assert _refused(bytearray(b'[2,"f","SendLocalList",{"a":1},5]')) == (RPC_FRAMEWORK, "CALL needs 4 elements", "f")
+    assert _code_id(bytearray(b'[2,"f","SendLocalList",[1]]')) == (FORMAT, "f")
+    assert _code_id(bytearray(b'[2,"f","SendLocalList"]')) == (RPC_FRAMEWORK, "f")
+    assert _err(bytearray(b'[2,"x","SendLocalList",{"a":1}')) == ("-1", RPC_FRAMEWORK)
+    assert _code_id(bytearray(b'[2,"x","SendLocalList",{"a":1]')) == (RPC_FRAMEWORK, "-1")
 
 
 def test_attribute_values_stay_bytes():
@@ -278,9 +283,9 @@ def test_a_message_over_the_parse_bound_is_answered_from_its_head():
     """Strict JSON heavier than jsonsyntax's bound is never built: a CALL gets FormatViolation
     with its id (or admit's answer: an action not handled), anything else RpcFrameworkError."""
     heavy = b"[" + b",".join([b"[]"] * 200) + b"]"
-    assert _code_id(bytearray(b'[2,"h1","SetVariables",{"a":' + heavy + b"}]")) == (rpc.FORMAT, "h1")
-    assert _code_id(bytearray(b'[2,"h2","SendLocalList",{"a":' + heavy + b"}]")) == (rpc.NOT_SUPPORTED, "h2")
-    assert _code_id(bytearray(b'[2,"h3","SendLocalList",{},' + heavy + b"]")) == (rpc.FORMAT, "h3")
-    assert _err(bytearray(b'[3,"h4",{"a":' + heavy + b"}]")) == ("-1", rpc.RPC_FRAMEWORK)
+    assert _code_id(bytearray(b'[2,"h1","SetVariables",{"a":' + heavy + b"}]")) == (FORMAT, "h1")
+    assert _code_id(bytearray(b'[2,"h2","SendLocalList",{"a":' + heavy + b"}]")) == (NOT_SUPPORTED, "h2")
+    assert _code_id(bytearray(b'[2,"h3","SendLocalList",{},' + heavy + b"]")) == (FORMAT, "h3")
+    assert _err(bytearray(b'[3,"h4",{"a":' + heavy + b"}]")) == ("-1", RPC_FRAMEWORK)
     light = b"[" + b",".join([b"[]"] * 150) + b"]"
     assert rpc.parse(bytearray(b'[2,"h5","SetVariables",{"a":' + light + b"}]"), _admit)[1] == "h5"

@@ -13,19 +13,12 @@ _SHAPED = const(1)  # jsonsyntax.check's bits: shaped like a CALL
 _HEAVY = const(2)  # heavier than its bound
 _HEAVY_WHOLE = const(4)  # heavier with its values kept as text (DataTransfer data) built
 
-# RPC framework error codes (Part 4 section 4.3)
-FORMAT = "FormatViolation"
-GENERIC = "GenericError"
-INTERNAL = "InternalError"
-TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
-NOT_IMPLEMENTED = "NotImplemented"
-NOT_SUPPORTED = "NotSupported"
-OCCURRENCE = "OccurrenceConstraintViolation"
-PROPERTY = "PropertyConstraintViolation"
-PROTOCOL = "ProtocolError"
-RPC_FRAMEWORK = "RpcFrameworkError"
-SECURITY = "SecurityError"
-TYPE = "TypeConstraintViolation"
+# RPC framework error codes (Part 4 section 4.3) the parser gives: private constants, as in
+# every module that names one (a module global each would be a slot in every importer's dict)
+_FORMAT = const("FormatViolation")
+_INTERNAL = const("InternalError")
+_TYPE_NOT_SUPPORTED = const("MessageTypeNotSupported")
+_RPC_FRAMEWORK = const("RpcFrameworkError")
 
 _SEP = const((",", ":"))
 
@@ -58,7 +51,7 @@ def parse(buf, admit=None):
                 if a:
                     admit(a, len(buf))
                 if bits & _HEAVY:  # strict JSON, too heavy to build: answered like one too long
-                    raise CallError(FORMAT, "over the parse bound")
+                    raise CallError(_FORMAT, "over the parse bound")
             except CallError as e:
                 raise CallError(e.args[0], e.args[1], h[1])
         if bits & _HEAVY:
@@ -72,20 +65,20 @@ def parse(buf, admit=None):
                 text = lifted[1]
             elif bits & _HEAVY_WHOLE:  # (its own \u0000: nothing kept) too heavy to build
                 if h and h[0] == CALL:
-                    raise CallError(FORMAT, "over the parse bound", h[1])
+                    raise CallError(_FORMAT, "over the parse bound", h[1])
                 raise ValueError
         msg = json.loads(text)
     except (ValueError, UnicodeError):
-        raise CallError(RPC_FRAMEWORK, "not valid JSON", "-1")
+        raise CallError(_RPC_FRAMEWORK, "not valid JSON", "-1")
     if lifted:
         try:
             msg = lift.put_back(msg, lift.finish(buf, lifted[0]))
         except MemoryError:  # buf may be half moved: the id is taken from what was parsed
             if type(msg) is list and len(msg) == 4 and msg[0] == CALL and type(msg[1]) is str and 0 < len(msg[1]) <= MAX_ID:
-                raise CallError(INTERNAL, "out of memory", msg[1])
+                raise CallError(_INTERNAL, "out of memory", msg[1])
             raise
     if type(msg) is not list or not msg:
-        raise CallError(RPC_FRAMEWORK, "not a JSON array", "-1")
+        raise CallError(_RPC_FRAMEWORK, "not a JSON array", "-1")
     n = len(msg)
     mid = msg[1] if n > 1 else None
     if type(mid) is not str or not mid or len(mid) > MAX_ID:
@@ -93,11 +86,11 @@ def parse(buf, admit=None):
     kind = msg[0]
     if kind == CALL and type(kind) is int:
         if mid is None:
-            raise CallError(RPC_FRAMEWORK, "messageId unreadable", "-1")
+            raise CallError(_RPC_FRAMEWORK, "messageId unreadable", "-1")
         if n != 4 or type(msg[2]) is not str:
-            raise CallError(RPC_FRAMEWORK, "CALL needs 4 elements", mid)
+            raise CallError(_RPC_FRAMEWORK, "CALL needs 4 elements", mid)
         if type(msg[3]) is not dict:
-            raise CallError(FORMAT, "payload is not an object", mid)
+            raise CallError(_FORMAT, "payload is not an object", mid)
         return CALL, mid, msg[2], msg[3]
     if kind == CALLRESULT and type(kind) is int:
         if mid is None or n != 3 or type(msg[2]) is not dict:
@@ -108,8 +101,8 @@ def parse(buf, admit=None):
             return None
         return CALLERROR, mid, msg[2], msg[3]
     if type(kind) is not int:
-        raise CallError(RPC_FRAMEWORK, "messageTypeId is not a number", mid or "-1")
-    raise CallError(TYPE_NOT_SUPPORTED, "unknown messageTypeId", mid or "-1")
+        raise CallError(_RPC_FRAMEWORK, "messageTypeId is not a number", mid or "-1")
+    raise CallError(_TYPE_NOT_SUPPORTED, "unknown messageTypeId", mid or "-1")
 
 
 def head(buf):

@@ -17,7 +17,7 @@
 # no vendor extensions, and long values in it are bytearrays or memoryviews (engine/lift.py) that must never be
 # stored or sent. Values of type ANY lose their customData too.
 from micropython import const
-from .rpc import CallError, FORMAT, OCCURRENCE, PROPERTY, TYPE
+from .rpc import CallError
 from . import clock
 
 INT = const(-1)
@@ -26,6 +26,10 @@ BOOL = const(-3)
 TIME = const(-4)
 ANY = const(-5)
 LATER = const(-6)
+_FORMAT = const("FormatViolation")
+_OCCURRENCE = const("OccurrenceConstraintViolation")
+_PROPERTY = const("PropertyConstraintViolation")
+_TYPE = const("TypeConstraintViolation")
 REQ = const(1)
 LIST = const(2)
 
@@ -42,14 +46,14 @@ def check(obj, spec, where="", lenient=False):
         v = obj.get(name, _MISSING)
         if v is _MISSING:
             if f[2] & REQ:
-                raise CallError(OCCURRENCE, where + name + " missing")
+                raise CallError(_OCCURRENCE, where + name + " missing")
             continue
         known += 1
         if f[2] & LIST:
             if type(v) is not list:
-                raise CallError(TYPE, where + name + " is not an array")
+                raise CallError(_TYPE, where + name + " is not an array")
             if len(v) < f[3] or (f[4] and len(v) > f[4]):
-                raise CallError(OCCURRENCE, where + name + " has a wrong number of items")
+                raise CallError(_OCCURRENCE, where + name + " has a wrong number of items")
             for j in range(len(v)):
                 v[j] = value(v[j], f[1], where, name, lenient)
         else:
@@ -61,7 +65,7 @@ def check(obj, spec, where="", lenient=False):
                 value(c, _CUSTOM, where, "customData", True)  # vendor fields are free
             for k in obj:
                 if not _has(spec, k):
-                    raise CallError(FORMAT, where + k + " is not allowed")
+                    raise CallError(_FORMAT, where + k + " is not allowed")
     return obj
 
 
@@ -92,9 +96,9 @@ def value(v, t, where, name, lenient=False):
     if type(t) is int:
         if t > 0:
             if tv is not str and tv is not bytearray and tv is not memoryview:  # (engine/lift.py: UTF-8 bytes)
-                err = (TYPE, " is not a string")
+                err = (_TYPE, " is not a string")
             elif len(v) > t and (tv is str or sum(1 for c in v if c & 0xC0 != 0x80) > t):
-                err = (PROPERTY, " is too long")
+                err = (_PROPERTY, " is too long")
         elif t == INT:
             if tv is float:  # JSON Schema integers include 5.0
                 try:
@@ -104,27 +108,27 @@ def value(v, t, where, name, lenient=False):
                 except (OverflowError, ValueError):
                     pass
             if tv is not int:
-                err = (TYPE, " is not an integer")
+                err = (_TYPE, " is not an integer")
         elif t == NUM:
             if tv is not int and tv is not float:
-                err = (TYPE, " is not a number")
+                err = (_TYPE, " is not a number")
         elif t == BOOL:
             if tv is not bool:
-                err = (TYPE, " is not a boolean")
+                err = (_TYPE, " is not a boolean")
         elif t == TIME:
             if tv is not str or clock.parse(v) is None:
-                err = (TYPE, " is not a date-time")
+                err = (_TYPE, " is not a date-time")
         elif t == ANY:
             _plain(v)
         # LATER: as it is (its customData is checked with it)
     elif type(t[0]) is str:
         if tv is not str:
-            err = (TYPE, " is not a string")
+            err = (_TYPE, " is not a string")
         elif v not in t:
-            err = (PROPERTY, " has a value not allowed")
+            err = (_PROPERTY, " has a value not allowed")
     else:
         if tv is not dict:
-            err = (TYPE, " is not an object")
+            err = (_TYPE, " is not an object")
         else:
             check(v, t, where + name + ".", lenient)
     if err:

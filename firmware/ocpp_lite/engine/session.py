@@ -30,6 +30,9 @@ URGENT = const(4)  # before the queued ones; fails when the link drops
 _REJECTED = const(2)  # provisioning/boot.py REJECTED
 _QUEUE = const(16)  # queued CALLs in RAM
 _OUT = const(8)  # encoded frames waiting for the socket
+_FORMAT = const("FormatViolation")  # RPC framework error codes (engine/rpc.py)
+_INTERNAL = const("InternalError")
+_SECURITY = const("SecurityError")
 _STEPPER = type((lambda: (yield))())  # the generator type: what a handler in steps returns
 TE = "TransactionEvent"
 
@@ -195,7 +198,7 @@ class Session:
             m = None
             mid = rpc.call_id(buf)
             if mid:  # a CALL not parsed: answered, so the CSMS need not wait for its timeout
-                self.reply_error(mid, rpc.INTERNAL, "out of memory")
+                self.reply_error(mid, _INTERNAL, "out of memory")
             st.out_of_memory("receive", now)
         if m:
             self._dispatch(st, m[0], m[1], m[2], now)
@@ -208,7 +211,7 @@ class Session:
         h = rpc.head(buf)
         self._log("message of %d bytes over MaxMessageBytes" % size)
         if h and h[0] == rpc.CALL:
-            self.reply_error(h[1], rpc.FORMAT, "message of %d bytes over MaxMessageBytes" % size)
+            self.reply_error(h[1], _FORMAT, "message of %d bytes over MaxMessageBytes" % size)
         elif h and self._busy and h[1] == self._busy[0]:
             self._finish(st, None, now)
 
@@ -236,7 +239,7 @@ class Session:
     def _dispatch(self, st, mid, action, payload, now):
         try:
             if not self.accepted and st.boot.state == _REJECTED:
-                raise rpc.CallError(rpc.SECURITY, "not accepted by the CSMS")  # B03.FR.08
+                raise rpc.CallError(_SECURITY, "not accepted by the CSMS")  # B03.FR.08
             res = handler(st, action)(payload, now)
             if type(res) is _STEPPER:  # a handler in steps: its first step now, the others in tick()
                 if self.later is not None:  # the CSMS did not wait for its answer (OCPP-J: one
@@ -276,11 +279,11 @@ class Session:
         if isinstance(e, rpc.CallError):
             self.reply_error(mid, e.args[0], e.args[1] if len(e.args) > 1 else "")
         elif isinstance(e, MemoryError):
-            self.reply_error(mid, rpc.INTERNAL, "out of memory")
+            self.reply_error(mid, _INTERNAL, "out of memory")
             st.out_of_memory(action, now)
         else:  # a handler bug must not take the station down
             self._log("%s handler failed: %r" % (action, e))
-            self.reply_error(mid, rpc.INTERNAL, "handler failed")
+            self.reply_error(mid, _INTERNAL, "handler failed")
 
     def tick(self, st, now):
         self._now = now
