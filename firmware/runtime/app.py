@@ -232,14 +232,18 @@ class App:
         self.stop("reboot", reason)
 
     async def _timer(self):
-        """The station's clock: its tick, the frames to write and the effects, then a pause
-        until its next deadline or a wake(); until stop()."""
+        """The station's clock: its tick, the frames to write and the effects, the link's idle
+        check, then a pause until the next deadline of either or a wake(); until stop()."""
         while self.exit is None:
             self.alive = ticks_ms()
             try:
                 self.st.tick(ticks_ms())
                 await self.service()
-                ms = self.st.next_deadline(ticks_ms())
+                now = ticks_ms()
+                ms = self.st.next_deadline(now)
+                left = self.link.idle(now)
+                if left is not None and left < ms:
+                    ms = left
             except MemoryError:
                 self.oom("timer")
                 self._woken = False  # oom() woke the timer: the second's pause must hold

@@ -29,6 +29,13 @@ async def sleep_s(s):
         s -= n
 
 
+async def _ping(w):
+    try:
+        await w.ping()
+    except Exception:  # the write failed: the link is gone, the reader says so
+        pass
+
+
 def _delay_s(st, failures):
     """The wait before the next attempt (runtime/backoff.py: loaded for it, let go of after)."""
     from ocpp_lite.station import forget  # (loaded: the station is running)
@@ -68,6 +75,7 @@ class Link:
         self._soon = False  # reconnect at once, without back-off (new password)
         self._probes = 0  # payload of the next link check's ping
         self._probe = None  # (WebSocket, payload) of the link check waiting for its pong
+        self._pinged = None  # ticks of the idle ping not answered yet (idle())
         self._too_large = False  # TOO_LARGE recorded since boot
         self._tls = None  # (certstore.changes, ssl context) of the last wss:// connection
 
@@ -187,6 +195,7 @@ class Link:
     async def _serve(self, w, slot):
         app = self.app
         self.ws = w
+        self._pinged = None
         w.on_pong = self._pong
         app.on_link(slot)
         self._reader = asyncio.create_task(self._read(w))
@@ -209,38 +218,44 @@ class Link:
         app.on_link(None)
 
     async def _read(self, w):
-        """Messages into the station. After WebSocketPingInterval of silence a ping; nothing
-        heard within MessageTimeout of it: the link is dead."""
+        """Messages into the station, until the WebSocket ends (the idle check is the timer's:
+        idle())."""
         app = self.app
-        pinged = None  # ticks of the idle ping not answered yet
         while True:
-            ping = app.st.devmodel.get("OCPPCommCtrlr.WebSocketPingInterval") * 1000
-            now = ticks_ms()
-            if pinged is not None and ticks_diff(w.last_rx, pinged) >= 0:
-                pinged = None  # heard from the server since the ping
-            if not ping:
-                wait = None
-            elif pinged is not None:
-                wait = w.t - ticks_diff(now, pinged)
-            else:
-                wait = ping - ticks_diff(now, w.last_rx)
-            try:
-                if wait is not None and wait <= 0:
-                    raise asyncio.TimeoutError
-                msg = await w.recv(wait)
-            except asyncio.TimeoutError:
-                if pinged is not None and ticks_diff(w.last_rx, pinged) < 0:
-                    raise ws.Closed(1006, "no answer to ping")
-                if pinged is None:
-                    pinged = ticks_ms()
-                    await w.ping()
-                continue
+            msg = await w.recv()
             try:
                 app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
             except MemoryError:
                 app.oom("receive")
             app.wake()  # deadlines may have moved
             await app.service()
+
+    def idle(self, now):
+        """The idle check, run by the timer: after WebSocketPingInterval without a frame from
+        the server a ping; nothing heard within MessageTimeout of it, the link is dead and
+        dropped. Returns the ms until the next check, or None (no link, no pings). The reader
+        waits without a bound, so no timeout task waits with it."""
+        w = self.ws
+        ping = self.app.st.devmodel.get("OCPPCommCtrlr.WebSocketPingInterval") * 1000
+        p = self._pinged
+        if w is None or not ping:
+            self._pinged = None
+            return None
+        if p is not None and ticks_diff(w.last_rx, p) >= 0:
+            p = self._pinged = None  # heard from the server since the ping
+        if p is None:
+            left = ping - ticks_diff(now, w.last_rx)
+            if left > 0:
+                return left
+            self._pinged = now
+            asyncio.create_task(_ping(w))
+            return w.t
+        left = w.t - ticks_diff(now, p)
+        if left > 0:
+            return left
+        self.app.log("no answer to ping")
+        self.drop()
+        return None
 
     def probe(self):
         """The session's link check (a CALL it keeps in flash timed out): a ping at once; its
