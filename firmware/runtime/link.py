@@ -16,6 +16,7 @@ from .certstore import CSMS
 from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
 
 _BAD_PROTOCOL_VERSION = const(-0x6E80)  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
+_CLOSE_TLS = const(1015)  # ws.Closed's code for a TLS record over the input buffer
 TOO_LARGE = "TLSRecordTooLarge"  # vendor security event: no OCPP type names this cause
 
 
@@ -132,8 +133,11 @@ class Link:
         except wsopen.CertificateError as e:
             app.log("CSMS certificate refused: %s" % e.args[0])
             app.security_event("InvalidCsmsCertificate", e.args[0])
-        except ws.RecordTooLarge as e:
-            self.record_too_large(e, True)
+        except ws.Closed as e:
+            if e.args[0] == _CLOSE_TLS:
+                self.record_too_large(e, True)
+            else:
+                app.log("connection failed: %r" % e)
         except wsopen.HandshakeError as e:
             app.log("upgrade refused: %s" % e.args[1])
             if e.args[0] in (401, 403):
@@ -203,10 +207,11 @@ class Link:
             await self._reader
         except asyncio.CancelledError:
             pass
-        except ws.RecordTooLarge as e:
-            self.record_too_large(e)
         except ws.Closed as e:
-            app.log("connection closed: %d %s" % (e.args[0], e.args[1]))
+            if e.args[0] == _CLOSE_TLS:
+                self.record_too_large(e)
+            else:
+                app.log("connection closed: %d %s" % (e.args[0], e.args[1]))
         except MemoryError:  # no room for a frame: a new connection (nothing queued is lost)
             app.oom("reading a message")
         except Exception as e:

@@ -74,6 +74,7 @@ def _hold(freed):
 # mbedtls_config_board.h, with a CSMS that ignored max_fragment_length): one longer than the
 # buffer (BAD_INPUT_DATA: "requesting more data than fits"), or one whose content is (INVALID_RECORD)
 _TLS_BAD_INPUT = const(-0x7100)
+_CLOSE_TLS = const(1015)  # a TLS record over the input buffer (link.py: _CLOSE_TLS too)
 _TLS_INVALID_RECORD = const(-0x7200)
 
 
@@ -98,19 +99,17 @@ async def within(aw, ms):
 
 
 class Closed(Exception):
-    """Closed(code, text): the WebSocket ended (1006: the connection just broke)."""
-
-
-class RecordTooLarge(Closed):
-    """RecordTooLarge(1006, text): the CSMS sent a TLS record larger than the input buffer."""
+    """Closed(code, text): the WebSocket ended (1006: the connection just broke; 1015, RFC
+    6455's code for a TLS failure, never sent in a close frame: the CSMS sent a TLS record
+    larger than the input buffer)."""
 
 
 def _tls_error(e):
-    """The exception to raise for OSError e of a read or write: RecordTooLarge for mbedTLS's
+    """The exception to raise for OSError e of a read or write: Closed(1015) for mbedTLS's
     error of a record over the input buffer, else e."""
     code = e.args[0] if e.args else 0
     if code == _TLS_BAD_INPUT or code == _TLS_INVALID_RECORD:
-        return RecordTooLarge(1006, "mbedTLS -0x%04x" % -code)
+        return Closed(_CLOSE_TLS, "mbedTLS -0x%04x" % -code)
     return e
 
 
@@ -272,7 +271,7 @@ class WebSocket:
             raise Closed(e.args[0], e.args[1])
         except OSError as e:
             e = _tls_error(e)
-            if isinstance(e, RecordTooLarge):
+            if type(e) is Closed:  # a TLS record over the input buffer
                 raise e
             raise Closed(1006, "socket error %s" % e)
 

@@ -24,8 +24,8 @@ class CertificateError(Exception):
 
 async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     """Open the OCPP WebSocket <url>/<identity>. Raises OSError (TCP or TLS), ValueError
-    (bad URL, wss without CA), CertificateError, ws.RecordTooLarge, HandshakeError or
-    asyncio.TimeoutError."""
+    (bad URL, wss without CA), CertificateError, ws.Closed (1015: a TLS record over the input
+    buffer), HandshakeError or asyncio.TimeoutError."""
     tls, host, port, path = parse_url(url)
     if tls and ssl_ctx is None:
         raise ValueError("wss:// needs an installed CSMS root certificate")
