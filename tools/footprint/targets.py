@@ -16,14 +16,15 @@ TARGETS = (
      "dicts), asyncio's core 2.1 kB, the simulator board 2.5 kB (its module, hw/inputs, its "
      "reader thread), the services' state 2.0 kB (Session 0.4, one 8-byte slot per attribute), "
      "the running tasks and their frames 3 kB, the 512-byte send and receive buffers. Stop 28 "
-     "let go of the back-off module between reconnections (128 bytes). The dict tables are "
-     "most of what is left of the modules' share (a table grows only when full, by about a "
-     "quarter: a module's globals, a class's methods, an instance's attributes; each import "
-     "of a name is a slot). Next: cold methods of Session and Transactions in modules loaded "
-     "on use, CertStore loaded with the first wss:// connection or certificate request, "
-     "RecordTooLarge and ProtocolError as codes of Closed (112 bytes a class), rpc's twelve "
-     "error-code globals as private const() strings where they are used, the simulator's "
-     "meter in its input task"),
+     "took 0.6 kB: the back-off module let go of between reconnections, rpc's error codes as "
+     "private const() strings, the simulator's meter in its input task, the idle ping in the "
+     "timer (no timeout task beside the idle reader), RecordTooLarge as Closed(1015). The "
+     "dict tables are most of what is left of the modules' share (a table grows only when "
+     "full, by about a quarter: a module's globals, a class's methods, an instance's "
+     "attributes; each imported name is a slot). Next: CertStore loaded with the first "
+     "wss:// connection or certificate request (its module and instance, about 0.4 kB), cold "
+     "methods of Session and Transactions in modules loaded on use, the reader in the link's "
+     "own task (one task less), wscodec's ProtocolError as a code"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
      "the costliest message parsed is the peak, about 11 kB over the live heap: since stop 28 "
      "DataTransfer's data and a legal customData are never built (their text only), so it is "
