@@ -330,3 +330,18 @@ def test_the_reference_sessions_largest_message_is_the_costliest_to_parse():
     assert max(costs.values()) <= top + 2 * parsecost.STEP, (top, costs)
     data = json.dumps([2, "d", "DataTransfer", {"vendorId": "v", "data": ["s%03d" % i for i in range(500)]}])
     assert len(data) <= fs.MAX_MSG and parsecost.cost(data, exe) < (top - len(chosen)) // 4, costs
+
+
+def test_census_tallies_the_heap_after_boot_by_kind():
+    """tools/footprint/census.py: the block map of the lite station after boot (32-bit frozen)
+    adds up to its live heap, and sees what is there: a function object for each of a few
+    hundred functions, a module object for each of some thirty modules."""
+    from tools.footprint import census
+
+    assert census.parse(["00000000: MDhh=B.h==", "00000010: =T.."]) == {
+        "M": (1, 16, {1: 1}), "D": (1, 16, {1: 1}), "h": (3, 112, {1: 1, 2: 1, 4: 1}), "B": (1, 16, {1: 1}),
+        "T": (1, 16, {1: 1})}
+    live, kinds = census.census("lite")
+    total = sum(b for _, b, _ in kinds.values())
+    assert abs(total - live) <= 512, (total, live, kinds)
+    assert kinds["B"][0] > 200 and 20 <= kinds["M"][0] <= 60, kinds
