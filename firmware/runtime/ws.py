@@ -74,8 +74,8 @@ def _hold(freed):
 # mbedtls_config_board.h, with a CSMS that ignored max_fragment_length): one longer than the
 # buffer (BAD_INPUT_DATA: "requesting more data than fits"), or one whose content is (INVALID_RECORD)
 _TLS_BAD_INPUT = const(-0x7100)
-_CLOSE_TLS = const(1015)  # a TLS record over the input buffer (link.py: _CLOSE_TLS too)
 _TLS_INVALID_RECORD = const(-0x7200)
+_CLOSE_TLS = const(1015)  # Closed's code for either (link.py: _CLOSE_TLS too)
 
 
 async def _alarm(t, ms):
@@ -231,18 +231,18 @@ class WebSocket:
             self._r += k
             n -= k
 
-    async def recv(self, idle_ms=None):
+    async def recv(self):
         """The next text message as a bytearray; one over the bound cut to its first _KEEP
-        bytes, with self.over set to its size. Answers pings and the close handshake.
-        idle_ms bounds the wait for a message to start (asyncio.TimeoutError; None: no bound);
-        once a frame has started, it must arrive within the timeout. Raises Closed when the
+        bytes, with self.over set to its size. Answers pings and the close handshake. The wait
+        for a frame to start has no bound (the idle check is the link's: link.py idle()); once
+        a frame has started, it must arrive within the timeout. Raises Closed when the
         WebSocket ends."""
         msg = None
         total = 0
         try:
             while True:
                 if msg is None:  # the wait for the next frame to start
-                    await (self._need(2) if idle_ms is None else within(self._need(2), idle_ms))
+                    await self._need(2)
                 try:
                     op, data, fin, n = await within(self._frame(msg, total), self.t)
                 except asyncio.TimeoutError:

@@ -195,7 +195,7 @@ def check(b, longs=None):
             elif vid == 1:
                 w = rw + _W_VENDOR
                 del longs[rl:]
-                _blank(mv, rs, i)
+                fill(mv, rs, i, _VENDOR)
                 if i - rs > _LONG:  # its blanks, for engine/lift.py to leave out of a copy
                     longs.append(rs + len(_VENDOR))
                     longs.append(-1 - i)
@@ -208,10 +208,11 @@ def check(b, longs=None):
         | (_HEAVY_WHOLE if w + wr > _WEIGHT else 0)
 
 
-def _blank(mv, s, e):
-    """Overwrite the legal customData at mv[s:e] with _VENDOR and blanks."""
-    k = s + len(_VENDOR)
-    mv[s:k] = _VENDOR
+def fill(mv, s, e, head):
+    """Overwrite mv[s:e] with head and blanks: the text stays JSON of the same length (a legal
+    customData here, a lifted string in engine/lift.py)."""
+    k = s + len(head)
+    mv[s:k] = head
     while k < e:
         m = min(e - k, len(_BLANKS))
         mv[k : k + m] = _BLANKS[:m]

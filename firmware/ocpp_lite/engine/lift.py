@@ -15,9 +15,10 @@
 # of it. Their handlers take str, bytearray or memoryview; engine/schema.py drops customData
 # once checked, so none is ever stored or sent (json.dumps would write it as bytearray(b'...')).
 
+from .jsonsyntax import fill
+
 _ESC = b'"\\/bfnrt'
 _UNESC = b'"\\/\x08\x0c\n\r\t'  # what each escape of _ESC stands for
-_BLANK = b"                                "
 
 
 def lift(b, longs):
@@ -60,12 +61,7 @@ def lift(b, longs):
             kept = True
             continue
         out.append(str(mv[s + 1 : end], "utf-8"))
-        k = s + len(tag)
-        mv[s:k] = tag
-        while k < e:
-            m = min(e - k, len(_BLANK))
-            mv[k : k + m] = _BLANK[:m]
-            k += m
+        fill(mv, s, e, tag)
     if not kept:
         return out, b
     t = bytearray(len(b) - cut)  # the text with markers in place of every lifted string
