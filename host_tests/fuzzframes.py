@@ -17,8 +17,7 @@ import string
 import jsonschema
 
 from tools import csms as csms_mod, jsonweight
-from tools.footprint.session import MAX_MSG
-from tools.largest import BYTES, HANDLED, largest_instance, largest_request, node as _node, schema  # noqa: F401 (used by tests)
+from tools.largest import BYTES, HANDLED, MAX_MSG, node as _node, schema
 from rawcsms import frame
 
 # --- the station's rules (docs/behaviour.md "Behaviour details", "Provisioning with --set")

@@ -23,10 +23,10 @@ import pytest
 
 from tools.campaigns import records as campaign
 from tools.footprint.session import COSTLIEST, largest_text
+from tools.largest import MAX_MSG
 import rawcsms
 from frozen import FrozenSim, build_or_skip
 from helpers import ROOT, wait_until
-from fuzzframes import MAX_MSG
 
 PROFILE = "lite"
 # bytes above the least heap: the largest message's peak depends on when it meets the meter

@@ -321,6 +321,7 @@ def test_the_reference_sessions_largest_message_is_the_costliest_to_parse():
     heap, text included, than session.py's largest_text, within two bisection steps (where a
     collection falls moves the least heap that much); and a free-form DataTransfer of 4 kB is
     far cheaper now that its data is never built."""
+    from tools import largest
     from tools.footprint import parsecost
 
     exe = mp32.build("lite")
@@ -329,7 +330,7 @@ def test_the_reference_sessions_largest_message_is_the_costliest_to_parse():
     costs = {name: len(t) + parsecost.cost(t, exe) for name, t in parsecost.candidates()}
     assert max(costs.values()) <= top + 2 * parsecost.STEP, (top, costs)
     data = json.dumps([2, "d", "DataTransfer", {"vendorId": "v", "data": ["s%03d" % i for i in range(500)]}])
-    assert len(data) <= fs.MAX_MSG and parsecost.cost(data, exe) < (top - len(chosen)) // 4, costs
+    assert len(data) <= largest.MAX_MSG and parsecost.cost(data, exe) < (top - len(chosen)) // 4, costs
 
 
 def test_census_tallies_the_heap_after_boot_by_kind():

@@ -143,12 +143,12 @@ def test_long_values_kept_as_bytes_are_checked_and_never_echoed_or_stored(csms, 
 
 def test_the_largest_request_of_every_action_is_parsed(csms, sim):
     """Every Core request the station handles, with every optional field, strings at their
-    schema maxLength, arrays at what the station advertises (fuzzframes.largest_request: then
+    schema maxLength, arrays at what the station advertises (tools/largest.py largest_request: then
     cut to MaxMessageBytes and the action's BytesPerMessage), is within the parse bound of
     engine/jsonsyntax.py (its host mirror tools/jsonweight.py agrees) and gets its answer:
     a CALLRESULT, or a CALLERROR about its content, never RpcFrameworkError or InternalError.
     Reset is sent last (the station may reboot)."""
-    from fuzzframes import HANDLED, largest_request
+    from tools.largest import HANDLED, largest_request
     from tools import jsonweight
     handles = set(HANDLED) - {"Reset"}
     for action in sorted(handles) + ["Reset"]:

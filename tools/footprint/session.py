@@ -102,9 +102,6 @@ async def _charging(s):
 COSTLIEST = "RequestStartTransaction"
 
 
-MAX_MSG = largest.MAX_MSG  # the bound on a message the CSMS may send (runtime/config.py)
-
-
 def largest_text(mid):
     """The JSON text of the costliest legal CALL the station parses: the largest request of
     COSTLIEST (tools/largest.py: every optional field, strings at their schema maxLength, arrays
