@@ -52,14 +52,15 @@ except ImportError:
 
 
 class Station:
-    def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log, certstore=None, probe=None):
+    def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log, certs=None, probe=None):
         """info: chargingStation object of BootNotification; hw: board facts for the device
         model ({"phases", "power_max", "connector"}, "unlock"); evses: EVSE count (one connector
         each); docs: the stored documents {"vars", "net", "tx", "avail", "profiles", "fw"};
         save(name, doc): persist a document (raises OSError); q: the must-deliver message queue
         in flash (runtime/queue.py); now: ticks_ms; wall: seconds since 2000 from the RTC or
-        None if unknown; seed: 8 random bytes; reason: BootReasonEnumType value; certstore:
-        the installed certificates' files (runtime/certstore.py), None without a file system;
+        None if unknown; seed: 8 random bytes; reason: BootReasonEnumType value; certs:
+        fn(station) that makes the store of the installed certificates' files
+        (runtime/certstore.py; st.certstore, created on use), None without a file system;
         probe: fn() that checks the link at once (session.py), None if the runtime cannot."""
         # The blocks whose code only a CSMS request (or a tap) needs are created when first
         # used (__getattr__): their code costs no RAM until then.
@@ -79,7 +80,7 @@ class Station:
         self.rpc = Session(prefix, 30, log, q.last(), self, probe)  # the network profile sets the timeout
         # The services, one per functional block (dispatch.py names them), in the order they
         # need each other while starting: a block reaches another as st.<service>.
-        self.certstore = certstore  # the installed certificates' files (certificates/)
+        self._certs = certs
         self._fw = docs.get("fw")
         self.security = security.Security(self)  # A
         self.devmodel = DeviceModel(self, docs.get("vars"), SmartCharging is not None, Aligned is not None)  # B
@@ -123,6 +124,10 @@ class Station:
             from .firmware import Firmware as service
         elif name == "certificates":  # M
             from .certificates import Certificates as service
+        elif name == "certstore":  # M: the installed certificates' files (the runtime's)
+            service = self._certs
+            if service is None:  # no file system
+                return None
         elif name == "certquery":  # M: GetInstalledCertificateIds, DeleteCertificate
             try:  # left out of the lite build
                 from .certificates.query import CertQuery as service

@@ -12,7 +12,6 @@ from time import ticks_ms
 from micropython import const
 from ocpp_lite.engine import clock
 from ocpp_lite.station import Station, forget
-from .certstore import CertStore
 from .link import Link
 from .queue import FlashQueue
 
@@ -21,6 +20,13 @@ _GC_SHARE = const(8)  # a collection after every eighth of the heap allocated (g
 _DIAGLOG = const(8192)  # bytes per diagnostics-log file (two files kept)
 _TURN_MS = const(5)  # how often a write pass waiting for another to end looks again
 _BOOT = const("boot")
+
+
+def _certs(store):
+    """The station's certificate store, made when a block needs it (ocpp_lite/station.py)."""
+    from .certstore import CertStore
+
+    return CertStore(store)
 
 
 def _settings(store):
@@ -49,7 +55,7 @@ class App:
         self.q = FlashQueue(store, self.log)
         self.link = Link(self)
         self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),
-                          os.urandom(8), reason, self.log, CertStore(store), self.link.probe)
+                          os.urandom(8), reason, self.log, lambda st: _certs(store), self.link.probe)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
         self._jobs = {}  # transfer tasks by effect: "firmware", "upload"

@@ -1,7 +1,9 @@
 # runtime/certstore.py - the installed root certificates in flash, one DER file each, named by
 # type: csms_root_N.der (CSMSRootCertificate: what wss:// trusts) and mf_root_N.der
 # (ManufacturerRootCertificate: what firmware signing certificates must lead to). Files are
-# written atomically (Store.write); the core (ocpp_lite/certs.py) checks what it installs.
+# written atomically (Store.write); the core (ocpp_lite/certificates/) checks what it installs.
+# The station creates a CertStore when a block first needs one and lets it go, with this module,
+# once the block is done (ocpp_lite/station.py): the count of changes lives in the Store.
 from micropython import const
 
 _PREFIX = const((("CSMSRootCertificate", "csms_root_"), ("ManufacturerRootCertificate", "mf_root_")))
@@ -11,7 +13,6 @@ CSMS = "CSMSRootCertificate"
 class CertStore:
     def __init__(self, store):
         self.s = store
-        self.changes = 0  # certificates added or removed since boot
 
     def names(self, kind=None):
         """Files of the certificates of type kind (of every type if None), oldest first."""
@@ -44,12 +45,12 @@ class CertStore:
         n = max([_number(x) for x in self.s.names(prefix[0])] + [-1]) + 1
         name = "%s%d.der" % (prefix[0], n)
         self.s.write(name, der)
-        self.changes += 1
+        self.s.certs += 1
         return name
 
     def remove(self, name):
         self.s.remove(name)
-        self.changes += 1
+        self.s.certs += 1
 
     def replace(self, kind, ders):
         """Make ders (DER bytes) the only certificates of type kind (local provisioning)."""

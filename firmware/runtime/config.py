@@ -5,7 +5,6 @@ import json
 from micropython import const
 from ocpp_lite.provisioning import devmodel
 from ocpp_lite.provisioning.netprofile import parse_url
-from .certstore import CSMS, CertStore
 
 _ENTRIES = "SecurityCtrlr.CertificateEntries"
 _KEY = const(0)  # fields of a dmtable row
@@ -91,11 +90,20 @@ def _copy(doc):
 def install_ca(store, text):
     """Replace the installed CSMS root certificates with those of a PEM text (at most
     SecurityCtrlr.CertificateEntries certificates in all)."""
-    from ocpp_lite.crypto import pem  # only when a certificate is provisioned
+    import sys
+    from ocpp_lite.station import forget
 
-    ders = pem.to_der(text)
-    cs = CertStore(store)
-    if len(ders) + len(cs.names()) - len(cs.names(CSMS)) > devmodel.row(_ENTRIES)[6]:
-        raise ValueError("more certificates than SecurityCtrlr.CertificateEntries allows")
-    cs.replace(CSMS, ders)
+    had = set(sys.modules)
+    try:  # the modules this needs are let go of after: the station loads them when it needs them
+        from ocpp_lite.crypto import pem
+        from .certstore import CSMS, CertStore
+
+        ders = pem.to_der(text)
+        cs = CertStore(store)
+        if len(ders) + len(cs.names()) - len(cs.names(CSMS)) > devmodel.row(_ENTRIES)[6]:
+            raise ValueError("more certificates than SecurityCtrlr.CertificateEntries allows")
+        cs.replace(CSMS, ders)
+    finally:
+        for m in [m for m in sys.modules if m not in had]:
+            forget(m)
 

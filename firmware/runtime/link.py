@@ -12,11 +12,11 @@ from ocpp_lite.engine import clock
 from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
 from ocpp_lite.provisioning.netprofile import timeout_ms
 from . import ws
-from .certstore import CSMS
 from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
 
 _BAD_PROTOCOL_VERSION = const(-0x6E80)  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
 _CLOSE_TLS = const(1015)  # ws.Closed's code for a TLS record over the input buffer
+_CSMS = const("CSMSRootCertificate")  # the roots wss:// trusts (runtime/certstore.py)
 TOO_LARGE = "TLSRecordTooLarge"  # vendor security event: no OCPP type names this cause
 
 
@@ -78,7 +78,7 @@ class Link:
         self._probe = None  # (WebSocket, payload) of the link check waiting for its pong
         self._pinged = None  # ticks of the idle ping not answered yet (idle())
         self._too_large = False  # TOO_LARGE recorded since boot
-        self._tls = None  # (certstore.changes, ssl context) of the last wss:// connection
+        self._tls = None  # (Store.certs, ssl context) of the last wss:// connection
 
     async def run(self):
         app = self.app
@@ -161,10 +161,10 @@ class Link:
         """The ssl context trusting the installed CSMS roots, kept from one connection to the
         next until they change: made while the heap is whole, not in pieces of a heap that
         months of uptime have cut up (ws.py holds the room for mbedTLS's buffers)."""
-        cs = self.app.st.certstore
-        if not self._tls or self._tls[0] != cs.changes:
+        n = self.app.store.certs
+        if not self._tls or self._tls[0] != n:
             self._tls = None
-            self._tls = (cs.changes, tls_context(cs.ders(CSMS)))
+            self._tls = (n, tls_context(self.app.st.certstore.ders(_CSMS)))
         return self._tls[1]
 
     def record_too_large(self, e, handshake=False):

@@ -63,6 +63,7 @@ class Store:
             except OSError:
                 pass  # exists
         self.writes = 0  # files written since start (footprint report)
+        self.certs = 0  # certificates added or removed since start (runtime/certstore.py)
         self.damaged = []  # documents with a copy that failed its check (security event)
         self._seq = {}
 

@@ -70,12 +70,12 @@ class Queue:
 
 
 def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash=None, tx=None, q=None, avail=None,
-            certstore=None):
+            certs=None):
     logs = []
     flash = flash or Flash()
     docs = {"vars": vars, "net": json.loads(json.dumps(net)), "tx": tx, "avail": avail}
     st = Station(INFO, HW, evses, docs, flash.save, Queue() if q is None else q, now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
-                 reason, logs.append, certstore=certstore)
+                 reason, logs.append, certs=certs)
     st.logs = logs
     st.flash = flash
     return st

@@ -169,7 +169,8 @@ def _booted():
     """A fake station with a certificate store, connected and Accepted."""
     import fakes
 
-    st = fakes.station(certstore=_Certs())
+    certs = _Certs()
+    st = fakes.station(certs=lambda st: certs)
     st.connected("1", 0)
     boot = fakes.sent(st)[0]
     fakes.answer(st, boot, {"currentTime": "2030-01-01T00:00:00Z", "interval": 60, "status": "Accepted"}, 0)

@@ -251,7 +251,8 @@ def test_finding7_firmware_retry_interval_huge():
     from runtime import fwupdate
 
     wall = clock.parse("2030-01-01T00:00:00Z")  # test_x509's certificates are valid from 2026-11-23
-    st = station(wall=wall, certstore=Certs())
+    certs = Certs()
+    st = station(wall=wall, certs=lambda st: certs)
     register(st, wall)
     r = crypto.run(st.firmware.UpdateFirmware(_signed_update(HUGE, HUGE, wall + 2 * 86400, wall + 3 * 86400), 0))
     assert r["status"] == "Accepted", r
