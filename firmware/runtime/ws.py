@@ -265,10 +265,11 @@ class WebSocket:
                     if fin:
                         self.over = total if total > self.max else 0
                         return msg
-        except wc.ProtocolError as e:
-            await self.close(e.args[0])
+        except ValueError as e:  # wscodec: the server broke RFC 6455 (close code, text)
+            code, why = e.args if len(e.args) == 2 else (wc.CLOSE_PROTOCOL, str(e))
+            await self.close(code)
             await self._linger()
-            raise Closed(e.args[0], e.args[1])
+            raise Closed(code, why)
         except OSError as e:
             e = _tls_error(e)
             if type(e) is Closed:  # a TLS record over the input buffer

@@ -18,9 +18,8 @@ CLOSE_UNSUPPORTED = const(1003)
 CLOSE_NO_STATUS = const(1005)
 CLOSE_INVALID_DATA = const(1007)
 
-class ProtocolError(Exception):
-    """ProtocolError(close_code, text): the peer broke RFC 6455; close with close_code."""
-
+# A frame that breaks RFC 6455 raises ValueError(close_code, text): close with close_code (a
+# ValueError, not a class of its own: one type object less in the heap).
 
 _PLAIN = (str, bytes, bytearray)  # frames() parts written as they are (else made as written)
 
@@ -119,27 +118,27 @@ def head(b0, b1):
     op = b0 & 0x0F
     n = b1 & 0x7F
     if b0 & 0x70:
-        raise ProtocolError(CLOSE_PROTOCOL, "reserved bits set")
+        raise ValueError(CLOSE_PROTOCOL, "reserved bits set")
     if b1 & 0x80:
-        raise ProtocolError(CLOSE_PROTOCOL, "server frame is masked")
+        raise ValueError(CLOSE_PROTOCOL, "server frame is masked")
     if op >= OP_CLOSE:
         if op > OP_PONG:
-            raise ProtocolError(CLOSE_PROTOCOL, "unknown control opcode")
+            raise ValueError(CLOSE_PROTOCOL, "unknown control opcode")
         if not b0 & 0x80 or n > 125:
-            raise ProtocolError(CLOSE_PROTOCOL, "bad control frame")
+            raise ValueError(CLOSE_PROTOCOL, "bad control frame")
     elif op > OP_BINARY:
-        raise ProtocolError(CLOSE_PROTOCOL, "unknown data opcode")
+        raise ValueError(CLOSE_PROTOCOL, "unknown data opcode")
     return b0 & 0x80, op, n, 2 if n == 126 else 8 if n == 127 else 0
 
 
 def data_rule(op, fragmented):
-    """Check a data frame against the message so far. Raises ProtocolError."""
+    """Check a data frame against the message so far. Raises ValueError(close_code, text)."""
     if op == OP_CONT and not fragmented:
-        raise ProtocolError(CLOSE_PROTOCOL, "continuation without a message")
+        raise ValueError(CLOSE_PROTOCOL, "continuation without a message")
     if op != OP_CONT and fragmented:
-        raise ProtocolError(CLOSE_PROTOCOL, "new message inside a fragmented one")
+        raise ValueError(CLOSE_PROTOCOL, "new message inside a fragmented one")
     if op == OP_BINARY:
-        raise ProtocolError(CLOSE_UNSUPPORTED, "OCPP-J is text only")
+        raise ValueError(CLOSE_UNSUPPORTED, "OCPP-J is text only")
 
 
 def close_payload(code, reason=""):
