@@ -111,10 +111,12 @@ def main():
     board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], state, flash)
     if o.get("stalls"):  # tools.footprint stalls: the mem probe also gives the longest loop stall
         board.stalls = 0
+    romfs = o.get("romfs")
+    o = store = None  # not kept for the run: each run opens the store with its own code
     while True:  # the simulated board stays as it is over reboots and firmware updates
         bundles = board.installer if _bundled(state) else None
         if bundles:
-            _load(bundles.select() or o.get("romfs"))
+            _load(bundles.select() or romfs)
         try:
             from ocpp_lite import __version__
             from runtime.app import App
