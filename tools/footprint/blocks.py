@@ -14,7 +14,13 @@ the runtime modules that serve it):
   services Station.__init__ creates; those created on first use have little state of their own
   (their code is what they cost).
 The rows add up to the "heap the imported modules take" figure only roughly: a module's globals
-dict grows in steps, and asyncio and the board module are counted apart.
+dict grows in steps. Two rows are not the station's: ASYNCIO, MicroPython's asyncio package (its
+import, before everything else), and BOARD, the simulator board (hw/inputs.py and
+boards/unix/simboard.py imported after the station's modules, and a SimBoard's state), which a
+charger maker's board code replaces (hw/board.py and its drivers). And REST: the heap after boot
+that no row holds: the tasks and their coroutines' frames, the connection (its WebSocket and
+receive buffer) and what the boot exchange left, the simulator's own start-up module; the
+report derives it (rest()).
 """
 
 import ast
@@ -31,13 +37,20 @@ ORDER = ("general", "transport", "runtime", "A security", "B provisioning", "C a
 # The engine part of "general" goes before the blocks; station.py (which imports the eager
 # blocks) after them.
 _LAST = ("ocpp_lite/station", "runtime/app")
+ASYNCIO = "~ asyncio (MicroPython's)"
+BOARD = "~ board: the simulator's"
+REST = "~ rest of after boot"
+_BOARD_MODULES = ("hw/inputs", "simboard")  # imported after the station's modules
 
 # Runs on the port: prints one JSON line per measurement.
 _CODE = """
 import gc, json, sys
 sys.path[:] = ['.frozen']
+gc.collect()
+a = gc.mem_alloc()
 import asyncio
 gc.collect()
+print(json.dumps(["code", "asyncio", gc.mem_alloc() - a]))
 for block, mods in %r:
     for m in mods:
         gc.collect()
@@ -83,6 +96,7 @@ cost("A security", lambda: security.Security(st))
 x = [cost("B provisioning", lambda: DeviceModel(st, docs["vars"], st.smartcharging is not None, st.aligned is not None)),
      cost("B provisioning", lambda: Network(st, docs["net"])), cost("B provisioning", lambda: Boot(st, "PowerUp", now))]
 cost("G availability", lambda: Availability(st, 1, docs["avail"]))
+cost(%r, lambda: SimBoard(1, "FP001", state, None))
 cost("E transactions", lambda: Transactions(st, docs["tx"], 1, now))
 if st.aligned:
     cost("J meter values", lambda: type(st.aligned)(st))
@@ -152,12 +166,12 @@ def measure(exe, mods, run):
     when first used, "state": bytes of the boot-time services' state, "modules": {module: code
     bytes}}}. run is cli.on_micropython (run(None, body, exe): body's stdout on the port)."""
     code = {}
-    for line in run(None, _CODE % groups(mods), exe).splitlines():
+    for line in run(None, _CODE % (groups(mods) + [(BOARD, list(_BOARD_MODULES))]), exe).splitlines():
         _, m, n = json.loads(line)
         code[m] = n
     at_boot, state = set(), {}
     with tempfile.TemporaryDirectory() as d:
-        for line in run(None, _STATE % d, exe).splitlines():
+        for line in run(None, _STATE % (d, BOARD), exe).splitlines():
             if not line.startswith("["):
                 continue  # the board's own output
             rec = json.loads(line)
@@ -167,9 +181,16 @@ def measure(exe, mods, run):
                 state[rec[1]] = state.get(rec[1], 0) + rec[2]
     out = {}
     for m, n in code.items():
-        row = out.setdefault(profiles.block_of(m), {"boot": 0, "used": 0, "state": 0, "modules": {}})
-        row["boot" if m in at_boot else "used"] += n
+        b = ASYNCIO if m == "asyncio" else BOARD if m in _BOARD_MODULES else profiles.block_of(m)
+        row = out.setdefault(b, {"boot": 0, "used": 0, "state": 0, "modules": {}})
+        row["boot" if m in at_boot or b == ASYNCIO else "used"] += n
         row["modules"][m] = n
     for b, n in state.items():
         out.setdefault(b, {"boot": 0, "used": 0, "state": 0, "modules": {}})["state"] += n
     return out
+
+
+def rest(rows, after_boot):
+    """The heap after boot that no row of rows (measure()) holds: what is booted beyond the
+    modules imported at boot and the services' state (tasks, connection, buffers)."""
+    return after_boot - sum(r["boot"] + r["state"] for r in rows.values())
