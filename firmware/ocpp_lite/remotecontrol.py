@@ -68,7 +68,7 @@ class RemoteControl:
                 profile = None  # F01.FR.12: no smart charging in this build, ignored
             else:  # a malformed profile is a CALLERROR, whatever else is wrong
                 sc.check_profile(profile)
-        if not st.boot.accepted():
+        if not st.rpc.accepted:
             return st.rejected("NotAccepted")  # B02.FR.05
         e = p.get("evseId", 1 if len(st.ev) == 1 else 0)
         if not 1 <= e <= len(st.ev):
@@ -88,7 +88,7 @@ class RemoteControl:
     def RequestStopTransaction(self, p, now):
         schema.check(p, _STOP)
         st = self.st
-        ev = st.transactions.find(p["transactionId"]) if st.boot.accepted() else None
+        ev = st.transactions.find(p["transactionId"]) if st.rpc.accepted else None
         if ev is None:
             return {"status": "Rejected"}  # F03.FR.07/08, B02.FR.05
         st.transactions.stop(ev, "RemoteStop", "Remote", now)
@@ -113,12 +113,12 @@ class RemoteControl:
         what = p["requestedMessage"]
         evse = p.get("evse")
         if what == "BootNotification":
-            if st.boot.accepted():
+            if st.rpc.accepted:
                 return {"status": "Rejected"}  # F06.FR.17
             if st.boot.due is not None:  # else one is in flight
                 st.boot.send(now, "Triggered")
         elif what == "Heartbeat":
-            st.boot.heartbeat(_PRE_BOOT)
+            st.heartbeat(_PRE_BOOT)
         elif what == "StatusNotification":
             n = len(st.ev)
             if evse is None:

@@ -20,15 +20,17 @@ from time import ticks_add, ticks_diff
 from micropython import const
 from . import security
 from .availability import Availability
-from .engine import clock
+from .engine import clock, schema
 from .engine.session import Session
-from .provisioning.boot import Boot
-from .provisioning.devmodel import DeviceModel
+from .provisioning.devmodel import HEARTBEAT, DeviceModel
 from .provisioning.netprofile import Network
 from .transactions import Transactions
 
 _EFFECTS = const(32)
 _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
+_TIME = const(-4)  # engine/schema.py's date-time field type
+_REQ = const(1)  # engine/schema.py's required flag
+_HB_RESP = const((("currentTime", _TIME, _REQ),))
 
 
 def forget(m):
@@ -66,6 +68,7 @@ class Station:
         # used (__getattr__): their code costs no RAM until then.
         self._lazy = {}  # service name: (the service, the modules its creation imported), once created
         self.info = info
+        self.reason = reason  # BootReasonEnumType of this power-up (provisioning/boot.py)
         self.hw = hw
         self.save = save
         self.q = q
@@ -85,7 +88,7 @@ class Station:
         self.security = security.Security(self)  # A
         self.devmodel = DeviceModel(self, docs.get("vars"), SmartCharging is not None, Aligned is not None)  # B
         self.network = Network(self, docs.get("net"))  # B
-        self.boot = Boot(self, reason, now)  # B
+        self.boot  # B: created now (the first BootNotification due), let go of once Accepted
         self.aligned = Aligned(self) if Aligned else None  # J
         self.smartcharging = None  # K, after the transactions it limits
         self.availability = Availability(self, evses, docs.get("avail"))  # G
@@ -112,7 +115,9 @@ class Station:
         if s is not None:
             return s[0]
         had = set(sys.modules)
-        if name == "provisioning":  # B: GetVariables, SetVariables, GetBaseReport
+        if name == "boot":  # B: registration, until Accepted (and a switch of network profile)
+            from .provisioning.boot import Boot as service
+        elif name == "provisioning":  # B: GetVariables, SetVariables, GetBaseReport
             from .provisioning.variables import Variables as service
         elif name == "reset":  # B
             from .provisioning.reset import Reset as service
@@ -139,7 +144,8 @@ class Station:
             from .datatransfer import DataTransfer as service
         else:
             raise AttributeError(name)
-        s = service(self, self._fw) if name == "firmware" else service(self)
+        # (the firmware block takes the last job; Boot a tick not after now: what is due, is due)
+        s = service(self, self._fw) if name == "firmware" else service(self, self._wall_t) if name == "boot" else service(self)
         self._lazy[name] = (s, [m for m in sys.modules if m not in had])
         return s
 
@@ -190,6 +196,23 @@ class Station:
             self.security.record("SettingSystemTime", "moved %d s" % jump, now)
         self._clock_known = True
 
+    # --- keep-alive (G02): the Heartbeat, whose answer sets the clock ----------------------
+    def heartbeat(self, flags=0):
+        self.rpc.call("Heartbeat", {}, self._beat, flags)
+
+    def _beat(self, st, res, now):
+        res = schema.response(res, _HB_RESP, self.log)
+        if res is not None:
+            self.set_time(clock.parse(res["currentTime"]), now)
+
+    def _beat_in(self, now):
+        """ms until the next Heartbeat is due (HeartbeatInterval after the last CALL, once
+        Accepted, while online and idle), or None."""
+        r = self.rpc
+        if not (r.online and r.accepted and r.idle()):
+            return None
+        return ticks_diff(ticks_add(r.last_call, self.devmodel.get(HEARTBEAT) * 1000), now)
+
     def offline_ms(self, now):
         """ms since the connection went down (0 if it never did), by the wall clock."""
         if self.offline_at is None:
@@ -218,7 +241,12 @@ class Station:
             self.log("flash queue %s: new transactions %s" % (("full", "refused") if full else ("has room", "allowed")))
             self.transactions.refresh(now)
         self.rpc.tick(self, now)
-        self.boot.tick(now)
+        boot = self.loaded("boot")
+        if boot:
+            boot.tick(now)
+        t = self._beat_in(now)
+        if t is not None and t <= 0:
+            self.heartbeat()
         self.transactions.tick(now)
         if self.aligned:
             self.aligned.tick(now)
@@ -231,7 +259,9 @@ class Station:
     def next_deadline(self, now):
         """ms until tick() has work to do (0 = now)."""
         d = _MAX_WAIT
-        for t in (self.rpc.deadline(self, now), self.boot.deadline(now), self.transactions.deadline(now),
+        boot = self.loaded("boot")
+        for t in (self.rpc.deadline(self, now), boot.deadline(now) if boot else None, self._beat_in(now),
+                  self.transactions.deadline(now),
                   self.aligned.deadline(now) if self.aligned else None,
                   self.smartcharging.deadline(now) if self.smartcharging else None):
             if t is not None and t < d:

@@ -29,7 +29,7 @@ async def run(app):
     if firmware.ended(status):
         return
     if firmware.late(status):  # started again after installing: a trial, a rollback, or neither
-        while not st.boot.accepted():
+        while not st.rpc.accepted:
             await asyncio.sleep_ms(200)
         ok = inst.outcome() if inst else None
         if ok is not None or status == "InstallRebooting":

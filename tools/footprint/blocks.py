@@ -74,6 +74,8 @@ config.provision(store, {}, "ws://127.0.0.1:9/ocpp", "FP001", None)
 board = SimBoard(1, "FP001", state, None)
 app = App(board, Store(state))
 st = app.st
+st.boot._booted(st, {"currentTime": "2026-01-01T00:00:00Z", "interval": 300, "status": "Accepted"}, ticks_ms())
+st.release()  # as after boot: the Boot service is let go of once Accepted
 print(json.dumps(["boot", sorted(sys.modules)]))
 docs = {n: store.load(n) for n in ("vars", "net", "tx", "avail", "profiles")}
 now = ticks_ms()
@@ -87,14 +89,13 @@ def cost(block, make):
 from ocpp_lite import security
 from ocpp_lite.availability import Availability
 from ocpp_lite.engine.session import Session
-from ocpp_lite.provisioning.boot import Boot
 from ocpp_lite.provisioning.devmodel import DeviceModel
 from ocpp_lite.provisioning.netprofile import Network
 from ocpp_lite.transactions import Transactions
 cost("general", lambda: Session("x-", 30, app.log, 0, st, None))
 cost("A security", lambda: security.Security(st))
 x = [cost("B provisioning", lambda: DeviceModel(st, docs["vars"], st.smartcharging is not None, st.aligned is not None)),
-     cost("B provisioning", lambda: Network(st, docs["net"])), cost("B provisioning", lambda: Boot(st, "PowerUp", now))]
+     cost("B provisioning", lambda: Network(st, docs["net"]))]
 cost("G availability", lambda: Availability(st, 1, docs["avail"]))
 cost(%r, lambda: SimBoard(1, "FP001", state, None))
 cost("E transactions", lambda: Transactions(st, docs["tx"], 1, now))

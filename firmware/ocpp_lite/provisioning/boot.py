@@ -1,6 +1,8 @@
-# ocpp_lite/provisioning/boot.py - registration and keep-alive: BootNotification with
-# Accepted / Pending / Rejected (B01-B03), registering again after a network profile switch
-# (B10.FR.10) and after a long outage the connectors' status (B04), and the Heartbeat (G02).
+# ocpp_lite/provisioning/boot.py - registration: BootNotification with Accepted / Pending /
+# Rejected (B01-B03), registering again after a network profile switch (B10.FR.10) and after a
+# long outage the connectors' status (B04). The station creates the Boot service when it needs
+# it (station.py) and lets it go once the CSMS has Accepted: what stays is the session's
+# accepted; the Heartbeat (G02) is the station's, with its clock.
 from time import ticks_add, ticks_diff
 from micropython import const
 from ..engine import clock, schema
@@ -47,7 +49,6 @@ _BOOT_RESP = const((
     ("status", ("Accepted", "Pending", "Rejected"), _REQ),
     ("statusInfo", _STATUS_INFO, 0),
 ))
-_HB_RESP = const((("currentTime", _TIME, _REQ),))
 _NAMES = const(("None", "Pending", "Rejected", "Accepted"))
 
 
@@ -61,12 +62,19 @@ def transition(answer):
 
 
 class Boot:
-    def __init__(self, st, reason, now):
+    def __init__(self, st, now):
+        """Made at power-up (the first BootNotification due at now), and again when needed after
+        the CSMS Accepted (st.rpc.accepted: nothing due)."""
         self.st = st
-        self.state = NONE
-        self.reason = reason  # BootReasonEnumType of this power-up
-        self.due = now  # when to send the next BootNotification; None while one is in flight
-        self.started = False  # the startup security event was recorded
+        done = st.rpc.accepted
+        self.state = ACCEPTED if done else NONE
+        self.reason = st.reason  # BootReasonEnumType of this power-up
+        self.due = None if done else now  # when to send the next BootNotification; None while one is in flight
+        self.started = done  # the startup security event was recorded
+
+    def busy(self):
+        """Kept by the station until Accepted (Station.release)."""
+        return self.state != ACCEPTED
 
     def accepted(self):
         return self.state == ACCEPTED
@@ -111,14 +119,6 @@ class Boot:
             kind = "StartupOfTheDevice" if self.reason in ("PowerUp", "Unknown") else "ResetOrReboot"
             st.security.record(kind, self.reason, now)
 
-    def heartbeat(self, flags=0):
-        self.st.rpc.call("Heartbeat", {}, self._beat, flags)
-
-    def _beat(self, st, res, now):
-        res = schema.response(res, _HB_RESP, st.log)
-        if res is not None:
-            st.set_time(clock.parse(res["currentTime"]), now)
-
     def connected(self, switched, now):
         """On a new connection; switched: to another network profile than before (B10.FR.10:
         register again, though the station did not reboot)."""
@@ -134,22 +134,11 @@ class Boot:
             self.due = now  # due before (or so long ago that the ticks wrapped): now
 
     def tick(self, now):
-        st = self.st
-        if not st.rpc.online:
-            return
-        if self.state != ACCEPTED:
-            if self.due is not None and ticks_diff(now, self.due) >= 0:
-                self.send(now)
-        elif st.rpc.idle() and ticks_diff(now, st.rpc.last_call) >= st.devmodel.get(HEARTBEAT) * 1000:
-            self.heartbeat()
+        if self.st.rpc.online and self.state != ACCEPTED and self.due is not None and ticks_diff(now, self.due) >= 0:
+            self.send(now)
 
     def deadline(self, now):
-        """ms until the next boot or heartbeat is due, or None."""
-        st = self.st
-        if not st.rpc.online:
+        """ms until the next BootNotification is due, or None."""
+        if not self.st.rpc.online or self.state == ACCEPTED or self.due is None:
             return None
-        if self.state != ACCEPTED:
-            return None if self.due is None else ticks_diff(self.due, now)
-        if not st.rpc.idle():
-            return None
-        return ticks_diff(ticks_add(st.rpc.last_call, st.devmodel.get(HEARTBEAT) * 1000), now)
+        return ticks_diff(self.due, now)
