@@ -7,6 +7,7 @@
 import asyncio
 import gc
 import os
+import sys
 from asyncio import core
 from time import ticks_ms
 from micropython import const
@@ -210,23 +211,31 @@ class App:
             self._job(k)
 
     def _job(self, kind):
-        """Start the transfer task of kind for the station's job, ending the one before."""
+        """Start the transfer task of kind for the station's job, ending the one before. Its
+        code (the transfer module, runtime/http.py) is loaded for it and let go of when it ends,
+        as a service loaded on use is (Station.release)."""
         old = self._jobs.get(kind)
         if old:
             old.cancel()
+        had = set(sys.modules)
         if kind == "firmware":
             from .fwupdate import run
         else:
             from .logupload import run
-        self._jobs[kind] = asyncio.create_task(self._guard(run(self), kind))
+        self._jobs[kind] = asyncio.create_task(self._guard(run(self), kind, [m for m in sys.modules if m not in had]))
 
-    async def _guard(self, job, kind):
+    async def _guard(self, job, kind, code):
         try:
             await job
         except MemoryError:
             self.oom(kind)
         except Exception as e:
             self.log("%s task failed: %r" % (kind, e))
+        finally:  # (cancelled too: a new job of the kind has loaded what it needs)
+            if self._jobs.get(kind) is asyncio.current_task():
+                del self._jobs[kind]
+            for m in code:  # a job still running keeps the module objects it uses
+                forget(m)
 
     async def _reboot(self, reason):
         """Reboot once the answer and the flash queue are out (Reset: the Ended events), or

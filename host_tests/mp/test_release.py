@@ -103,3 +103,43 @@ def test_the_runtime_lets_go_of_its_provisioning_module_once_the_station_is_buil
     from runtime import config as again  # provisioning later imports it afresh
 
     assert again is not config and again.station(store)["MaxMessageBytes"] == 4096
+
+
+def test_a_transfer_task_lets_go_of_its_code_when_it_ends():
+    """Found reading App._job: the log upload's and the firmware download's modules (and
+    runtime/http.py with them) stayed in the heap for good after the first GetLog or
+    UpdateFirmware. A GetLog to a server that is not there: the upload task fails, ends,
+    and its modules go."""
+    import asyncio
+    import os
+    from test_never_silent import Board
+    from runtime.app import App
+    from runtime.store import Store
+
+    root = "/tmp/ocpp-lite-release-%d" % int.from_bytes(os.urandom(4), "little")
+    app = App(Board(), Store(root))
+    st = app.st
+    st.rpc.accepted = True
+    for m in ("runtime.logupload", "runtime.http", "runtime.fwupdate"):
+        assert m not in sys.modules, m
+    st.rpc.receive(json.dumps([2, "l1", "GetLog", {"log": {"remoteLocation": "http://127.0.0.1:9/up"},
+                                                     "logType": "DiagnosticsLog", "requestId": 5,
+                                                     "retries": 0}]).encode(), 0)
+    app._effects()
+    task = app._jobs["upload"]
+    assert "runtime.logupload" in sys.modules and "runtime.http" in sys.modules
+
+    async def ended():
+        await task
+
+    asyncio.run(ended())
+    assert [x for x in app.board.logs if "log upload 1 failed" in x], app.board.logs
+    assert "upload" not in app._jobs
+    for m in ("runtime.logupload", "runtime.http", "runtime.fwupdate"):
+        assert m not in sys.modules, m
+    assert not hasattr(sys.modules["runtime"], "logupload")
+    st.tick(0)
+    assert st.loaded("diagnostics") is None  # the job ended: UploadFailure reported
+    for name in os.listdir(root):
+        os.remove(root + "/" + name)
+    os.rmdir(root)
