@@ -151,9 +151,11 @@ class Station:
 
     def release(self):
         """Let go of every service created on first use that holds no work (its busy(), if it
-        has one, is false), and of the modules its creation imported: a handler that a CSMS
-        needs once a day does not stay in the heap. Run after every input (tick). Not while
-        a handler runs in steps (session.py later): its service must stay the station's."""
+        has one, is false), and of the modules its creation imported, with the modules of
+        those packages imported since (crypto/x509.py imports a signature's algorithm when it
+        checks one): a handler that a CSMS needs once a day does not stay in the heap. Run
+        after every input (tick). Not while a handler runs in steps (session.py later): its
+        service must stay the station's."""
         if self.rpc.later is not None:
             return
         for name, (s, code) in list(self._lazy.items()):
@@ -162,7 +164,7 @@ class Station:
             if name == "firmware":
                 self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
             del self._lazy[name]
-            for m in code:
+            for m in [m for m in sys.modules if m in code or m.rpartition(".")[0] in code]:
                 forget(m)
 
     def loaded(self, name):

@@ -143,3 +143,26 @@ def test_a_transfer_task_lets_go_of_its_code_when_it_ends():
     for name in os.listdir(root):
         os.remove(root + "/" + name)
     os.rmdir(root)
+
+
+def test_the_crypto_a_certificate_check_imported_goes_with_the_service():
+    """Found reading the certificates block: the crypto package and the signature algorithm
+    x509.py imports when it checks one (ecdsa or rsa) were imported after the service was
+    created, so Station.release never let go of them (about 1.7 kB for good after the first
+    InstallCertificate). They go with the service now."""
+    from test_stepper import ROOT, _answers, _booted, _install
+
+    from ocpp_lite.station import forget
+
+    for m in [m for m in sys.modules if m.startswith("ocpp_lite.crypto")]:  # (other tests' imports)
+        forget(m)
+    st = _booted()
+    assert not [m for m in sys.modules if m.startswith("ocpp_lite.crypto")]
+    _install(st, ROOT, "ic1")
+    while st.rpc.later is not None:
+        assert st.loaded("certificates") is not None  # kept while it checks, in steps
+        st.tick(0)
+    assert _answers(st, "ic1") == [[3, "ic1", {"status": "Accepted"}]]
+    assert st.loaded("certificates") is None
+    assert not [m for m in sys.modules if m.startswith("ocpp_lite.crypto") or m.startswith("ocpp_lite.certificates")], \
+        [m for m in sys.modules if "crypto" in m]

@@ -6,7 +6,10 @@
 # by certificateHashData (left out of the lite build).
 # The DER files are kept by the station's certificate store (st.certstore: runtime/certstore.py,
 # given by the runtime; None without a file system), the one record of what is installed.
+# Every use of this service reads certificates: the crypto package is imported with it, so the
+# station lets go of it with the service (Station.release).
 from micropython import const
+from ..crypto import pem, run, x509
 from ..engine import schema
 from ..provisioning import devmodel
 
@@ -25,8 +28,6 @@ _INSTALL = const((
 
 def problem(cert, s):
     """Why cert cannot be a trusted root at time s (seconds since 2000), or None."""
-    from ..crypto import run
-
     return run(checking(cert, s))
 
 
@@ -51,8 +52,6 @@ class Certificates:
     def installed(self, kind=None):
         """[(file name, type, Cert)] of the installed certificates of type kind (all if None);
         unreadable files are logged and left out."""
-        from ..crypto import x509  # imported when certificates are read, not for their count
-
         out = []
         cs = self.store
         for name in cs.names(kind) if cs else ():
@@ -63,8 +62,6 @@ class Certificates:
         return out
 
     def InstallCertificate(self, p, now):
-        from ..crypto import pem, x509
-
         schema.check(p, _INSTALL)
         st = self.st
         kind = p["certificateType"]
