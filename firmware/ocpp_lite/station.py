@@ -23,7 +23,6 @@ from .availability import Availability
 from .engine import clock, schema
 from .engine.session import Session
 from .provisioning.devmodel import HEARTBEAT, DeviceModel
-from .provisioning.netprofile import Network
 from .transactions import Transactions
 
 _EFFECTS = const(32)
@@ -87,7 +86,7 @@ class Station:
         self._fw = docs.get("fw")
         self.security = security.Security(self)  # A
         self.devmodel = DeviceModel(self, docs.get("vars"), SmartCharging is not None, Aligned is not None)  # B
-        self.network = Network(self, docs.get("net"))  # B
+        self._net = (docs.get("net"), None)  # B: the network profiles, kept while st.network is let go of
         self.boot  # B: created now (the first BootNotification due), let go of once Accepted
         self.aligned = Aligned(self) if Aligned else None  # J
         self.smartcharging = None  # K, after the transactions it limits
@@ -117,6 +116,8 @@ class Station:
         had = set(sys.modules)
         if name == "boot":  # B: registration, until Accepted (and a switch of network profile)
             from .provisioning.boot import Boot as service
+        elif name == "network":  # B: the connection's profile, while offline (and SetNetworkProfile)
+            from .provisioning.netprofile import Network as service
         elif name == "provisioning":  # B: GetVariables, SetVariables, GetBaseReport
             from .provisioning.variables import Variables as service
         elif name == "reset":  # B
@@ -144,8 +145,10 @@ class Station:
             from .datatransfer import DataTransfer as service
         else:
             raise AttributeError(name)
-        # (the firmware block takes the last job; Boot a tick not after now: what is due, is due)
-        s = service(self, self._fw) if name == "firmware" else service(self, self._wall_t) if name == "boot" else service(self)
+        # (the firmware block takes the last job, the network its profiles and the slot of the
+        # last connection; Boot a tick not after now: what is due, is due)
+        s = service(self, self._fw) if name == "firmware" else service(self, self._net) if name == "network" \
+            else service(self, self._wall_t) if name == "boot" else service(self)
         self._lazy[name] = (s, [m for m in sys.modules if m not in had])
         return s
 
@@ -163,6 +166,8 @@ class Station:
                 continue
             if name == "firmware":
                 self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
+            elif name == "network":
+                self._net = (s.doc, s.active_slot)
             del self._lazy[name]
             for m in [m for m in sys.modules if m in code or m.rpartition(".")[0] in code]:
                 forget(m)

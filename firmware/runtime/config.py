@@ -2,9 +2,9 @@
 # board's setup write): device-model variables, the first network profile, the station
 # identity and password, CSMS root certificates, and the non-OCPP station settings.
 import json
+import sys
 from micropython import const
 from ocpp_lite.provisioning import devmodel
-from ocpp_lite.provisioning.netprofile import parse_url
 
 _ENTRIES = "SecurityCtrlr.CertificateEntries"
 _KEY = const(0)  # fields of a dmtable row
@@ -56,7 +56,13 @@ def provision(store, sets, csms=None, identity=None, password=None):
         sets[devmodel.PASSWORD] = password
     prof = new_net["profiles"].get("1")
     if csms is not None:
-        tls = parse_url(csms)[0]
+        had = set(sys.modules)
+        try:
+            from ocpp_lite.provisioning.netprofile import parse_url
+
+            tls = parse_url(csms)[0]
+        finally:
+            _let_go(had)
         prof = {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": csms,
                 "messageTimeout": prof["messageTimeout"] if prof else 30,
                 "securityProfile": 2 if tls else 1, "ocppInterface": "Wired0"}
@@ -87,14 +93,20 @@ def _copy(doc):
     return json.loads(json.dumps(doc))
 
 
+def _let_go(had):
+    """Forget the modules imported since had (names in sys.modules): provisioning runs once,
+    before the station, which loads what it needs when it needs it."""
+    from ocpp_lite.station import forget
+
+    for m in [m for m in sys.modules if m not in had]:
+        forget(m)
+
+
 def install_ca(store, text):
     """Replace the installed CSMS root certificates with those of a PEM text (at most
     SecurityCtrlr.CertificateEntries certificates in all)."""
-    import sys
-    from ocpp_lite.station import forget
-
     had = set(sys.modules)
-    try:  # the modules this needs are let go of after: the station loads them when it needs them
+    try:
         from ocpp_lite.crypto import pem
         from .certstore import CSMS, CertStore
 
@@ -104,6 +116,5 @@ def install_ca(store, text):
             raise ValueError("more certificates than SecurityCtrlr.CertificateEntries allows")
         cs.replace(CSMS, ders)
     finally:
-        for m in [m for m in sys.modules if m not in had]:
-            forget(m)
+        _let_go(had)
 

@@ -10,7 +10,6 @@ from time import ticks_diff, ticks_ms
 from micropython import const
 from ocpp_lite.engine import clock
 from ocpp_lite.provisioning.devmodel import IDENTITY, PASSWORD
-from ocpp_lite.provisioning.netprofile import timeout_ms
 from . import ws
 from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
 
@@ -117,6 +116,7 @@ class Link:
         url = prof["ocppCsmsUrl"]
         ident = st.devmodel.get(IDENTITY)
         app.log("connecting to %s as %s (profile %s)" % (url, ident, slot))
+        from ocpp_lite.provisioning.netprofile import timeout_ms  # (loaded: st.network is, while offline)
         from . import wsopen  # the opening handshake: loaded for the attempt, let go of after it
 
         try:

@@ -90,12 +90,10 @@ from ocpp_lite import security
 from ocpp_lite.availability import Availability
 from ocpp_lite.engine.session import Session
 from ocpp_lite.provisioning.devmodel import DeviceModel
-from ocpp_lite.provisioning.netprofile import Network
 from ocpp_lite.transactions import Transactions
 cost("general", lambda: Session("x-", 30, app.log, 0, st, None))
 cost("A security", lambda: security.Security(st))
-x = [cost("B provisioning", lambda: DeviceModel(st, docs["vars"], st.smartcharging is not None, st.aligned is not None)),
-     cost("B provisioning", lambda: Network(st, docs["net"]))]
+x = cost("B provisioning", lambda: DeviceModel(st, docs["vars"], st.smartcharging is not None, st.aligned is not None))
 cost("G availability", lambda: Availability(st, 1, docs["avail"]))
 cost(%r, lambda: SimBoard(1, "FP001", state, None))
 cost("E transactions", lambda: Transactions(st, docs["tx"], 1, now))

@@ -81,14 +81,23 @@ def timeout_ms(prof):
 
 
 class Network:
-    def __init__(self, st, doc):
+    def __init__(self, st, state):
+        """state: (the stored profiles document, the slot of the last connection since
+        power-up or None), which the station keeps while it lets go of this service: it is
+        kept only while the station is offline (busy), when the attempts need it."""
+        doc, slot = state
         self.st = st
         self.doc = doc if doc and "profiles" in doc else {"profiles": {}, "sp": 1}
-        self.active_slot = None  # slot of the current or last connection since power-up
-        self.slot_i = 0  # position in NetworkConfigurationPriority being tried
+        self.active_slot = slot  # slot of the current or last connection since power-up
+        order = st.devmodel.get(PRIORITY).split(",")
+        self.slot_i = order.index(slot) if slot in order else 0  # position in NetworkConfigurationPriority being tried
         self.tries = 0  # failed attempts on that slot
         self.passed = 0  # slots of the list that failed in a row since the last connection or fallback
         self.fallback = False  # trying the profile of the last successful connection (B10.FR.07)
+
+    def busy(self):
+        """Kept by the station while it is offline (Station.release)."""
+        return not self.st.rpc.online
 
     def problem(self, prof):
         """Why a connectionData cannot be used here, or None."""
