@@ -92,13 +92,14 @@ def test_parse_weight_agrees_with_its_host_mirror(tmp_path):
     """tools/jsonweight.py (the fuzz oracle's and the footprint's weight) says what check()
     says of a received message: too heavy to build (bit 2), or too heavy with its DataTransfer
     data built (bit 4: what a text with its own \\u0000 weighs), around the bound, with legal and
-    illegal customData and data of every shape at several depths."""
+    illegal customData and data of every shape at several depths, with text beyond ASCII."""
     from tools import jsonweight
 
     rng = random.Random(15)
     customs = ('{"vendorId":"v","x":[%s]}', '{"x":[%s]}', '{"vendorId":"a","vendorId":"b","y":[%s]}',
                '{"vendorId":5,"z":[%s]}', '{"vendorId":"%s","w":[%%s]}' % ("v" * 256), '[%s]')
-    items = ('"ab"', "0", "1.5", "[]", "{}", '"%s"' % ("q" * 70), "null", '{"customData":{"vendorId":"i"}}')
+    items = ('"ab"', "0", "1.5", "[]", "{}", '"%s"' % ("q" * 70), "null", '{"customData":{"vendorId":"i"}}',
+             '"%s"' % ("\u20ac" * 30), '"%s"' % ("\u00e9" * 7))  # check() weighs UTF-8 bytes, not characters
     texts = []
     for _ in range(400):
         item = rng.choice(items)

@@ -50,8 +50,9 @@ def weight(text, marked=True):
             i = m.end()
             while i < n and text[i] in _SPACE:
                 i += 1
-            size = W_STR + ((len(t) + 14) & -16)  # len(t): its length in the text, quotes included
-            w += size + (W_KEY if i < n and text[i] == ":" else W_SLOT) + (W_LONG if len(t) > LONG else 0)
+            b = len(t.encode())  # its length in the text as check() reads it: UTF-8 bytes, quotes included
+            size = W_STR + ((b + 14) & -16)
+            w += size + (W_KEY if i < n and text[i] == ":" else W_SLOT) + (W_LONG if b > LONG else 0)
         elif c in "-0123456789":
             w += W_BOXED if len(t) > 9 or any(x in t for x in ".eE") else W_SLOT
         else:
