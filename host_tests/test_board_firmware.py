@@ -7,6 +7,7 @@ targets."""
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -117,6 +118,20 @@ def test_rp2040_mbedtls_config_overrides_the_port_config(tmp_path):
     for board in ("esp32", "rp2040"):
         h = (ROOT / "boards" / board / "mpconfigboard.h").read_text()
         assert "#define MICROPY_SSL_MFL_CODE (MBEDTLS_SSL_MAX_FRAG_LEN_2048)" in h
+        assert "#define MICROPY_MODULE_FROZEN_STATIC (1)" in h
+
+
+def test_the_resident_modules_of_every_board_exist():
+    """MICROPY_FROZEN_STATIC (`python -m tools.profiles resident BOARD`, boards' READMEs) names
+    modules that the board's build freezes: the firmware's, the board's own, asyncio's."""
+    from tools import profiles
+
+    for board in profiles.BOARD_RESIDENT:
+        out = subprocess.run([sys.executable, "-m", "tools.profiles", "resident", board], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        for name in out.split(","):
+            where = [ROOT / "firmware" / name, ROOT / "boards" / ("unix" if board == "sim" else board) / name]
+            assert name.startswith("asyncio/") or any(w.exists() for w in where), (board, name)
 
 
 def test_max_fragment_length_patch_applies(tmp_path):

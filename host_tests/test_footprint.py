@@ -106,7 +106,7 @@ KEYS = {
     "ram": {"image_in_heap", "imports", "imports_qstr", "after_boot", "least_heap", "steps", "tls"},
     "ram.step": {"live", "allocated", "least_heap"},
     "ram.tls": {"after_boot", "least_heap", "mbedtls_peak", "mbedtls_sites"},
-    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "tls_boards", "tls_in2k", "micropython", "blocks"},
+    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "tls_boards", "tls_in2k", "micropython", "blocks", "static_rom"},
     "ram32.step": {"live", "allocated", "least_heap"},
     "ram32.tls": {"after_boot", "least_heap"},
     "flash": {"bytes", "files", "writes", "steps"},
@@ -239,6 +239,39 @@ def test_the_32bit_port_is_32bit_with_the_profile_frozen_in():
     assert int(src) > 2 * frozen
 
 
+_STATIC = """
+import gc, sys
+heap = id(bytearray(64))
+def far(o):  # not in the 64 kB heap: in the binary (ROM on a board)
+    return abs(id(o) - heap) > 65536
+from ocpp_lite.engine import clock, session
+from ocpp_lite import dispatch
+import ocpp_lite.remotecontrol as rc
+print(far(clock.iso), far(session.Session.call), far(session.Session.pump), far(rc.RemoteControl.__init__))
+first = clock
+for i in range(3000):  # garbage, collected while nothing but the static context holds the globals
+    x = [i] * 8
+gc.collect()
+print(clock.iso(0))
+sys.modules.pop("ocpp_lite.engine.clock")
+del sys.modules["ocpp_lite.engine"].clock
+gc.collect()
+from ocpp_lite.engine import clock
+print(clock is first, clock.iso(86400), sys.modules["ocpp_lite.engine.clock"] is clock)
+"""
+
+
+def test_resident_modules_have_their_function_objects_in_rom():
+    """boards/common/frozen-static-functions.patch on the 32-bit port: a resident module's
+    functions and methods are not in the heap (a method with default arguments is), a module
+    loaded on use has its functions in the heap as before; a resident module's globals outlive
+    collections with nothing but its static context holding them, and imported again after it
+    was let go of it is the same module object and works."""
+    exe = str(mp32.build("lite"))
+    out = subprocess.run([exe, "-X", "heapsize=65536", "-c", _STATIC], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False", "True", "False", "2000-01-01T00:00:00Z", "True", "2000-01-02T00:00:00Z", "True"], out
+
+
 def test_compare_shows_every_figure_with_deltas():
     a = {"source": {"rev": "aaa", "dirty": False}, "profiles": {"lite": {
         "rom": {"total": 1000, "modules": {"x": 10, "gone": 3}}, "handled": ["A"], "ram": {"least_heap": 0},
@@ -338,14 +371,39 @@ def test_the_reference_sessions_largest_message_is_the_costliest_to_parse():
 
 def test_census_tallies_the_heap_after_boot_by_kind():
     """tools/footprint/census.py: the block map of the lite station after boot (32-bit frozen)
-    adds up to its live heap, and sees what is there: a function object for each of a few
-    hundred functions, a module object for each of some thirty modules."""
+    adds up to its live heap, and sees what is there: the modules loaded at start are the
+    resident ones (tools/profiles.py RESIDENT), whose function objects are in ROM
+    (boards/common/frozen-static-functions.patch): the heap has function objects only for the
+    functions with default arguments (a few dozen; some three hundred without the patch) and no
+    module object for a resident module."""
+    from tools import profiles
     from tools.footprint import census
 
     assert census.parse(["00000000: MDhh=B.h==", "00000010: =T.."]) == {
         "M": (1, 16, {1: 1}), "D": (1, 16, {1: 1}), "h": (3, 112, {1: 1, 2: 1, 4: 1}), "B": (1, 16, {1: 1}),
         "T": (1, 16, {1: 1})}
-    live, kinds = census.census("lite")
+    live, kinds, modules = census.census("lite")
     total = sum(b for _, b, _ in kinds.values())
     assert abs(total - live) <= 512, (total, live, kinds)
-    assert kinds["B"][0] > 200 and 20 <= kinds["M"][0] <= 60, kinds
+    resident = {m.replace("/__init__", "").replace("/", ".") for m in profiles.RESIDENT + profiles.BOARD_RESIDENT["sim"]}
+    loaded = set(modules) - {"__main__", "asyncio", "asyncio.core"}
+    assert loaded <= resident, sorted(loaded - resident)
+    assert 10 <= kinds["B"][0] <= 60 and kinds["M"][0] <= 8, kinds
+
+
+def test_every_module_kept_from_start_is_resident():
+    """The modules every profile's station has loaded after boot are the resident ones
+    (tools/profiles.py RESIDENT): a module that comes to be kept from start has its function
+    objects in the heap until it is listed, and one listed that no profile keeps any more costs
+    its globals for nothing."""
+    from tools import profiles
+    from tools.footprint import census
+
+    resident = {m.replace("/__init__", "").replace("/", ".") for m in profiles.RESIDENT + profiles.BOARD_RESIDENT["sim"]}
+    kept = set()
+    for profile in profiles.PROFILES:
+        _, _, modules = census.census(profile)
+        loaded = set(modules) - {"__main__", "asyncio", "asyncio.core"}
+        assert loaded <= resident, (profile, sorted(loaded - resident))
+        kept |= loaded
+    assert kept == resident, sorted(resident - kept)

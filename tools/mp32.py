@@ -8,6 +8,10 @@ the heap), as a board's freeze manifest does.
 The PyPI unix port is 64-bit and can only run code from a ROMFS image, whose interned names,
 function descriptors and constant tables still go to the heap; its heap figures are about four
 times what the same code needs frozen on a 32-bit board. So the RAM budget is checked here.
+Every build has boards/common/frozen-static-functions.patch applied, as the boards' firmware
+builds do (MICROPY_MODULE_FROZEN_STATIC): the modules a station keeps from start
+(profiles.RESIDENT, with the simulator board's and asyncio) have their function objects in
+ROM, not in the heap.
 
 What it needs, all fetched into .venv/mp32/ once (no root):
 - MicroPython source: Debian's micropython_1.26.1+ds.orig.tar.xz, with Debian's mbedTLS 3.6.7
@@ -59,6 +63,8 @@ BOARD_TLS_H = ROOT / "boards" / "rp2040" / "mbedtls_config_board.h"
 BOARD_H = ROOT / "boards" / "rp2040" / "mpconfigboard.h"
 MFL_PATCH = ROOT / "boards" / "common" / "tls-max-fragment-length.patch"
 MFL_CALL = "mbedtls_ssl_conf_max_frag_len(&self->conf, MICROPY_SSL_MFL_CODE);"  # what the patch adds
+STATIC_PATCH = ROOT / "boards" / "common" / "frozen-static-functions.patch"
+STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
 TLS_CONFIGS = {
     None: (16384, 4096, "MicroPython's default mbedTLS configuration"),
@@ -138,6 +144,7 @@ def _source():
     tree = _fetch(*MICROPYTHON)
     _gc_heap_tls(tree)
     _mfl_patch(tree)
+    _static_patch(tree)
     lib = tree / "lib" / "mbedtls"
     if not (lib / "include").exists():
         tls = _fetch(*MBEDTLS)
@@ -166,6 +173,13 @@ def _mfl_patch(tree):
     src = tree / "extmod" / "modtls_mbedtls.c"
     if MFL_CALL not in src.read_text():
         _run(["patch", "-p1", "--forward", "-i", str(MFL_PATCH)], cwd=tree)
+
+
+def _static_patch(tree):
+    """Apply boards/common/frozen-static-functions.patch (as the boards' builds do), once: the
+    resident modules' function objects in ROM (profiles.RESIDENT)."""
+    if STATIC_MARK not in (tree / "py" / "mpconfig.h").read_text():
+        _run(["patch", "-p1", "--forward", "-i", str(STATIC_PATCH)], cwd=tree)
 
 
 def mfl_code():
@@ -265,6 +279,8 @@ def build(profile, tls=None):
 
 def _build(profile, tls=None):
     src = _source()
+    if STATIC_MARK not in (src / "py" / "mpconfig.h").read_text():
+        raise Unavailable("%s lacks boards/common/frozen-static-functions.patch (patch -p1 < it)" % src)
     tls_c, tls_make = tls_flags(src, tls)
     cflags, ldflags = toolchain()
     if not (src / "mpy-cross" / "build" / "mpy-cross").exists():
@@ -278,7 +294,8 @@ def _build(profile, tls=None):
     manifest(profile, man)
     build_dir = CACHE / ("build-unix32" + ("-tls-" + tls if tls else ""))
     flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
-             "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1"] + tls_c),
+             "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1",
+                                                   "-DMICROPY_MODULE_FROZEN_STATIC=1"] + tls_c),
              "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make
     stamp = build_dir / "flags"
     if not stamp.exists() or stamp.read_text() != repr((str(src), flags)):  # make does not see flags
@@ -292,13 +309,21 @@ def _build(profile, tls=None):
     # BASE (checked out later) the working tree's older sources would be left out
     shutil.rmtree(build_dir / "frozen_mpy", ignore_errors=True)
     _run(["make", "-C", str(src / "ports" / "unix"), "-j%d" % (os.cpu_count() or 2), "BUILD=%s" % build_dir,
-          "FROZEN_MANIFEST=%s" % man] + flags)
+          "FROZEN_MANIFEST=%s" % man] + flags, env=dict(os.environ, MICROPY_FROZEN_STATIC=profiles.resident_files("sim")))
     stamp.write_text(repr((str(src), flags)))
     exe = OUT / ("micropython-" + profile + ("-tls-" + tls if tls else ""))
     tmp = exe.with_suffix(".new")
     shutil.copy2(build_dir / "micropython32", tmp)
     os.replace(tmp, exe)  # a copy over the file would fail while another process runs it
     return exe
+
+
+def static_rom(tls=None):
+    """ROM the last build spends on function objects out of the heap (frozen-static-functions.patch):
+    per function made static, its object and its entry in the module's table (16 + 8 bytes on
+    32 bits): the simulator board's, asyncio's and the profile's resident modules'."""
+    c = CACHE / ("build-unix32" + ("-tls-" + tls if tls else "")) / "frozen_content.c"
+    return c.read_text().count("static const mp_obj_fun_bc_t ") * 24
 
 
 def main(argv):

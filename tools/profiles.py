@@ -44,6 +44,41 @@ SIM_BOARD = "simboard"
 SIM_SHARED = ("hw/__init__", "hw/inputs")  # the shared board modules the simulator board uses too
 DEVICE_BOARD = ("hw", "drivers")
 
+# The modules a station imports at start and never lets go of (the rest are loaded on use and
+# let go of: ocpp_lite/station.py's release()): frozen with their function objects in ROM and
+# their module object in static RAM (boards/common/frozen-static-functions.patch, mpy-tool.py's
+# MICROPY_FROZEN_STATIC). host_tests/test_footprint.py checks the list against the modules the
+# simulated station of every profile has loaded after boot. A module listed that a build lets go
+# of keeps its globals until it is imported again; one left out has its functions in the heap.
+RESIDENT = (
+    "ocpp_lite/__init__", "ocpp_lite/availability", "ocpp_lite/dispatch", "ocpp_lite/security",
+    "ocpp_lite/station", "ocpp_lite/transactions", "ocpp_lite/smartcharging",
+    "ocpp_lite/engine/__init__", "ocpp_lite/engine/clock", "ocpp_lite/engine/jsonsyntax",
+    "ocpp_lite/engine/rpc", "ocpp_lite/engine/schema", "ocpp_lite/engine/session",
+    "ocpp_lite/metering/__init__", "ocpp_lite/metering/aligned",
+    "ocpp_lite/provisioning/__init__", "ocpp_lite/provisioning/devmodel", "ocpp_lite/provisioning/dmtable",
+    "runtime/__init__", "runtime/app", "runtime/link", "runtime/queue", "runtime/store", "runtime/ws",
+    "runtime/wscodec", "hw/__init__", "hw/inputs",
+)
+# what each board adds: its own modules imported at start (boards/<board>/ and firmware/hw,
+# firmware/drivers), and MicroPython's asyncio (frozen on every board)
+BOARD_RESIDENT = {
+    "sim": ("simboard", "main"),
+    "esp32": ("main", "board", "pins", "hw/appdir", "hw/main", "hw/board", "hw/evse", "hw/wifi", "hw/ota",
+              "runtime/bundle", "drivers/__init__", "drivers/cp", "drivers/mfrc522", "drivers/modbus",
+              "drivers/relay", "drivers/s0", "drivers/sdm", "drivers/watchdog"),
+    "rp2040": ("main", "board", "pins", "hw/appdir", "hw/main", "hw/board", "hw/evse", "hw/wifi",
+               "runtime/bundle", "drivers/__init__", "drivers/cp", "drivers/mfrc522", "drivers/modbus",
+               "drivers/relay", "drivers/s0", "drivers/sdm", "drivers/watchdog"),
+}
+_ASYNCIO = ("asyncio/__init__", "asyncio/core")
+
+
+def resident_files(board):
+    """MICROPY_FROZEN_STATIC for board: the frozen file names of the resident modules."""
+    return ",".join(m + ".py" for m in RESIDENT + BOARD_RESIDENT[board] + _ASYNCIO)
+
+
 # Functional blocks (OCPP 2.0.1 Part 2 letters, as in MicroOcpp's table, digest section 6.2):
 # the module or package under ocpp_lite/ named after the block.
 OCPP_BLOCKS = {
@@ -93,3 +128,11 @@ def modules(profile, present):
     named = PROFILES[profile]
     have = sorted(m for m in present if m not in OPTIONAL or m in named)
     return have, sorted(m for m in named if m not in present)
+
+
+if __name__ == "__main__":  # python -m tools.profiles resident BOARD: MICROPY_FROZEN_STATIC for a firmware build
+    import sys
+
+    if sys.argv[1:2] != ["resident"] or len(sys.argv) != 3 or sys.argv[2] not in BOARD_RESIDENT:
+        sys.exit("usage: python -m tools.profiles resident {%s}" % ",".join(BOARD_RESIDENT))
+    print(resident_files(sys.argv[2]))

@@ -254,7 +254,8 @@ class SimBoard:
     def _mem(self, app, map=False):
         """The footprint probe (tools/footprint/cli.py): heap in use before and after a full
         collection, and the store's flash writes since start; with map, the heap's block map
-        (micropython.mem_info(1), on stdout before the event) for tools/footprint/census.py."""
+        (micropython.mem_info(1), on stdout before the event) and the modules loaded, for
+        tools/footprint/census.py."""
         import gc
 
         used = gc.mem_alloc()
@@ -264,6 +265,7 @@ class SimBoard:
             import micropython
 
             micropython.mem_info(1)
+            ev["modules"] = sorted(sys.modules)
         if self.stalls is not None:
             ev["stall"] = self.stalls
             self.stalls = 0

@@ -50,11 +50,13 @@ async def _run(exe):
 
     res = await s.run([("boot", fs.boot), ("map", heap_map)])
     lines = [line[len("stdout: "):] for line in s.station.log if line.startswith("stdout: ")]
-    return res["mem"]["map"]["live"], parse(lines)
+    mods = [e["modules"] for e in s.station.find(ev="mem") if "modules" in e]
+    return res["mem"]["map"]["live"], parse(lines), mods[-1]
 
 
 def census(profile="lite"):
-    """(live heap after boot, parse() of its block map) of profile on the 32-bit port."""
+    """(live heap after boot, parse() of its block map, the modules loaded) of profile on the
+    32-bit port."""
     return asyncio.run(_run(str(mp32.build(profile))))
 
 
@@ -62,7 +64,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default="lite")
     a = ap.parse_args()
-    live, kinds = census(a.profile)
+    live, kinds, _ = census(a.profile)
     print("heap after boot, %s, 32-bit frozen: %d bytes live" % (a.profile, live))
     for k, (n, b, sizes) in sorted(kinds.items(), key=lambda kv: -kv[1][1]):
         print("  %s %-58s %4d objects %6d bytes  blocks: %s" % (k, KINDS.get(k, "?"), n, b, sizes))

@@ -10,39 +10,39 @@ KB = 1024
 # (path, label, done at, aim, next lever)
 TARGETS = (
     ("ram32.after_boot", "heap after boot, idle", 16 * KB, 12 * KB,
-     "fewer function and class objects at boot: of the lite build's 24.9 kB (stop 27, heap map "
-     "census: simulator board op mem with map), the imported modules' objects are about 13 kB "
-     "(about 290 function objects, 5.2 kB with their dict slots more; module, class and instance "
-     "dicts), asyncio's core 2.1 kB, the simulator board 2.5 kB (its module, hw/inputs, its "
-     "reader thread), the services' state 2.0 kB (Session 0.4, one 8-byte slot per attribute), "
-     "the running tasks and their frames 3 kB, the 512-byte send and receive buffers. Stop 28 "
-     "took 0.6 kB: the back-off module let go of between reconnections, rpc's error codes as "
-     "private const() strings, the simulator's meter in its input task, the idle ping in the "
-     "timer (no timeout task beside the idle reader), RecordTooLarge as Closed(1015). The "
-     "dict tables are most of what is left of the modules' share (a table grows only when "
-     "full, by about a quarter: a module's globals, a class's methods, an instance's "
-     "attributes; each imported name is a slot). Next: CertStore loaded with the first "
-     "wss:// connection or certificate request (its module and instance, about 0.4 kB), cold "
-     "methods of Session and Transactions in modules loaded on use, the reader in the link's "
-     "own task (one task less), wscodec's ProtocolError as a code"),
+     "since stop 29 the resident modules' function objects are in ROM "
+     "(boards/common/frozen-static-functions.patch: 4.6 kB). Of the lite build's 18.5 kB, the "
+     "modules imported at start are about 10.7 kB: asyncio 1.6, ws 1.3 with its 512-byte send "
+     "buffer, the session 0.8, transactions 0.75, wscodec 0.7, station 0.65, and 15 more at "
+     "0.1-0.6 each: their dict tables (a module's globals, a class's methods; a table does not "
+     "shrink with a name less) and class objects, and 37 function objects still in the heap "
+     "because they have default arguments (1.2 kB: each is made at import with its defaults). "
+     "Beside the modules: the simulator board 2.0 kB, the services' state 1.7 kB, the tasks "
+     "with their frames, the link and session objects and the 512-byte receive buffer. Next: "
+     "the resident modules' functions without default arguments (their callers pass every "
+     "argument: up to 1.2 kB), then class objects and dict tables made static as the function "
+     "objects are (a larger change to MicroPython's core)"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
-     "the costliest message parsed is the peak, about 11 kB over the live heap: since stop 28 "
-     "DataTransfer's data and a legal customData are never built (their text only), so it is "
-     "the largest RequestStartTransaction padded with customData to MaxMessageBytes (4 kB text, "
-     "4.3 kB parsed alone: tools/footprint/parsecost.py), handled while a transaction runs. "
+     "the costliest message parsed is the peak, about 12 kB over the live heap: the largest "
+     "RequestStartTransaction padded with customData to MaxMessageBytes (4 kB text, 4.3 kB "
+     "parsed alone: tools/footprint/parsecost.py) handled while a transaction runs, its 4 kB "
+     "text needing a hole that size (at a heap 1 kB below the least, allocating it fails). "
      "Every kB cut after boot counts here too. Then: a smaller bound on what a legal message "
      "builds (the weight of the heaviest legal request, 6.8 kB, instead of 7 kB), the schema "
-     "check building no path strings, the handler's module imported before the message is "
-     "read. Not a smaller MaxMessageBytes: every build handles UpdateFirmware, whose "
-     "signingCertificate is a PEM of up to 4 kB"),
+     "check building no path strings. Not a smaller MaxMessageBytes: every build handles "
+     "UpdateFirmware, whose signingCertificate is a PEM of up to 4 kB"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
      "the 16 kB input record buffer is most of it (the 2 kB-input build where the CSMS honours "
-     "max_fragment_length); the largest message then needs its 4 kB text in a heap the input "
-     "buffer splits (11 kB over the live heap since nothing is imported at the first "
-     "connection any more: asyncio.stream's objects, made then, split it further): a receive "
-     "buffer taken at start-up next to the TLS buffers may keep it whole"),
+     "max_fragment_length); per step (stop 29, before the static function objects took 4.6 "
+     "kB off every step) the handshake at boot needed about 55.7 kB and the largest message "
+     "about 60 kB, its 4 kB text in a heap the input buffer splits. "
+     "MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH was tried: idle over wss:// fell 14 kB (the buffers "
+     "shrink to the negotiated fragment length) but the least heap did not move (the "
+     "handshake and a reconnection still need the 16 kB input buffer whole, and a resize "
+     "fails in a tight heap). So only the heap after boot moves it: each kB there is a kB "
+     "here"),
     ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
-     "within the whitepaper's 50 kB since stop 27 (a hard budget now); follows the ws:// least "
+     "within the whitepaper's 50 kB since stop 27 (a hard budget); follows the ws:// least "
      "heap; mbedTLS's handshake peak (certificate parsing) next"),
 )
 
