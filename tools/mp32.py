@@ -321,9 +321,11 @@ def _build(profile, tls=None):
 def static_rom(tls=None):
     """ROM the last build spends on function objects out of the heap (frozen-static-functions.patch):
     per function made static, its object and its entry in the module's table (16 + 8 bytes on
-    32 bits): the simulator board's, asyncio's and the profile's resident modules'."""
-    c = CACHE / ("build-unix32" + ("-tls-" + tls if tls else "")) / "frozen_content.c"
-    return c.read_text().count("static const mp_obj_fun_bc_t ") * 24
+    32 bits) and 4 bytes per default it holds: the simulator board's, asyncio's and the
+    profile's resident modules'."""
+    text = (CACHE / ("build-unix32" + ("-tls-" + tls if tls else "")) / "frozen_content.c").read_text()
+    defaults = sum(len(m.split(",")) for m in re.findall(r"\.extra_args = \{ (.*) \},", text))
+    return text.count("static const mp_obj_fun_bc_t ") * 24 + defaults * 4
 
 
 def main(argv):

@@ -11,17 +11,15 @@ KB = 1024
 TARGETS = (
     ("ram32.after_boot", "heap after boot, idle", 16 * KB, 12 * KB,
      "since stop 29 the resident modules' function objects are in ROM "
-     "(boards/common/frozen-static-functions.patch: 4.6 kB). Of the lite build's 18.5 kB, the "
-     "modules imported at start are about 10.7 kB: asyncio 1.6, ws 1.3 with its 512-byte send "
-     "buffer, the session 0.8, transactions 0.75, wscodec 0.7, station 0.65, and 15 more at "
-     "0.1-0.6 each: their dict tables (a module's globals, a class's methods; a table does not "
-     "shrink with a name less) and class objects, and 37 function objects still in the heap "
-     "because they have default arguments (1.2 kB: each is made at import with its defaults). "
-     "Beside the modules: the simulator board 2.0 kB, the services' state 1.7 kB, the tasks "
-     "with their frames, the link and session objects and the 512-byte receive buffer. Next: "
-     "the resident modules' functions without default arguments (their callers pass every "
-     "argument: up to 1.2 kB), then class objects and dict tables made static as the function "
-     "objects are (a larger change to MicroPython's core)"),
+     "(boards/common/frozen-static-functions.patch: 5.7 kB, those with constant defaults "
+     "included). Of the lite build's 17.3 kB, the modules imported at start are about 9.8 kB: "
+     "their dict tables (a module's globals, a class's methods; a table does not shrink with "
+     "a name less), class objects and module-level objects (ws's 512-byte send buffer); "
+     "asyncio's are 1.6 kB of it. Beside the modules: the simulator board 2.0 kB, the "
+     "services' state 1.7 kB, the tasks with their frames, the link and session objects and "
+     "the 512-byte receive buffer. Next: class objects and their method tables made static as "
+     "the function objects are (classes whose body only defines methods; a larger change to "
+     "MicroPython's core), then fewer classes and attributes at start"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
      "the costliest message parsed is the peak, about 12 kB over the live heap: the largest "
      "RequestStartTransaction padded with customData to MaxMessageBytes (4 kB text, 4.3 kB "
