@@ -106,7 +106,7 @@ KEYS = {
     "ram": {"image_in_heap", "imports", "imports_qstr", "after_boot", "least_heap", "steps", "tls"},
     "ram.step": {"live", "allocated", "least_heap"},
     "ram.tls": {"after_boot", "least_heap", "mbedtls_peak", "mbedtls_sites"},
-    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "tls_boards", "tls_in2k", "micropython", "blocks", "static_rom"},
+    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "tls_boards", "tls_in2k", "micropython", "blocks", "static_rom", "static_ram"},
     "ram32.step": {"live", "allocated", "least_heap"},
     "ram32.tls": {"after_boot", "least_heap"},
     "flash": {"bytes", "files", "writes", "steps"},

@@ -318,6 +318,15 @@ def _build(profile, tls=None):
     return exe
 
 
+def static_ram(tls=None):
+    """Static RAM (outside the GC heap) the last build spends on the module contexts of the
+    static modules (frozen-static-functions.patch): 16 bytes each on 32 bits, the module objects
+    that were in the heap."""
+    text = (CACHE / ("build-unix32" + ("-tls-" + tls if tls else "")) / "frozen_content.c").read_text()
+    m = re.search(r"^mp_module_context_t mp_frozen_static_ctx\[(\d+)\];", text, re.M)
+    return int(m.group(1)) * 16 if m else 0
+
+
 def static_rom(tls=None):
     """ROM the last build spends on function objects out of the heap (frozen-static-functions.patch):
     per function made static, its object and its entry in the module's table (16 + 8 bytes on

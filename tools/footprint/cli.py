@@ -306,6 +306,7 @@ def measure32(name, quick, pki, ref, hint):
     fig["imports"] = imports
     fig["micropython"] = mp32.VERSION
     fig["static_rom"] = mp32.static_rom()  # what the resident modules' function objects take in ROM instead
+    fig["static_ram"] = mp32.static_ram()  # and their module objects in static RAM, outside the heap
     fig["blocks"] = rows = blocks.measure(exe, mods, on_micropython)  # the RAM table per functional block
     if fig.get("after_boot"):
         rows[blocks.REST] = {"boot": blocks.rest(rows, fig["after_boot"]), "used": 0, "state": 0, "modules": {}}
