@@ -246,13 +246,13 @@ def test_scenario_at_the_least_heap(exe, name):
 
 
 def test_forced_memory_error_is_recorded_and_survived(exe):
-    """MaxMessageBytes raised to four times the default (more than this heap can parse: the
-    integrator's mistake) and a 12 kB DataTransfer under it, sent while transaction events wait
-    in the flash queue: answered InternalError, a MemoryExhaustion security event reaches the
-    CSMS, every queued event arrives, and the station goes on (a GetVariables round trip,
-    another charging session)."""
+    """MaxMessageBytes raised to sixteen times the default (more than this heap holds: the
+    integrator's mistake) and a DataTransfer under it as large as the whole heap, sent while
+    transaction events wait in the flash queue: answered InternalError, a MemoryExhaustion
+    security event reaches the CSMS, every queued event arrives, and the station goes on (a
+    GetVariables round trip, another charging session)."""
     t0 = time.monotonic()
-    rig = Rig(exe, {"MaxMessageBytes": 4 * MAX_MSG})
+    rig = Rig(exe, {"MaxMessageBytes": 16 * MAX_MSG})
     failures = []
     try:
         s = rig.s
@@ -273,7 +273,7 @@ def test_forced_memory_error_is_recorded_and_survived(exe):
         s.send(op="net", up=True)
         rig.c.wait(lambda: len(rig.c.conns) > n, 30, "the reconnection")
         rig.c.wait(lambda: rig.c.actions("TransactionEvent"), 10, "the first queued event")
-        big = '[2,"big-1","DataTransfer",{"vendorId":"v","data":"%s"}]' % ("x" * 3 * MAX_MSG)
+        big = '[2,"big-1","DataTransfer",{"vendorId":"v","data":"%s"}]' % ("x" * rig.heap)  # more than is free
         rig.c.sent["big-1"] = "DataTransfer"
         conn = rig.c.conn
         a0 = len(rig.c.answers)
@@ -310,7 +310,7 @@ def test_forced_memory_error_is_recorded_and_survived(exe):
             failures.append("%d transactions ended, 2 expected" % len(ended))
         campaign.record("test_campaign_memory::forced_memory_error", time.monotonic() - t0, messages=messages,
                         sessions=2, failures=len(failures),
-                        notes="%s at -X heapsize=%d; %d events queued when the 12 kB message came; %d out-of-memory "
+                        notes="%s at -X heapsize=%d; %d events queued when the heap-sized message came; %d out-of-memory "
                               "log lines" % (PROFILE, rig.heap, queued, ooms))
         assert not failures, "\n".join(failures) + "\nlog tail:\n" + "\n".join(rig.s.log[-20:])
     finally:

@@ -245,10 +245,15 @@ heap = id(bytearray(64))
 def far(o):  # not in the 64 kB heap: in the binary (ROM on a board)
     return abs(id(o) - heap) > 65536
 from ocpp_lite.engine import clock, rpc, session
-from runtime import ws
+from runtime import store, ws
 import ocpp_lite.remotecontrol as rc
-print(far(clock.iso), far(session.Session.pump), far(rpc.error), far(ws.WebSocket.close), far(rc.RemoteControl.__init__))
+print(far(clock.iso), far(session.Session.pump), far(rpc.error), far(rc.RemoteControl.__init__))
 print(rpc.error("1", "X"), rpc.error("1", "X", "y"))
+print(far(session.Session.__dict__), far(ws.Closed.__dict__), far(store.Store.__dict__), far(rc.RemoteControl.__dict__))
+try:
+    raise ws.Closed(1006, "x")
+except ws.Closed as e:
+    print(e.args[0], isinstance(e, Exception), session.Session.__module__, session.Session.__name__)
 first = clock
 for i in range(3000):  # garbage, collected while nothing but the static context holds the globals
     x = [i] * 8
@@ -265,13 +270,17 @@ print(clock is first, clock.iso(86400), sys.modules["ocpp_lite.engine.clock"] is
 def test_resident_modules_have_their_function_objects_in_rom():
     """boards/common/frozen-static-functions.patch on the 32-bit port: a resident module's
     functions and methods are not in the heap, nor one whose defaults are constants (and it
-    takes them: rpc.error's description ""), one whose default is computed at import is; a
-    module loaded on use has its functions in the heap as before; a resident module's globals
-    outlive collections with nothing but its static context holding them, and imported again
-    after it was let go of it is the same module object and works."""
+    takes them: rpc.error's description ""); a resident class whose body only defines
+    functions and constants has its dict in ROM (an exception class too, raised and caught as
+    before; its __module__ and __name__ are right), one with a decorated method (Store's
+    @staticmethod) has it in the heap; a module loaded on use has its functions and classes in
+    the heap as before; a resident module's globals outlive collections with nothing but its
+    static context holding them, and imported again after it was let go of it is the same
+    module object and works."""
     exe = str(mp32.build("lite"))
     out = subprocess.run([exe, "-X", "heapsize=65536", "-c", _STATIC], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", "True", "True", "False", "False", '[4,"1","X","",{}]', '[4,"1","X","y",{}]',
+    assert out == ["True", "True", "True", "False", '[4,"1","X","",{}]', '[4,"1","X","y",{}]',
+                   "True", "True", "False", "False", "1006", "True", "ocpp_lite.engine.session", "Session",
                    "2000-01-01T00:00:00Z", "True", "2000-01-02T00:00:00Z", "True"], out
 
 

@@ -328,13 +328,16 @@ def static_ram(tls=None):
 
 
 def static_rom(tls=None):
-    """ROM the last build spends on function objects out of the heap (frozen-static-functions.patch):
-    per function made static, its object and its entry in the module's table (16 + 8 bytes on
-    32 bits) and 4 bytes per default it holds: the simulator board's, asyncio's and the
-    profile's resident modules'."""
+    """ROM the last build spends on function objects and class dicts out of the heap
+    (frozen-static-functions.patch): per function made static, its object and its entry in the
+    module's table (16 + 8 bytes on 32 bits) and 4 bytes per default it holds; per class made
+    static, its dict object and table entry (16 + 8) and 8 bytes per member: the simulator
+    board's, asyncio's and the profile's resident modules'."""
     text = (CACHE / ("build-unix32" + ("-tls-" + tls if tls else "")) / "frozen_content.c").read_text()
     defaults = sum(len(m.split(",")) for m in re.findall(r"\.extra_args = \{ (.*) \},", text))
-    return text.count("static const mp_obj_fun_bc_t ") * 24 + defaults * 4
+    classes = text.count("static MP_DEFINE_CONST_DICT(static_class_")  # a dict object and its table entry
+    members = len(re.findall(r"^    \{ MP_ROM_QSTR\(MP_QSTR_\w+\), MP_ROM_", text, re.M))
+    return text.count("static const mp_obj_fun_bc_t ") * 24 + defaults * 4 + classes * 24 + members * 8
 
 
 def main(argv):

@@ -76,6 +76,7 @@ def _hold(freed):
 _TLS_BAD_INPUT = const(-0x7100)
 _TLS_INVALID_RECORD = const(-0x7200)
 _CLOSE_TLS = const(1015)  # Closed's code for either (link.py: _CLOSE_TLS too)
+_CLOSE_NORMAL = const(1000)  # wscodec.CLOSE_NORMAL, a constant default: close() made static (frozen-static-functions.patch)
 
 
 async def _alarm(t, ms):
@@ -321,7 +322,7 @@ class WebSocket:
     async def ping(self, payload=b""):
         await self._send(wc.OP_PING, payload)
 
-    async def close(self, code=wc.CLOSE_NORMAL):
+    async def close(self, code=_CLOSE_NORMAL):
         """Start the close handshake; recv() then ends with Closed when the server answers."""
         if not self._closing:
             self._closing = True

@@ -10,35 +10,33 @@ KB = 1024
 # (path, label, done at, aim, next lever)
 TARGETS = (
     ("ram32.after_boot", "heap after boot, idle", 16 * KB, 12 * KB,
-     "since stop 29 the resident modules' function objects are in ROM "
-     "(boards/common/frozen-static-functions.patch: 5.7 kB, those with constant defaults "
-     "included). Of the lite build's 17.3 kB, the modules imported at start are about 9.8 kB: "
-     "their dict tables (a module's globals, a class's methods; a table does not shrink with "
-     "a name less), class objects and module-level objects (ws's 512-byte send buffer); "
-     "asyncio's are 1.6 kB of it. Beside the modules: the simulator board 2.0 kB, the "
-     "services' state 1.7 kB, the tasks with their frames, the link and session objects and "
-     "the 512-byte receive buffer. Next: class objects and their method tables made static as "
-     "the function objects are (classes whose body only defines methods; a larger change to "
-     "MicroPython's core), then fewer classes and attributes at start"),
+     "within 16 kB since stop 29: the resident modules' function objects and class dicts are "
+     "in ROM (boards/common/frozen-static-functions.patch: 8.7 kB). Of the lite build's "
+     "14.3 kB, the simulator board is 2.0 kB, the services' state 1.7 kB; the rest is the "
+     "modules' globals tables and type objects, the tasks with their frames, the link and "
+     "session objects and the 512-byte send and receive buffers. Next: the classes the patch "
+     "leaves in the heap (Store and SimBoard, whose methods are decorated: a ROM staticmethod "
+     "and property would do), the type objects themselves (80 bytes each, about 20), then "
+     "fewer instance attributes at start"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
      "the costliest message parsed is the peak, about 12 kB over the live heap: the largest "
      "RequestStartTransaction padded with customData to MaxMessageBytes (4 kB text, 4.3 kB "
      "parsed alone: tools/footprint/parsecost.py) handled while a transaction runs, its 4 kB "
-     "text needing a hole that size (at a heap 1 kB below the least, allocating it fails). "
-     "Every kB cut after boot counts here too. Then: a smaller bound on what a legal message "
-     "builds (the weight of the heaviest legal request, 6.8 kB, instead of 7 kB), the schema "
-     "check building no path strings. Not a smaller MaxMessageBytes: every build handles "
-     "UpdateFirmware, whose signingCertificate is a PEM of up to 4 kB"),
+     "text needing a hole that size. The handler's module (remotecontrol) and the modules a "
+     "transaction loads (lift, metering) are made in the heap then: making them static too "
+     "would keep their globals for good, so a lever only with a way to let go of a static "
+     "module. Then: a smaller bound on what a legal message builds (the weight of the "
+     "heaviest legal request, 6.8 kB, instead of 7 kB), the schema check building no path "
+     "strings. Not a smaller MaxMessageBytes: every build handles UpdateFirmware, whose "
+     "signingCertificate is a PEM of up to 4 kB"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
-     "the 16 kB input record buffer is most of it (the 2 kB-input build where the CSMS honours "
-     "max_fragment_length); per step (stop 29, before the static function objects took 4.6 "
-     "kB off every step) the handshake at boot needed about 55.7 kB and the largest message "
-     "about 60 kB, its 4 kB text in a heap the input buffer splits. "
-     "MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH was tried: idle over wss:// fell 14 kB (the buffers "
-     "shrink to the negotiated fragment length) but the least heap did not move (the "
-     "handshake and a reconnection still need the 16 kB input buffer whole, and a resize "
-     "fails in a tight heap). So only the heap after boot moves it: each kB there is a kB "
-     "here"),
+     "within 50 kB since stop 29 (the static functions and class dicts); the 16 kB input "
+     "record buffer is most of it (the 2 kB-input build where the CSMS honours "
+     "max_fragment_length). MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH was tried: idle over wss:// "
+     "fell 14 kB (the buffers shrink to the negotiated fragment length) but the least heap "
+     "did not move (the handshake and a reconnection still need the 16 kB input buffer "
+     "whole, and a resize fails in a tight heap). So the heap after boot and the costliest "
+     "message move it: each kB there is a kB here"),
     ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
      "within the whitepaper's 50 kB since stop 27 (a hard budget); follows the ws:// least "
      "heap; mbedTLS's handshake peak (certificate parsing) next"),
