@@ -10,8 +10,8 @@ function descriptors and constant tables still go to the heap; its heap figures 
 times what the same code needs frozen on a 32-bit board. So the RAM budget is checked here.
 Every build has boards/common/frozen-static-functions.patch applied, as the boards' firmware
 builds do (MICROPY_MODULE_FROZEN_STATIC): the modules a station keeps from start
-(profiles.RESIDENT, with the simulator board's and asyncio) have their function objects in
-ROM, not in the heap.
+(profiles.RESIDENT, with the simulator board's and asyncio) have their function objects and
+class dicts in ROM, not in the heap; MP32_NO_STATIC=1 builds as without it (to compare).
 
 What it needs, all fetched into .venv/mp32/ once (no root):
 - MicroPython source: Debian's micropython_1.26.1+ds.orig.tar.xz, with Debian's mbedTLS 3.6.7
@@ -283,6 +283,7 @@ def _build(profile, tls=None):
         raise Unavailable("%s lacks boards/common/frozen-static-functions.patch (patch -p1 < it)" % src)
     tls_c, tls_make = tls_flags(src, tls)
     cflags, ldflags = toolchain()
+    static = 0 if os.environ.get("MP32_NO_STATIC") else 1  # comparisons: a build as without the patch
     if not (src / "mpy-cross" / "build" / "mpy-cross").exists():
         log("mp32: building mpy-cross")
         _run(["make", "-C", str(src / "mpy-cross"), "-j%d" % (os.cpu_count() or 2)])
@@ -295,7 +296,7 @@ def _build(profile, tls=None):
     build_dir = CACHE / ("build-unix32" + ("-tls-" + tls if tls else ""))
     flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
              "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1",
-                                                   "-DMICROPY_MODULE_FROZEN_STATIC=1"] + tls_c),
+                                                   "-DMICROPY_MODULE_FROZEN_STATIC=%d" % static] + tls_c),
              "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make
     stamp = build_dir / "flags"
     if not stamp.exists() or stamp.read_text() != repr((str(src), flags)):  # make does not see flags
@@ -309,7 +310,8 @@ def _build(profile, tls=None):
     # BASE (checked out later) the working tree's older sources would be left out
     shutil.rmtree(build_dir / "frozen_mpy", ignore_errors=True)
     _run(["make", "-C", str(src / "ports" / "unix"), "-j%d" % (os.cpu_count() or 2), "BUILD=%s" % build_dir,
-          "FROZEN_MANIFEST=%s" % man] + flags, env=dict(os.environ, MICROPY_FROZEN_STATIC=profiles.resident_files("sim")))
+          "FROZEN_MANIFEST=%s" % man] + flags,
+         env=dict(os.environ, MICROPY_FROZEN_STATIC=profiles.resident_files("sim") if static else ""))
     stamp.write_text(repr((str(src), flags)))
     exe = OUT / ("micropython-" + profile + ("-tls-" + tls if tls else ""))
     tmp = exe.with_suffix(".new")
