@@ -12,7 +12,7 @@ from helpers import PROFILE, listener, wait_until
 from test_device_model import cv, get
 from test_firmware_update import signers, station, update  # noqa: F401  (fixtures)
 from test_logs import get_log
-from test_transactions import TAG, fast, relays, tes, wait_te  # noqa: F401  (fixture)
+from test_transactions import TAG, fast, relays, relays_become, tes, wait_te  # noqa: F401  (fixture)
 
 OTHER = "CC33DD44"
 REMOTE = {"idToken": "REMOTE1", "type": "Central"}
@@ -105,7 +105,7 @@ def test_TC_F_01_CS_remote_start_cable_plugin_first(csms, fast):
     authorized_remote(csms, remote_start_id=77)
     started = wait_te(csms, "Started")
     check_remote_started(started, remote_start_id=77)
-    assert relays(s)[-1] is True
+    relays_become(s, [False, True])
     energy_transfer_started(csms, s, started["transactionInfo"]["transactionId"])
 
 
@@ -192,7 +192,7 @@ def test_TC_F_08_CS_remote_stop_success(csms, fast):
     ended = wait_te(csms, "Ended")
     assert ended["transactionInfo"]["transactionId"] == tx_id
     assert ended["triggerReason"] == "RemoteStop" and ended["transactionInfo"]["stoppedReason"] == "Remote"
-    assert relays(s) == [False, True, False]
+    relays_become(s, [False, True, False])
     s.send(op="unplug", evse=1)  # EVDisconnected: the connector is free again
     wait_until(lambda: sns(csms)[-1]["connectorStatus"] == "Available", 5, lambda: "Available: %r" % sns(csms))
     assert len(tes(csms, tx_id)) == len(tes(csms))  # and no other transaction came and went
@@ -221,7 +221,7 @@ def test_TC_E_35_CS_stop_option_power_path_closed_remote_stop(csms, fast):
     assert ended["transactionInfo"]["transactionId"] == tx_id
     assert len([mv for mv in ended["meterValue"] if mv["sampledValue"][0].get("context") == "Transaction.End"]) == 1
     # the power path opened: that ends a PowerPathClosed transaction, with the cable still in
-    assert relays(s) == [False, True, False]
+    relays_become(s, [False, True, False])
     assert sns(csms)[-1]["connectorStatus"] == "Occupied"
 
 

@@ -30,6 +30,13 @@ def relays(sim, evse=1):
     return [e["closed"] for e in sim.find(ev="relay", evse=evse)]
 
 
+def relays_become(sim, want, evse=1):
+    """Wait for the contactor's moves to be want: the station shows a move before it writes the
+    TransactionEvent it causes (app.py service()), but its stdout may reach the test after the
+    CSMS has the message."""
+    wait_until(lambda: relays(sim, evse) == want, 5, lambda: "contactor moves %r, not %r" % (relays(sim, evse), want))
+
+
 def complete(csms, tx_id):
     """A transaction as the CSMS saw it: Started first, Ended last, seqNo 0..n without gaps,
     energy never going down. A message sent again after a power cut (its answer was not read
@@ -174,7 +181,7 @@ def test_TC_E_01_CS_transaction_starts_when_the_power_path_closes(csms, fast):
     authorized_local(csms, s)
     started = wait_te(csms, "Started")
     check_started(started, "Authorized")
-    assert relays(s) == [False, True]
+    relays_become(s, [False, True])
     assert len(tes(csms)) == 1
     energy_transfer_started(csms, s, started["transactionInfo"]["transactionId"])
 
@@ -265,7 +272,7 @@ def test_TC_E_06_CS_local_stop_accepted(csms, fast):
     assert len(csms.inbound("Authorize")) == 1
     # EVConnectedPostSession: the EV still plugged in, no energy, the connector still Occupied
     assert ended["transactionInfo"]["chargingState"] == "EVConnected"
-    assert relays(s) == [False, True, False]
+    relays_become(s, [False, True, False])
     assert sns(csms)[-1] == "Occupied"
     # EVDisconnected: the cable leaves, the connector is Available, no more TransactionEvents
     s.send(op="unplug", evse=1)
@@ -287,7 +294,7 @@ def test_TC_E_07_CS_stop_option_power_path_closed_local_stop(csms, fast):
     assert ended["transactionInfo"]["transactionId"] == tx_id
     assert len([mv for mv in ended["meterValue"] if mv["sampledValue"][0].get("context") == "Transaction.End"]) == 1
     # the contactor opened: that, not the card, ends a PowerPathClosed transaction
-    assert relays(s) == [False, True, False]
+    relays_become(s, [False, True, False])
     s.send(op="unplug", evse=1)
     wait_until(lambda: sns(csms)[-1] == "Available", 5, lambda: "Available: %r" % sns(csms))
 
@@ -334,7 +341,7 @@ def test_TC_C_39_CS_authorization_by_group_id_success(csms, fast):
     assert ended["triggerReason"] == "StopAuthorized" and ended["transactionInfo"]["stoppedReason"] == "Local"
     assert ended["idToken"] == {"idToken": "B1", "type": "ISO14443"}
     assert ended["transactionInfo"]["transactionId"] == tx_id
-    assert relays(s) == [False, True, False]
+    relays_become(s, [False, True, False])
 
 
 @pytest.mark.octt("TC_C_42_CS")
@@ -403,7 +410,7 @@ def test_TC_E_16_CS_deauthorized_by_transaction_event_response(csms, fast):
     assert ended["triggerReason"] == "Deauthorized" and ended["transactionInfo"]["stoppedReason"] == "DeAuthorized"
     assert ended["transactionInfo"]["chargingState"] in ("EVConnected", "SuspendedEVSE")
     assert ended["transactionInfo"]["transactionId"] == started["transactionInfo"]["transactionId"]
-    assert relays(s) == [False, True, False]
+    relays_become(s, [False, True, False])
 
 
 def test_id_token_evse_list_picks_the_allowed_evse(csms, fast):
