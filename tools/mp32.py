@@ -177,7 +177,7 @@ def _mfl_patch(tree):
 
 def _static_patch(tree):
     """Apply boards/common/frozen-static-functions.patch (as the boards' builds do), once: the
-    resident modules' function objects in ROM (profiles.RESIDENT)."""
+    resident modules' function objects and class dicts in ROM (profiles.RESIDENT)."""
     if STATIC_MARK not in (tree / "py" / "mpconfig.h").read_text():
         _run(["patch", "-p1", "--forward", "-i", str(STATIC_PATCH)], cwd=tree)
 
@@ -293,7 +293,7 @@ def _build(profile, tls=None):
     OUT.mkdir(parents=True, exist_ok=True)
     man = OUT / ("manifest-%s.py" % profile)
     manifest(profile, man)
-    build_dir = CACHE / ("build-unix32" + ("-tls-" + tls if tls else ""))
+    build_dir = _build_dir(tls)
     flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
              "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1",
                                                    "-DMICROPY_MODULE_FROZEN_STATIC=%d" % static] + tls_c),
@@ -320,11 +320,15 @@ def _build(profile, tls=None):
     return exe
 
 
+def _build_dir(tls):
+    return CACHE / ("build-unix32" + ("-tls-" + tls if tls else ""))
+
+
 def static_ram(tls=None):
     """Static RAM (outside the GC heap) the last build spends on the module contexts of the
     static modules (frozen-static-functions.patch): 16 bytes each on 32 bits, the module objects
     that were in the heap."""
-    text = (CACHE / ("build-unix32" + ("-tls-" + tls if tls else "")) / "frozen_content.c").read_text()
+    text = (_build_dir(tls) / "frozen_content.c").read_text()
     m = re.search(r"^mp_module_context_t mp_frozen_static_ctx\[(\d+)\];", text, re.M)
     return int(m.group(1)) * 16 if m else 0
 
@@ -335,7 +339,7 @@ def static_rom(tls=None):
     module's table (16 + 8 bytes on 32 bits) and 4 bytes per default it holds; per class made
     static, its dict object and table entry (16 + 8) and 8 bytes per member: the simulator
     board's, asyncio's and the profile's resident modules'."""
-    text = (CACHE / ("build-unix32" + ("-tls-" + tls if tls else "")) / "frozen_content.c").read_text()
+    text = (_build_dir(tls) / "frozen_content.c").read_text()
     defaults = sum(len(m.split(",")) for m in re.findall(r"\.extra_args = \{ (.*) \},", text))
     classes = text.count("static MP_DEFINE_CONST_DICT(static_class_")  # a dict object and its table entry
     members = len(re.findall(r"^    \{ MP_ROM_QSTR\(MP_QSTR_\w+\), MP_ROM_", text, re.M))

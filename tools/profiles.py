@@ -45,11 +45,13 @@ SIM_SHARED = ("hw/__init__", "hw/inputs")  # the shared board modules the simula
 DEVICE_BOARD = ("hw", "drivers")
 
 # The modules a station imports at start and never lets go of (the rest are loaded on use and
-# let go of: ocpp_lite/station.py's release()): frozen with their function objects in ROM and
+# let go of: ocpp_lite/station.py's release()): frozen with their function objects and class
+# dicts in ROM and
 # their module object in static RAM (boards/common/frozen-static-functions.patch, mpy-tool.py's
 # MICROPY_FROZEN_STATIC). host_tests/test_footprint.py checks the list against the modules the
 # simulated station of every profile has loaded after boot. A module listed that a build lets go
-# of keeps its globals until it is imported again; one left out has its functions in the heap.
+# of keeps its globals until it is imported again; one left out has its functions and class
+# dicts in the heap.
 RESIDENT = (
     "ocpp_lite/__init__", "ocpp_lite/availability", "ocpp_lite/dispatch", "ocpp_lite/security",
     "ocpp_lite/station", "ocpp_lite/transactions", "ocpp_lite/smartcharging",
@@ -62,14 +64,13 @@ RESIDENT = (
 )
 # what each board adds: its own modules imported at start (boards/<board>/ and firmware/hw,
 # firmware/drivers), and MicroPython's asyncio (frozen on every board)
+_DEVICE_RESIDENT = ("main", "board", "pins", "hw/appdir", "hw/main", "hw/board", "hw/evse", "hw/wifi",
+                    "runtime/bundle", "drivers/__init__", "drivers/cp", "drivers/mfrc522", "drivers/modbus",
+                    "drivers/relay", "drivers/s0", "drivers/sdm", "drivers/watchdog")
 BOARD_RESIDENT = {
     "sim": ("simboard", "main"),
-    "esp32": ("main", "board", "pins", "hw/appdir", "hw/main", "hw/board", "hw/evse", "hw/wifi", "hw/ota",
-              "runtime/bundle", "drivers/__init__", "drivers/cp", "drivers/mfrc522", "drivers/modbus",
-              "drivers/relay", "drivers/s0", "drivers/sdm", "drivers/watchdog"),
-    "rp2040": ("main", "board", "pins", "hw/appdir", "hw/main", "hw/board", "hw/evse", "hw/wifi",
-               "runtime/bundle", "drivers/__init__", "drivers/cp", "drivers/mfrc522", "drivers/modbus",
-               "drivers/relay", "drivers/s0", "drivers/sdm", "drivers/watchdog"),
+    "esp32": _DEVICE_RESIDENT + ("hw/ota",),  # the ESP32's board.py imports the OTA partition writer
+    "rp2040": _DEVICE_RESIDENT,
 }
 _ASYNCIO = ("asyncio/__init__", "asyncio/core")
 

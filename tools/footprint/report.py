@@ -141,7 +141,8 @@ def table(data):
         fig("rom.romfs_image", label="ROM: ROMFS image (with the sim board)"),
         fig("rom.board.device", label="ROM: ESP32/RP2040 board code (hw, drivers)"),
         fig("ram32.static_rom", label="ROM: functions and class dicts out of the heap [%s]" % b32),
-    ] + [fig("ram32.static_ram", label="RAM: static module objects, outside the heap [%s]" % b32)] + [fig(key + "." + path, label="RAM: %s [%s]" % (what, tag))
+        fig("ram32.static_ram", label="RAM: static module objects, outside the heap [%s]" % b32),
+    ] + [fig(key + "." + path, label="RAM: %s [%s]" % (what, tag))
          for key, tag in (("ram32", b32), ("ram", bits)) for path, what in RAM_ROWS
          if key == "ram" or path in RAM32_ROWS] + [
         fig("ram32.%s.%s" % (key, path), label="RAM: %s, %s [%s]" % (what, tls, b32))
