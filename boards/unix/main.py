@@ -93,6 +93,7 @@ def _provision(store, o):
 
 def main():
     import asyncio
+    import gc
 
     try:
         o = _args(sys.argv[1:])
@@ -108,6 +109,7 @@ def main():
 
     store = Store(state)
     _provision(store, o)
+    gc.collect()  # the board lives for good: placed low, not above provisioning's garbage
     board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], state, flash)
     if o.get("stalls"):  # tools.footprint stalls: the mem probe also gives the longest loop stall
         board.stalls = 0
@@ -123,6 +125,7 @@ def main():
             from runtime.store import Store
 
             board.info["firmwareVersion"] = __version__
+            gc.collect()  # so is the station: App and Store low in the heap, below the free block
             why = asyncio.run(App(board, Store(state)).main())
         except Exception as e:
             if not (bundles and bundles.on_trial()):

@@ -24,6 +24,7 @@ def run(make_board, root=STATE):
         os.mkdir(root)
     except OSError:
         pass  # exists
+    gc.collect()  # the store and the board live for good: placed low, below the imports' garbage
     store = Store(root)
     board = make_board(store)
     if not _provisioned(store):
