@@ -174,6 +174,26 @@ def test_data_of_any_shape_is_its_text_and_legal_custom_data_is_dropped_unbuilt(
     assert m["after"] == ["x" * 70] and type(m["after"][0]) is str
 
 
+def test_a_long_custom_data_alone_costs_no_lifting():
+    """A legal customData the check blanked is all the long strings there are: engine/lift.py
+    is not imported nor the parsed value walked for markers (the reference session's largest
+    message is padded so)."""
+    import sys
+    from ocpp_lite.station import forget
+
+    forget("ocpp_lite.engine.lift")  # (the package's attribute too: a later import makes it afresh)
+    payload = {"evseId": 1, "idToken": {"idToken": "T", "type": "Central"}, "remoteStartId": 1,
+               "customData": {"vendorId": "v" * 200}}
+    buf = bytearray(json.dumps([2, "c", "RequestStartTransaction", payload]).encode())
+    m = rpc.parse(buf)[3]
+    assert m["customData"] == {"vendorId": ""} and m["idToken"]["idToken"] == "T", m
+    assert "ocpp_lite.engine.lift" not in sys.modules
+    payload["idToken"]["idToken"] = "t" * 70  # a string to lift besides
+    m = rpc.parse(bytearray(json.dumps([2, "c", "RequestStartTransaction", payload]).encode()))[3]
+    assert m["idToken"]["idToken"] == "t" * 70 and m["customData"] == {"vendorId": ""}, m
+    assert "ocpp_lite.engine.lift" in sys.modules
+
+
 def test_a_kept_value_with_bad_utf8_is_an_rpc_framework_error():
     buf, _ = _big({"vendorId": "v", "data": "x" * 600})
     buf[-100] = 0xFF

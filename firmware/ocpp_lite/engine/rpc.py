@@ -57,7 +57,7 @@ def parse(buf, admit=None):
         if bits & _HEAVY:
             raise ValueError
         text = buf
-        if longs:
+        if longs and _lifts(longs):
             from . import lift
 
             lifted = lift.lift(buf, longs)
@@ -103,6 +103,15 @@ def parse(buf, admit=None):
     if type(kind) is not int:
         raise CallError(_RPC_FRAMEWORK, "messageTypeId is not a number", mid or "-1")
     raise CallError(_TYPE_NOT_SUPPORTED, "unknown messageTypeId", mid or "-1")
+
+
+def _lifts(longs):
+    """Whether check's longs list a string for engine/lift.py: not only the blanks of a
+    customData it dropped (start, -1 - end), which lift would leave as they are."""
+    for j in range(0, len(longs), 2):
+        if longs[j] < 0 or longs[j + 1] >= 0:
+            return True
+    return False
 
 
 def head(buf):
