@@ -61,8 +61,10 @@ def admit(st, action, size):
     """Raises the CallError that answers a CALL of action, size bytes long, before its payload
     is parsed (engine/rpc.py parse): NotSupported or NotImplemented for an action this build
     does not handle, FormatViolation over DeviceDataCtrlr.BytesPerMessage[action] (GetVariables:
-    B06.FR.17; SetVariables likewise in B05)."""
-    handler(st, action)
+    B06.FR.17; SetVariables likewise in B05). The handler's code is not loaded for it
+    (Station.offers): the parse's heap peak has only the text and what it builds."""
+    if not st.offers(_service(action)):
+        raise _unsupported(action)
     if action in _SIZED and size > st.devmodel.get("DeviceDataCtrlr.BytesPerMessage[%s]" % action):
         raise CallError(_FORMAT, "message over BytesPerMessage[%s]" % action)
 
@@ -70,13 +72,22 @@ def admit(st, action, size):
 def handler(st, action):
     """The handler of action on station st (a bound method). Raises CallError NotSupported /
     NotImplemented."""
+    s = getattr(st, _service(action))
+    if s is None:
+        raise _unsupported(action)
+    return getattr(s, action)
+
+
+def _service(action):
+    """The name of the station's service that handles action (TABLE). Raises CallError
+    NotSupported / NotImplemented for an action not in it."""
     for a, service in TABLE:
         if a == action:
-            s = getattr(st, service)
-            if s is not None:
-                return getattr(s, action)
-            break
-    else:
-        if len(action) > _LONGEST or " " in action or (" " + action + " ") not in _OTHERS:
-            raise CallError(_NOT_IMPLEMENTED, "unknown action")
-    raise CallError(_NOT_SUPPORTED, action + " is not supported by this build")
+            return service
+    if len(action) > _LONGEST or " " in action or (" " + action + " ") not in _OTHERS:
+        raise CallError(_NOT_IMPLEMENTED, "unknown action")
+    raise _unsupported(action)
+
+
+def _unsupported(action):
+    return CallError(_NOT_SUPPORTED, action + " is not supported by this build")

@@ -31,6 +31,38 @@ def test_a_handler_and_its_code_are_released_once_answered():
     assert st.loaded("provisioning") is None
 
 
+def test_a_call_is_admitted_without_loading_its_handlers_code():
+    """dispatch.admit runs before the payload is parsed: the handler's module is not in the
+    heap during the parse (Station.offers). The first time, the service is created to find out
+    whether the build has it, and let go of at once; afterwards it is not even created."""
+    from ocpp_lite import dispatch
+    from ocpp_lite.engine.rpc import CallError
+
+    st = _accepted()
+    for _ in range(2):
+        dispatch.admit(st, "GetVariables", 100)
+        assert st.loaded("provisioning") is None
+        assert "ocpp_lite.provisioning.variables" not in sys.modules
+    had = set(sys.modules)
+    dispatch.admit(st, "RequestStopTransaction", 100)
+    assert st.loaded("remote") is None and set(sys.modules) == had
+    dispatch.admit(st, "RequestStopTransaction", 100)  # remembered: nothing imported again
+    assert set(sys.modules) == had
+    try:
+        dispatch.admit(st, "SendLocalList", 100)  # known to OCPP 2.0.1, in no block here
+        raise AssertionError("admitted")
+    except CallError as e:
+        assert e.args[0] == "NotSupported", e.args
+    try:  # over BytesPerMessage[SetVariables]: answered before the code is loaded
+        dispatch.admit(st, "SetVariables", 100000)
+        raise AssertionError("admitted")
+    except CallError as e:
+        assert e.args[0] == "FormatViolation", e.args
+    assert "ocpp_lite.provisioning.variables" not in sys.modules
+    r = _request(st, "g1", "GetVariables", _GETVAR)  # and the handler still answers
+    assert r[2]["getVariableResult"][0]["attributeStatus"] == "Accepted", r
+
+
 def test_a_busy_service_is_kept_until_its_work_ends():
     st = _accepted()
     frames = []

@@ -32,6 +32,9 @@ class St:
     def attempts(self):
         return 3, 10
 
+    def offers(self, name):  # (Station.offers: whether the build has the service)
+        return getattr(self, name, None) is not None
+
 
 def _receive(s, st, buf, now):
     """The session's part of taking a frame (Session.receive without the dispatch and the
