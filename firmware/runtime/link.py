@@ -227,7 +227,7 @@ class Link:
         idle())."""
         app = self.app
         while True:
-            msg = await w.recv()
+            msg = await w.recv()  # the text in a list, which the session empties
             try:
                 app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
             except MemoryError:

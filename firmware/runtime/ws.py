@@ -233,8 +233,9 @@ class WebSocket:
             n -= k
 
     async def recv(self):
-        """The next text message as a bytearray; one over the bound cut to its first _KEEP
-        bytes, with self.over set to its size. Answers pings and the close handshake. The wait
+        """The next text message as a bytearray in a list of one (the session takes it out:
+        no frame on the way holds the text then, so it is let go of once parsed); one over the
+        bound cut to its first _KEEP bytes, with self.over set to its size. Answers pings and the close handshake. The wait
         for a frame to start has no bound (the idle check is the link's: link.py idle()); once
         a frame has started, it must arrive within the timeout. Raises Closed when the
         WebSocket ends."""
@@ -265,7 +266,9 @@ class WebSocket:
                     total += n
                     if fin:
                         self.over = total if total > self.max else 0
-                        return msg
+                        data = [msg]  # (see recv's docstring)
+                        msg = None
+                        return data
         except ValueError as e:  # wscodec: the server broke RFC 6455 (close code, text)
             code, why = e.args if len(e.args) == 2 else (wc.CLOSE_PROTOCOL, str(e))
             await self.close(code)

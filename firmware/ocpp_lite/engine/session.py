@@ -189,7 +189,12 @@ class Session:
     def receive(self, buf, now, over=0):
         """Take one text message: answer a CALL (its handler's result or a CALLERROR), give a
         response to the owner of the CALL it answers; then let the station do what is due.
-        over: the size of a message over MaxMessageBytes, of which buf is only the head."""
+        buf: the text, or a list holding it, which receive empties: the caller then keeps no
+        reference, and the text (MaxMessageBytes of heap) is let go of once parsed, before the
+        handler runs. over: the size of a message over MaxMessageBytes, of which buf is only
+        the head."""
+        if type(buf) is list:
+            buf = buf.pop()
         st = self._st
         self._now = now
         try:
@@ -200,6 +205,7 @@ class Session:
             if mid:  # a CALL not parsed: answered, so the CSMS need not wait for its timeout
                 self.reply_error(mid, _INTERNAL, "out of memory")
             st.out_of_memory("receive", now)
+        buf = None  # (what the handler needs of it, the parsed value holds)
         if m:
             self._dispatch(st, m[0], m[1], m[2], now)
         st.tick(now)
