@@ -30,6 +30,9 @@ _MAX_WAIT = const(60000)  # the runtime wakes at least once a minute
 _TIME = const(-4)  # engine/schema.py's date-time field type
 _REQ = const(1)  # engine/schema.py's required flag
 _HB_RESP = const((("currentTime", _TIME, _REQ),))
+# The services made on use whose module a build profile may leave out (tools/profiles.py;
+# __getattr__ gives None for them then): every build has the others' code
+_OPTIONAL = const(("certquery",))
 
 
 def forget(m):
@@ -66,7 +69,6 @@ class Station:
         # The blocks whose code only a CSMS request (or a tap) needs are created when first
         # used (__getattr__): their code costs no RAM until then.
         self._lazy = {}  # service name: (the service, the modules its creation imported), once created
-        self._found = []  # services created on use that offers() found in the build
         self.info = info
         self.reason = reason  # BootReasonEnumType of this power-up (provisioning/boot.py)
         self.hw = hw
@@ -163,33 +165,26 @@ class Station:
         if self.rpc.later is not None:
             return
         for name, (s, code) in list(self._lazy.items()):
-            if not (hasattr(s, "busy") and s.busy()):
-                self._let_go(name, s, code)
-
-    def _let_go(self, name, s, code):
-        if name == "firmware":
-            self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
-        elif name == "network":
-            self._net = (s.doc, s.active_slot)
-        del self._lazy[name]
-        for m in [m for m in sys.modules if m in code or m.rpartition(".")[0] in code]:
-            forget(m)
+            if hasattr(s, "busy") and s.busy():
+                continue
+            if name == "firmware":
+                self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
+            elif name == "network":
+                self._net = (s.doc, s.active_slot)
+            del self._lazy[name]
+            for m in [m for m in sys.modules if m in code or m.rpartition(".")[0] in code]:
+                forget(m)
 
     def offers(self, name):
-        """Whether this build has service name, without keeping its code: a service created on
-        use is created the first time it is asked for, and let go of at once if it was not
-        there (a CALL is admitted before its payload is parsed, dispatch.py admit: the parse
-        need not find the handler's code in the heap); what was found is remembered."""
-        if name in self._lazy or name in self._found:
-            return True
-        if getattr(self, name) is None:  # (a service created on use, or one made at start)
-            return False
-        s = self._lazy.get(name)
-        if s is not None:
-            self._found.append(name)
-            if not (hasattr(s[0], "busy") and s[0].busy()):
-                self._let_go(name, s[0], s[1])
-        return True
+        """Whether this build has service name, without loading its code (a CALL is admitted
+        before its payload is parsed, dispatch.py admit: the parse need not find the
+        handler's code in the heap). A service made at start is there unless None; one made on
+        use is there in every build but those a profile may leave out (_OPTIONAL), which is
+        looked for (its code then loaded: the certificate queries' requests are small)."""
+        d = self.__dict__
+        if name in d:
+            return d[name] is not None
+        return name not in _OPTIONAL or getattr(self, name) is not None
 
     def loaded(self, name):
         """The service name if it was created (__getattr__), else None."""

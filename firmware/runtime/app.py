@@ -44,8 +44,8 @@ class App:
     def __init__(self, board, store):
         # Collect often, not only when the heap is full: garbage then never piles up, so what
         # lives long is placed low, and the heap keeps a large free block for messages (with
-        # collections only when full, a 50 kB heap had no free piece of 2 kB after boot).
-        gc.collect()
+        # collections only when full, a 50 kB heap had no free piece of 2 kB after boot). The
+        # board's main collects before making the App (hw/main.py, boards/unix/main.py).
         gc.threshold((gc.mem_free() + gc.mem_alloc()) // _GC_SHARE)
         self.board = board
         self.store = store
