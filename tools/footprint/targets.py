@@ -19,24 +19,28 @@ TARGETS = (
      "and property would do), the type objects themselves (80 bytes each, about 20), then "
      "fewer instance attributes at start"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
-     "the costliest message parsed is the peak, about 12 kB over the live heap: the largest "
-     "RequestStartTransaction padded with customData to MaxMessageBytes (4 kB text, 4.3 kB "
-     "parsed alone: tools/footprint/parsecost.py) handled while a transaction runs, its 4 kB "
-     "text needing a hole that size. The handler's module (remotecontrol) and the modules a "
-     "transaction loads (lift, metering) are made in the heap then: making them static too "
-     "would keep their globals for good, so a lever only with a way to let go of a static "
-     "module. Then: a smaller bound on what a legal message builds (the weight of the "
-     "heaviest legal request, 6.8 kB, instead of 7 kB), the schema check building no path "
-     "strings. Not a smaller MaxMessageBytes: every build handles UpdateFirmware, whose "
-     "signingCertificate is a PEM of up to 4 kB"),
+     "within 24 kB since stop 30, within the spread of a quick report (+-2 kB): the board's "
+     "lasting objects made low in the heap, no lifting for a blanked customData, the "
+     "handler's code loaded after the parse and the text let go of before it runs. The peak "
+     "is the costliest message's parse: the live heap while a transaction runs (about 15 kB), "
+     "its 4 kB text and its 4 kB parsed value at once. Next: the modules' globals tables "
+     "(about 4 kB over the resident modules, each grown by rehashing to the next table size: "
+     "up to a quarter of it slack; sized once by mpy-tool.py for a static module), the "
+     "reader's chain of coroutines (0.7 kB), a smaller bound on what a legal message builds "
+     "(the heaviest legal request weighs 6.8 kB, the bound is 7 kB). Not a smaller "
+     "MaxMessageBytes: every build handles UpdateFirmware, whose signingCertificate is a PEM "
+     "of up to 4 kB"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
-     "within 50 kB since stop 29 (the static functions and class dicts); the 16 kB input "
-     "record buffer is most of it (the 2 kB-input build where the CSMS honours "
-     "max_fragment_length). MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH was tried: idle over wss:// "
-     "fell 14 kB (the buffers shrink to the negotiated fragment length) but the least heap "
-     "did not move (the handshake and a reconnection still need the 16 kB input buffer "
-     "whole, and a resize fails in a tight heap). So the heap after boot and the costliest "
-     "message move it: each kB there is a kB here"),
+     "about 50 kB since stop 30, spread +-4 kB by timing in quick reports, so not yet a hard "
+     "budget: at 50 kB, 3 of 18 runs side by side failed, at the reset step's reconnection "
+     "(the handshake's ENOMEM with 25 kB free, 19 kB of it in one piece), none of 8 alone. "
+     "Not fragmentation: the heap is full: 24 kB of TLS (16.7 kB input record buffer, "
+     "2.4 kB output, 5 kB of contexts, all live from the handshake on) on top of the ws:// "
+     "peak, or the handshake's own peak on top of a booted station. Tried in stop 30: mbedTLS's record buffers allocated from the top of the GC heap "
+     "(a change to gc.c's allocator): no gain (alone, 49.9 kB without, 50.8 with). "
+     "MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH was tried before: idle fell 14 kB but the least "
+     "heap did not move (the handshake and a reconnection need the 16 kB input buffer whole). "
+     "So each kB off the ws:// peak or the after-boot heap is a kB here"),
     ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
      "within the whitepaper's 50 kB since stop 27 (a hard budget); follows the ws:// least "
      "heap; mbedTLS's handshake peak (certificate parsing) next"),
