@@ -16,6 +16,7 @@ opens it; the station never crashes (the sims fixture) and its heap does not gro
 OCPP_LITE_CHAOS_SEED picks another seed."""
 
 import collections
+import json
 import os
 import random
 import threading
@@ -51,8 +52,9 @@ def proxy(csms, closing):
 def check_one_call_outstanding(csms, proxy=None, slack=0.0):
     """Per connection, a station CALL follows the one before only after that one's CALLRESULT /
     CALLERROR or after MessageTimeout. At the CSMS (slack: how much the proxy's delays may
-    have moved a CALL's arrival), and in the proxy's record, which sees what the station sees:
-    a reply counts when it was delivered to the station. Returns the CALLs checked."""
+    have moved a CALL's arrival; None: not checked there, the proxy's stalls may hold a CALL
+    for seconds), and in the proxy's record, which sees what the station sees: a reply counts
+    when it was delivered to the station. Returns the CALLs checked."""
     problems = []
     frames = list(csms.frames)
     by_conn = collections.defaultdict(list)
@@ -62,7 +64,7 @@ def check_one_call_outstanding(csms, proxy=None, slack=0.0):
     for fs in by_conn.values():
         calls = [f for f in fs if f.direction == "in" and f.kind == 2]
         n += len(calls)
-        for x, y in zip(calls, calls[1:]):
+        for x, y in zip(calls, calls[1:]) if slack is not None else ():
             answered = any(f.direction == "out" and f.kind in (3, 4) and f.id == x.id and x.t <= f.t <= y.t
                            for f in fs)
             if not answered and y.t - x.t < T - 0.1 - slack:
@@ -73,9 +75,15 @@ def check_one_call_outstanding(csms, proxy=None, slack=0.0):
             by_conn[m["conn"]].append(m)
         for ms in by_conn.values():
             calls = [m for m in ms if m["dir"] == "up" and isinstance(m["msg"], list) and m["msg"][:1] == [2]]
+            first = {}  # message id -> when it first reached the proxy on this connection
+            for m in calls:
+                first.setdefault(m["msg"][1], m["t_in"])
             for x, y in zip(calls, calls[1:]):
+                # (a retransmission, same id, is answered by a late answer to the message sent
+                # before too, one that crossed it on the wire: delivered before it arrived)
                 answered = any(m["dir"] == "down" and isinstance(m["msg"], list) and m["msg"][0] in (3, 4)
-                               and m["msg"][1] == x["msg"][1] and x["t_in"] <= m["t_out"] <= y["t_in"] for m in ms)
+                               and m["msg"][1] == x["msg"][1] and first[x["msg"][1]] <= m["t_out"] <= y["t_in"]
+                               for m in ms)
                 if not answered and y["t_in"] - x["t_in"] < T - 0.1:
                     problems.append(("proxy", x["text"][:60], y["text"][:60], round(y["t_in"] - x["t_in"], 3)))
     assert not problems, problems
@@ -127,23 +135,29 @@ def check_relay(sim, evse=1):
     """The contactor closes right after a transaction starts and opens right before it ends,
     never in between (a network fault does not stop charging), and is open at the end. An
     unplugged EV opens it twice: the interlock at once, then the station as it ends the
-    transaction. Returns the number of transactions seen."""
-    closed, in_tx, ending, n = False, False, False, 0
-    for e in [e for _, e in list(sim.events) if e.get("evse") == evse and e.get("ev") in ("relay", "tx")]:
+    transaction; between the two the station, which has not yet heard of the unplug, may still
+    report the transaction (an Updated: the meter's sample, the charging state the power
+    falling to 0 gives). Returns the number of transactions seen."""
+    closed, in_tx, ending, n = False, False, None, 0
+    seen = [e for _, e in list(sim.events) if e.get("evse") == evse and e.get("ev") in ("relay", "tx")]
+    for i, e in enumerate(seen):
         if ending and e["ev"] == "relay" and not e["closed"]:
             continue
-        assert not ending or e["ev"] == "tx" and e["event"] == "Ended", ("the contactor opened inside a transaction", e)
+        if ending == "interlock" and e["ev"] == "tx" and e["event"] == "Updated":
+            continue
+        assert not ending or e["ev"] == "tx" and e["event"] == "Ended", \
+            "the contactor opened inside a transaction: %s" % json.dumps(seen[max(0, i - 4):i + 2])
         if e["ev"] == "relay":
             assert e["closed"] != closed or not in_tx, e
             assert not e["closed"] or in_tx, ("the contactor closed outside a transaction", e)
-            ending = in_tx and not e["closed"]
+            ending = (e.get("by") or "station") if in_tx and not e["closed"] else None
             closed = e["closed"]
         elif e["event"] == "Started":
             assert not in_tx and not closed, e
             in_tx, n = True, n + 1
         elif e["event"] == "Ended":
             assert in_tx and not closed, ("Ended with the contactor closed", e)
-            in_tx = ending = False
+            in_tx, ending = False, None
         else:
             assert in_tx, e
     assert not closed
@@ -339,7 +353,7 @@ def test_E11_E12_network_chaos_during_charging_delivers_exactly_once(csms, sims,
     try:
         assert not [line for line in s.log if "given up" in line], "\n".join(s.log)
         r["txs"], r["messages"], r["retrans"] = check_kept_messages(csms, s)
-        r["calls"] = check_one_call_outstanding(csms, proxy, slack=1.2)
+        r["calls"] = check_one_call_outstanding(csms, proxy, slack=None)  # (stalls of up to 6 s)
         r["backoff"] = len(check_backoff(proxy, 1, 1, 2))
         r["relay"] = check_relay(s)
         r["heap"] = (heap0, live_heap(s, 2))
