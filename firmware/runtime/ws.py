@@ -235,10 +235,10 @@ class WebSocket:
     async def recv(self):
         """The next text message as a bytearray in a list of one (the session takes it out:
         no frame on the way holds the text then, so it is let go of once parsed); one over the
-        bound cut to its first _KEEP bytes, with self.over set to its size. Answers pings and the close handshake. The wait
-        for a frame to start has no bound (the idle check is the link's: link.py idle()); once
-        a frame has started, it must arrive within the timeout. Raises Closed when the
-        WebSocket ends."""
+        bound cut to its first _KEEP bytes, with self.over set to its size. Answers pings and
+        the close handshake. The wait for a frame to start has no bound (the idle check is the
+        link's: link.py idle()); once a frame has started, it must arrive within the timeout.
+        Raises Closed when the WebSocket ends."""
         msg = None
         total = 0
         try:
