@@ -34,6 +34,8 @@ FAST = {"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1, "OCPPCommCtrlr.RetryBackOffR
 BIG = 3000  # bytes of DataTransfer data: a CSMS message over 2 kB
 AEAD = 24  # AES-GCM's explicit nonce and tag in a record's length
 CAUSE = "TLS: the CSMS sent a record larger than our input buffer"
+# TLS 1.2 AES-GCM suites (IANA): ECDHE-ECDSA, ECDHE-RSA with AES-128/256-GCM, RSA with AES-128/256-GCM
+GCM_SUITES = {0xC02B, 0xC02C, 0xC02F, 0xC030, 0x009C, 0x009D}
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +70,11 @@ def test_2k_input_build_completes_a_session_with_a_csms_that_honours_max_fragmen
         assert t["up"]["max_fragment_length"] == 2048 == t["down"]["max_fragment_length"]
         assert 2048 < BIG and t["down"]["largest_record"] <= 2048 + AEAD
         assert t["down"]["app"] > BIG and t["connections"] == 1
+        # the boards' mbedTLS has no CBC: the ClientHello offers AES-GCM suites only (and the
+        # renegotiation SCSV), the two ECDHE-ECDSA ones of OCPP's A00.FR.318 among them
+        up, down = relay.conns[0][0].suites, relay.conns[0][1].suites
+        assert {0xC02B, 0xC02C} <= set(up) and set(up) - {0x00FF} <= GCM_SUITES, [hex(x) for x in up]
+        assert down[0] in GCM_SUITES
         assert not [line for line in s.log if CAUSE in line]
         assert s.quit() == 0
         assert not s.crashed(), "\n".join(s.log)
@@ -173,3 +180,26 @@ def test_2k_input_build_with_a_certificate_chain_over_2k_fails_cleanly(exe, pki,
     finally:
         s.close()
         c.close()
+
+
+def test_boards_tls_build_without_cbc_still_has_cryptolib_aes_cbc(exe):
+    """The boards' mbedTLS configuration leaves CBC out (OCPP's suites are AES-GCM: 288 bytes
+    less in each record buffer); boards/common/cryptolib-cbc.patch keeps cryptolib.aes's
+    MODE_CBC, made of ECB blocks: NIST SP 800-38A's CBC-AES128 and CBC-AES256 examples (F.2.1,
+    F.2.5), encrypted in one call and in two, and decrypted in place."""
+    script = """import cryptolib, binascii
+h = binascii.unhexlify
+iv = h("000102030405060708090a0b0c0d0e0f")
+pt = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51")
+for key in (h("2b7e151628aed2a6abf7158809cf4f3c"),
+            h("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")):
+    whole = cryptolib.aes(key, 2, iv).encrypt(pt)
+    e = cryptolib.aes(key, 2, iv)
+    print(binascii.hexlify(whole).decode(), whole == e.encrypt(pt[:16]) + e.encrypt(pt[16:]))
+    buf = bytearray(whole)
+    cryptolib.aes(key, 2, iv).decrypt(buf, buf)
+    print(buf == pt)
+"""
+    out = subprocess.run([str(exe), "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2", "True", "True",
+                   "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d", "True", "True"], out

@@ -27,8 +27,9 @@ directory of its own under .venv/mp32 (built once each; switching costs a relink
 - None: MicroPython's default record buffers (16 kB in, 4 kB out), as a stock firmware has;
 - "boards": the boards' own boards/rp2040/mbedtls_config_board.h (2 kB out, 16 kB in,
   MBEDTLS_SSL_MAX_FRAGMENT_LENGTH; it includes "mbedtls/mbedtls_config_port.h", here the unix
-  port's) with boards/common/tls-max-fragment-length.patch applied to the source tree and
-  MICROPY_SSL_MFL_CODE taken from boards/rp2040/mpconfigboard.h: the client asks for 2 kB records;
+  port's; no CBC: OCPP's suites are AES-GCM) with boards/common/tls-max-fragment-length.patch
+  and boards/common/cryptolib-cbc.patch applied to the source tree and MICROPY_SSL_MFL_CODE
+  taken from boards/rp2040/mpconfigboard.h: the client asks for 2 kB records;
 - "in2k": the same with OCPP_LITE_TLS_IN_LEN=2048: 2 kB both ways.
 """
 
@@ -64,6 +65,8 @@ BOARD_H = ROOT / "boards" / "rp2040" / "mpconfigboard.h"
 MFL_PATCH = ROOT / "boards" / "common" / "tls-max-fragment-length.patch"
 MFL_CALL = "mbedtls_ssl_conf_max_frag_len(&self->conf, MICROPY_SSL_MFL_CODE);"  # what the patch adds
 STATIC_PATCH = ROOT / "boards" / "common" / "frozen-static-functions.patch"
+CBC_PATCH = ROOT / "boards" / "common" / "cryptolib-cbc.patch"  # the boards' mbedTLS has no CBC
+CBC_MARK = "CBC made of ECB"  # what it adds to extmod/modcryptolib.c
 STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
 TLS_CONFIGS = {
@@ -145,6 +148,7 @@ def _source():
     _gc_heap_tls(tree)
     _mfl_patch(tree)
     _static_patch(tree)
+    _cbc_patch(tree)
     lib = tree / "lib" / "mbedtls"
     if not (lib / "include").exists():
         tls = _fetch(*MBEDTLS)
@@ -182,6 +186,13 @@ def _static_patch(tree):
         _run(["patch", "-p1", "--forward", "-i", str(STATIC_PATCH)], cwd=tree)
 
 
+def _cbc_patch(tree):
+    """Apply boards/common/cryptolib-cbc.patch (as the RP2040's build does), once: cryptolib's
+    AES-CBC without mbedTLS's CBC mode, which the boards' configuration leaves out."""
+    if CBC_MARK not in (tree / "extmod" / "modcryptolib.c").read_text():
+        _run(["patch", "-p1", "--forward", "-i", str(CBC_PATCH)], cwd=tree)
+
+
 def mfl_code():
     """MICROPY_SSL_MFL_CODE of the boards (boards/rp2040/mpconfigboard.h), e.g.
     MBEDTLS_SSL_MAX_FRAG_LEN_2048."""
@@ -199,6 +210,8 @@ def tls_flags(src, tls):
         raise ValueError("unknown TLS configuration %r" % tls)
     if MFL_CALL not in (src / "extmod" / "modtls_mbedtls.c").read_text():
         raise Unavailable("%s lacks boards/common/tls-max-fragment-length.patch (patch -p1 < it)" % src)
+    if CBC_MARK not in (src / "extmod" / "modcryptolib.c").read_text():
+        raise Unavailable("%s lacks boards/common/cryptolib-cbc.patch (patch -p1 < it)" % src)
     cflags = ["-I%s" % (src / "ports" / "unix"), "-DMICROPY_SSL_MFL_CODE=%s" % mfl_code()]
     if TLS_CONFIGS[tls][0] != 16384:
         cflags.append("-DOCPP_LITE_TLS_IN_LEN=%d" % TLS_CONFIGS[tls][0])

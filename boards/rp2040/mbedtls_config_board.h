@@ -24,6 +24,12 @@
 #undef MBEDTLS_SSL_IN_CONTENT_LEN
 #define MBEDTLS_SSL_IN_CONTENT_LEN (OCPP_LITE_TLS_IN_LEN)
 
+// No CBC: OCPP 2.0.1's cipher suites are all AES-GCM (Part 2 A00.FR.318-319), and with CBC
+// each record buffer keeps room for CBC padding and an HMAC (288 bytes more in each: 576 of the
+// heap for as long as a connection lives; about 12 kB of flash). cryptolib.aes's MODE_CBC stays,
+// made of ECB blocks: boards/common/cryptolib-cbc.patch.
+#undef MBEDTLS_CIPHER_MODE_CBC
+
 // RFC 6066 max_fragment_length: the client asks for 2 kB records (MICROPY_SSL_MFL_CODE in
 // mpconfigboard.h, with boards/common/tls-max-fragment-length.patch applied).
 #define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH

@@ -80,6 +80,22 @@ def hello_mfl(rec):
         return None
 
 
+def hello_suites(rec):
+    """The cipher suites (IANA codes) a plaintext ClientHello record rec offers, or the one a
+    ServerHello chose (a list of one); None if rec is not a whole hello."""
+    try:
+        if rec[0] != 22 or rec[5] not in (1, 2) or 9 + int.from_bytes(rec[6:9], "big") > len(rec):
+            return None
+        i = 9 + 2 + 32  # version, random
+        i += 1 + rec[i]  # session id
+        if rec[5] == 2:
+            return [int.from_bytes(rec[i:i + 2], "big")]
+        n = int.from_bytes(rec[i:i + 2], "big")
+        return [int.from_bytes(rec[j:j + 2], "big") for j in range(i + 2, i + 2 + n, 2)]
+    except IndexError:
+        return None
+
+
 class TlsStream:
     """One direction of a wss:// connection: TLS records counted by content type, the largest
     record (its length field: the fragment plus, once encrypted, the AEAD's explicit nonce and
@@ -92,6 +108,7 @@ class TlsStream:
         self.app_records = 0
         self.largest = 0
         self.mfl = None
+        self.suites = None  # hello_suites of the hello
 
     def feed(self, data, t):
         self.buf += data
@@ -105,6 +122,7 @@ class TlsStream:
             self.largest = max(self.largest, n - 5)
             if self.mfl is None:
                 self.mfl = hello_mfl(self.buf[:n])
+                self.suites = hello_suites(self.buf[:n])
             self.buf = self.buf[n:]
 
     def total(self):
