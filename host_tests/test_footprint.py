@@ -264,6 +264,13 @@ del sys.modules["ocpp_lite.engine"].clock
 gc.collect()
 from ocpp_lite.engine import clock
 print(clock is first, clock.iso(86400), sys.modules["ocpp_lite.engine.clock"] is clock)
+print(far(session.Session), far(ws.Closed), far(store.Store), far(rc.RemoteControl))
+class Sub(ws.Closed):  # a class made at run time on a type object in ROM
+    pass
+try:
+    raise Sub(1000, "y")
+except ws.Closed as e:
+    print(type(e).__name__, e.args[0], isinstance(e, Exception), issubclass(Sub, ws.Closed), repr(session.Session))
 """
 
 
@@ -271,17 +278,18 @@ def test_resident_modules_have_their_function_objects_in_rom():
     """boards/common/frozen-static-functions.patch on the 32-bit port: a resident module's
     functions and methods are not in the heap, nor one whose defaults are constants (and it
     takes them: rpc.error's description ""); a resident class whose body only defines
-    functions and constants has its dict in ROM (an exception class too, raised and caught as
-    before; its __module__ and __name__ are right), one with a decorated method (Store's
-    @staticmethod) has it in the heap; a module loaded on use has its functions and classes in
-    the heap as before; a resident module's globals outlive collections with nothing but its
+    functions and constants has its dict and its type object in ROM (an exception class too,
+    raised and caught as before; its __module__ and __name__ are right; a class made at run
+    time on it works), one with a decorated method (Store's @staticmethod) has both in the heap;
+    a module loaded on use has its functions and classes in the heap as before; a resident module's globals outlive collections with nothing but its
     static context holding them, and imported again after it was let go of it is the same
     module object and works."""
     exe = str(mp32.build("lite"))
     out = subprocess.run([exe, "-X", "heapsize=65536", "-c", _STATIC], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "True", "True", "False", '[4,"1","X","",{}]', '[4,"1","X","y",{}]',
                    "True", "True", "False", "False", "1006", "True", "ocpp_lite.engine.session", "Session",
-                   "2000-01-01T00:00:00Z", "True", "2000-01-02T00:00:00Z", "True"], out
+                   "2000-01-01T00:00:00Z", "True", "2000-01-02T00:00:00Z", "True",
+                   "True", "True", "False", "False", "Sub", "1000", "True", "True", "<class", "'Session'>"], out
 
 
 @pytest.mark.parametrize("tls", [None, "boards"])

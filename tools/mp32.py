@@ -10,8 +10,9 @@ function descriptors and constant tables still go to the heap; its heap figures 
 times what the same code needs frozen on a 32-bit board. So the RAM budget is checked here.
 Every build has boards/common/frozen-static-functions.patch applied, as the boards' firmware
 builds do (MICROPY_MODULE_FROZEN_STATIC): the modules a station keeps from start
-(profiles.RESIDENT, with the simulator board's and asyncio) have their function objects and
-class dicts in ROM, not in the heap; MP32_NO_STATIC=1 builds as without it (to compare).
+(profiles.RESIDENT, with the simulator board's and asyncio) have their function objects, class
+dicts and type objects in ROM, not in the heap; MP32_NO_STATIC=1 builds as without it (to
+compare). A cached tree with an older version of that patch is unpacked again.
 
 What it needs, all fetched into .venv/mp32/ once (no root):
 - MicroPython source: Debian's micropython_1.26.1+ds.orig.tar.xz, with Debian's mbedTLS 3.6.7
@@ -68,6 +69,7 @@ STATIC_PATCH = ROOT / "boards" / "common" / "frozen-static-functions.patch"
 CBC_PATCH = ROOT / "boards" / "common" / "cryptolib-cbc.patch"  # the boards' mbedTLS has no CBC
 CBC_MARK = "CBC made of ECB"  # what it adds to extmod/modcryptolib.c
 STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
+STATIC_MARK_NOW = "mp_frozen_static_type"  # what its latest version adds to py/bc.h (type objects)
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
 TLS_CONFIGS = {
     None: (16384, 4096, "MicroPython's default mbedTLS configuration"),
@@ -145,6 +147,12 @@ def _source():
     if os.environ.get("MP32_SRC"):
         return pathlib.Path(os.environ["MP32_SRC"]).resolve()
     tree = _fetch(*MICROPYTHON)
+    if STATIC_MARK in (tree / "py" / "mpconfig.h").read_text() and STATIC_MARK_NOW not in (tree / "py" / "bc.h").read_text():
+        log("mp32: the cached tree has an older frozen-static-functions.patch: unpacked again")
+        shutil.rmtree(tree)  # (and the builds made from it: make would keep their older objects)
+        for d in CACHE.glob("build-unix32*"):
+            shutil.rmtree(d)
+        tree = _fetch(*MICROPYTHON)
     _gc_heap_tls(tree)
     _mfl_patch(tree)
     _static_patch(tree)
@@ -292,8 +300,8 @@ def build(profile, tls=None):
 
 def _build(profile, tls=None):
     src = _source()
-    if STATIC_MARK not in (src / "py" / "mpconfig.h").read_text():
-        raise Unavailable("%s lacks boards/common/frozen-static-functions.patch (patch -p1 < it)" % src)
+    if STATIC_MARK_NOW not in (src / "py" / "bc.h").read_text():
+        raise Unavailable("%s lacks boards/common/frozen-static-functions.patch, or has an older one (patch -p1 < it)" % src)
     tls_c, tls_make = tls_flags(src, tls)
     cflags, ldflags = toolchain()
     static = 0 if os.environ.get("MP32_NO_STATIC") else 1  # comparisons: a build as without the patch
@@ -347,16 +355,20 @@ def static_ram(tls=None):
 
 
 def static_rom(tls=None):
-    """ROM the last build spends on function objects and class dicts out of the heap
-    (frozen-static-functions.patch): per function made static, its object and its entry in the
-    module's table (16 + 8 bytes on 32 bits) and 4 bytes per default it holds; per class made
-    static, its dict object and table entry (16 + 8) and 8 bytes per member: the simulator
-    board's, asyncio's and the profile's resident modules'."""
+    """ROM the last build spends on function objects, class dicts and type objects out of the
+    heap (frozen-static-functions.patch): per function made static, its object and its entry in
+    the module's table (16 + 8 bytes on 32 bits) and 4 bytes per default it holds; per class made
+    static, its dict object and table entries (16 + 12) and 8 bytes per member, and its type
+    object (20 bytes and 4 per slot: 10, 11 with a base): the simulator board's, asyncio's and
+    the profile's resident modules'."""
     text = (_build_dir(tls) / "frozen_content.c").read_text()
     defaults = sum(len(m.split(",")) for m in re.findall(r"\.extra_args = \{ (.*) \},", text))
-    classes = text.count("static MP_DEFINE_CONST_DICT(static_class_")  # a dict object and its table entry
+    classes = text.count("static MP_DEFINE_CONST_DICT(static_class_")  # a dict object and its table entries
     members = len(re.findall(r"^    \{ MP_ROM_QSTR\(MP_QSTR_\w+\), MP_ROM_", text, re.M))
-    return text.count("static const mp_obj_fun_bc_t ") * 24 + defaults * 4 + classes * 24 + members * 8
+    types = text.count("static MP_DEFINE_CONST_OBJ_TYPE(static_type_")
+    based = len(re.findall(r"^    locals_dict, &static_class_\w+, parent, ", text, re.M))
+    return (text.count("static const mp_obj_fun_bc_t ") * 24 + defaults * 4 + classes * 28 + members * 8
+            + types * 60 + based * 4)
 
 
 def main(argv):
