@@ -54,15 +54,17 @@ def _delay_s(st, failures):
 
 
 def tls_context(cas):
-    """An ssl context trusting the installed CSMS roots (DER list), or None without any."""
+    """An ssl context trusting the installed CSMS roots (DER list), or None without any. It is
+    MicroPython's built-in tls.SSLContext, not the ssl module's wrapper of it: the same calls,
+    without the wrapper's module, class and object in the heap (0.4-1 kB)."""
     if not cas:
         return None
-    import ssl
+    import tls
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = tls.CERT_REQUIRED
     for der in cas:
-        ctx.load_verify_locations(cadata=der)
+        ctx.load_verify_locations(der)
     return ctx
 
 
