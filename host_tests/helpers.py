@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import threading
 import time
+import zlib
 
 from tools import csms as csms_mod
 from tools import wsframe
@@ -313,8 +314,14 @@ class RawWs:
 
     GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    def __init__(self, accept="good", protocol="ocpp2.0.1", status=101):
+    def __init__(self, accept="good", protocol="ocpp2.0.1", status=101, extensions=None):
+        """extensions: the Sec-WebSocket-Extensions answer (e.g. permessage-deflate's); with
+        it, a station frame with RSV1 set is inflated (no context takeover assumed unless the
+        station keeps its window: zlib's one inflater follows it) into .frames."""
         self.accept, self.protocol, self.status = accept, protocol, status
+        self.extensions = extensions
+        self.inflater = None
+        self.zsizes = []  # (compressed size, inflated size) of each compressed message
         self.srv, self.port = listener()
         self.url = "ws://127.0.0.1:%d/ocpp" % self.port
         self.conn = None
@@ -353,7 +360,10 @@ class RawWs:
                 resp += "Sec-WebSocket-Accept: %s\r\n" % acc
             if self.protocol:
                 resp += "Sec-WebSocket-Protocol: %s\r\n" % self.protocol
+            if self.extensions:
+                resp += "Sec-WebSocket-Extensions: %s\r\n" % self.extensions
             c.sendall((resp + "\r\n").encode())
+            self.inflater = zlib.decompressobj(wbits=-15)  # the station's window is at most that
             self.conn = c
             self.eof.clear()
             threading.Thread(target=self._read, args=(c,), daemon=True).start()
@@ -370,15 +380,19 @@ class RawWs:
                 return
             frames, buf = wsframe.split(buf + d)
             for f in frames:
-                op, fin, masked, _, payload = wsframe.parse(f)
+                op, fin, masked, rsv, payload = wsframe.parse(f)
+                if rsv & 0x40 and self.extensions:  # a compressed message (one frame: the station's are)
+                    n = len(payload)
+                    payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
+                    self.zsizes.append((n, len(payload)))
                 self.frames.append((op, payload, masked, fin))
 
     def send(self, data):
         self.conn.sendall(data)
 
-    def frame(self, op, payload, fin=True, mask=None, length=None):
+    def frame(self, op, payload, fin=True, mask=None, length=None, rsv1=False):
         n = len(payload) if length is None else length
-        b0 = (0x80 if fin else 0) | op
+        b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | op
         if n < 126:
             h = bytes([b0, (0x80 if mask else 0) | n])
         elif n < 65536:

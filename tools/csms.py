@@ -210,11 +210,12 @@ class StationHandler(ocpp.v201.ChargePoint):
 
 
 class Csms:
-    def __init__(self, host="127.0.0.1", port=0, password=None, ssl=None, log=None):
+    def __init__(self, host="127.0.0.1", port=0, password=None, ssl=None, log=None, compression="deflate"):
         self.host = host
         self.port = port
         self.password = password  # None: no Basic auth check
         self.ssl = ssl
+        self.compression = compression  # websockets': "deflate" accepts permessage-deflate, None refuses it
         self.log = log or (lambda f: None)
         self.boot_status = "Accepted"
         self.interval = 300
@@ -246,7 +247,7 @@ class Csms:
         self._server = await serve(
             self._handle, self.host, self.port, subprotocols=[SUBPROTOCOL],
             process_request=self._check_request, ssl=self.ssl, ping_interval=None,
-            max_size=2**20,
+            max_size=2**20, compression=self.compression,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self

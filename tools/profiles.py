@@ -103,7 +103,8 @@ OCPP_BLOCKS = {
 }
 # runtime/ (the I/O shell): the block each module serves.
 RUNTIME_BLOCKS = {
-    "ws": "transport", "wscodec": "transport", "wsopen": "transport", "wsupgrade": "transport", "link": "transport", "http": "transport", "backoff": "transport",
+    "ws": "transport", "wscodec": "transport", "wsopen": "transport", "wsupgrade": "transport",
+    "wsdeflate": "transport", "link": "transport", "http": "transport", "backoff": "transport",
     "__init__": "runtime", "app": "runtime", "store": "runtime", "config": "runtime",
     "queue": "E transactions",
     "fwupdate": "L firmware", "bundle": "L firmware",

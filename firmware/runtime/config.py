@@ -9,7 +9,10 @@ from ocpp_lite.provisioning import devmodel
 _ENTRIES = "SecurityCtrlr.CertificateEntries"
 _KEY = const(0)  # fields of a dmtable row
 _MUT = const(2)
-STATION = {"MaxMessageBytes": 4096}  # bound on an incoming WebSocket message (runtime/ws.py)
+# the station's settings that are not OCPP's: the bound on an incoming WebSocket message
+# (runtime/ws.py), and the window (bits) of the permessage-deflate it offers, 0: none offered
+# (runtime/wsdeflate.py)
+STATION = {"MaxMessageBytes": 4096, "DeflateWindowBits": 0}
 
 
 def station(store):
@@ -44,7 +47,7 @@ def _rows():
 def provision(store, sets, csms=None, identity=None, password=None):
     """Write settings given locally. sets: {name: text} of device-model variables the station
     may be configured with (writable ones, Identity, OrganizationName), plus MessageTimeout
-    (of network profile 1) and MaxMessageBytes. csms: URL of network profile 1 (security
+    (of network profile 1), MaxMessageBytes and DeflateWindowBits. csms: URL of network profile 1 (security
     profile 1 for ws://, 2 for wss://). Raises ValueError for a bad name or value."""
     vars_doc = store.load("vars") or {}
     net = store.load("net") or {"profiles": {}, "sp": 1}
@@ -72,6 +75,8 @@ def provision(store, sets, csms=None, identity=None, password=None):
         short = name[name.find(".") + 1 :]
         if short in STATION:
             new_st[short] = int(text)
+            if short == "DeflateWindowBits" and new_st[short] and not 8 <= new_st[short] <= 15:
+                raise ValueError("DeflateWindowBits: 0 (off) or 8 to 15")
         elif short == "MessageTimeout" or short == "MessageTimeout[Default]":
             if not prof or int(text) < 1:
                 raise ValueError("MessageTimeout needs --csms and a value > 0")

@@ -121,6 +121,7 @@ class Link:
         from ocpp_lite.provisioning.netprofile import timeout_ms  # (loaded: st.network is, while offline)
         from . import wsopen  # the opening handshake: loaded for the attempt, let go of after it
 
+        w = None
         try:
             ctx = None
             if prof["securityProfile"] > 1:
@@ -129,7 +130,7 @@ class Link:
                 self._tls = None  # a ws:// profile: the context of a wss:// one is not kept for it
             w = await wsopen.connect(
                 url, ident, st.devmodel.get(PASSWORD), ctx,
-                timeout_ms(prof), app.settings["MaxMessageBytes"],
+                timeout_ms(prof), app.settings["MaxMessageBytes"], app.settings["DeflateWindowBits"],
             )
             return w, slot
         except wsopen.CertificateError as e:
@@ -157,6 +158,8 @@ class Link:
             wsopen = None
             forget("runtime.wsopen")
             forget("runtime.wsupgrade")
+            if w is None or w.pmd is None:  # permessage-deflate not in use on this connection
+                forget("runtime.wsdeflate")
         return None, slot
 
     def _context(self):

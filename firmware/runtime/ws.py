@@ -4,6 +4,9 @@
 # on the boards) or copying what the socket does not take at once. An incoming message over the bound
 # (MaxMessageBytes) is not kept: its head is, for the session to answer it, and the rest is
 # read and dropped as it arrives, so nothing is allocated for it and the connection stays up.
+# With permessage-deflate negotiated (runtime/wsopen.py, runtime/wsdeflate.py) a compressed
+# message is inflated within the bound (beyond it, or broken, the connection closes: 1009, 1007)
+# and the station's text messages are sent compressed, but for the shortest.
 import asyncio
 import gc
 import os
@@ -15,6 +18,7 @@ from . import wscodec as wc
 _RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
 _TX = const(512)  # send buffer: a frame is written in pieces of this size
 _TURN_MS = const(5)  # how often a write waiting for another to end looks again
+_SMALL = const(32)  # a text message shorter than this is sent uncompressed (nothing to gain)
 _KEEP = const(96)  # bytes kept of a message over the bound: its head (type, id, action)
 # Outgoing frames are made here, a piece at a time (wscodec.frames): one small buffer, taken at
 # start-up, instead of one the size of each message (a fragmented heap may not have it).
@@ -149,6 +153,8 @@ class WebSocket:
         self._busy = False  # a task is writing a message (frames never interleave)
         self._closing = False
         self._dead = False
+        self.pmd = None  # permessage-deflate: (window bits of the server's messages, our wsdeflate.Deflater)
+        self._z = 0  # the message being read is compressed
 
     # --- reading ---------------------------------------------------------------------
     async def _fill(self):
@@ -195,7 +201,10 @@ class WebSocket:
 
     async def _frame(self, msg, total):
         await self._need(2)
-        fin, op, n, ext = wc.head(self._b[self._r], self._b[self._r + 1])
+        b0 = self._b[self._r]
+        fin, op, n, ext = wc.head(b0, self._b[self._r + 1], wc.RSV1 if self.pmd else 0)
+        if msg is None and op < wc.OP_CLOSE:
+            self._z = b0 & wc.RSV1  # a compressed message (permessage-deflate)
         self._r += 2
         if ext:
             await self._need(ext)
@@ -207,6 +216,8 @@ class WebSocket:
             self._r += n
             return op, payload, fin, n
         wc.data_rule(op, msg is not None)
+        if total + n > self.max and self._z:  # its head cannot be read without inflating it
+            raise ValueError(wc.CLOSE_TOO_BIG, "compressed message over %d bytes" % self.max)
         if total + n > self.max:  # over the bound: the head only
             have = min(total, _KEEP)
             keep = min(n, _KEEP - have)
@@ -265,6 +276,8 @@ class WebSocket:
                     msg = data
                     total += n
                     if fin:
+                        if self._z:
+                            msg = self._inflate(msg)
                         self.over = total if total > self.max else 0
                         data = [msg]  # (see recv's docstring)
                         msg = None
@@ -279,6 +292,17 @@ class WebSocket:
             if type(e) is Closed:  # a TLS record over the input buffer
                 raise e
             raise Closed(1006, "socket error %s" % e)
+
+    def _inflate(self, data):
+        """The message compressed as data, inflated within the bound (wsdeflate.inflate:
+        ValueError 1009 beyond it, 1007 for a broken stream)."""
+        from .wsdeflate import inflate  # (loaded: self.pmd has its Deflater)
+
+        out = bytearray(self.max)
+        n = inflate(data, self.pmd[0], out)
+        data = None
+        out[n:] = b""
+        return out
 
     async def _linger(self):
         """After our close frame on a broken stream: discard what arrives until the server
@@ -311,6 +335,11 @@ class WebSocket:
             self._busy = False
 
     async def _out(self, data, op):
+        if op == wc.OP_TEXT and self.pmd and (type(data) is list or len(data) >= _SMALL):
+            # compressed in our turn: with context takeover the CSMS inflates messages in the
+            # order they are compressed
+            data = self.pmd[1].compress(data if type(data) is list else (data,))
+            op |= wc.RSV1
         for f in (data,) if op is None else wc.frames(op, data, _TXBUF, os.urandom):
             await _send(self.s, f)
             self.tx_bytes += len(f)

@@ -17,6 +17,8 @@ CLOSE_PROTOCOL = const(1002)
 CLOSE_UNSUPPORTED = const(1003)
 CLOSE_NO_STATUS = const(1005)
 CLOSE_INVALID_DATA = const(1007)
+CLOSE_TOO_BIG = const(1009)
+RSV1 = const(0x40)  # permessage-deflate: the message is compressed (runtime/wsdeflate.py)
 
 # A frame that breaks RFC 6455 raises ValueError(close_code, text): close with close_code (a
 # ValueError, not a class of its own: one type object less in the heap).
@@ -113,11 +115,13 @@ def _header(n):
     return 6 if n < 126 else 8 if n < 65536 else 14
 
 
-def head(b0, b1):
-    """First two bytes of a server frame -> (fin, opcode, len7, extended-length bytes to read)."""
+def head(b0, b1, rsv=0):
+    """First two bytes of a server frame -> (fin, opcode, len7, extended-length bytes to read).
+    rsv: the reserved bits a negotiated extension gives a meaning (RSV1, 0x40: permessage-deflate's
+    "compressed", on a message's first frame only)."""
     op = b0 & 0x0F
     n = b1 & 0x7F
-    if b0 & 0x70:
+    if b0 & 0x70 & ~rsv or b0 & 0x40 and (op == OP_CONT or op >= OP_CLOSE):
         raise ValueError(CLOSE_PROTOCOL, "reserved bits set")
     if b1 & 0x80:
         raise ValueError(CLOSE_PROTOCOL, "server frame is masked")

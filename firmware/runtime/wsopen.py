@@ -22,8 +22,9 @@ class CertificateError(Exception):
     """CertificateError(text): the CSMS certificate failed verification (TLS handshake)."""
 
 
-async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
-    """Open the OCPP WebSocket <url>/<identity>. Raises OSError (TCP or TLS), ValueError
+async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg, deflate_bits=0):
+    """Open the OCPP WebSocket <url>/<identity>, offering permessage-deflate with windows of
+    2**deflate_bits (0: not offered; runtime/wsdeflate.py). Raises OSError (TCP or TLS), ValueError
     (bad URL, wss without CA), CertificateError, ws.Closed (1015: a TLS record over the input
     buffer), HandshakeError or asyncio.TimeoutError."""
     tls, host, port, path = parse_url(url)
@@ -34,12 +35,21 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg):
     try:
         key = up.make_key(os.urandom(16))
         auth = up.basic_auth(identity, password) if password else None
+        ext = None
+        if deflate_bits:
+            from .wsdeflate import offer
+
+            ext = offer(deflate_bits)
         try:  # with TLS the handshake runs in this first write
-            await w._write(up.request(host, port, up.station_path(path, identity), key, PROTOCOL, auth))
+            await w._write(up.request(host, port, up.station_path(path, identity), key, PROTOCOL, auth, ext))
         except ValueError as e:  # how the ssl module reports a failed certificate verification
             raise CertificateError(str(e).strip())
         lines = await ws.within(_head(w), timeout_ms)
-        up.check_response(lines, key, PROTOCOL)
+        agreed = up.check_response(lines, key, PROTOCOL, deflate_bits)
+        if agreed:  # (the window bits we compress with, whether we keep ours)
+            from .wsdeflate import Deflater
+
+            w.pmd = (deflate_bits, Deflater(*agreed))
     except OSError as e:  # the handshake's records included
         w.abort()
         raise ws._tls_error(e)

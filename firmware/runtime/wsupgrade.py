@@ -38,8 +38,9 @@ def basic_auth(user, password):
     return binascii.b2a_base64(("%s:%s" % (user, password)).encode())[:-1].decode()
 
 
-def request(host, port, path, key, protocol, auth=None):
-    """The HTTP upgrade request as bytes; auth is the base64 Basic credential or None."""
+def request(host, port, path, key, protocol, auth=None, ext=None):
+    """The HTTP upgrade request as bytes; auth is the base64 Basic credential or None, ext the
+    Sec-WebSocket-Extensions offer or None."""
     if ":" in host:
         host = "[" + host + "]"
     if port not in (80, 443):
@@ -51,12 +52,16 @@ def request(host, port, path, key, protocol, auth=None):
     )
     if auth:
         r += "Authorization: Basic %s\r\n" % auth
+    if ext:
+        r += "Sec-WebSocket-Extensions: %s\r\n" % ext
     return (r + "\r\n").encode()
 
 
-def check_response(lines, key, protocol):
+def check_response(lines, key, protocol, deflate_bits=0):
     """Check the server's upgrade response: its status line and header lines (bytes, as kept
-    by wanted()). Raises HandshakeError."""
+    by wanted()). deflate_bits: permessage-deflate was offered with windows of 2**deflate_bits
+    (runtime/wsdeflate.py), 0: no extension was. Returns what wsdeflate.accept() makes of the
+    server's acceptance of it, or None (not accepted: plain frames). Raises HandshakeError."""
     parts = lines[0].split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
         raise HandshakeError(0, "not an HTTP response")
@@ -81,8 +86,17 @@ def check_response(lines, key, protocol):
         raise HandshakeError(0, "wrong Sec-WebSocket-Accept")
     if hdr.get(b"sec-websocket-protocol") != protocol.encode():
         raise HandshakeError(0, "server did not confirm subprotocol " + protocol)
-    if b"sec-websocket-extensions" in hdr:
+    ext = hdr.get(b"sec-websocket-extensions")
+    if ext is None:
+        return None
+    if not deflate_bits:
         raise HandshakeError(0, "extension not requested")
+    from .wsdeflate import accept
+
+    try:
+        return accept(ext, deflate_bits)
+    except ValueError as e:
+        raise HandshakeError(0, e.args[0])
 
 
 def wanted(line):

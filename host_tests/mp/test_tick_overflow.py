@@ -111,7 +111,7 @@ class App:
         self.st = st
         self.vt = vt
         self.lines = []
-        self.settings = {"MaxMessageBytes": 8192}
+        self.settings = {"MaxMessageBytes": 8192, "DeflateWindowBits": 0}
         self.board = Board()
         self.store = Store()
 
@@ -202,7 +202,7 @@ def test_finding7_message_timeout_huge_link():
     timeouts = []
     attempts = 13
 
-    async def connect(url, ident, password, ctx, timeout_ms, max_msg):
+    async def connect(url, ident, password, ctx, timeout_ms, max_msg, deflate_bits):
         timeouts.append(timeout_ms)
         if len(timeouts) == attempts:
             lk._stopping = True

@@ -1,0 +1,220 @@
+# runtime/wsdeflate.py - RFC 7692 permessage-deflate for the station's WebSocket, without I/O:
+# the extension offered in the opening handshake and the check of the server's answer, a
+# message inflated within MaxMessageBytes, and a compressor in MicroPython for the messages the
+# station sends (fixed Huffman codes, matches found through a hash of 3-byte prefixes over a
+# small window kept from message to message): the PyPI unix port and stock board firmware
+# inflate (the deflate module) but do not compress.
+#
+# The station asks the server not to keep its window between messages
+# (server_no_context_takeover): each message the CSMS sends inflates on its own, with a window
+# that lives only while it does. The CSMS's messages are few and short; the station's (a base
+# report's pages, meter values) are where the bytes are, and its own window is kept (context
+# takeover) unless the server asks otherwise (client_no_context_takeover).
+from array import array
+from micropython import const
+
+NAME = const("permessage-deflate")
+_MIN_BITS = const(8)
+_MAX_BITS = const(15)
+# what RFC 7692 section 7.2.1 strips from a message (a sync flush's empty stored block), and an
+# empty last block: the deflate module reads a stream to its last block
+_TAIL = const(b"\x00\x00\xff\xff\x03\x00")
+_TOO_BIG = const(1009)  # RFC 6455 close codes
+_INVALID = const(1007)
+_HASH = const(256)  # entries of the match table (16-bit positions: 512 bytes)
+_MIN_MATCH = const(3)
+_MAX_MATCH = const(258)
+_PLAIN = (str, bytes, bytearray, memoryview)  # compress() parts taken as they are (else iterated)
+
+# bit-reversed bytes: Huffman codes are sent from their most significant bit, the stream's bits
+# from the least significant one
+_REV = const(
+    b"\x00\x80\x40\xc0\x20\xa0\x60\xe0\x10\x90\x50\xd0\x30\xb0\x70\xf0\x08\x88\x48\xc8\x28\xa8\x68\xe8"
+    b"\x18\x98\x58\xd8\x38\xb8\x78\xf8\x04\x84\x44\xc4\x24\xa4\x64\xe4\x14\x94\x54\xd4\x34\xb4\x74\xf4"
+    b"\x0c\x8c\x4c\xcc\x2c\xac\x6c\xec\x1c\x9c\x5c\xdc\x3c\xbc\x7c\xfc\x02\x82\x42\xc2\x22\xa2\x62\xe2"
+    b"\x12\x92\x52\xd2\x32\xb2\x72\xf2\x0a\x8a\x4a\xca\x2a\xaa\x6a\xea\x1a\x9a\x5a\xda\x3a\xba\x7a\xfa"
+    b"\x06\x86\x46\xc6\x26\xa6\x66\xe6\x16\x96\x56\xd6\x36\xb6\x76\xf6\x0e\x8e\x4e\xce\x2e\xae\x6e\xee"
+    b"\x1e\x9e\x5e\xde\x3e\xbe\x7e\xfe\x01\x81\x41\xc1\x21\xa1\x61\xe1\x11\x91\x51\xd1\x31\xb1\x71\xf1"
+    b"\x09\x89\x49\xc9\x29\xa9\x69\xe9\x19\x99\x59\xd9\x39\xb9\x79\xf9\x05\x85\x45\xc5\x25\xa5\x65\xe5"
+    b"\x15\x95\x55\xd5\x35\xb5\x75\xf5\x0d\x8d\x4d\xcd\x2d\xad\x6d\xed\x1d\x9d\x5d\xdd\x3d\xbd\x7d\xfd"
+    b"\x03\x83\x43\xc3\x23\xa3\x63\xe3\x13\x93\x53\xd3\x33\xb3\x73\xf3\x0b\x8b\x4b\xcb\x2b\xab\x6b\xeb"
+    b"\x1b\x9b\x5b\xdb\x3b\xbb\x7b\xfb\x07\x87\x47\xc7\x27\xa7\x67\xe7\x17\x97\x57\xd7\x37\xb7\x77\xf7"
+    b"\x0f\x8f\x4f\xcf\x2f\xaf\x6f\xef\x1f\x9f\x5f\xdf\x3f\xbf\x7f\xff"
+)
+# RFC 1951 section 3.2.5: the first length of each length code (257...285) and its extra bits,
+# and the first distance of each distance code (0...29) and its extra bits
+_LBASE = const((3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+                131, 163, 195, 227, 258))
+_LEXTRA = const((0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0))
+_DBASE = const((1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025,
+                1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577))
+
+
+def offer(bits):
+    """The Sec-WebSocket-Extensions value the station offers: windows of 2**bits both ways, the
+    server's not kept between messages."""
+    return "%s; client_max_window_bits=%d; server_max_window_bits=%d; server_no_context_takeover" % (
+        NAME, bits, bits)
+
+
+def accept(value, bits):
+    """Check the server's Sec-WebSocket-Extensions answer (bytes) to offer(bits): (the window
+    bits the station compresses with, whether it keeps its window between messages). Raises
+    ValueError(text): an answer that is not an acceptance of that offer fails the connection
+    (RFC 7692 section 5)."""
+    if b"," in value:
+        raise ValueError("more than one extension accepted")
+    parts = value.split(b";")
+    if parts[0].strip().lower() != NAME.encode():
+        raise ValueError("extension not offered: %s" % parts[0].strip().decode())
+    mine, keep, seen = bits, True, []
+    for p in parts[1:]:
+        k, eq, v = p.partition(b"=")
+        k, v = k.strip().lower(), v.strip().strip(b'"')
+        if k in seen:
+            raise ValueError("repeated extension parameter")
+        seen.append(k)
+        if k == b"server_no_context_takeover" and not eq:
+            pass
+        elif k == b"client_no_context_takeover" and not eq:
+            keep = False
+        elif k == b"server_max_window_bits" and v.isdigit() and _MIN_BITS <= int(v) <= bits:
+            pass
+        elif k == b"client_max_window_bits" and v.isdigit() and _MIN_BITS <= int(v) <= _MAX_BITS:
+            mine = min(bits, int(v))
+        else:
+            raise ValueError("extension parameter not offered: %s" % p.strip().decode())
+    if b"server_no_context_takeover" not in seen:
+        raise ValueError("server_no_context_takeover not accepted")
+    return mine, keep
+
+
+def inflate(data, bits, out):
+    """Inflate a compressed message's payload data (bytes-like) into bytearray out, whose size
+    is the bound (MaxMessageBytes). Returns the message's length. Raises ValueError(close code,
+    text): 1009 when it inflates to more than out holds (nothing beyond out is made: no
+    decompression bomb), 1007 when data is no deflate stream."""
+    import deflate
+    import io
+
+    d = deflate.DeflateIO(io.BytesIO(bytes(data) + _TAIL), deflate.RAW, bits)
+    n = 0
+    mv = memoryview(out)
+    try:
+        while n < len(out):
+            k = d.readinto(mv[n:])
+            if not k:
+                return n
+            n += k
+        if d.read(1):
+            raise ValueError(_TOO_BIG, "message over %d bytes once inflated" % len(out))
+    except (OSError, EOFError):
+        raise ValueError(_INVALID, "broken deflate stream")
+    return n
+
+
+class Deflater:
+    """The station's compressor: compress(parts) -> one message's payload (bytes), its window
+    of 2**bits kept between messages when keep (context takeover)."""
+
+    def __init__(self, bits, keep):
+        self.win = 1 << bits
+        self.keep = keep
+        self.hist = b""  # the last bytes sent, up to the window
+        # 3-byte prefix hash -> where it was last seen in the stream, modulo 2**16 (a position
+        # found there is only a candidate: a match is taken for the bytes that do match)
+        self.table = array("H", bytes(2 * _HASH))  # (MicroPython takes bytes as the items' memory)
+        self.base = 0  # position of hist[0] in the stream, modulo 2**16
+        self.out = None
+        self.acc = 0  # bits not yet written, and how many
+        self.nacc = 0
+
+    def compress(self, parts):
+        """The compressed payload of a message given as parts (str or bytes-like), each
+        compressed as it comes with the window behind it: a message made in parts is never
+        joined. What RFC 7692 strips (the sync flush's last 4 bytes) is not written."""
+        if not self.keep:
+            self._reset()
+        self.out = bytearray()
+        self._bits(2, 3)  # a block with fixed codes (BTYPE 01), not the last one (BFINAL 0)
+        for p in parts:
+            for t in (p,) if type(p) in _PLAIN else p:  # an iterator of str: text made as written
+                self._feed(t.encode() if type(t) is str else bytes(t))
+        self._sym(256)  # the block's end
+        self._bits(0, 3)  # the sync flush: an empty stored block, its header to the byte
+        if self.nacc:
+            self._bits(0, 8 - self.nacc)
+        out, self.out = self.out, None
+        return out
+
+    def _reset(self):
+        self.hist = b""  # (positions in the table then point before the window: not taken)
+
+    def _feed(self, data):
+        if not data:
+            return
+        buf = self.hist + data
+        start = len(self.hist)
+        base = self.base
+        table = self.table
+        win = self.win
+        n = len(buf)
+        i = start
+        while i < n:
+            length = 0
+            if i + _MIN_MATCH <= n:
+                h = ((buf[i] << 4) ^ (buf[i + 1] << 2) ^ buf[i + 2]) & (_HASH - 1)
+                cand = (table[h] - base) & 0xFFFF  # where the prefix was last seen, in buf
+                table[h] = (base + i) & 0xFFFF
+                if cand < i and i - cand <= win:
+                    most = min(_MAX_MATCH, n - i)
+                    while length < most and buf[cand + length] == buf[i + length]:
+                        length += 1
+            if length >= _MIN_MATCH:
+                self._match(length, i - cand)
+                for j in range(i + 1, min(i + length, n - _MIN_MATCH + 1)):  # the match's prefixes
+                    table[((buf[j] << 4) ^ (buf[j + 1] << 2) ^ buf[j + 2]) & (_HASH - 1)] = (base + j) & 0xFFFF
+                i += length
+            else:
+                self._sym(buf[i])
+                i += 1
+        keep = buf[-win:]
+        self.base = (base + n - len(keep)) & 0xFFFF
+        self.hist = keep
+
+    def _match(self, length, dist):
+        c = 0
+        while c < 28 and _LBASE[c + 1] <= length:
+            c += 1
+        self._sym(257 + c)
+        if _LEXTRA[c]:
+            self._bits(length - _LBASE[c], _LEXTRA[c])
+        d = 0
+        while d < 29 and _DBASE[d + 1] <= dist:
+            d += 1
+        self._bits(_REV[d] >> 3, 5)  # distance codes: 5 bits each
+        if d >= 4:
+            self._bits(dist - _DBASE[d], (d >> 1) - 1)
+
+    def _sym(self, s):
+        """Write literal/length symbol s with its fixed code (RFC 1951 section 3.2.6)."""
+        if s < 144:
+            self._bits(_REV[0x30 + s], 8)
+        elif s < 256:
+            c = 0x190 + s - 144  # 9 bits
+            self._bits((_REV[c & 0xFF] << 1) | (c >> 8), 9)
+        elif s < 280:
+            self._bits(_REV[s - 256] >> 1, 7)
+        else:
+            self._bits(_REV[0xC0 + s - 280], 8)
+
+    def _bits(self, v, n):
+        acc = self.acc | (v << self.nacc)
+        n += self.nacc
+        out = self.out
+        while n >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            n -= 8
+        self.acc = acc
+        self.nacc = n

@@ -1,0 +1,279 @@
+"""runtime/wsdeflate.py (RFC 7692 permessage-deflate, without I/O) on the MicroPython unix port,
+against CPython's zlib as the reference deflate: what the station's compressor writes zlib
+inflates to the message (fixed codes, window kept from message to message or not, a message
+given in parts, every window size RFC 7692 allows); what zlib writes the station inflates, within
+its bound (a decompression bomb stops at MaxMessageBytes: 1009) and a broken stream is 1007; the
+server's answer to the station's offer is accepted only as RFC 7692 section 5 allows."""
+
+import json
+import os
+import subprocess
+import zlib
+
+import pytest
+from ocpp.v201 import call
+
+from helpers import MICROPYTHON, ROOT, CsmsThread, RawWs, wait_until
+from tools.csms import schema_errors
+
+_REPORT = "".join(
+    '{"component":{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"},'
+    '"variableAttribute":[{"type":"Actual","value":"%d","mutability":"ReadWrite"}]},' % i for i in range(12))
+MSGS = [b'[2,"1","Heartbeat",{}]', b'[2,"2","Heartbeat",{}]',
+        ('[2,"3","NotifyReport",{"requestId":1,"reportData":[' + _REPORT + "]}]").encode(),
+        b"a" * 1000, bytes(range(256)) * 3, b"", "[2,\"4\",\"DataTransfer\",{\"data\":\"\u00e9\u20ac\"}]".encode()]
+
+_PRELUDE = "import sys, json, binascii\nsys.path.insert(0, %r)\nfrom runtime import wsdeflate as w\n" % str(ROOT / "firmware")
+
+
+@pytest.fixture
+def raw(closing):
+    return lambda **kw: closing(RawWs(**kw))
+
+
+def mp(script):
+    p = subprocess.run([MICROPYTHON, "-c", _PRELUDE + script], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("bits,keep", [(10, True), (9, False), (8, True), (12, True), (15, False)])
+def test_what_the_station_compresses_zlib_inflates(bits, keep):
+    script = """
+msgs = [binascii.unhexlify(h) for h in %s]
+d = w.Deflater(%d, %s)
+out = []
+for m in msgs:
+    half = len(m) // 3
+    parts = [m[:half], m[half:2 * half], m[2 * half:]]
+    if max(m or b"a") < 128:
+        parts[1] = parts[1].decode()  # text parts as str, as the station sends them
+    out.append(binascii.hexlify(d.compress(parts)).decode())
+print(json.dumps(out))
+""" % (json.dumps([m.hex() for m in MSGS]), bits, keep)
+    out = [bytes.fromhex(h) for h in mp(script)]
+    z = zlib.decompressobj(wbits=-max(bits, 9))  # (zlib has no 8-bit raw window; 9 reads it)
+    for m, o in zip(MSGS, out):
+        if not keep:
+            z = zlib.decompressobj(wbits=-max(bits, 9))
+        assert o[-4:] != b"\x00\x00\xff\xff"  # the sync flush's tail is not sent (section 7.2.1)
+        assert z.decompress(o + b"\x00\x00\xff\xff") == m
+    report = MSGS.index(max(MSGS, key=len))
+    assert len(out[report]) * 5 < len(MSGS[report])  # a base report page: 5 times smaller at least
+    if keep:  # the second heartbeat refers to the first
+        assert len(out[1]) < len(out[0]) < len(MSGS[0]) + 4
+
+
+def _zlib_message(data, bits):
+    c = zlib.compressobj(9, zlib.DEFLATED, -bits)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+@pytest.mark.parametrize("bits", [9, 10, 15])
+def test_the_station_inflates_what_zlib_compresses_within_its_bound(bits):
+    cases = [(_zlib_message(m, bits).hex(), 4096) for m in MSGS if m]
+    cases.append((_zlib_message(b"x" * 4096, bits).hex(), 4096))  # exactly the bound
+    cases.append((_zlib_message(b"x" * 4097, bits).hex(), 4096))  # one byte over it
+    cases.append((_zlib_message(b"{}" * 500000, bits).hex(), 4096))  # 1 MB from 1 kB: a bomb
+    cases.append(("ffffffff00", 4096))  # no deflate stream
+    cases.append((bytes([0b111]).hex(), 4096))  # a block of a reserved type
+    script = """
+import gc
+out = []
+for h, bound in %s:
+    buf = bytearray(bound)
+    gc.collect()
+    free = gc.mem_free()
+    try:
+        n = w.inflate(binascii.unhexlify(h), %d, buf)
+        out.append(["ok", binascii.hexlify(buf[:n]).decode()])
+    except ValueError as e:
+        out.append(["closed", e.args[0], e.args[1]])
+print(json.dumps(out))
+""" % (json.dumps(cases), bits)
+    res = mp(script)
+    for m, r in zip([m for m in MSGS if m], res):
+        assert r == ["ok", m.hex()]
+    assert res[-5] == ["ok", (b"x" * 4096).hex()]
+    assert res[-4][:2] == ["closed", 1009] and res[-3][:2] == ["closed", 1009]
+    assert res[-2][:2] == ["closed", 1007] and res[-1][:2] == ["closed", 1007]
+
+
+OFFER = "permessage-deflate; client_max_window_bits=10; server_max_window_bits=10; server_no_context_takeover"
+
+
+@pytest.mark.parametrize("answer,result", [
+    ("permessage-deflate; server_no_context_takeover", [10, True]),
+    ("permessage-deflate;server_no_context_takeover;client_max_window_bits=9", [9, True]),
+    ("Permessage-Deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=8",
+     [10, False]),
+    ('permessage-deflate; server_no_context_takeover; client_max_window_bits="12"', [10, True]),
+    # refused: RFC 7692 section 5: the client fails the connection
+    ("permessage-deflate", "server_no_context_takeover not accepted"),
+    ("permessage-deflate; server_no_context_takeover; server_max_window_bits=12", "not offered"),
+    ("permessage-deflate; server_no_context_takeover; client_max_window_bits=7", "not offered"),
+    ("permessage-deflate; server_no_context_takeover; client_max_window_bits", "not offered"),
+    ("permessage-deflate; server_no_context_takeover; server_no_context_takeover", "repeated"),
+    ("permessage-deflate; server_no_context_takeover; x_other=1", "not offered"),
+    ("x-webkit-deflate-frame", "not offered"),
+    ("permessage-deflate; server_no_context_takeover, permessage-deflate", "more than one"),
+])
+def test_the_servers_answer_to_the_offer(answer, result):
+    offer, got = mp("""
+try:
+    got = list(w.accept(%r, 10))
+except ValueError as e:
+    got = e.args[0]
+print(json.dumps([w.offer(10), got]))
+""" % answer.encode())
+    assert offer == OFFER
+    if isinstance(result, list):
+        assert got == result
+    else:
+        assert result in got, got
+
+
+# --- on a connection: the simulated station (runtime/ws.py, wsopen.py) with DeflateWindowBits ---
+
+ON = {"DeflateWindowBits": 10, "OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
+      "OCPPCommCtrlr.RetryBackOffRandomRange": 0, "OCPPCommCtrlr.MessageTimeout": 2}
+ANSWER = "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
+
+
+def _header(request, name):
+    for line in request.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == name:
+            return v.strip()
+    return None
+
+
+def test_a_session_compressed_both_ways_with_the_bundled_csms(sims):
+    """The `websockets` CSMS (its permessage-deflate) accepts the offer: a boot, a base report
+    whose pages go out compressed (every message schema-checked by the CSMS once inflated),
+    and CSMS messages that come compressed, a 3 kB one among them, are answered on the one
+    connection."""
+    c = CsmsThread()
+    try:
+        s = sims(c.url, sets=ON)
+        s.wait_event(ev="boot", status="Accepted")
+        conn = c.csms._taps["CS001"].conn
+        assert conn.response.headers["Sec-WebSocket-Extensions"].startswith("permessage-deflate")
+        assert [type(e).__name__ for e in conn.protocol.extensions] == ["PerMessageDeflate"]
+        r = c.call("CS001", call.GetBaseReport(request_id=7, report_base="FullInventory"))
+        assert r.status == "Accepted"
+        wait_until(lambda: any(not f.msg[3].get("tbc") for f in c.inbound("NotifyReport")), 10, "last report page")
+        pages = c.inbound("NotifyReport")
+        assert len(pages) > 1 and [f.msg[3]["seqNo"] for f in pages] == list(range(len(pages)))
+        big = c.raw_call("CS001", "big", "DataTransfer", {"vendorId": "v", "data": "x" * 3000})
+        assert big.msg[2] == {"status": "UnknownVendorId"}
+        assert len(c.csms.connects) == 1 and not c.closes
+    finally:
+        c.close()
+    assert not c.violations, c.violations
+
+
+def test_a_csms_that_refuses_the_offer_gets_plain_frames(sims, raw):
+    """The offer in the upgrade; a CSMS without the extension (websockets' compression=None)
+    answers without it and the session runs uncompressed; with DeflateWindowBits 0 nothing is
+    offered."""
+    c = CsmsThread(compression=None)
+    try:
+        s = sims(c.url, sets=ON)
+        s.wait_event(ev="boot", status="Accepted")
+        assert "Sec-WebSocket-Extensions" not in c.csms._taps["CS001"].conn.response.headers
+        r = c.raw_call("CS001", "dt", "DataTransfer", {"vendorId": "v", "data": "y" * 2000})
+        assert r.msg[2] == {"status": "UnknownVendorId"}
+    finally:
+        c.close()
+    assert not c.violations, c.violations
+    r = raw(extensions=None)
+    sims(r.url, sets=ON)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    assert _header(r.requests[0], "sec-websocket-extensions") == OFFER
+    assert all(op == 1 for op, *_ in r.frames)  # (not answered: plain text frames)
+    r2 = raw()
+    sims(r2.url, sets=dict(ON, DeflateWindowBits=0))
+    wait_until(lambda: r2.texts(), 5, "BootNotification")
+    assert _header(r2.requests[0], "sec-websocket-extensions") is None
+
+
+@pytest.mark.parametrize("case,code", [
+    ("rsv1 not negotiated", 1002), ("rsv1 on a ping", 1002), ("rsv1 on a continuation", 1002),
+    ("broken stream", 1007), ("bomb", 1009), ("compressed over the bound", 1009)])
+def test_hostile_compressed_frames_close_with_their_code_and_the_station_reconnects(raw, sims, case, code):
+    """RFC 7692 / RFC 6455: RSV1 without the extension, on a control frame or on a message's
+    continuation closes 1002; a broken deflate stream 1007; a message that inflates beyond
+    MaxMessageBytes (a decompression bomb: 1 MB from 1 kB; nothing is made beyond the bound) or
+    whose compressed form already is over it 1009. The station then reconnects and sends its
+    BootNotification again: its queue is kept."""
+    r = raw(extensions=None if case == "rsv1 not negotiated" else ANSWER)
+    s = sims(r.url, sets=ON)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    z = zlib.compressobj(9, zlib.DEFLATED, -10)
+    if case == "rsv1 not negotiated":
+        r.send(r.frame(1, b'[3,"x",{}]', rsv1=True))
+    elif case == "rsv1 on a ping":
+        r.send(r.frame(9, b"p", rsv1=True))
+    elif case == "rsv1 on a continuation":
+        r.send(r.frame(1, b'[3,"x",', fin=False) + r.frame(0, b"{}]", rsv1=True))
+    elif case == "broken stream":
+        r.send(r.frame(1, b"\xff\xff\xff\xff\x00", rsv1=True))
+    elif case == "bomb":
+        bomb = (z.compress(b"[" * 1000000) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+        assert len(bomb) < 2000
+        r.send(r.frame(1, bomb, rsv1=True))
+    else:
+        r.send(r.frame(1, os.urandom(5000), rsv1=True))
+    wait_until(lambda: any(op == 8 for op, *_ in r.frames), 5, "close frame")
+    close = [p for op, p, *_ in r.frames if op == 8][0]
+    assert int.from_bytes(close[:2], "big") == code
+    boots = len([m for m in r.texts() if m[2:3] == ["BootNotification"]])
+    r.drop()
+    wait_until(lambda: len(r.accepted) >= 2, 10, "reconnect")
+    wait_until(lambda: len([m for m in r.texts() if m[2:3] == ["BootNotification"]]) > boots, 10, "BootNotification again")
+    assert not s.crashed()
+
+
+def test_the_stations_messages_are_compressed_with_its_window_kept(raw, sims):
+    """Through RawWs (which inflates what it gets with zlib): the BootNotification and the
+    answers to two like CALLs come as compressed frames (RSV1), each inflating to a
+    schema-valid message; the second answer refers back to the first (context takeover), so
+    its frame is a fraction of it."""
+    r = raw(extensions=ANSWER)
+    sims(r.url, sets=ON)
+    wait_until(lambda: r.texts(), 5, "BootNotification")
+    m = r.texts()[0]
+    assert m[2] == "BootNotification" and not schema_errors("BootNotificationRequest", m[3])
+    for mid in ("dt-1", "dt-2"):
+        r.send(r.frame(1, json.dumps([2, mid, "DataTransfer", {"vendorId": "org.example.vendor"}]).encode()))
+    wait_until(lambda: len([m for m in r.texts() if m[0] == 3]) >= 2, 5, "two answers")
+    answers = [m for m in r.texts() if m[0] == 3]
+    assert [a[1] for a in answers] == ["dt-1", "dt-2"]
+    assert all(not schema_errors("DataTransferResponse", a[2]) for a in answers)
+    assert all(op == 1 for op, *_ in r.frames) and len(r.zsizes) == 3
+    (zb, nb), (z1, n1), (z2, n2) = r.zsizes
+    assert zb < nb and n1 == n2 and z2 * 2 < z1
+
+
+def test_the_local_setting_takes_off_or_a_window_of_8_to_15_bits(tmp_path):
+    """DeflateWindowBits is provisioned like MaxMessageBytes (runtime/config.py): 0 (the
+    default: nothing offered) or 8 to 15; anything else is refused and nothing is written."""
+    out = mp("""
+from runtime import config
+from runtime.store import Store
+st = Store(%r)
+res = [config.station(st)["DeflateWindowBits"]]
+for v in ("10", "20", "7", "0", "15"):
+    try:
+        config.provision(st, {"DeflateWindowBits": v})
+        res.append(config.station(st)["DeflateWindowBits"])
+    except ValueError as e:
+        res.append([str(e), config.station(st)["DeflateWindowBits"]])
+print(json.dumps(res))
+""" % str(tmp_path))
+    refused = "DeflateWindowBits: 0 (off) or 8 to 15"
+    assert out == [0, 10, [refused, 10], [refused, 10], 0, 15]
+
