@@ -8,6 +8,7 @@ interface above TCP (TCP/IP headers excluded).
 import asyncio
 import json
 import time
+import zlib
 
 from tools import wsframe
 
@@ -15,13 +16,21 @@ from tools import wsframe
 class WsStream:
     """One direction of a ws:// connection: the HTTP upgrade head, then frames. Each frame is
     recorded as a dict: t0/t1 (arrival of its first/last byte), op, size (bytes on the wire)
-    and text (payload of a text frame)."""
+    and text (of a text message in one frame); each text message, its fragments joined, in
+    msgs likewise (a NotifyReport page goes as fragments). A text is inflated if it came
+    compressed (RFC 7692
+    permessage-deflate, when the response accepted it; the station's window is kept from
+    message to message, the CSMS's not: what the station offers, runtime/wsdeflate.py)."""
 
-    def __init__(self):
+    def __init__(self, up=True):
         self.buf = b""
         self.head = None  # bytes of the upgrade request/response once complete
         self.frames = []
         self._t0 = None
+        self.up = up  # station to CSMS
+        self._z = None  # the station's messages' inflater
+        self.msgs = []  # text messages, fragments joined: t0 of the first frame, t1 of the last, size of all
+        self._msg = None  # the one being received
 
     def feed(self, data, t):
         if not self.buf:
@@ -37,9 +46,32 @@ class WsStream:
             if n is None:
                 return
             frame, self.buf = self.buf[:n], self.buf[n:]
-            self.frames.append({"t0": self._t0, "t1": t, "op": frame[0] & 0x0F, "size": n,
-                                "text": wsframe.parse(frame)[4].decode(errors="replace") if frame[0] & 0x0F == 1 else None})
+            op, fin, _, rsv, payload = wsframe.parse(frame)
+            f = {"t0": self._t0, "t1": t, "op": op, "size": n, "text": None}
+            self.frames.append(f)
             self._t0 = t
+            if op == 1:  # a text message's first (or only) frame: RSV1 marks it compressed
+                self._msg = {"t0": f["t0"], "size": 0, "data": [], "z": rsv & 0x40}
+            if op in (0, 1) and self._msg is not None:
+                m = self._msg
+                m["size"] += n
+                m["data"].append(payload)
+                if fin:
+                    data = b"".join(m["data"])
+                    text = (self._inflate(data) if m["z"] else data).decode(errors="replace")
+                    if op == 1:
+                        f["text"] = text
+                    self.msgs.append({"t0": m["t0"], "t1": t, "op": 1, "size": m["size"], "text": text})
+                    self._msg = None
+
+    def _inflate(self, payload):
+        z = self._z
+        if z is None or not self.up:  # the CSMS's window is not kept (server_no_context_takeover)
+            z = self._z = zlib.decompressobj(wbits=-15)
+        try:
+            return z.decompress(payload + b"\x00\x00\xff\xff")
+        except zlib.error:
+            return b""
 
     def total(self):
         return len(self.head or b"") + sum(f["size"] for f in self.frames) + len(self.buf)
@@ -155,7 +187,10 @@ class Relay:
         except OSError:
             w.close()
             return
-        up, down = self.kind(), self.kind()
+        if self.kind is WsStream:
+            up, down = WsStream(up=True), WsStream(up=False)
+        else:
+            up, down = self.kind(), self.kind()
         self.conns.append((up, down))
         await asyncio.gather(_pipe(r, uw, up), _pipe(ur, w, down))
 
@@ -165,7 +200,7 @@ class Relay:
         out = []
         for up, down in self.conns:
             for d, s in (("up", up), ("down", down)):
-                for f in s.frames:
+                for f in s.msgs:
                     if f["text"] is not None:
                         try:
                             out.append(dict(f, dir=d, msg=json.loads(f["text"])))
