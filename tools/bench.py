@@ -120,10 +120,13 @@ async def main(rounds):
     _, _, image = rom.build("lite", ROOT / "build" / "bench")
     bench = Bench()
     await bench.csms.start()
-    state = ROOT / "build" / "bench" / "state"
-    rows = [("OCPP2.Lite, MicroPython %s unix port, lite" % _mp_version(), await run_one(
-        bench, lambda url: [fs.MICROPYTHON, str(ROOT / "boards" / "unix" / "main.py"), "--romfs", str(image),
-                            "--state", str(state), "--csms", url, "--id", "CS001"], "CS001", rounds))]
+    rows = []
+    for bits in (0, 10):  # DeflateWindowBits: permessage-deflate off, on with 1 kB windows
+        state = ROOT / "build" / "bench" / ("state-deflate%d" % bits)
+        rows.append(("OCPP2.Lite, MicroPython %s unix port, lite" % _mp_version(), await run_one(
+            bench, lambda url: [fs.MICROPYTHON, str(ROOT / "boards" / "unix" / "main.py"), "--romfs", str(image),
+                                "--state", str(state), "--csms", url, "--id", "CS001",
+                                "--set", "DeflateWindowBits=%d" % bits], "CS001", rounds)))
     for deflate in (False, True):
         rows.append(("ocpp package station, CPython %s" % platform.python_version(), await run_one(
             bench, lambda url: [sys.executable, "-m", "tools.bench", "--ocpp-station", url] + (["--deflate"] if deflate else []),
@@ -135,8 +138,8 @@ async def main(rounds):
     for name, r in rows:
         print("%-48s %12.0f %14.1f %12s" % (name, r["requests"] / r["seconds"], r["bytes"] / r["requests"],
                                             "deflate" if r["deflate"] else "none"))
-    ours = rows[0][1]
-    for name, r in rows[1:]:
+    for ours, r in zip(rows[:2], rows[2:]):  # like against like: without compression, with it
+        ours, r = ours[1], r[1]
         print("%-48s %12.2f %14.2f %12s" % ("ratio OCPP2.Lite / ocpp", r["seconds"] / ours["seconds"],
                                             ours["bytes"] / r["bytes"], "deflate" if r["deflate"] else "none"))
 
