@@ -298,11 +298,7 @@ class WebSocket:
         ValueError 1009 beyond it, 1007 for a broken stream)."""
         from .wsdeflate import inflate  # (loaded: self.pmd has its Deflater)
 
-        out = bytearray(self.max)
-        n = inflate(data, self.pmd[0], out)
-        data = None
-        out[n:] = b""
-        return out
+        return inflate(data, self.pmd[0], self.max)
 
     async def _linger(self):
         """After our close frame on a broken stream: discard what arrives until the server

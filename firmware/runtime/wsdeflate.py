@@ -21,6 +21,7 @@ _MAX_BITS = const(15)
 _TAIL = const(b"\x00\x00\xff\xff\x03\x00")
 _TOO_BIG = const(1009)  # RFC 6455 close codes
 _INVALID = const(1007)
+_SCRATCH = const(256)  # what inflate() counts through
 _HASH = const(256)  # entries of the match table (16-bit positions: 512 bytes)
 _MIN_MATCH = const(3)
 _MAX_MATCH = const(258)
@@ -89,28 +90,39 @@ def accept(value, bits):
     return mine, keep
 
 
-def inflate(data, bits, out):
-    """Inflate a compressed message's payload data (bytes-like) into bytearray out, whose size
-    is the bound (MaxMessageBytes). Returns the message's length. Raises ValueError(close code,
-    text): 1009 when it inflates to more than out holds (nothing beyond out is made: no
-    decompression bomb), 1007 when data is no deflate stream."""
+def inflate(data, bits, bound):
+    """The message compressed as data (bytes-like): a bytearray of its length, found by
+    inflating it twice (once to count, once into a buffer of that size: a short message takes
+    a short buffer, not one of the bound). Raises ValueError(close code, text): 1009 when it
+    inflates to more than bound bytes (MaxMessageBytes; counting stops there: no decompression
+    bomb), 1007 when data is no deflate stream."""
+    src = b"".join((data, _TAIL))  # (io.BytesIO reads a bytes object in place)
+    n = _inflate(src, bits, None, bound)
+    out = bytearray(n)
+    _inflate(src, bits, out, n)
+    return out
+
+
+def _inflate(src, bits, out, bound):
+    """Inflate src into out, or only count what it inflates to (out None); its length."""
     import deflate
     import io
 
-    d = deflate.DeflateIO(io.BytesIO(bytes(data) + _TAIL), deflate.RAW, bits)
+    d = deflate.DeflateIO(io.BytesIO(src), deflate.RAW, bits)
+    mv = memoryview(out if out is not None else bytearray(_SCRATCH))
     n = 0
-    mv = memoryview(out)
     try:
-        while n < len(out):
-            k = d.readinto(mv[n:])
+        while True:
+            k = d.readinto(mv[n:] if out is not None else mv)
             if not k:
                 return n
             n += k
-        if d.read(1):
-            raise ValueError(_TOO_BIG, "message over %d bytes once inflated" % len(out))
+            if n > bound or out is not None and n == bound and d.read(1):
+                raise ValueError(_TOO_BIG, "message over %d bytes once inflated" % bound)
+            if out is not None and n == bound:
+                return n
     except (OSError, EOFError):
         raise ValueError(_INVALID, "broken deflate stream")
-    return n
 
 
 class Deflater:
