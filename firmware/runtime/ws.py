@@ -334,7 +334,11 @@ class WebSocket:
         if op == wc.OP_TEXT and self.pmd and (type(data) is list or len(data) >= _SMALL):
             # compressed in our turn: with context takeover the CSMS inflates messages in the
             # order they are compressed
-            data = self.pmd[1].compress(data if type(data) is list else (data,))
+            try:
+                data = self.pmd[1].compress(data if type(data) is list else (data,))
+            except BaseException:  # (a part that fails to be made, no memory): the window now
+                self.abort()  # holds what the CSMS never got, so the stream cannot go on
+                raise
             op |= wc.RSV1
         for f in (data,) if op is None else wc.frames(op, data, _TXBUF, os.urandom):
             await _send(self.s, f)

@@ -94,3 +94,43 @@ def test_within_returns_times_out_and_lets_other_cancels_through():
         await asyncio.sleep_ms(100)  # the alarm of a wait that ended is gone: no cancel here
 
     asyncio.run(main())
+
+
+def _failing():
+    yield "m" * 100
+    raise ValueError("a part that cannot be made")
+
+
+def test_a_message_that_fails_while_compressed_ends_the_connection():
+    """With permessage-deflate the compressor's window takes a message's parts as they are made:
+    a part that fails leaves it holding bytes the CSMS never got, so the connection is dropped
+    (the error reaches the sender; the link reconnects with a fresh compressor)."""
+    from runtime.wsdeflate import Deflater
+
+    async def server(reader, writer):
+        while await reader.read(4096):
+            pass
+
+    async def main():
+        srv, port = await serve(server)
+        s = socket.socket()
+        s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        s.setblocking(False)
+        w = ws.WebSocket(s, 4096, 5000)
+        w.pmd = (10, Deflater(10, True))
+        await w.send("k" * 100)  # fine
+        assert not w._dead
+        try:
+            await w.send(["[2,", _failing()])
+            raise AssertionError("no error")
+        except ValueError:
+            pass
+        assert w._dead
+        try:
+            await w.send("k" * 100)
+            raise AssertionError("sent on a dropped connection")
+        except ws.Closed:
+            pass
+        srv.close()
+
+    asyncio.run(main())
