@@ -73,17 +73,15 @@ def _zlib_message(data, bits):
 
 @pytest.mark.parametrize("bits", [9, 10, 15])
 def test_the_station_inflates_what_zlib_compresses_within_its_bound(bits):
-    cases = [(_zlib_message(m, bits).hex(), 4096) for m in MSGS if m]
+    cases = [(_zlib_message(m, bits).hex(), 4096) for m in MSGS]
     cases.append((_zlib_message(b"x" * 4096, bits).hex(), 4096))  # exactly the bound
     cases.append((_zlib_message(b"x" * 4097, bits).hex(), 4096))  # one byte over it
     cases.append((_zlib_message(b"{}" * 500000, bits).hex(), 4096))  # 1 MB from 1 kB: a bomb
     cases.append(("ffffffff00", 4096))  # no deflate stream
     cases.append((bytes([0b111]).hex(), 4096))  # a block of a reserved type
     script = """
-import gc
 out = []
 for h, bound in %s:
-    gc.collect()
     try:
         buf = w.inflate(binascii.unhexlify(h), %d, bound)
         out.append(["ok", binascii.hexlify(buf).decode()])
@@ -92,7 +90,7 @@ for h, bound in %s:
 print(json.dumps(out))
 """ % (json.dumps(cases), bits)
     res = mp(script)
-    for m, r in zip([m for m in MSGS if m], res):
+    for m, r in zip(MSGS, res):
         assert r == ["ok", m.hex()]
     assert res[-5] == ["ok", (b"x" * 4096).hex()]
     assert res[-4][:2] == ["closed", 1009] and res[-3][:2] == ["closed", 1009]

@@ -104,29 +104,28 @@ def inflate(data, bits, bound):
 
 
 def _inflate(src, bits, out, bound):
-    """Inflate src into out, or only count what it inflates to (out None); its length."""
+    """Inflate src into out, whole, or only count its bytes through a scratch (out None); its
+    length. More than bound: 1009."""
     import deflate
     import io
 
     d = deflate.DeflateIO(io.BytesIO(src), deflate.RAW, bits)
-    mv = memoryview(out if out is not None else bytearray(_SCRATCH))
+    buf = memoryview(out if out is not None else bytearray(_SCRATCH))
     n = 0
     try:
         while True:
-            k = d.readinto(mv[n:] if out is not None else mv)
+            k = d.readinto(buf[n:] if out is not None else buf)  # (0 once out is full)
             if not k:
                 return n
             n += k
-            if n > bound or out is not None and n == bound and d.read(1):
+            if n > bound:
                 raise ValueError(_TOO_BIG, "message over %d bytes once inflated" % bound)
-            if out is not None and n == bound:
-                return n
     except (OSError, EOFError):
         raise ValueError(_INVALID, "broken deflate stream")
 
 
 class Deflater:
-    """The station's compressor: compress(parts) -> one message's payload (bytes), its window
+    """The station's compressor: compress(parts) -> one message's payload (a bytearray), its window
     of 2**bits kept between messages when keep (context takeover)."""
 
     def __init__(self, bits, keep):

@@ -9,6 +9,15 @@ from runtime import ws
 from test_wscodec import _decode
 
 
+async def _connected(server):
+    """(listening server, WebSocket connected to it over loopback TCP)."""
+    srv, port = await serve(server)
+    s = socket.socket()
+    s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    s.setblocking(False)
+    return srv, ws.WebSocket(s, 4096, 5000)
+
+
 def _made(n):
     for _ in range(n):
         yield "m" * 100
@@ -27,11 +36,7 @@ def test_messages_written_at_once_by_several_tasks_take_turns():
         done.append(1)
 
     async def main():
-        srv, port = await serve(server)
-        s = socket.socket()
-        s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        s.setblocking(False)
-        w = ws.WebSocket(s, 4096, 5000)
+        srv, w = await _connected(server)
         await asyncio.gather(w.send([_made(15)]), w.send("k" * 1500), w.ping(b"p"), w.send([_made(7)]))
         w.abort()
         for _ in range(100):
@@ -112,11 +117,7 @@ def test_a_message_that_fails_while_compressed_ends_the_connection():
             pass
 
     async def main():
-        srv, port = await serve(server)
-        s = socket.socket()
-        s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        s.setblocking(False)
-        w = ws.WebSocket(s, 4096, 5000)
+        srv, w = await _connected(server)
         w.pmd = (10, Deflater(10, True))
         await w.send("k" * 100)  # fine
         assert not w._dead
