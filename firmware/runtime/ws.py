@@ -153,7 +153,7 @@ class WebSocket:
         self._busy = False  # a task is writing a message (frames never interleave)
         self._closing = False
         self._dead = False
-        self.pmd = None  # permessage-deflate: (window bits of the server's messages, our wsdeflate.Deflater)
+        self.pmd = None  # permessage-deflate: (wsdeflate.Inflater, wsdeflate.Deflater)
         self._z = 0  # the message being read is compressed
 
     # --- reading ---------------------------------------------------------------------
@@ -294,11 +294,9 @@ class WebSocket:
             raise Closed(1006, "socket error %s" % e)
 
     def _inflate(self, data):
-        """The message compressed as data, inflated within the bound (wsdeflate.inflate:
+        """The message compressed as data, inflated within the bound (wsdeflate.Inflater:
         ValueError 1009 beyond it, 1007 for a broken stream)."""
-        from .wsdeflate import inflate  # (loaded: self.pmd has its Deflater)
-
-        return inflate(data, self.pmd[0], self.max)
+        return self.pmd[0].inflate(data, self.max)
 
     async def _linger(self):
         """After our close frame on a broken stream: discard what arrives until the server

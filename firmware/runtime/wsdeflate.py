@@ -1,15 +1,15 @@
 # runtime/wsdeflate.py - RFC 7692 permessage-deflate for the station's WebSocket, without I/O:
-# the extension offered in the opening handshake and the check of the server's answer, a
-# message inflated within MaxMessageBytes, and a compressor in MicroPython for the messages the
-# station sends (fixed Huffman codes, matches found through a hash of 3-byte prefixes over a
-# small window kept from message to message): the PyPI unix port and stock board firmware
-# inflate (the deflate module) but do not compress.
+# the extension offered in the opening handshake and the check of the server's answer, the
+# CSMS's messages inflated within MaxMessageBytes, and a compressor in MicroPython for the
+# messages the station sends (fixed Huffman codes, matches found through a hash of 3-byte
+# prefixes over a small window kept from message to message): the PyPI unix port and stock
+# board firmware inflate (the deflate module) but do not compress.
 #
-# The station asks the server not to keep its window between messages
-# (server_no_context_takeover): each message the CSMS sends inflates on its own, with a window
-# that lives only while it does. The CSMS's messages are few and short; the station's (a base
-# report's pages, meter values) are where the bytes are, and its own window is kept (context
-# takeover) unless the server asks otherwise (client_no_context_takeover).
+# Both windows are kept between messages (context takeover) unless the server's answer says
+# otherwise. The deflate module inflates one stream to its end and keeps nothing after it, so
+# the CSMS's window is kept here as bytes (2**bits of them) and put before each message as a
+# stored block that the inflater reads first and the station skips: a message's references
+# into the ones before it then resolve, and no module of MicroPython's needs to change.
 from array import array
 from micropython import const
 
@@ -52,15 +52,14 @@ _DBASE = const((1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 
 
 
 def offer(bits):
-    """The Sec-WebSocket-Extensions value the station offers: windows of 2**bits both ways, the
-    server's not kept between messages."""
-    return "%s; client_max_window_bits=%d; server_max_window_bits=%d; server_no_context_takeover" % (
-        NAME, bits, bits)
+    """The Sec-WebSocket-Extensions value the station offers: windows of 2**bits both ways."""
+    return "%s; client_max_window_bits=%d; server_max_window_bits=%d" % (NAME, bits, bits)
 
 
 def accept(value, bits):
     """Check the server's Sec-WebSocket-Extensions answer (bytes) to offer(bits): (the window
-    bits the station compresses with, whether it keeps its window between messages). Raises
+    bits the station compresses with, whether it keeps its window between messages, the same
+    two of the server's messages). Raises
     ValueError(text): an answer that is not an acceptance of that offer fails the connection
     (RFC 7692 section 5)."""
     if b"," in value:
@@ -68,7 +67,7 @@ def accept(value, bits):
     parts = value.split(b";")
     if parts[0].strip().lower() != NAME.encode():
         raise ValueError("extension not offered: %s" % parts[0].strip().decode())
-    mine, keep, seen = bits, True, []
+    mine, keep, theirs, their_keep, seen = bits, True, bits, True, []
     for p in parts[1:]:
         k, eq, v = p.partition(b"=")
         k, v = k.strip().lower(), v.strip().strip(b'"')
@@ -76,43 +75,62 @@ def accept(value, bits):
             raise ValueError("repeated extension parameter")
         seen.append(k)
         if k == b"server_no_context_takeover" and not eq:
-            pass
+            their_keep = False
         elif k == b"client_no_context_takeover" and not eq:
             keep = False
         elif k == b"server_max_window_bits" and v.isdigit() and _MIN_BITS <= int(v) <= bits:
-            pass
+            theirs = int(v)
         elif k == b"client_max_window_bits" and v.isdigit() and _MIN_BITS <= int(v) <= _MAX_BITS:
             mine = min(bits, int(v))
         else:
             raise ValueError("extension parameter not offered: %s" % p.strip().decode())
-    if b"server_no_context_takeover" not in seen:
-        raise ValueError("server_no_context_takeover not accepted")
-    return mine, keep
+    return mine, keep, theirs, their_keep
 
 
-def inflate(data, bits, bound):
-    """The message compressed as data (bytes-like): a bytearray of its length, found by
-    inflating it twice (once to count, once into a buffer of that size: a short message takes
-    a short buffer, not one of the bound). Raises ValueError(close code, text): 1009 when it
-    inflates to more than bound bytes (MaxMessageBytes; counting stops there: no decompression
-    bomb), 1007 when data is no deflate stream."""
-    src = b"".join((data, _TAIL))  # (io.BytesIO reads a bytes object in place)
-    n = _inflate(src, bits, None, bound)
-    out = bytearray(n)
-    _inflate(src, bits, out, n)
-    return out
+class Inflater:
+    """The CSMS's messages inflated, with a window of 2**bits kept between them when keep."""
+
+    def __init__(self, bits, keep):
+        self.bits = bits
+        self.win = b"" if keep else None  # the last 2**bits bytes inflated
+
+    def inflate(self, data, bound):
+        """The message compressed as data (bytes-like), inflated into a bytearray of its
+        length, found by inflating it twice (once to count, once into a buffer of that size: a
+        short message takes a short buffer, not one of the bound). Raises ValueError(close
+        code, text): 1009 when it inflates to more than bound bytes (MaxMessageBytes; counting
+        stops there: no decompression bomb), 1007 when data is no deflate stream."""
+        win = self.win or b""
+        k = len(win)
+        # the window as a stored block (not the last: BFINAL 0, BTYPE 00, its length and the
+        # length's complement), then the message, which starts on a byte (the previous one
+        # ended with a sync flush)
+        src = b"".join((bytes((0, k & 0xFF, k >> 8, ~k & 0xFF, (~k >> 8) & 0xFF)) if k else b"", win, data, _TAIL))
+        n = _inflate(src, self.bits, None, bound, k)
+        out = bytearray(n)
+        _inflate(src, self.bits, out, n, k)
+        if self.win is not None:
+            size = 1 << self.bits
+            self.win = bytes(memoryview(out)[n - size :]) if n >= size else win[max(0, n + k - size) :] + out
+        return out
 
 
-def _inflate(src, bits, out, bound):
-    """Inflate src into out, whole, or only count its bytes through a scratch (out None); its
-    length. More than bound: 1009."""
+def _inflate(src, bits, out, bound, skip):
+    """Inflate src into out, whole, or only count its bytes through a scratch (out None), its
+    first skip bytes (the window) not kept; its length after them. More than bound: 1009."""
     import deflate
     import io
 
     d = deflate.DeflateIO(io.BytesIO(src), deflate.RAW, bits)
-    buf = memoryview(out if out is not None else bytearray(_SCRATCH))
-    n = 0
+    scratch = memoryview(bytearray(_SCRATCH)) if out is None or skip else None
+    buf = memoryview(out) if out is not None else scratch
+    n = -skip
     try:
+        while n < 0:
+            k = d.readinto(scratch[: min(-n, _SCRATCH)])
+            if not k:
+                raise EOFError
+            n += k
         while True:
             k = d.readinto(buf[n:] if out is not None else buf)  # (0 once out is full)
             if not k:

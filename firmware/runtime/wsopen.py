@@ -46,10 +46,10 @@ async def connect(url, identity, password, ssl_ctx, timeout_ms, max_msg, deflate
             raise CertificateError(str(e).strip())
         lines = await ws.within(_head(w), timeout_ms)
         agreed = up.check_response(lines, key, PROTOCOL, deflate_bits)
-        if agreed:  # (the window bits we compress with, whether we keep ours)
-            from .wsdeflate import Deflater
+        if agreed:  # (window bits and context takeover: ours, the server's)
+            from .wsdeflate import Deflater, Inflater
 
-            w.pmd = (deflate_bits, Deflater(*agreed))
+            w.pmd = (Inflater(agreed[2], agreed[3]), Deflater(agreed[0], agreed[1]))
     except OSError as e:  # the handshake's records included
         w.abort()
         raise ws._tls_error(e)

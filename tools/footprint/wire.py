@@ -19,8 +19,8 @@ class WsStream:
     and text (of a text message in one frame); each text message, its fragments joined, in
     msgs likewise (a NotifyReport page goes as fragments). A text is inflated if it came
     compressed (RFC 7692
-    permessage-deflate, when the response accepted it; the station's window is kept from
-    message to message, the CSMS's not: what the station offers, runtime/wsdeflate.py)."""
+    permessage-deflate, when the response accepted it; each side's window is kept from
+    message to message unless the response says otherwise, runtime/wsdeflate.py)."""
 
     def __init__(self, up=True):
         self.buf = b""
@@ -31,6 +31,7 @@ class WsStream:
         self._z = None  # the station's messages' inflater
         self.msgs = []  # text messages, fragments joined: t0 of the first frame, t1 of the last, size of all
         self._msg = None  # the one being received
+        self._keep = True  # the window is kept between messages (context takeover)
 
     def feed(self, data, t):
         if not self.buf:
@@ -41,6 +42,9 @@ class WsStream:
             if end < 0:
                 return
             self.head, self.buf = self.buf[: end + 4], self.buf[end + 4 :]
+            # (the CSMS's window as its response says; the station's kept: the CSMSs the
+            # tools run never answer client_no_context_takeover)
+            self._keep = self.up or b"server_no_context_takeover" not in self.head.lower()
         while True:
             n = wsframe.size(self.buf)
             if n is None:
@@ -66,7 +70,7 @@ class WsStream:
 
     def _inflate(self, payload):
         z = self._z
-        if z is None or not self.up:  # the CSMS's window is not kept (server_no_context_takeover)
+        if z is None or not self._keep:
             z = self._z = zlib.decompressobj(wbits=-15)
         try:
             return z.decompress(payload + b"\x00\x00\xff\xff")
