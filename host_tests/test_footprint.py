@@ -98,7 +98,7 @@ def test_romfs_keeps_the_code_out_of_the_heap(lite):
 
 
 KEYS = {
-    "": {"format", "port", "source", "quick", "left_out", "profiles", "seconds", "stalls"},
+    "": {"format", "port", "source", "quick", "left_out", "profiles", "seconds", "stalls", "idle_day"},
     "port": {"micropython", "bits", "machine", "mpy_opt"},
     "profile": {"modules", "missing", "handled", "session", "rom", "ram", "ram32", "flash", "data", "cpu", "runs"},
     "rom": {"modules", "blocks", "total", "romfs_image", "board"},
@@ -106,14 +106,16 @@ KEYS = {
     "ram": {"image_in_heap", "imports", "imports_qstr", "after_boot", "least_heap", "steps", "tls"},
     "ram.step": {"live", "allocated", "least_heap"},
     "ram.tls": {"after_boot", "least_heap", "mbedtls_peak", "mbedtls_sites"},
-    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "tls_boards", "tls_in2k", "micropython", "blocks", "static_rom", "static_ram"},
+    "ram32": {"imports", "after_boot", "least_heap", "steps", "tls", "tls_boards", "tls_in2k", "micropython", "blocks", "static_rom", "static_ram",
+              "deflate"},
     "ram32.step": {"live", "allocated", "least_heap"},
     "ram32.tls": {"after_boot", "least_heap"},
     "flash": {"bytes", "files", "writes", "steps"},
-    "data": {"messages", "upgrade", "control", "up", "down", "total", "tls", "tls_boards", "tls_in2k"},
+    "data": {"messages", "upgrade", "control", "up", "down", "total", "tls", "tls_boards", "tls_in2k", "bill", "deflate"},
+    "data.bill": {"ws", "wss"},
     "data.message": {"from", "n", "call", "reply"},
     "data.tls": {"up", "down", "total", "connections"},
-    "cpu": {"ready_ms", "boot_ms", "response_us", "instructions", "stalls_ms"},
+    "cpu": {"ready_ms", "boot_ms", "response_us", "instructions", "stalls_ms", "deflate"},
     "cpu.instructions": {"start", "steps"},
 }
 
@@ -129,7 +131,7 @@ def test_report_keys_table_chart_and_exit_status(tmp_path):
            "ram": lite["ram"], "ram.step": lite["ram"]["steps"]["boot"], "ram.tls": lite["ram"]["tls"],
            "ram32": lite["ram32"], "ram32.step": lite["ram32"]["steps"]["boot"], "ram32.tls": lite["ram32"]["tls"],
            "flash": lite["flash"], "data": lite["data"], "data.message": lite["data"]["messages"]["BootNotification"],
-           "data.tls": lite["data"]["tls"], "cpu": lite["cpu"], "cpu.instructions": lite["cpu"]["instructions"]}
+           "data.tls": lite["data"]["tls"], "data.bill": lite["data"]["bill"], "cpu": lite["cpu"], "cpu.instructions": lite["cpu"]["instructions"]}
     assert {k: set(v) for k, v in got.items()} == KEYS
     names = [n for n, _ in fs.STEPS]
     assert list(lite["session"]["steps"]) == names == list(lite["ram"]["steps"]) == list(lite["flash"]["steps"])
@@ -144,6 +146,12 @@ def test_report_keys_table_chart_and_exit_status(tmp_path):
     assert [s["least_heap"] for s in ram["steps"].values()] == [None] * (len(names) - 1) + [ram["least_heap"]]
     assert lite["ram"]["least_heap"] is None and ram["tls"]["least_heap"] is None is lite["ram"]["tls"]["least_heap"]
     assert d["stalls"] is None is lite["cpu"]["stalls_ms"]  # timings: the full report's
+    # ... and the sessions with permessage-deflate, the idle day
+    assert d["idle_day"] is None is lite["data"]["deflate"] is lite["cpu"]["deflate"] is lite["ram32"]["deflate"]
+    # the bill: the bytes on the wire and the headers of the packets that carry them
+    for key, total in (("ws", lite["data"]["total"]), ("wss", lite["data"]["tls"]["total"])):
+        b = lite["data"]["bill"][key]
+        assert b["bytes"] == total and b["billed"] == total + 40 * b["packets"] + 8 * b["connections"]
     # mbedTLS allocates from the GC heap on the 32-bit port (as on the RP2040), not on the 64-bit one
     assert lite["ram32"]["tls"]["after_boot"] - lite["ram32"]["after_boot"] > 16 * 1024
     assert lite["ram"]["tls"]["after_boot"] - lite["ram"]["after_boot"] < 16 * 1024
@@ -184,7 +192,7 @@ def test_least_heaps_bisects_from_any_first_guess(monkeypatch, live, need):
     ref = {"a": fs.OK, "b": fs.OK}
 
     class Station:
-        def __init__(self, image, tls=None, heap=None, exe=None):
+        def __init__(self, image, tls=None, heap=None, exe=None, extra=()):
             assert live < heap <= footprint.MAX_HEAP, heap  # a guess that ran away fails here
             self.done, self.res = 0, {"steps": {}}
             self.heap = heap
@@ -440,3 +448,41 @@ def test_every_module_kept_from_start_is_resident():
         assert loaded <= resident, (profile, sorted(loaded - resident))
         kept |= loaded
     assert kept == resident, sorted(resident - kept)
+
+
+def test_the_bill_counts_segments_and_acks_as_its_model_says():
+    """tools/footprint/bill.py: a request answered at once (its ACK rides on the answer), the
+    answer acknowledged alone after the delayed-ACK time, a message of three full segments
+    (one ACK for two of them, one alone for the third), bursts of one side's writes joined."""
+    from tools.footprint import bill
+
+    call, answer = [(0.0, 100)], [(0.01, 50)]
+    one = bill.connection(call, answer)
+    assert one == {"bytes": 150, "packets": 1 + 1 + 1 + 7, "billed": 150 + 40 * 10 + 8}
+    assert bill.connection(call, answer, ends=False)["packets"] == 3
+    # the answer after the delayed-ACK time: the request's ACK goes alone
+    assert bill.connection(call, [(0.5, 50)], ends=False)["packets"] == 4
+    # 4000 bytes written in 512-byte pieces 1 ms apart: one burst, 3 segments, 2 ACKs
+    big = [(i * 0.001, 512) for i in range(7)] + [(0.007, 4000 - 7 * 512)]
+    assert bill.connection(big, [], ends=False) == {"bytes": 4000, "packets": 5, "billed": 4000 + 200}
+
+
+def test_an_idle_day_is_the_idle_links_heartbeats_and_pings(monkeypatch):
+    """bill.our_idle: the station idle with intervals 60 times shorter (Heartbeat every 5 s, a
+    ping after 1 s of silence); every exchange in the window is a heartbeat or a ping, three
+    packets each (the answer carries the ACK of the request, the answer's own ACK goes alone);
+    idle_day scales the window's bill to 24 hours."""
+    from tools.footprint import bill
+
+    monkeypatch.setattr(bill, "IDLE_S", 7)
+    relay, since, until = asyncio.run(bill.our_idle(None, None, 0))
+    up, down = relay.conns[-1]
+    frames = [f for f in up.frames if since < f["t1"] <= until]
+    beats = [f for f in frames if f["op"] == 1]
+    pings = [f for f in frames if f["op"] == 9]
+    assert len(beats) >= 1 and len(pings) >= 4
+    assert all('"Heartbeat"' in f["text"] for f in beats)
+    got = bill.relay(relay, since, until)
+    assert abs(got["packets"] - 3 * (len(beats) + len(pings))) <= 1  # (an exchange cut by the window's end)
+    day = bill.idle_day(relay, since, until)
+    assert day["billed"] == pytest.approx(got["billed"] * 86400 / ((until - since) * 60), rel=0.01)

@@ -37,7 +37,7 @@ import time
 
 from tools import mp32, profiles
 from tools.docblock import replace_block
-from tools.footprint import blocks, report, rom, stalls, wire
+from tools.footprint import bill, blocks, report, rom, stalls, wire
 from tools.footprint import session as fs
 from tools.footprint import valgrind as vg
 
@@ -132,7 +132,7 @@ def session(image, **kw):
     return res, s
 
 
-def least_heaps(image, ref, tls, lo, exe=None, whole=False, hi=64 << 10, hint=None):
+def least_heaps(image, ref, tls, lo, exe=None, whole=False, hi=64 << 10, hint=None, extra=()):
     """Per step, the least -X heapsize with which the session completes up to and including that
     step (a parallel bisection: one run tells for every step whether it completed). whole: only
     for the whole session (the other steps None), in fewer runs. lo: a heap too small (the live
@@ -141,13 +141,13 @@ def least_heaps(image, ref, tls, lo, exe=None, whole=False, hi=64 << 10, hint=No
     (whole only): the least heap of a similar tree (the CI base is measured with the working
     tree's): the search brackets it first, stepping out from it by doubling steps, and bisects
     the bracket; the same answer to within RESOLUTION in 2-4 runs instead of 7-8 when the
-    trees are alike."""
+    trees are alike. extra: more station options (DEFLATE)."""
     names = list(ref)
     n = len(names)
     runs = []
 
     def completed(heap):
-        s = fs.Session(image, tls=tls, heap=heap, exe=exe)
+        s = fs.Session(image, tls=tls, heap=heap, exe=exe, extra=extra)
         try:
             asyncio.run(s.run())
         except fs.Failed:
@@ -231,7 +231,14 @@ def measure(name, quick, pki, use32=True, hint=None):
             wss = pool.submit(least_heaps, image, steps, pki, res_t["mem"]["boot"]["live"])
             (least, runs), (least_t, runs_t) = ws.result(), wss.result()
         runs += runs_t
-    cpu_i = None
+    res_z = s_z = s_zt = None
+    if not quick:  # (not budgeted)
+        log("%s: reference session with permessage-deflate, without and with TLS" % name)
+        res_z, s_z = session(image, extra=DEFLATE)
+        _, s_zt = session(image, tls=pki, extra=DEFLATE)
+        if res_z["steps"] != steps:
+            raise fs.Failed("%s: the session with permessage-deflate differs: %s" % (name, res_z["steps"]))
+    cpu_i = cpu_z = None
     mbed = {"peak": None, "sites": {}}
     if not quick and vg.available():
         log("%s: callgrind" % name)
@@ -241,14 +248,20 @@ def measure(name, quick, pki, use32=True, hint=None):
             per = vg.step_instructions(d + "/cg", list(steps))
             per["boot"] -= start  # the boot step's part begins at process start
             cpu_i = {"start": start, "steps": per}
+            session(image, wrap=vg.callgrind_wrap(d + "/cgz"), slow=30, extra=DEFLATE)
+            per = vg.step_instructions(d + "/cgz", list(steps))
+            per["boot"] -= start
+            cpu_z = {"start": start, "steps": per}
         log("%s: massif (TLS)" % name)
         with tempfile.TemporaryDirectory() as d:
             session(image, tls=pki, wrap=vg.massif_wrap(d + "/ms"), slow=30)
             mbed = vg.mbedtls_heap(d + "/ms")
-    stalls_ms = None
+    stalls_ms = stalls_z = None
     if not quick:  # timings, not budgeted
         log("%s: loop stalls (3 sessions)" % name)
         stalls_ms = stalls.session_stalls(name, image=image)
+        log("%s: loop stalls with permessage-deflate (3 sessions)" % name)
+        stalls_z = stalls.session_stalls(name, image=image, extra=DEFLATE)
     fig = {
         "modules": mods,
         "missing": missing,
@@ -257,8 +270,11 @@ def measure(name, quick, pki, use32=True, hint=None):
         "rom": rom_fig,
         "ram": dict(ram_figures(res, res_t, img_heap, least, least_t, mbed), imports=imports, imports_qstr=qstrs),
         "flash": flash_figures(res),
-        "data": dict(wire.data_figures(s.relay), tls=wire.tls_figures(s_t.relay)),
-        "cpu": dict(cpu_figures(res, s, cpu_i), stalls_ms=stalls_ms),
+        "data": dict(wire.data_figures(s.relay), tls=wire.tls_figures(s_t.relay),
+                     bill={"ws": bill.relay(s.relay), "wss": bill.relay(s_t.relay)},
+                     deflate=deflate_figures(s_z, s_zt) if s_z else None),
+        "cpu": dict(cpu_figures(res, s, cpu_i), stalls_ms=stalls_ms,
+                    deflate=dict(cpu_figures(res_z, s_z, cpu_z), stalls_ms=stalls_z) if s_z else None),
         "runs": {"sessions": 2 + len(runs) + (0 if cpu_i is None else 2), "seconds": 0, "bisection": runs},
     }
     if use32:
@@ -294,6 +310,12 @@ def measure32(name, quick, pki, ref, hint):
                          hint=hint.get("least_heap"))
         wss = None if quick else pool.submit(least_heaps, None, ref, pki, res_t["mem"]["boot"]["live"], exe)
         boards = measure_tls32(name, pki, ref, hint, pool)
+        zipped = None
+        if not quick:  # permessage-deflate on (not budgeted)
+            res_z, _ = session(None, exe=exe, extra=DEFLATE)
+            zipped = (res_z["mem"]["boot"]["live"], pool.submit(
+                least_heaps, None, ref, None, res_z["mem"]["boot"]["live"], exe, whole=True,
+                hi=(res_z["mem"]["boot"]["live"] + TLS32_SPAN) // 1024 * 1024, extra=DEFLATE))
         least, runs = ws.result()
         least_t = None
         if wss:
@@ -302,6 +324,11 @@ def measure32(name, quick, pki, ref, hint):
         boards = {k: v.result() if isinstance(v, concurrent.futures.Future) else v for k, v in boards.items()}
     fig = ram_figures(res, res_t, 0, least, least_t, {"peak": None, "sites": {}})
     del fig["image_in_heap"]
+    fig["deflate"] = None
+    if zipped:
+        least_z, runs_z = zipped[1].result()
+        runs += runs_z
+        fig["deflate"] = {"after_boot": zipped[0], "least_heap": least_z[list(ref)[-1]] if least_z else None}
     fig["tls"] = {k: fig["tls"][k] for k in ("after_boot", "least_heap")}  # mbedTLS is in the GC heap here
     fig["imports"] = imports
     fig["micropython"] = mp32.VERSION
@@ -352,6 +379,18 @@ def measure_tls32(name, pki, ref, hint, pool):
         for k in exes:
             out[k] = pool.submit(one, k)
     return {k: out[k] for k in TLS32}
+
+
+# permessage-deflate on (runtime/wsdeflate.py), 1 kB windows: the data.deflate, cpu.deflate
+# and ram32.deflate figures
+DEFLATE = ("--set", "DeflateWindowBits=10")
+
+
+def deflate_figures(s, s_t):
+    """Bytes of the sessions s (ws://) and s_t (wss://) run with DEFLATE: on the wire and billed."""
+    d = wire.data_figures(s.relay)
+    return {"up": d["up"], "down": d["down"], "total": d["total"], "tls": {"total": wire.tls_figures(s_t.relay)["total"]},
+            "bill": {"ws": bill.relay(s.relay), "wss": bill.relay(s_t.relay)}}
 
 
 def ram_figures(res, res_t, img, least, least_t, mbed):
@@ -434,6 +473,10 @@ def do_report(a):
         if not a.quick:
             log("loop stalls of the signature checks, contactor latency")
         data["stalls"] = None if a.quick else stalls.measure()
+        data["idle_day"] = None
+        if not a.quick:  # (the same code in every profile: the first one's)
+            log("%s: an idle day (tools/footprint/bill.py)" % names[0])
+            data["idle_day"] = dict(asyncio.run(bill.idle_days(rom.build(names[0], OUT)[2], pki)), profile=names[0])
     data["seconds"] = round(time.monotonic() - t0, 1)
     pathlib.Path(a.json).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(a.json).write_text(json.dumps(data, indent=1) + "\n")

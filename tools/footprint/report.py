@@ -3,7 +3,7 @@ and the comparison of two reports (MicroPython's code-size report style: every f
 absolute and percent delta)."""
 
 from tools import budgets, profiles
-from tools.footprint import targets
+from tools.footprint import bill, targets
 
 _SKIP = ("runs",)  # bookkeeping, not figures
 
@@ -152,6 +152,14 @@ def table(data):
         fig("flash.writes", num, "flash: file writes"),
         fig("data.total", num, "data: bytes on the wire, ws://"),
         fig("data.tls.total", num, "data: bytes on the wire, wss://"),
+        fig("data.bill.ws.billed", num, "data: billed (IPv4/TCP packets), ws://"),
+        fig("data.bill.wss.billed", num, "data: billed (IPv4/TCP packets), wss://"),
+        fig("data.deflate.total", num, "data: bytes on the wire, permessage-deflate, ws://"),
+        fig("data.deflate.tls.total", num, "data: bytes on the wire, permessage-deflate, wss://"),
+        fig("data.deflate.bill.ws.billed", num, "data: billed, permessage-deflate, ws://"),
+        fig("data.deflate.bill.wss.billed", num, "data: billed, permessage-deflate, wss://"),
+        fig("ram32.deflate.after_boot", label="RAM: heap after boot, permessage-deflate [%s]" % b32),
+        fig("ram32.deflate.least_heap", label="RAM: least heap, permessage-deflate [%s]" % b32),
     ] + records("tls", "wss:// [%s]" % bits) + [r for key, tls in TLS32_ROWS for r in records(key, tls)] + [
         fig("cpu.boot_ms", ms, "CPU: process start to BootNotification"),
         fig("cpu.instructions.start", mi, "CPU: instructions to start the interpreter"),
@@ -176,10 +184,20 @@ def table(data):
                       [fig("ram.steps.%s.allocated" % s, label=s) for s in steps])]
     out += ["", _rows("CPU instructions per step (callgrind)", names,
                       [fig("cpu.instructions.steps." + s, mi, s) for s in steps])]
+    if any(_get(ps[n], "cpu.deflate.instructions.steps") for n in names):  # the full report
+        out += ["", _rows("CPU instructions per step with permessage-deflate (callgrind)", names,
+                          [fig("cpu.deflate.instructions.steps." + s, mi, s) for s in steps])]
     if any(_get(ps[n], "cpu.stalls_ms") for n in names):  # the full report (tools/footprint/stalls.py)
-        out += ["", _rows("CPU: longest loop stall per step [ms here]", names,
-                          [(s, ["-" if v is None else "%.1f" % v for v in (_get(ps[n], "cpu.stalls_ms." + s)
-                                                                           for n in names)], "") for s in steps])]
+        for key, what in (("cpu", ""), ("cpu.deflate", ", permessage-deflate")):
+            out += ["", _rows("CPU: longest loop stall per step%s [ms here]" % what, names,
+                              [(s, ["-" if v is None else "%.1f" % v for v in (_get(ps[n], key + ".stalls_ms." + s)
+                                                                               for n in names)], "") for s in steps])]
+    idle = data.get("idle_day")
+    if idle:  # tools/footprint/bill.py
+        out += ["", "data: an idle day (%s; HeartbeatInterval %d s, WebSocketPingInterval %d s), billed bytes "
+                "(packets): ws:// %s, wss:// %s; with permessage-deflate: ws:// %s, wss:// %s" % (
+                    idle["profile"], bill.HEARTBEAT_S, bill.OUR_PING_S,
+                    *("%d (%d)" % (idle[k]["billed"], idle[k]["packets"]) for k in ("ws", "wss", "deflate_ws", "deflate_wss")))]
     if data.get("stalls"):
         from tools.footprint import stalls
 

@@ -29,15 +29,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "build" / "footprint"
 
 
-def session_stalls(profile, sessions=3, image=None):
+def session_stalls(profile, sessions=3, image=None, extra=()):
     """{step: longest stall in ms} of the reference session on profile's image (built unless
-    given): the least of sessions runs (a stall is wall time, and this host is shared:
-    preemption adds to it)."""
+    given; extra: more station options): the least of sessions runs (a stall is wall time, and
+    this host is shared: preemption adds to it)."""
     if image is None:
         _, _, image = rom.build(profile, OUT)
     out = {}
     for _ in range(sessions):
-        res, _ = fs.run(image, extra=["--stalls", "1"])
+        res, _ = fs.run(image, extra=["--stalls", "1", *extra])
         for name, m in res["mem"].items():
             v = m.get("stall")
             if v is not None and (out.get(name) is None or v / 1000 < out[name]):

@@ -30,6 +30,7 @@ class WsStream:
         self.up = up  # station to CSMS
         self._z = None  # the station's messages' inflater
         self.msgs = []  # text messages, fragments joined: t0 of the first frame, t1 of the last, size of all
+        self.units = []  # (arrival time, bytes) of the upgrade head and of each frame (tools/footprint/bill.py)
         self._msg = None  # the one being received
         self._keep = True  # the window is kept between messages (context takeover)
 
@@ -42,6 +43,7 @@ class WsStream:
             if end < 0:
                 return
             self.head, self.buf = self.buf[: end + 4], self.buf[end + 4 :]
+            self.units.append((t, end + 4))
             # (the CSMS's window as its response says; the station's kept: the CSMSs the
             # tools run never answer client_no_context_takeover)
             self._keep = self.up or b"server_no_context_takeover" not in self.head.lower()
@@ -53,6 +55,7 @@ class WsStream:
             op, fin, _, rsv, payload = wsframe.parse(frame)
             f = {"t0": self._t0, "t1": t, "op": op, "size": n, "text": None}
             self.frames.append(f)
+            self.units.append((t, n))
             self._t0 = t
             if op == 1:  # a text message's first (or only) frame: RSV1 marks it compressed
                 self._msg = {"t0": f["t0"], "size": 0, "data": [], "z": rsv & 0x40}
@@ -145,6 +148,7 @@ class TlsStream:
         self.largest = 0
         self.mfl = None
         self.suites = None  # hello_suites of the hello
+        self.units = []  # (arrival time, bytes) of each record (tools/footprint/bill.py)
 
     def feed(self, data, t):
         self.buf += data
@@ -155,6 +159,7 @@ class TlsStream:
             kind = TLS_TYPES.get(self.buf[0], "alert")
             self.bytes[kind] += n
             self.app_records += kind == "app"
+            self.units.append((t, n))
             self.largest = max(self.largest, n - 5)
             if self.mfl is None:
                 self.mfl = hello_mfl(self.buf[:n])
