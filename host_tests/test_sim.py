@@ -143,3 +143,35 @@ def test_a_rebooted_station_is_told_the_ev_draws_nothing(csms, sims):
                    for f in csms.inbound("TransactionEvent"))
     assert not s.find(ev="relay", evse=1, closed=True)
     assert s.quit() == 0
+
+
+def test_the_event_stream_tells_the_whole_state_at_start_and_on_every_connection(csms, sims):
+    """Issue 18: a consumer that starts reading at any time learns the whole state from the
+    next {"ev":"state"}: at start (before the link is up: boot None, offline) and after every
+    connection (the boot state as it stands then, each EVSE's connector status, cable,
+    contactor, energy register and open transaction); the events after it tell the changes."""
+    csms.interval = 1
+    s = sims(csms.url, evses=2, sets={"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
+                                      "OCPPCommCtrlr.RetryBackOffRandomRange": 0})
+    first = s.wait_event(ev="state")
+    assert first == {"ev": "state", "boot": "None", "online": False, "evses": [
+        {"evse": i, "status": "Available", "tx": None, "plugged": False, "closed": False, "wh": 0} for i in (1, 2)]}
+    names = [e["ev"] for _, e in s.events]
+    assert names.index("state") == names.index("ready") + 1
+    on = s.wait_event(ev="state", n=2)  # the connection: the boot answer comes after it
+    assert on["online"] is True and on["boot"] == "None"
+    evs = [e for _, e in s.events]
+    assert evs[evs.index({"ev": "ws", "state": "connected"}) + 1] is on
+    s.wait_event(ev="boot", status="Accepted")
+    s.send(op="plug", evse=2)
+    s.send(op="tap", idToken="AA11BB22")
+    tx = s.wait_event(ev="tx", evse=2, event="Started")
+    s.wait_event(ev="relay", evse=2, closed=True)
+    tap = csms.csms._taps["CS001"]
+    csms.loop.call_soon_threadsafe(tap.conn.transport.abort)  # the link lost: a new connection
+    again = s.wait_event(ev="state", n=3)
+    assert again["boot"] == "Accepted" and again["online"] is True
+    assert again["evses"][0] == {"evse": 1, "status": "Available", "tx": None, "plugged": False, "closed": False, "wh": 0}
+    e2 = again["evses"][1]
+    assert (e2["status"], e2["tx"], e2["plugged"], e2["closed"]) == ("Occupied", tx["id"], True, True)
+    assert s.quit() == 0

@@ -49,6 +49,7 @@ class SimBoard:
         self._demand = [0] * evses  # W the EV would draw
         self._idle = set()  # EVSEs whose EV does not ask for energy (control pilot B)
         self._io = None  # hw.inputs.Inputs of the running App (set by run)
+        self._app = None  # the running App (set by run)
         self._closed = [False] * evses  # contactors
         self._allowed = [False] * evses  # the station's relay(evse, closed)
         self._told_idle = set()  # EVSEs the station was told their EV draws nothing
@@ -82,6 +83,22 @@ class SimBoard:
 
     # --- outputs -----------------------------------------------------------------------
     def show(self, ev):
+        print(json.dumps(ev))
+        if ev.get("state") == "connected" and ev["ev"] == "ws":
+            self._whole()
+
+    def _whole(self):
+        """The whole state, after a connection and at start (a consumer of the events starts
+        from it): the station's snapshot with each EVSE's cable, contactor and energy register."""
+        app = self._app
+        if app is None or app.st is None:
+            return
+        ev = app.st.snapshot()
+        for e in ev["evses"]:
+            i = e["evse"] - 1
+            e["plugged"] = e["evse"] in self._plugged
+            e["closed"] = self._closed[i]
+            e["wh"] = self._mwh[i] // 1000
         print(json.dumps(ev))
 
     def relay(self, evse, closed):
@@ -207,6 +224,7 @@ class SimBoard:
     # --- inputs ------------------------------------------------------------------------
     async def run(self, app):
         self._io = io = Inputs(app)
+        self._app = app
         self._told_idle = set()  # a new station instance knows nothing: told afresh
         for evse in self._plugged:
             io.plug(evse)
@@ -218,6 +236,7 @@ class SimBoard:
         if self.stalls is not None:
             asyncio.create_task(self._watch())
         self.show({"ev": "ready"})
+        self._whole()
         if not self._reading:
             self._reading = True
             _thread.start_new_thread(self._read, ())

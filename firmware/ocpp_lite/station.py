@@ -323,6 +323,14 @@ class Station:
     def show(self, ev):
         self.effect(("show", ev))
 
+    def snapshot(self):
+        """What a person would see, in one event: the boot state (None, Pending, Rejected,
+        Accepted), whether the link is up, and each EVSE's connector status and open
+        transaction (the simulator shows it at start and on every connection)."""
+        return {"ev": "state", "boot": "Accepted" if self.rpc.accepted else self.boot.name(), "online": self.rpc.online,
+                "evses": [{"evse": ev.id, "status": self.availability.conn[ev.id - 1],
+                           "tx": ev.tx["id"] if ev.tx else None} for ev in self.ev]}
+
     def rejected(self, why):
         """The answer of a handler that rejects a request, with the reasonCode why."""
         return {"status": "Rejected", "statusInfo": {"reasonCode": why}}
