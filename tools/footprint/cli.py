@@ -310,12 +310,15 @@ def measure32(name, quick, pki, ref, hint):
                          hint=hint.get("least_heap"))
         wss = None if quick else pool.submit(least_heaps, None, ref, pki, res_t["mem"]["boot"]["live"], exe)
         boards = measure_tls32(name, pki, ref, hint, pool)
-        zipped = None
-        if not quick:  # permessage-deflate on (not budgeted)
-            res_z, _ = session(None, exe=exe, extra=DEFLATE)
-            zipped = (res_z["mem"]["boot"]["live"], pool.submit(
-                least_heaps, None, ref, None, res_z["mem"]["boot"]["live"], exe, whole=True,
-                hi=(res_z["mem"]["boot"]["live"] + TLS32_SPAN) // 1024 * 1024, extra=DEFLATE))
+        zipped = {}
+        if not quick:  # permessage-deflate on, ws:// and the boards' TLS (not budgeted)
+            for key, (tls, x) in (("ws", (None, exe)), ("tls_boards", (pki, _build32(name, "boards")))):
+                if x is None:
+                    continue
+                res_z, _ = session(None, exe=x, tls=tls, extra=DEFLATE)
+                lo = res_z["mem"]["boot"]["live"]
+                zipped[key] = (lo, pool.submit(least_heaps, None, ref, tls, lo, x, whole=True,
+                                               hi=(lo + TLS32_SPAN) // 1024 * 1024, extra=DEFLATE))
         least, runs = ws.result()
         least_t = None
         if wss:
@@ -325,10 +328,14 @@ def measure32(name, quick, pki, ref, hint):
     fig = ram_figures(res, res_t, 0, least, least_t, {"peak": None, "sites": {}})
     del fig["image_in_heap"]
     fig["deflate"] = None
-    if zipped:
-        least_z, runs_z = zipped[1].result()
+    for key, (lo, job) in zipped.items():
+        least_z, runs_z = job.result()
         runs += runs_z
-        fig["deflate"] = {"after_boot": zipped[0], "least_heap": least_z[list(ref)[-1]] if least_z else None}
+        one = {"after_boot": lo, "least_heap": least_z[list(ref)[-1]] if least_z else None}
+        if key == "ws":
+            fig["deflate"] = dict(one, tls_boards=None)
+        else:
+            fig["deflate"][key] = one
     fig["tls"] = {k: fig["tls"][k] for k in ("after_boot", "least_heap")}  # mbedTLS is in the GC heap here
     fig["imports"] = imports
     fig["micropython"] = mp32.VERSION
@@ -345,6 +352,14 @@ def measure32(name, quick, pki, ref, hint):
 
 
 TLS32 = {"tls_boards": "boards", "tls_in2k": "in2k"}  # figure key -> tools/mp32.py TLS configuration
+
+
+def _build32(name, tls):
+    """The 32-bit port with profile name frozen in and TLS configuration tls, or None."""
+    try:
+        return str(mp32.build(name, tls))
+    except mp32.Unavailable:
+        return None
 TLS32_SPAN = 16 << 10  # the bisection's first guess of a heap large enough: after boot + this
 
 

@@ -160,6 +160,8 @@ def table(data):
         fig("data.deflate.bill.wss.billed", num, "data: billed, permessage-deflate, wss://"),
         fig("ram32.deflate.after_boot", label="RAM: heap after boot, permessage-deflate [%s]" % b32),
         fig("ram32.deflate.least_heap", label="RAM: least heap, permessage-deflate [%s]" % b32),
+        fig("ram32.deflate.tls_boards.after_boot", label="RAM: heap after boot, permessage-deflate, boards' TLS [%s]" % b32),
+        fig("ram32.deflate.tls_boards.least_heap", label="RAM: least heap, permessage-deflate, boards' TLS [%s]" % b32),
     ] + records("tls", "wss:// [%s]" % bits) + [r for key, tls in TLS32_ROWS for r in records(key, tls)] + [
         fig("cpu.boot_ms", ms, "CPU: process start to BootNotification"),
         fig("cpu.instructions.start", mi, "CPU: instructions to start the interpreter"),
