@@ -276,8 +276,10 @@ class WebSocket:
                     msg = data
                     total += n
                     if fin:
-                        if self._z:
-                            msg = self._inflate(msg)
+                        if self._z:  # (the compressed payload let go of once copied)
+                            data = [msg]
+                            msg = None
+                            msg = self._inflate(data)
                         self.over = total if total > self.max else 0
                         data = [msg]  # (see recv's docstring)
                         msg = None
@@ -294,8 +296,9 @@ class WebSocket:
             raise Closed(1006, "socket error %s" % e)
 
     def _inflate(self, data):
-        """The message compressed as data, inflated within the bound (wsdeflate.Inflater:
-        ValueError 1009 beyond it, 1007 for a broken stream)."""
+        """The message compressed as data (a list of one, which the inflater empties), inflated
+        within the bound (wsdeflate.Inflater: ValueError 1009 beyond it, 1007 for a broken
+        stream)."""
         return self.pmd[0].inflate(data, self.max)
 
     async def _linger(self):
@@ -329,18 +332,20 @@ class WebSocket:
             self._busy = False
 
     async def _out(self, data, op):
-        if op == wc.OP_TEXT and self.pmd and (type(data) is list or len(data) >= _SMALL):
-            # compressed in our turn: with context takeover the CSMS inflates messages in the
-            # order they are compressed
-            try:
-                data = self.pmd[1].compress(data if type(data) is list else (data,))
-            except BaseException:  # (a part that fails to be made, no memory): the window now
-                self.abort()  # holds what the CSMS never got, so the stream cannot go on
-                raise
+        z = op == wc.OP_TEXT and self.pmd and (type(data) is list or len(data) >= _SMALL)
+        if z:  # compressed in our turn (with context takeover the CSMS inflates messages in the
+            # order they are compressed), into the frames as it comes: its length is not known
+            # before, so one longer than the send buffer goes as fragments
+            data = [self.pmd[1].compress(data if type(data) is list else (data,))]
             op |= wc.RSV1
-        for f in (data,) if op is None else wc.frames(op, data, _TXBUF, os.urandom):
-            await _send(self.s, f)
-            self.tx_bytes += len(f)
+        try:
+            for f in (data,) if op is None else wc.frames(op, data, _TXBUF, os.urandom):
+                await _send(self.s, f)
+                self.tx_bytes += len(f)
+        except BaseException:  # (a part that fails to be made, no memory, a timeout): the
+            if z:  # window now holds what the CSMS never got, so the stream cannot go on
+                self.abort()
+            raise
 
     async def _send(self, op, payload):
         await self._write(payload, op)

@@ -6,10 +6,12 @@
 # board firmware inflate (the deflate module) but do not compress.
 #
 # Both windows are kept between messages (context takeover) unless the server's answer says
-# otherwise. The deflate module inflates one stream to its end and keeps nothing after it, so
-# the CSMS's window is kept here as bytes (2**bits of them) and put before each message as a
-# stored block that the inflater reads first and the station skips: a message's references
-# into the ones before it then resolve, and no module of MicroPython's needs to change.
+# otherwise, each in a bytearray taken at connect time. The deflate module inflates one stream
+# to its end and keeps nothing after it, so the CSMS's window is kept here and put before each
+# message as a stored block that the inflater reads first and the station skips: a message's
+# references into the ones before it then resolve, and no module of MicroPython's needs to
+# change. The compressor's output goes into the frames as it comes (runtime/ws.py), never
+# into a buffer of the message's size.
 from array import array
 from micropython import const
 
@@ -21,7 +23,15 @@ _MAX_BITS = const(15)
 _TAIL = const(b"\x00\x00\xff\xff\x03\x00")
 _TOO_BIG = const(1009)  # RFC 6455 close codes
 _INVALID = const(1007)
-_SCRATCH = const(256)  # what inflate() counts through
+_SCRATCH = const(256)  # what inflate() counts through when it keeps no window
+# The CSMS's window is asked for at 2**9 bytes at most: the station holds it twice while it
+# inflates (kept, and the inflater's own), and zlib's compressor (websockets', most CSMSs')
+# reaches 262 bytes less than its window, so a larger one mostly costs heap (benchmark: 28.3
+# bytes per request and answer with 9 or 10 bits)
+_THEIR_BITS = const(9)
+_AHEAD = const(256)  # the compressor's buffer: its window and this many bytes of a message after it
+_LOOK = const(128)  # bytes of a part left for the next one (a match may run on into it): < _AHEAD
+_OUT = const(64)  # the compressor's output buffer
 _HASH = const(256)  # entries of the match table (16-bit positions: 512 bytes)
 _MIN_MATCH = const(3)
 _MAX_MATCH = const(258)
@@ -52,8 +62,9 @@ _DBASE = const((1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 
 
 
 def offer(bits):
-    """The Sec-WebSocket-Extensions value the station offers: windows of 2**bits both ways."""
-    return "%s; client_max_window_bits=%d; server_max_window_bits=%d" % (NAME, bits, bits)
+    """The Sec-WebSocket-Extensions value the station offers: a window of 2**bits for its own
+    messages, of 2**min(bits, 9) for the server's."""
+    return "%s; client_max_window_bits=%d; server_max_window_bits=%d" % (NAME, bits, min(bits, _THEIR_BITS))
 
 
 def accept(value, bits):
@@ -67,7 +78,8 @@ def accept(value, bits):
     parts = value.split(b";")
     if parts[0].strip().lower() != NAME.encode():
         raise ValueError("extension not offered: %s" % parts[0].strip().decode())
-    mine, keep, theirs, their_keep, seen = bits, True, bits, True, []
+    most = min(bits, _THEIR_BITS)  # (what offer() asked of the server)
+    mine, keep, theirs, their_keep, seen = bits, True, most, True, []
     for p in parts[1:]:
         k, eq, v = p.partition(b"=")
         k, v = k.strip().lower(), v.strip().strip(b'"')
@@ -78,7 +90,7 @@ def accept(value, bits):
             their_keep = False
         elif k == b"client_no_context_takeover" and not eq:
             keep = False
-        elif k == b"server_max_window_bits" and v.isdigit() and _MIN_BITS <= int(v) <= bits:
+        elif k == b"server_max_window_bits" and v.isdigit() and _MIN_BITS <= int(v) <= most:
             theirs = int(v)
         elif k == b"client_max_window_bits" and v.isdigit() and _MIN_BITS <= int(v) <= _MAX_BITS:
             mine = min(bits, int(v))
@@ -88,108 +100,162 @@ def accept(value, bits):
 
 
 class Inflater:
-    """The CSMS's messages inflated, with a window of 2**bits kept between them when keep."""
+    """The CSMS's messages inflated, with a window of 2**bits kept between them when keep: a
+    bytearray of that size, taken once (at connect time) and written over, not a new object
+    after each message."""
 
     def __init__(self, bits, keep):
         self.bits = bits
-        self.win = b"" if keep else None  # the last 2**bits bytes inflated
+        self.win = bytearray(1 << bits) if keep else None  # its first self.k bytes
+        self.k = 0
 
     def inflate(self, data, bound):
         """The message compressed as data (bytes-like), inflated into a bytearray of its
         length, found by inflating it twice (once to count, once into a buffer of that size: a
-        short message takes a short buffer, not one of the bound). Raises ValueError(close
+        short message takes a short buffer, not one of the bound). data may be a list of one
+        (taken out of it: its payload is let go of once copied). Raises ValueError(close
         code, text): 1009 when it inflates to more than bound bytes (MaxMessageBytes; counting
         stops there: no decompression bomb), 1007 when data is no deflate stream."""
-        win = self.win or b""
-        k = len(win)
+        if type(data) is list:
+            data = data.pop()
+        win = self.win
+        k = self.k
         # the window as a stored block (not the last: BFINAL 0, BTYPE 00, its length and the
         # length's complement), then the message, which starts on a byte (the previous one
-        # ended with a sync flush)
-        src = b"".join((bytes((0, k & 0xFF, k >> 8, ~k & 0xFF, (~k >> 8) & 0xFF)) if k else b"", win, data, _TAIL))
-        n = _inflate(src, self.bits, None, bound, k)
-        out = bytearray(n)
-        _inflate(src, self.bits, out, n, k)
-        if self.win is not None:
-            size = 1 << self.bits
-            self.win = bytes(memoryview(out)[n - size :]) if n >= size else win[max(0, n + k - size) :] + out
+        # ended with a sync flush): one bytes object, which io.BytesIO reads in place (join
+        # takes no memoryview: a window not full yet is sliced)
+        head = b""
+        if k:
+            head = bytes((0, k & 0xFF, k >> 8, ~k & 0xFF, (~k >> 8) & 0xFF))
+        src = b"".join((head, win if k and k == len(win) else win[:k] if k else b"", data, _TAIL))
+        data = None
+        # inflated twice: counted through the window's buffer (src holds its bytes now) or a
+        # scratch, then into a buffer of that length (taken before the second inflater's
+        # state: the other order needs more heap, measured)
+        bits = self.bits
+        scratch = memoryview(win if win is not None else bytearray(_SCRATCH))
+        try:
+            d = _skip(src, bits, scratch, k)
+            n = 0
+            while True:
+                c = d.readinto(scratch)
+                if not c:
+                    break
+                n += c
+                if n > bound:
+                    raise ValueError(_TOO_BIG, "message over %d bytes once inflated" % bound)
+            d = None
+            out = bytearray(n)
+            mv = memoryview(out)
+            if n:
+                d = _skip(src, bits, scratch, k)
+                i = 0
+                while i < n:
+                    c = d.readinto(mv[i:])
+                    if not c:
+                        raise EOFError
+                    i += c
+        except (OSError, EOFError):
+            raise ValueError(_INVALID, "broken deflate stream")
+        if win is not None:  # the last 2**bits bytes of the window and the message
+            size = len(win)
+            if n >= size:
+                win[:] = mv[n - size :]
+                k = size
+            else:
+                m = min(k, size - n)
+                win[:m] = memoryview(src)[5 + k - m : 5 + k]
+                win[m : m + n] = out
+                k = m + n
+            self.k = k
         return out
 
 
-def _inflate(src, bits, out, bound, skip):
-    """Inflate src into out, whole, or only count its bytes through a scratch (out None), its
-    first skip bytes (the window) not kept; its length after them. More than bound: 1009."""
+def _skip(src, bits, scratch, k):
+    """An inflater of src (its state taken) with its first k bytes (the window) read through
+    scratch."""
     import deflate
     import io
 
     d = deflate.DeflateIO(io.BytesIO(src), deflate.RAW, bits)
-    scratch = memoryview(bytearray(_SCRATCH)) if out is None or skip else None
-    buf = memoryview(out) if out is not None else scratch
-    n = -skip
-    try:
-        while n < 0:
-            k = d.readinto(scratch[: min(-n, _SCRATCH)])
-            if not k:
-                raise EOFError
-            n += k
-        while True:
-            k = d.readinto(buf[n:] if out is not None else buf)  # (0 once out is full)
-            if not k:
-                return n
-            n += k
-            if n > bound:
-                raise ValueError(_TOO_BIG, "message over %d bytes once inflated" % bound)
-    except (OSError, EOFError):
-        raise ValueError(_INVALID, "broken deflate stream")
+    while k:
+        c = d.readinto(scratch[: min(k, len(scratch))])
+        if not c:
+            raise EOFError
+        k -= c
+    return d
 
 
 class Deflater:
-    """The station's compressor: compress(parts) -> one message's payload (a bytearray), its window
-    of 2**bits kept between messages when keep (context takeover)."""
+    """The station's compressor: compress(parts) gives one message's payload a piece at a time,
+    its window of 2**bits kept between messages when keep (context takeover). Its buffers are
+    taken once, at connect time: the window and the bytes that follow it in one bytearray (a
+    part is copied in after the window, never joined to it), the compressed bytes in a small
+    one given out each time it fills (ws.py writes them into its frames as they come)."""
 
     def __init__(self, bits, keep):
         self.win = 1 << bits
         self.keep = keep
-        self.hist = b""  # the last bytes sent, up to the window
+        self.buf = bytearray(self.win + _AHEAD)  # the window, then what is to be compressed
+        self.n = 0  # bytes in buf
+        self.i = 0  # the first of them not compressed yet
         # 3-byte prefix hash -> where it was last seen in the stream, modulo 2**16 (a position
         # found there is only a candidate: a match is taken for the bytes that do match)
         self.table = array("H", bytes(2 * _HASH))  # (MicroPython takes bytes as the items' memory)
-        self.base = 0  # position of hist[0] in the stream, modulo 2**16
-        self.out = None
+        self.base = 0  # position of buf[0] in the stream, modulo 2**16
+        self.out = bytearray(_OUT)
+        self.k = 0  # bytes in out
         self.acc = 0  # bits not yet written, and how many
         self.nacc = 0
 
     def compress(self, parts):
-        """The compressed payload of a message given as parts (str or bytes-like), each
-        compressed as it comes with the window behind it: a message made in parts is never
-        joined. What RFC 7692 strips (the sync flush's last 4 bytes) is not written."""
+        """(a generator) The compressed payload of a message given as parts (str or bytes-like,
+        or iterators of them, made as they are taken): memoryviews of the compressor's output
+        buffer, each valid until the next is asked for. A message made in parts is never
+        joined: each is compressed as it comes with the window behind it (the last _LOOK bytes
+        of one wait for the next, which a match may run on into). What RFC 7692 strips (the
+        sync flush's last 4 bytes) is not given."""
         if not self.keep:
-            self._reset()
-        self.out = bytearray()
+            self.n = self.i = 0  # (positions in the table then point into this message or nowhere)
+        self.k = 0
         self._bits(2, 3)  # a block with fixed codes (BTYPE 01), not the last one (BFINAL 0)
+        buf = self.buf
+        size = len(buf)
         for p in parts:
             for t in (p,) if type(p) in _PLAIN else p:  # an iterator of str: text made as written
-                self._feed(t.encode() if type(t) is str else bytes(t))
+                mv = memoryview(t)  # (a str's UTF-8 bytes)
+                j = 0
+                while j < len(mv):
+                    n = self.n
+                    c = min(size - n, len(mv) - j)
+                    buf[n : n + c] = mv[j : j + c]
+                    j += c
+                    self.n = n = n + c
+                    yield from self._feed(n - _LOOK)
+                    if n == size:  # full: the window moves on (i > win: _LOOK < _AHEAD)
+                        s = self.i - self.win
+                        buf[: n - s] = memoryview(buf)[s:]
+                        self.n -= s
+                        self.i -= s
+                        self.base = (self.base + s) & 0xFFFF
+        yield from self._feed(self.n)
         self._sym(256)  # the block's end
         self._bits(0, 3)  # the sync flush: an empty stored block, its header to the byte
         if self.nacc:
             self._bits(0, 8 - self.nacc)
-        out, self.out = self.out, None
-        return out
+        if self.k:
+            yield memoryview(self.out)[: self.k]
 
-    def _reset(self):
-        self.hist = b""  # (positions in the table then point before the window: not taken)
-
-    def _feed(self, data):
-        if not data:
-            return
-        buf = self.hist + data
-        start = len(self.hist)
+    def _feed(self, lim):
+        """(a generator) Compress buf from i up to lim at least; the output buffer given out
+        whenever it is nearly full."""
+        buf = self.buf
         base = self.base
         table = self.table
         win = self.win
-        n = len(buf)
-        i = start
-        while i < n:
+        n = self.n
+        i = self.i
+        while i < lim:
             length = 0
             if i + _MIN_MATCH <= n:
                 h = ((buf[i] << 4) ^ (buf[i + 1] << 2) ^ buf[i + 2]) & (_HASH - 1)
@@ -207,9 +273,11 @@ class Deflater:
             else:
                 self._sym(buf[i])
                 i += 1
-        keep = buf[-win:]
-        self.base = (base + n - len(keep)) & 0xFFFF
-        self.hist = keep
+            if self.k > _OUT - 8:  # (a symbol writes 5 bytes at most)
+                self.i = i
+                yield memoryview(self.out)[: self.k]
+                self.k = 0
+        self.i = i
 
     def _match(self, length, dist):
         c = 0
@@ -240,10 +308,14 @@ class Deflater:
     def _bits(self, v, n):
         acc = self.acc | (v << self.nacc)
         n += self.nacc
-        out = self.out
-        while n >= 8:
-            out.append(acc & 0xFF)
-            acc >>= 8
-            n -= 8
+        if n >= 8:
+            out = self.out
+            k = self.k
+            while n >= 8:
+                out[k] = acc & 0xFF
+                acc >>= 8
+                n -= 8
+                k += 1
+            self.k = k
         self.acc = acc
         self.nacc = n

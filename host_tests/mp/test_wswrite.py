@@ -135,3 +135,70 @@ def test_a_message_that_fails_while_compressed_ends_the_connection():
         srv.close()
 
     asyncio.run(main())
+
+
+def _firsts(wire):
+    """The first byte (FIN, RSV1, opcode) of each client frame in wire."""
+    out = []
+    i = 0
+    while i < len(wire):
+        n = wire[i + 1] & 0x7F
+        h = 2
+        if n == 126:
+            n, h = int.from_bytes(wire[i + 2 : i + 4], "big"), 4
+        elif n == 127:
+            n, h = int.from_bytes(wire[i + 2 : i + 10], "big"), 10
+        out.append(wire[i])
+        i += h + 4 + n
+    return out
+
+
+def test_a_compressed_message_longer_than_the_send_buffer_goes_as_fragments():
+    """The compressor's output goes into the frames as it comes (its length is not known before):
+    a short message is one frame with RSV1, a long one fragments of the 512-byte send buffer,
+    RSV1 on the first only (RFC 7692 section 6.1), FIN on the last; the payloads joined inflate
+    to the message (the sync flush's tail put back, as the CSMS does)."""
+    import deflate
+    import io
+    from runtime.wsdeflate import Deflater
+
+    got = bytearray()
+    done = []
+
+    async def server(reader, writer):
+        while True:
+            b = await reader.read(4096)
+            if not b:
+                break
+            got.extend(b)
+        done.append(1)
+
+    x = 12345
+    noise = []
+    for _ in range(3000):  # text that compresses little: its compressed form is over 512 bytes
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        noise.append(chr(33 + (x >> 16) % 90))
+    long = "".join(noise)
+
+    async def main():
+        srv, w = await _connected(server)
+        w.pmd = (None, Deflater(10, True))
+        await w.send('[2,"1","Heartbeat",{}]' + " " * 20)
+        await w.send(['[2,"2","DataTransfer",{"vendorId":"v","data":"', long, '"}]'])
+        w.abort()
+        for _ in range(100):
+            if done:
+                break
+            await asyncio.sleep_ms(10)
+        srv.close()
+
+    asyncio.run(main())
+    frames = _decode(bytes(got))
+    firsts = _firsts(bytes(got))
+    assert firsts[0] == 0xC1 and frames[0][0] == 1, firsts  # FIN, RSV1, text: one frame
+    assert len(frames) > 3 and firsts[1] == 0x41 and all(b == 0x00 for b in firsts[2:-1]) and firsts[-1] == 0x80, firsts
+    assert all(len(f[3]) <= 512 for f in frames)
+    msgs = [frames[0][3], b"".join(f[3] for f in frames[1:])]
+    z = deflate.DeflateIO(io.BytesIO(b"".join(msgs[:1] + [b"\x00\x00\xff\xff"] + msgs[1:] + [b"\x00\x00\xff\xff\x03\x00"])), deflate.RAW, 10)
+    text = z.read()
+    assert text == ('[2,"1","Heartbeat",{}]' + " " * 20 + '[2,"2","DataTransfer",{"vendorId":"v","data":"' + long + '"}]').encode()
