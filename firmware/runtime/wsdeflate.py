@@ -258,7 +258,7 @@ class Deflater:
         while i < lim:
             length = 0
             if i + _MIN_MATCH <= n:
-                h = ((buf[i] << 4) ^ (buf[i + 1] << 2) ^ buf[i + 2]) & (_HASH - 1)
+                h = ((buf[i] * 33 + buf[i + 1]) * 33 + buf[i + 2]) & (_HASH - 1)
                 cand = (table[h] - base) & 0xFFFF  # where the prefix was last seen, in buf
                 table[h] = (base + i) & 0xFFFF
                 if cand < i and i - cand <= win:
@@ -268,7 +268,7 @@ class Deflater:
             if length >= _MIN_MATCH:
                 self._match(length, i - cand)
                 for j in range(i + 1, min(i + length, n - _MIN_MATCH + 1)):  # the match's prefixes
-                    table[((buf[j] << 4) ^ (buf[j + 1] << 2) ^ buf[j + 2]) & (_HASH - 1)] = (base + j) & 0xFFFF
+                    table[((buf[j] * 33 + buf[j + 1]) * 33 + buf[j + 2]) & (_HASH - 1)] = (base + j) & 0xFFFF
                 i += length
             else:
                 self._sym(buf[i])
