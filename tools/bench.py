@@ -133,6 +133,8 @@ async def main(rounds, only):
         rows = await bills(image)
         print_bills(rows)
         (ROOT / "build" / "bench" / "bill.json").write_text(json.dumps(rows, indent=1))
+    if only is None:
+        print()
     if only != "bill":
         await speed(image, rounds)
 
@@ -292,18 +294,18 @@ async def bills(image):
 
 
 def print_bills(rows):
-    print("\nWhat a SIM card bills (IPv4/TCP packets, tools/footprint/bill.py): the reference session "
-          "(%d connections) and an idle day (HeartbeatInterval %d s; pings: ours after %d s of silence, "
-          "websockets' every %d s), bytes" % (2, HEARTBEAT_S, OUR_PING_S, PEER_PING_S))
+    print("What a SIM card bills, bytes of IPv4/TCP packets (tools/footprint/bill.py): the reference session "
+          "and an idle day (HeartbeatInterval %d s; pings: ours after %d s of silence, websockets' every %d s)"
+          % (HEARTBEAT_S, OUR_PING_S, PEER_PING_S))
     cols = ("session_ws", "session_wss", "idle_ws", "idle_wss")
-    print("%-14s %-11s %14s %14s %14s %14s" % (("station", "compression") + cols))
+    print("%-34s %12s %12s %12s %12s" % (("station, compression",) + cols))
     for name, z, b in rows:
-        print("%-14s %-11s %14d %14d %14d %14d" % ((name, z) + tuple(b[c]["billed"] for c in cols)))
+        print("%-34s %12d %12d %12d %12d" % (("%s, %s" % (name, z),) + tuple(b[c]["billed"] for c in cols)))
     peer = {z: b for name, z, b in rows if name != "OCPP2.Lite"}
     for name, z, b in rows:
         if name == "OCPP2.Lite":
             for against in ("none", "deflate"):
-                print("%-14s %-11s %14s %14s %14s %14s" % (("ours/peer " + z, "vs " + against) + tuple(
+                print("%-34s %12s %12s %12s %12s" % (("ratio: ours %s / peer %s" % (z, against),) + tuple(
                     "%.2f" % (b[c]["billed"] / peer[against][c]["billed"]) for c in cols)))
 
 
