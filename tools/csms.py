@@ -51,6 +51,31 @@ def schema_errors(name, payload):
     return [e.message for e in v.iter_errors(payload)]
 
 
+def frame_errors(m, calls):
+    """Errors of one decoded OCPP-J frame m (None if it was not JSON): the framing, then the
+    payload against the official schema; calls maps the ids of the CALLs the other side sent
+    to their actions (a CALLRESULT is checked against its CALL's Response schema)."""
+    if not isinstance(m, list) or len(m) < 3 or m[0] not in (2, 3, 4):
+        return ["not an OCPP-J frame"]
+    if not isinstance(m[1], str) or not 0 < len(m[1]) <= 36:
+        return ["bad message id"]
+    if m[0] == 2:
+        if len(m) != 4:
+            return ["CALL needs 4 elements"]
+        if not isinstance(m[2], str) or not m[2].isalnum():
+            return ["bad action %r" % (m[2],)]
+        return schema_errors(m[2] + "Request", m[3])
+    if m[0] == 3:
+        if len(m) != 3:
+            return ["CALLRESULT needs 3 elements"]
+        action = calls.get(m[1])
+        return schema_errors(action + "Response", m[2]) if action else ["answer to no CALL"]
+    if len(m) != 5 or m[2] not in ERROR_CODES or not isinstance(m[3], str) \
+            or len(m[3]) > 255 or not isinstance(m[4], dict):
+        return ["malformed CALLERROR"]
+    return []
+
+
 class Frame:
     """One WebSocket message: t (monotonic s), station id, 'in' (from the station) or 'out',
     conn (the number of the connection that carried it: index in Csms.connects)."""
@@ -306,24 +331,7 @@ class Csms:
         return f
 
     def _validate(self, f, tap):
-        m = f.msg
-        if not isinstance(m, list) or len(m) < 3 or m[0] not in (2, 3, 4):
-            return ["not an OCPP-J frame"]
-        if not isinstance(m[1], str) or not 0 < len(m[1]) <= 36:
-            return ["bad message id"]
-        if m[0] == 2:
-            if len(m) != 4:
-                return ["CALL needs 4 elements"]
-            return schema_errors(m[2] + "Request", m[3])
-        if m[0] == 3:
-            if len(m) != 3:
-                return ["CALLRESULT needs 3 elements"]
-            action = tap.sent_calls.get(m[1])
-            return schema_errors(action + "Response", m[2]) if action else ["answer to no CALL"]
-        if len(m) != 5 or m[2] not in ERROR_CODES or not isinstance(m[3], str) \
-                or len(m[3]) > 255 or not isinstance(m[4], dict):
-            return ["malformed CALLERROR"]
-        return []
+        return frame_errors(f.msg, tap.sent_calls)
 
     async def send_raw(self, station, text, track_id=None):
         """Send a raw text frame to a connected station (test hook); replies to track_id are

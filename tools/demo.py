@@ -5,6 +5,11 @@ against it, and prints both sides: OCPP frames as the CSMS sees them, and the st
 events. Once the station is accepted it plays a charging session (plug in, tap a card,
 charge with meter updates, tap again, unplug); then lines typed on stdin are passed to the
 station, e.g. {"op":"plug","evse":1}. Ctrl-C (or --duration) ends the demo.
+
+--web (`make sim WEB=1`) also serves the station's page on 127.0.0.1 (tools/simweb.py) and
+plays no session: the page's buttons give the station the same input lines. --csms URL points
+the station at another CSMS instead of the bundled one (ws:// through a relay that shows the
+frames, wss:// directly).
 """
 
 import argparse
@@ -17,6 +22,7 @@ import sys
 import time
 
 from tools import csms as csms_mod
+from tools import simweb
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -47,66 +53,156 @@ SESSION = (  # (seconds to wait first, input for the station)
 )
 
 
-async def play(proc, accepted):
+async def play(station, accepted, given):
     await accepted.wait()
     for pause, op in SESSION:
         await asyncio.sleep(pause)
-        out("demo", "input %s" % json.dumps(op))
-        proc.stdin.write((json.dumps(op) + "\n").encode())
+        given(op, "demo")
 
 
 async def main(a):
-    c = csms_mod.Csms("127.0.0.1", a.port, log=lambda f: out(
-        ("%s -> CSMS" % f.station) if f.direction == "in" else ("CSMS -> %s" % f.station), f.text))
-    c.interval = a.interval
-    await c.start()
-    out("csms", "listening on %s/<station id>" % c.url)
+    web = a.web
+    c = None
+    if a.csms:  # another CSMS: the station is pointed at it (through the relay for ws://)
+        upstream = a.csms.rstrip("/")
+        if not upstream.startswith(("ws://", "wss://")):
+            out("demo", "--csms needs a ws:// or wss:// URL")
+            return 2
+    else:
+        c = csms_mod.Csms("127.0.0.1", a.port, log=lambda f: out(
+            ("%s -> CSMS" % f.station) if f.direction == "in" else ("CSMS -> %s" % f.station), f.text))
+        c.interval = a.interval
+        await c.start()
+        out("csms", "listening on %s/<station id>" % c.url)
+        upstream = c.url
+    hub = relay = None
+    bad = []  # schema errors the relay found (another CSMS: the bundled one keeps its own)
+
+    def publish(kind, **fields):
+        if hub:
+            hub.publish(kind, **fields)
+
+    def on_frame(n, d, text, msg, errors, answers):
+        publish("frame", conn=n, dir=d, text=text, msg=msg, errors=errors, answers=answers)
+        if c is None:  # the bundled CSMS prints its own
+            out(("%s -> CSMS" % a.id) if d == "up" else ("CSMS -> %s" % a.id), text)
+            for e in errors:
+                out("schema", "%s: %s" % ("station" if d == "up" else "CSMS", e))
+            bad.extend(errors if d == "up" else [])
+
+    def on_conn(n, what, detail):
+        publish("conn", conn=n, what=what, detail=detail)
+        if what == "failed":
+            out("relay", "connection %d to the CSMS failed: %s" % (n, detail))
+
+    if (web or a.csms) and upstream.startswith("ws://"):
+        relay = simweb.Relay(upstream, on_frame, on_conn)
+        await relay.start()
+        if c is None:
+            out("relay", "the station connects to %s, relayed to %s" % (relay.url, upstream))
     state = pathlib.Path(a.state)
     if a.fresh and state.exists():
         shutil.rmtree(state)
-    proc = await asyncio.create_subprocess_exec(
-        str(ROOT / "tools" / "sim"), "--csms", c.url, "--id", a.id, "--state", str(state),
-        "--evses", str(a.evses), "--set", "SampledDataCtrlr.TxUpdatedInterval=5", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    sets = list(a.set) if a.set else ([] if a.csms else ["SampledDataCtrlr.TxUpdatedInterval=5"])
+    argv = [str(ROOT / "tools" / "sim"), "--csms", relay.url if relay else upstream, "--id", a.id,
+            "--state", str(state), "--evses", str(a.evses)]
+    for kv in sets:
+        argv += ["--set", kv]
+    if a.password:
+        argv += ["--password", a.password]
+    if a.ca:
+        argv += ["--ca", a.ca]
     accepted = asyncio.Event()
-    tasks = [asyncio.create_task(_pipe_lines(proc.stdout, "station", accepted)),
-             asyncio.create_task(_pipe_lines(proc.stderr, "station log"))]
-    if not a.no_session:
-        tasks.append(asyncio.create_task(play(proc, accepted)))
+
+    def on_line(kind, text):
+        if kind == "err":
+            out("station log", text)
+            publish("log", text=text)
+            return
+        out("station", text)
+        try:
+            ev = json.loads(text)
+        except ValueError:
+            return
+        publish("ev", ev=ev)
+        if ev.get("ev") == "boot" and ev.get("status") == "Accepted":
+            accepted.set()
+
+    station = simweb.Station(argv, [str(ROOT / "tools" / "sim"), "--state", str(state), "--evses", str(a.evses)],
+                             on_line, lambda first: publish("proc", what="start" if first else "restart"))
+
+    def given(op, who):
+        line = json.dumps(op)
+        out(who, "input %s" % line)
+        publish("input", op=op, by=who)
+        station.send(line)
+
+    def from_page(msg):
+        if msg.get("host") == "power_cut":
+            out("web", "power cut: the station is killed and started again on %s" % state)
+            publish("proc", what="power_cut")
+            asyncio.ensure_future(station.power_cut())
+        else:
+            given(msg, "web")
+
+    if web:
+        hub = simweb.Hub({"station": a.id, "csms": upstream, "bundled": c is not None,
+                          "profile": simweb.security_profile(upstream, a.password),
+                          "frames": relay is not None, "relay": relay.url if relay else None,
+                          "evses": a.evses, "state": str(state)}, from_page, T0)
+        await hub.start(a.web_port)
+    await station.start()
+    if web:
+        out("web", "the station in a browser: %s" % hub.url)
+    tasks = []
+    if not a.no_session and not web:
+        tasks.append(asyncio.create_task(play(station, accepted, given)))
     loop = asyncio.get_running_loop()
 
     def forward():
         line = sys.stdin.readline()
         if not line:
             loop.remove_reader(sys.stdin.fileno())
-        elif proc.stdin and line.strip():
-            proc.stdin.write(line.encode())
+        elif line.strip():
+            try:
+                op = json.loads(line)
+            except ValueError:
+                op = None
+            if isinstance(op, dict):
+                given(op, "stdin")
+            else:
+                station.send(line)  # the station says what is wrong with it
 
     try:
         loop.add_reader(sys.stdin.fileno(), forward)
     except (OSError, ValueError):
         pass  # stdin is not pollable (e.g. /dev/null): no interactive input
+    rc = None
     try:
         if a.duration:
-            await asyncio.wait_for(proc.wait(), a.duration)
+            rc = await asyncio.wait_for(station.wait(), a.duration)
         else:
-            await proc.wait()
+            rc = await station.wait()
     except (asyncio.TimeoutError, asyncio.CancelledError):
         pass
     finally:
-        if proc.returncode is None:
-            proc.stdin.write(b'{"op":"quit"}\n')
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except asyncio.TimeoutError:
-                proc.kill()
+        try:
+            loop.remove_reader(sys.stdin.fileno())
+        except (OSError, ValueError):
+            pass
+        await station.stop()
+        rc = station.proc.returncode
         for t in tasks:
             t.cancel()
-        await c.stop()
-    bad = len(c.violations)
-    out("demo", "station exited %s; %d schema violation(s)" % (proc.returncode, bad))
-    return 1 if bad or proc.returncode else 0
+        if hub:
+            await hub.stop()
+        if relay:
+            await relay.stop()
+        if c:
+            await c.stop()
+    nbad = len(c.violations) if c else len(bad)
+    out("demo", "station exited %s; %d schema violation(s)" % (rc, nbad))
+    return 1 if nbad or rc else 0
 
 
 if __name__ == "__main__":
@@ -119,6 +215,17 @@ if __name__ == "__main__":
     p.add_argument("--fresh", action="store_true", help="start with empty station flash")
     p.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
     p.add_argument("--no-session", action="store_true", help="do not play the charging session")
+    p.add_argument("--web", action="store_true",
+                   help="serve the station's page on 127.0.0.1 (no session played: the page drives it)")
+    p.add_argument("--web-port", type=int, default=int(os.environ.get("SIM_WEB_PORT", 9001)),
+                   help="the page's port (0: any free one)")
+    p.add_argument("--csms", help="another CSMS's ws:// or wss:// URL (without the station id) "
+                   "instead of the bundled one")
+    p.add_argument("--password", help="Basic auth password for --csms (16 to 40 characters)")
+    p.add_argument("--ca", help="PEM of the CSMS root certificate(s), for wss://")
+    p.add_argument("--set", action="append", metavar="Component.Variable=VALUE",
+                   help="provision a variable (default with the bundled CSMS: "
+                   "SampledDataCtrlr.TxUpdatedInterval=5)")
     try:
         sys.exit(asyncio.run(main(p.parse_args())))
     except KeyboardInterrupt:
