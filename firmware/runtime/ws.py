@@ -21,7 +21,8 @@ _TURN_MS = const(5)  # how often a write waiting for another to end looks again
 _SMALL = const(32)  # a text message shorter than this is sent uncompressed (nothing to gain)
 _KEEP = const(96)  # bytes kept of a message over the bound: its head (type, id, action)
 # Outgoing frames are made here, a piece at a time (wscodec.frames): one small buffer, taken at
-# start-up, instead of one the size of each message (a fragmented heap may not have it).
+# start-up, instead of one the size of each message (a fragmented heap may not have it). None: a
+# buffer per message (boards/unix/fleet.py: many connections in one process write at once).
 _TXBUF = bytearray(_TX)
 # mbedTLS takes its record buffers from the GC heap on the RP2040 and the 32-bit port: 16 kB in
 # one piece with the boards' configuration. The heap a running station leaves may have no such
@@ -325,7 +326,7 @@ class WebSocket:
             if not self._busy:
                 break
             await asyncio.sleep_ms(_TURN_MS)
-        self._busy = True  # (_TXBUF is ours)
+        self._busy = True  # (_TXBUF is ours: one station has one connection)
         try:
             await within(self._out(data, op), self.t)
         finally:
@@ -339,7 +340,7 @@ class WebSocket:
             data = [self.pmd[1].compress(data if type(data) is list else (data,))]
             op |= wc.RSV1
         try:
-            for f in (data,) if op is None else wc.frames(op, data, _TXBUF, os.urandom):
+            for f in (data,) if op is None else wc.frames(op, data, _TXBUF or bytearray(_TX), os.urandom):
                 await _send(self.s, f)
                 self.tx_bytes += len(f)
         except BaseException:  # (a part that fails to be made, no memory, a timeout): the
