@@ -7,18 +7,27 @@ close codes).
 A Case is one hostile message (or a WebSocket-level fault): the bytes to write, the answers
 the station must give, in order, the pongs it must send, or the close code it must end the
 connection with. The oracle works on the bytes that go out, never on the generator's intent, so
-a mutation that happens to leave a valid message is expected to be answered as one."""
+a mutation that happens to leave a valid message is expected to be answered as one.
+
+permessage-deflate (RFC 7692, docs/behaviour.md "Compression"): on a connection where the
+station's offer was accepted (rawcsms.Deflate) every message category is also sent compressed,
+with faults of its own (bombs, broken deflate streams, RSV1 where it has no meaning). Such a
+case is made when it goes out (Case.bind: with context takeover each message is compressed
+after the ones before it) and judged then by judge(), which reads the frames from the bytes and
+inflates a compressed message with zlib (inflate_message), strictly: what the station must do
+follows from what those bytes inflate to on that connection, never from what was meant."""
 
 import json
 import random
 import re
 import string
+import zlib
 
 import jsonschema
 
-from tools import csms as csms_mod, jsonweight
+from tools import csms as csms_mod, jsonweight, wsframe
 from tools.largest import BYTES, HANDLED, MAX_MSG, node as _node, schema
-from rawcsms import frame
+from rawcsms import END, RSV1, TAIL, at_block_boundary, ends, frame, inflate
 
 # --- the station's rules (docs/behaviour.md "Behaviour details", "Provisioning with --set")
 # MAX_MSG: MaxMessageBytes default (read from runtime/config.py; Frames(max_msg=)): of a larger
@@ -61,16 +70,57 @@ class Case:
     ("E", id, codes, size) for a CALLERROR with one of codes or ("R", id, action, size) for a
     CALLRESULT that must match the official response schema of action (size: the bytes of the
     message answered); pongs: ping payloads it must echo; close: the close codes one of which
-    must end the connection (None: it stays up)."""
+    must end the connection (None: it stays up).
 
-    __slots__ = ("cat", "wire", "answers", "pongs", "close", "note")
+    A case made for the connection it goes out on (make: fn(pmd) -> wire, pmd the connection's
+    rawcsms.Pmd or None) has no wire nor answers until bind(); size is then the bytes of its
+    largest message before compression, needs "pmd" or "plain" the connection it is for."""
 
-    def __init__(self, cat, wire, answers=(), pongs=(), close=None, note=""):
+    __slots__ = ("cat", "wire", "answers", "pongs", "close", "note", "make", "size", "needs", "refs")
+
+    def __init__(self, cat, wire, answers=(), pongs=(), close=None, note="", make=None, size=0, needs=None):
         self.cat, self.wire, self.answers, self.pongs, self.close, self.note = \
             cat, wire, list(answers), list(pongs), close, note
+        self.make, self.size, self.needs, self.refs = make, size, needs, 0
 
     def __repr__(self):
-        return "<%s %s %r>" % (self.cat, self.note, self.wire[:160])
+        return "<%s %s %r>" % (self.cat, self.note, (self.wire or b"")[:160])
+
+    def bind(self, pmd, max_msg=MAX_MSG):
+        """Make the bytes of a case made for its connection now, in the order they go out, and
+        take what judge() says of them on that connection (pmd: its rawcsms.Pmd, None without
+        the extension); once only. False: the case is not to be sent (made for the other kind
+        of connection; a request that would change the station; a stream on which the station
+        is known to be lenient, FINDINGS: not sent, see note); the CSMS's compressor and the
+        oracle's window are then left as they were."""
+        if self.make is None:
+            return True
+        if self.needs == "pmd" and pmd is None or self.needs == "plain" and pmd is not None:
+            self.note += "; not sent: made for a connection %s the extension" % ("with" if pmd is None else "without")
+            return False
+        self.wire = self.make(pmd)
+        v = judge(self.wire, pmd, max_msg)
+        if v.skip:
+            self.note += "; not sent: " + v.skip
+            if pmd is not None:
+                pmd.pending = pmd.pending_hist = None
+            return False
+        self.answers, self.pongs, self.close, self.refs = v.answers, v.pongs, v.close, v.refs
+        self.make = None  # (made: binding it again changes nothing)
+        if pmd is not None:  # sent: the compressor and the window the station now has
+            if pmd.pending is not None:
+                pmd.comp, pmd.hist = pmd.pending, pmd.pending_hist
+            pmd.pending = pmd.pending_hist = None
+            pmd.window = v.window
+            if pmd.s_keep and pmd.hist != v.window:
+                # bytes not the compressor's own (a stream cut or with bits flipped that still
+                # inflates): it starts again from what the station holds, or it would refer to
+                # bytes the station does not have
+                level, mem, strategy = pmd.params
+                pmd.comp = zlib.compressobj(level, zlib.DEFLATED, -pmd.s_bits, mem, strategy,
+                                            **({"zdict": v.window} if v.window else {}))
+                pmd.hist = v.window
+        return True
 
 
 # --- the oracle -------------------------------------------------------------------------------
@@ -243,6 +293,143 @@ def safe(action, p):
     return True
 
 
+# --- permessage-deflate: the oracle ------------------------------------------------------------------
+# What the station is known to take that a strict inflater refuses (reported, not fixed here): a
+# stream showing one is not sent (Case.bind), and test_campaign_fuzz.py keeps a reproducer of
+# each, expected to fail until the station changes.
+FINDINGS = {
+    "F1": "a back-reference before the first byte of the data (MicroPython's inflater copies its "
+          "zeroed window: no error)",
+    "F2": "a Huffman code set that is not a prefix code (MicroPython's inflater does not check "
+          "code sets)",
+    "F3": "a stream cut inside a block that the station's own end marker (03 00) completes",
+}
+# zlib's reasons for a code set it refuses (inflate.c), which MicroPython's uzlib does not check
+_CODE_SETS = ("invalid code lengths set", "invalid literal/lengths set", "invalid distances set",
+              "too many length or distance symbols", "invalid code -- missing end-of-block")
+SLACK = 1024  # inflated past the bound: a fault within this much more may close 1007 instead of 1009
+
+
+def inflate_message(payload, bits, most, window=b""):
+    """RFC 7692 section 7.2.2 on the bytes of one compressed message: payload + 00 00 ff ff
+    inflated as raw deflate (RFC 1951) by zlib with a window of 2**bits bytes holding window
+    (the station's last inflated bytes with context takeover), every distance checked against
+    what that window holds (rawcsms.inflate). (kind, bytes, why):
+    - ("ok", the message, ""): a stream that ends at a block boundary after the tail
+      (rawcsms.at_block_boundary) or with a last block (RFC 7692 section 7.2.3.3), within most
+      bytes;
+    - ("big", its first most + 1 bytes, why): it inflates past most (MaxMessageBytes); why
+      "broken after the bound" when a fault follows within SLACK bytes (the station inflates in
+      pieces: it may meet the fault before it counts past the bound);
+    - ("broken", what came before the fault, zlib's reason or "cut inside a block");
+    - ("skip", b"", FINDINGS key): broken, but in a way the station is known to take."""
+    def run(win):
+        z = zlib.decompressobj(wbits=-bits, zdict=win) if win else zlib.decompressobj(wbits=-bits)
+        out = bytearray()
+        try:
+            inflate(z, payload + TAIL, out, most)
+            if len(out) > most:
+                try:
+                    inflate(z, z.unconsumed_tail, out, most + SLACK)
+                except zlib.error:
+                    return "big", bytes(out[:most + 1]), "broken after the bound"
+                return "big", bytes(out[:most + 1]), ""
+            if z.eof:
+                return "ok", bytes(out), ""
+            if at_block_boundary(z):
+                return "ok", bytes(out), ""
+            done, more = ends(z, END, SLACK)  # what the station reads next: 03 00
+            if done or len(out) + more > most:
+                return "skip", b"", "F3"
+            return "broken", bytes(out), "cut inside a block"
+        except zlib.error as e:
+            why = str(e).split(": ", 1)[-1]
+            return ("skip", b"", "F2") if why in _CODE_SETS else ("broken", bytes(out), why)
+
+    kind, data, why = run(window)
+    if kind == "broken" and why == "invalid distance too far back" and len(window) < 1 << bits:
+        # the same with the part of the window nothing was written to yet as zeros: what the
+        # station reads there
+        if run(bytes((1 << bits) - len(window)) + window)[0] != "broken":
+            return "skip", b"", "F1"
+    return kind, data, why
+
+
+class Verdict:
+    """judge()'s answer: answers (each with the size of the message answered), pongs, close
+    (the close codes one of which must end the connection, or None), window (what the
+    station's window holds after it), refs (compressed messages that inflate only with the
+    window: back-references into earlier messages), skip (why the case is not to be sent)."""
+
+    def __init__(self, answers=(), pongs=(), close=None, window=b"", refs=0, skip=None):
+        self.answers, self.pongs, self.close, self.window, self.refs, self.skip = \
+            list(answers), list(pongs), close, window, refs, skip
+
+
+def judge(wire, pmd, max_msg=MAX_MSG):
+    """What the station must do with the bytes wire (whole server frames) on a connection with
+    permessage-deflate as pmd (a rawcsms.Pmd; None: not agreed): RFC 6455 and RFC 7692 as
+    docs/behaviour.md states them. RSV2/RSV3, a masked frame, RSV1 without the extension, on a
+    control frame or on a continuation: 1002; a compressed message over max_msg on the wire or
+    once inflated: 1009; a broken deflate stream: 1007; a ping: its pong; every message the
+    answers expect() gives for its bytes (inflated, if compressed)."""
+    frames, rest = wsframe.split(wire)
+    assert frames and not rest, "not whole frames: %r" % wire[:40]
+    answers, pongs = [], []
+    window = pmd.window if pmd is not None else b""
+    refs = 0
+    msg = None
+    z = False
+
+    def closed(*codes):
+        return Verdict(answers, pongs, set(codes), window, refs)
+
+    for f in frames:
+        op, fin, masked, rsv, payload = wsframe.parse(f)
+        if masked or rsv & ~(0x40 if pmd is not None else 0) or rsv and (op == 0 or op >= 8):
+            return closed(1002)
+        if op >= 8:
+            if op > 10 or not fin or len(payload) > 125:
+                return closed(1002)
+            if op == 9:
+                pongs.append(payload)
+            elif op == 8:
+                return closed(int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005)
+            continue
+        if op > 2 or (op == 0) != (msg is not None):
+            return closed(1002)
+        if op == 2:
+            return closed(1003)
+        if msg is None:
+            msg, z = b"", bool(rsv)
+        msg += payload
+        if z and len(msg) > max_msg:
+            return closed(1009)
+        if not fin:
+            continue
+        data = msg
+        if z:
+            keep = window if pmd.s_keep else b""
+            kind, data, why = inflate_message(msg, pmd.s_bits, max_msg, keep)
+            if kind == "skip":
+                return Verdict(skip="%s: %s" % (why, FINDINGS[why]))
+            if kind == "big":
+                return closed(1009, 1007) if why else closed(1009)
+            if kind == "broken":
+                return closed(1007)
+            if keep and inflate_message(msg, pmd.s_bits, max_msg)[0] != "ok":
+                refs += 1
+            if pmd.s_keep:
+                window = (window + data)[-(1 << pmd.s_bits):]
+        e = expect(data, max_msg)
+        if e == "unsafe":
+            return Verdict(skip="a request that would change the station")
+        answers += [a + (len(data),) for a in e]
+        msg = None
+    assert msg is None, "a case ends inside a message"
+    return Verdict(answers, pongs, None, window, refs)
+
+
 # --- valid payloads from the official schemas ---------------------------------------------------
 _ALPHABET = string.ascii_letters + string.digits + " -_.:/@\"\\\t\x01\x7f" + "é中ß€😀"
 
@@ -390,6 +577,9 @@ class Frames:
         self.rng = random.Random(seed)
         self.max_msg = max_msg
         self.n = 0
+        self._decks = {}  # closing()'s: with the extension or not -> kinds still to deal
+        self._zfirst = None  # zcase()'s first kinds, one of each
+        self._ztrunc = False  # z_truncated() was dealt before
 
     def mid(self):
         self.n += 1
@@ -667,7 +857,7 @@ class Frames:
         return Case("flood", b"".join(c.wire for c in cases), [a for c in cases for a in c.answers],
                     [p for c in cases for p in c.pongs], note="flood of %d" % n)
 
-    def closing(self):
+    def plain_closing(self):
         """WebSocket faults that end the connection, with the close code the station must send."""
         r = self.rng
         mid = self.mid()
@@ -687,19 +877,299 @@ class Frames:
             ("server close, no code", frame(8, b""), {1000, 1005}),
         )
         note, wire, codes = r.choice(cases)
+        if note == "RSV bits":  # RSV1 alone means "compressed" where the extension was agreed: judged there
+            return Case("closing", None, note="RSV bits %d" % (wire[0] >> 4 & 7), make=lambda pmd: wire)
         return Case("closing", wire, close=codes, note=note)
 
     WEIGHTS = (("payload", 30), ("valid", 12), ("actions", 6), ("rpc", 10), ("json", 12), ("utf8", 5),
                ("depth", 4), ("numbers", 6), ("strings", 4), ("count", 3), ("certificates", 3),
                ("fragments", 8), ("oversize", 3), ("control", 3), ("flood", 1))
 
-    def case(self):
-        """The next case that keeps the connection up (WebSocket faults: closing())."""
+    def case(self, pmd=None):
+        """The next case that keeps the connection up (WebSocket faults: closing()); on a
+        connection with permessage-deflate (pmd) a share ZSHARE of them compressed (zcase())."""
+        if pmd is not None and self.rng.random() < self.ZSHARE:
+            return self.zcase()
         cats = [c for c, w in self.WEIGHTS for _ in range(w)]
         while True:
             c = getattr(self, self.rng.choice(cats))()
             if c is not None and not c.close:
                 return c
+
+    # --- permessage-deflate (RFC 7692) -----------------------------------------------------------
+    ZSHARE = 0.5
+    # every message category compressed; not control frames (RSV1 on one: a fault, below) nor
+    # messages over the bound (compressed, a bomb: below)
+    ZPLAIN = tuple((c, w) for c, w in WEIGHTS if c not in ("control", "oversize"))
+    ZWEIGHTS = (("zplain", 24), ("zempty", 2), ("zbackref", 3))
+    # the faults that end a connection with the extension: compressed faults first, so that a
+    # short run has each
+    ZCLOSINGS = ("z-bomb", "z-truncated", "z-blocktype", "z-distance", "z-garbage", "z-rsv1-control",
+                 "z-rsv1-continuation", "z-over-wire")
+    ZFIRST = tuple(c for c, w in ZPLAIN) + ("zempty", "zbackref")
+    # what a campaign must have sent (test_campaign_fuzz.py checks): every compressed category,
+    # and RSV1 where the extension was refused
+    ZCATEGORIES = tuple("z-" + c for c, w in ZPLAIN) + ("z-empty", "z-backref") + ZCLOSINGS + ("rsv1-plain",)
+
+    def zcase(self):
+        """A compressed case that keeps the connection up, made when it goes out (Case.bind):
+        at first one of each kind in turn (so that a short run has them all), then by ZWEIGHTS."""
+        if self._zfirst is None:
+            self._zfirst = self.rng.sample(self.ZFIRST, len(self.ZFIRST))
+        kind = self._zfirst.pop() if self._zfirst else self.rng.choice([c for c, w in self.ZWEIGHTS for _ in range(w)])
+        if kind == "zempty":
+            return self.zempty()
+        if kind == "zbackref":
+            return self.zbackref()
+        cats = [c for c, w in self.ZPLAIN for _ in range(w)] if kind == "zplain" else [kind]
+        c = None
+        while c is None or c.close or _largest(_frames_of(c.wire)) > self.max_msg:  # (over it: a bomb, below)
+            c = getattr(self, self.rng.choice(cats))()
+        return self.compressed(c)
+
+    def compressed(self, c, cat=None):
+        """Plain case c with each of its messages compressed (zwire), fragmented as it was."""
+        frames = _frames_of(c.wire)
+        seed = self.rng.getrandbits(32)
+        return Case(cat or "z-" + c.cat, None, note="compressed " + c.note, needs="pmd", size=_largest(frames),
+                    make=lambda pmd: zwire(pmd, frames, random.Random(seed)))
+
+    def zempty(self):
+        """The empty message compressed: 00 (RFC 7692 section 7.2.3.6), an empty block with fixed
+        codes, the same as a last block, zlib's, or in fragments, some of them empty."""
+        r = self.rng
+        how = r.choice(("00", "0200", "0300", "zlib", "fragments"))
+        seed = r.getrandbits(32)
+
+        def make(pmd):
+            rr = random.Random(seed)
+            if how == "zlib":
+                return frame(1, zpayload(pmd, b"", rr), rsv=RSV1)
+            if how == "fragments":
+                parts = rr.choice(([b"", b"\x00"], [b"\x00", b""], [b"", b"", b"\x02\x00"], [b"\x02", b"\x00"]))
+                return b"".join(frame(0 if i else 1, p, fin=i == len(parts) - 1, rsv=0 if i else RSV1)
+                                for i, p in enumerate(parts))
+            return frame(1, bytes.fromhex(how), rsv=RSV1)
+        return Case("z-empty", None, note="empty message %s" % how, make=make, needs="pmd")
+
+    def zbackref(self):
+        """Two compressed DataTransfer requests, the second naming the first's vendorId, which
+        lies up to about the window's size back: with context takeover the compressor refers
+        to it (the oracle counts such messages: Case.refs), without it each stands alone."""
+        r = self.rng
+        token = "".join(r.choice(string.ascii_letters + string.digits) for _ in range(r.randint(24, 60)))
+        mids = self.mid(), self.mid()
+        share = r.random()
+        seed = r.getrandbits(32)
+
+        def make(pmd):
+            rr = random.Random(seed)
+            fill = "".join(rr.choice(string.ascii_lowercase + string.digits)
+                           for _ in range(int(min((1 << pmd.s_bits) - 320, self.max_msg - 200) * share)))
+            a = '[2,"%s","DataTransfer",{"vendorId":"%s","data":"%s"}]' % (mids[0], token, fill)
+            b = '[2,"%s","DataTransfer",{"vendorId":"%s","messageId":"%s"}]' % (mids[1], token, token[:50])
+            return zwire(pmd, [(1, True, a.encode()), (1, True, b.encode())], rr)
+        return Case("z-backref", None, note="back-reference %d%% of the window back" % (share * 100), make=make,
+                    needs="pmd", size=self.max_msg)  # (size: the most it may be, the window not known yet)
+
+    def closing(self, pmd=None, kind=None):
+        """The next WebSocket fault that ends the connection, for a connection with
+        permessage-deflate (pmd) or without: kind, or the next of a deck dealt so that the
+        compressed faults come first (ZCLOSINGS, with the extension; RSV1 without it), then
+        plain ones (plain_closing)."""
+        if kind is None:
+            deck = self._decks.setdefault(pmd is not None, [])
+            if not deck:
+                if pmd is not None:
+                    deck.extend(self.rng.sample(self.ZCLOSINGS, len(self.ZCLOSINGS)) + ["plain"] * 3)
+                else:
+                    deck.extend(["rsv1-plain"] + ["plain"] * 2)
+            kind = deck.pop(0)
+        if kind == "plain":
+            return self.plain_closing()
+        return getattr(self, kind.replace("-", "_"))()
+
+    def _zmessage(self):
+        """A message to compress for a fault: valid, or of any message category."""
+        c = None
+        while c is None or c.close:
+            c = self.rng.choice((self.valid, self.payload, self.rpc, self.json, self.utf8))()
+        return _payload_of(c.wire)
+
+    def z_bomb(self):
+        """A small compressed message that inflates past MaxMessageBytes: by a byte, a little, a
+        lot (1 MB from about 1 kB, or less, as zlib's settings have it), maybe in fragments;
+        or a message over the bound of any category compressed. The station must stop at the
+        bound (1009) and make nothing beyond it."""
+        r = self.rng
+        if r.random() < 0.25:
+            return self.compressed(self.oversize(), "z-bomb")
+        m = self.max_msg
+        mid = self.mid()
+        n = r.choice((m + 1, m + 2, m + 100, 3 * m, 100000, 1000000))
+        head = r.choice(('[2,"%s","DataTransfer",{"vendorId":"v","data":"' % mid,
+                         '[2,"%s","DataTransfer",{"vendorId":"v","data":[' % mid, "["))
+        fill = r.choice(("x", "[", "0,", " ", "\u00e9", "{}"))
+        body = (head.encode() + fill.encode() * n)[:n]
+        k = r.choice((1, 1, 2, 3))
+        seed = r.getrandbits(32)
+        frames = [(1 if i == 0 else 0, i == k - 1, body[i * n // k:(i + 1) * n // k]) for i in range(k)]
+        return Case("z-bomb", None, note="bomb of %d bytes %r in %d" % (n, fill, k), needs="pmd",
+                    make=lambda pmd: zwire(pmd, frames, random.Random(seed)))
+
+    def z_truncated(self):
+        """A compressed message cut short by one byte or more (down to nothing), or a stored
+        block (what zlib's level 0 writes) cut inside its data, so that the stream runs out of
+        input (the first time: a short run has both ends, a fault in the codes and no more
+        input)."""
+        data = self._zmessage()
+        r = self.rng
+        stored = not self._ztrunc or r.random() < 0.3
+        self._ztrunc = True
+        cut = r.random()
+        seed = r.getrandbits(32)
+
+        def make(pmd):
+            rr = random.Random(seed)
+            if stored:  # header, LEN, NLEN (5 bytes), the data: cut within it
+                c = zlib.compressobj(0, zlib.DEFLATED, -pmd.s_bits)
+                z = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+                return frame(1, z[:5 + int(cut * len(data))], rsv=RSV1)
+            z = zpayload(pmd, data, rr)
+            return frame(1, z[:len(z) - 1 - int(cut * len(z))], rsv=RSV1)
+        return Case("z-truncated", None, note="%s truncated %r" % ("stored" if stored else "", data[:40]),
+                    needs="pmd", make=make)
+
+    def z_blocktype(self):
+        """A compressed message (maybe empty) followed by a block of type 3, which RFC 1951
+        reserves, and random bytes."""
+        r = self.rng
+        data = self._zmessage() if r.random() < 0.7 else b""
+        final = r.randint(0, 1)
+        junk = bytes(r.randrange(256) for _ in range(r.choice((0, 1, 5, 40))))
+        seed = r.getrandbits(32)
+
+        def make(pmd):
+            b = Bits()
+            b.block(final, 3)
+            return frame(1, zpayload(pmd, data, random.Random(seed), "tail") + b.flush() + junk, rsv=RSV1)
+        return Case("z-blocktype", None, note="block type 3 after %r" % data[:40], needs="pmd", make=make)
+
+    def z_distance(self):
+        """A message with fixed codes whose back-reference lies beyond the window (more than
+        2**S bytes back: with context takeover, beyond the bytes kept too), or uses distance
+        code 30 or 31, which RFC 1951 does not define."""
+        r = self.rng
+        mid = self.mid()
+        pre = ('[2,"%s","DataTransfer",{"vendorId":"v","data":"' % mid).encode()
+        fill = r.choice((0, 10, 600, 2000))
+        length = r.choice((3, 10, 258))
+        how = r.choice(("far", "far", "code"))
+        x = r.random()
+        code = r.choice((30, 31))
+
+        def make(pmd):
+            b = Bits()
+            b.block(0, 1)
+            b.lit(pre + b"y" * fill)
+            if how == "far":
+                b.match(length, (1 << pmd.s_bits) + 1 + int(x * (32768 - (1 << pmd.s_bits) - 1)))
+            else:
+                b.sym(257)
+                b.huff(code, 5)
+                b.put(0, 13)
+            b.lit(b'"}}]')
+            return frame(1, b.sync(), rsv=RSV1)
+        return Case("z-distance", None, note="distance %s after %d bytes" % (how, len(pre) + fill), needs="pmd",
+                    make=make)
+
+    def z_garbage(self):
+        """Random bytes sent as a compressed message, or a compressed message with bits flipped."""
+        r = self.rng
+        if r.random() < 0.5:
+            junk = bytes(r.randrange(256) for _ in range(r.choice((1, 2, 3, 8, 40, 300, 2000))))
+            return Case("z-garbage", None, note="%d random bytes" % len(junk), needs="pmd",
+                        make=lambda pmd: frame(1, junk, rsv=RSV1))
+        data = self._zmessage()
+        flips = [r.random() for _ in range(r.randint(1, 3))]
+        seed = r.getrandbits(32)
+
+        def make(pmd):
+            z = bytearray(zpayload(pmd, data, random.Random(seed)))
+            for f in flips:
+                i = int(f * len(z) * 8)
+                if z:
+                    z[i // 8 % len(z)] ^= 1 << i % 8
+            return frame(1, bytes(z), rsv=RSV1)
+        return Case("z-garbage", None, note="%d bits flipped in %r" % (len(flips), data[:40]), needs="pmd",
+                    make=make)
+
+    def z_rsv1_control(self):
+        """RSV1 on a ping, a pong or a close: it has no meaning there (RFC 7692 section 6)."""
+        r = self.rng
+        op = r.choice((8, 9, 10))
+        payload = (1000).to_bytes(2, "big") if op == 8 else bytes(r.randrange(256) for _ in range(r.randint(0, 20)))
+        wire = frame(op, payload, rsv=RSV1)
+        return Case("z-rsv1-control", None, note="RSV1 on opcode %d" % op, make=lambda pmd: wire)
+
+    def z_rsv1_continuation(self):
+        """A message, compressed or not, in fragments, with RSV1 on a continuation frame."""
+        r = self.rng
+        data = self._zmessage()
+        k = r.randint(2, 4)
+        which = r.randint(1, k - 1)
+        z = r.random() < 0.7
+        seed = r.getrandbits(32)
+
+        def make(pmd):
+            rr = random.Random(seed)
+            payload = zpayload(pmd, data, rr) if z and pmd is not None else data
+            cuts = sorted(rr.randint(0, len(payload)) for _ in range(k - 1))
+            parts = [payload[a:b] for a, b in zip([0] + cuts, cuts + [len(payload)])]
+            return b"".join(frame(0 if i else 1, p, fin=i == k - 1,
+                                  rsv=RSV1 if i == which or i == 0 and z and pmd is not None else 0)
+                            for i, p in enumerate(parts))
+        return Case("z-rsv1-continuation", None, note="RSV1 on fragment %d of %d" % (which + 1, k), make=make)
+
+    def z_over_wire(self):
+        """A compressed message over MaxMessageBytes on the wire (random bytes, or text that does
+        not compress), in one frame or in fragments whose sum crosses the bound: 1009 without
+        inflating it."""
+        r = self.rng
+        m = self.max_msg
+        n = r.choice((m + 1, m + 50, 2 * m))
+        text = r.random() < 0.5
+        k = r.choice((1, 1, 2, 4))
+        seed = r.getrandbits(32)
+
+        def make(pmd):
+            rr = random.Random(seed)
+            if text:
+                import base64  # (n random bytes as base64: no compressor makes them much shorter than n)
+                junk = base64.b64encode(bytes(rr.randrange(256) for _ in range(n)))
+                payload = zpayload(pmd, b'[2,"x","DataTransfer",{"vendorId":"v","data":"%s"}]' % junk, rr)
+            else:
+                payload = bytes(rr.randrange(256) for _ in range(n))
+            cuts = sorted(rr.randint(0, len(payload)) for _ in range(k - 1))
+            parts = [payload[a:b] for a, b in zip([0] + cuts, cuts + [len(payload)])]
+            return b"".join(frame(0 if i else 1, p, fin=i == k - 1, rsv=0 if i else RSV1) for i, p in enumerate(parts))
+        return Case("z-over-wire", None, note="%s of about %d bytes in %d" % ("text" if text else "junk", n, k),
+                    needs="pmd", make=make)
+
+    def rsv1_plain(self):
+        """A compressed message (RSV1) on a connection without the extension: 1002."""
+        data = self._zmessage()
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        wire = frame(1, (c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH))[:-4], rsv=RSV1)
+        return Case("rsv1-plain", None, note="RSV1 without the extension", needs="plain", make=lambda pmd: wire)
+
+    def sentinel(self, sid, pmd):
+        """The window's closing CALL (ClearCache), compressed on a connection with the extension."""
+        b = ('[2,"%s","ClearCache",{}]' % sid).encode()
+        if pmd is None:
+            return Case("sentinel", rawcsms_text(b), [("R", sid, "ClearCache", len(b))])
+        seed = self.rng.getrandbits(32)
+        return Case("z-sentinel", None, make=lambda pmd: zwire(pmd, [(1, True, b)], random.Random(seed)), needs="pmd")
 
 
 def _payload_of(wire):
@@ -707,3 +1177,156 @@ def _payload_of(wire):
     n = wire[1] & 0x7F
     h = 2 if n < 126 else 4 if n == 126 else 10
     return wire[h:]
+
+
+def rawcsms_text(b):
+    return frame(1, b)
+
+
+def _frames_of(wire):
+    """[(opcode, fin, payload)] of the whole unmasked frames in wire."""
+    return [wsframe.parse(f)[:2] + wsframe.parse(f)[4:] for f in wsframe.split(wire)[0]]
+
+
+def _largest(frames):
+    """Bytes of the largest message in frames."""
+    most = n = 0
+    for op, fin, p in frames:
+        if op < 8:
+            n += len(p)
+            if fin:
+                most, n = max(most, n), 0
+    return most
+
+
+# --- permessage-deflate: what the CSMS compresses ----------------------------------------------------
+STRATEGIES = (zlib.Z_DEFAULT_STRATEGY, zlib.Z_DEFAULT_STRATEGY, zlib.Z_FILTERED, zlib.Z_HUFFMAN_ONLY, zlib.Z_RLE,
+              zlib.Z_FIXED)
+
+
+def zpayload(pmd, data, rng, how=None):
+    """The payload of message data compressed by the CSMS on pmd's connection (RFC 7692 section
+    7.2.1; zlib with a window of 2**pmd.s_bits): with context takeover by the compressor kept
+    from message to message (a copy: pmd.pending, kept once the case goes out), else by a new
+    one with settings drawn from rng. how (else drawn): "sync" (a sync flush, its 00 00 ff ff
+    stripped), "blocks" (flushed two or three times within the message, section 7.2.3.4),
+    "final" (a last block, section 7.2.3.3; not with context takeover, where the stream goes
+    on); "tail": the sync flush's 00 00 ff ff left in (not a message: another block follows)."""
+    how = how or rng.choice(("sync", "sync", "sync", "sync", "blocks", "final"))
+    if pmd.s_keep:
+        if pmd.comp is None:
+            level, mem, strategy = pmd.params
+            pmd.comp = zlib.compressobj(level, zlib.DEFLATED, -pmd.s_bits, mem, strategy)
+        c = (pmd.pending or pmd.comp).copy()
+        hist = pmd.hist if pmd.pending is None else pmd.pending_hist
+        how = "sync" if how == "final" else how
+    else:
+        c = zlib.compressobj(rng.choice((0, 1, 6, 9, 9)), zlib.DEFLATED, -pmd.s_bits, rng.choice((1, 8, 9)),
+                             rng.choice(STRATEGIES))
+    if how == "final":
+        out = c.compress(data) + c.flush(zlib.Z_FINISH)
+    else:
+        cuts = sorted(rng.randint(0, len(data)) for _ in range(rng.randint(1, 2))) if how == "blocks" else []
+        out = b"".join(c.compress(data[a:b]) + c.flush(rng.choice((zlib.Z_SYNC_FLUSH, zlib.Z_FULL_FLUSH)) if cuts
+                                                        else zlib.Z_SYNC_FLUSH)
+                       for a, b in zip([0] + cuts, cuts + [len(data)]))
+        assert out.endswith(TAIL)
+        if how != "tail":
+            out = out[:-4]
+    if pmd.s_keep:
+        pmd.pending, pmd.pending_hist = c, (hist + data)[-(1 << pmd.s_bits):]
+    return out
+
+
+def zwire(pmd, frames, rng, how=None):
+    """frames ((opcode, fin, payload) of a plain case) with each message compressed (zpayload)
+    and cut into as many fragments as it had, at random places (a fragment may be empty: RFC
+    7692 section 7.2.3.5), RSV1 on its first; control frames where they were."""
+    out = []
+    msg, ctl = [], []  # the message's payloads so far, the control frames after each
+    for op, fin, payload in frames:
+        if op >= 8:
+            (ctl[-1] if msg else out).append(frame(op, payload))
+            continue
+        msg.append(payload)
+        ctl.append([])
+        if fin:
+            z = zpayload(pmd, b"".join(msg), rng, how)
+            k = len(msg)
+            cuts = sorted(rng.randint(0, len(z)) for _ in range(k - 1))
+            for i, (a, b) in enumerate(zip([0] + cuts, cuts + [len(z)])):
+                out.append(frame(0 if i else 1, z[a:b], fin=i == k - 1, rsv=0 if i else RSV1))
+                out.extend(ctl[i])
+            msg, ctl = [], []
+    return b"".join(out)
+
+
+# RFC 1951 section 3.2.5: the first length of each length code 257..285 and its extra bits, and the
+# first distance of each distance code 0..29
+_LBASE = (3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
+          227, 258)
+_LEXTRA = (0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0)
+_DBASE = (1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
+          4097, 6145, 8193, 12289, 16385, 24577)
+
+
+class Bits:
+    """A deflate stream written by hand (RFC 1951): blocks with fixed codes, literals and
+    matches of any length and distance, what zlib would never write."""
+
+    def __init__(self):
+        self.out = bytearray()
+        self.acc = self.n = 0
+
+    def put(self, v, n):
+        """n bits of v, least significant first (header fields, extra bits)."""
+        self.acc |= v << self.n
+        self.n += n
+        while self.n >= 8:
+            self.out.append(self.acc & 0xFF)
+            self.acc >>= 8
+            self.n -= 8
+
+    def huff(self, code, n):
+        """A Huffman code of n bits, most significant first."""
+        self.put(int(format(code, "0%db" % n)[::-1], 2), n)
+
+    def block(self, final, btype):
+        self.put(final, 1)
+        self.put(btype, 2)
+
+    def sym(self, s):
+        """Literal/length symbol s with its fixed code (section 3.2.6)."""
+        if s < 144:
+            self.huff(0x30 + s, 8)
+        elif s < 256:
+            self.huff(0x190 + s - 144, 9)
+        elif s < 280:
+            self.huff(s - 256, 7)
+        else:
+            self.huff(0xC0 + s - 280, 8)
+
+    def lit(self, data):
+        for c in data:
+            self.sym(c)
+
+    def match(self, length, dist):
+        c = max(i for i in range(29) if _LBASE[i] <= length)
+        self.sym(257 + c)
+        self.put(length - _LBASE[c], _LEXTRA[c])
+        d = max(i for i in range(30) if _DBASE[i] <= dist)
+        self.huff(d, 5)
+        self.put(dist - _DBASE[d], max(0, (d >> 1) - 1))
+
+    def flush(self):
+        """The bytes so far, the last one padded with zeros."""
+        if self.n:
+            self.put(0, 8 - self.n)
+        return bytes(self.out)
+
+    def sync(self):
+        """The block's end and a sync flush, its 00 00 ff ff stripped (RFC 7692 section 7.2.1):
+        a message's payload."""
+        self.sym(256)
+        self.block(0, 0)
+        return self.flush()
