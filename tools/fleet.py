@@ -255,7 +255,8 @@ class Fleet:
 class Load:
     """The scripted load, played on a thread: per station, charging sessions as a Poisson
     process of rate per_hour (plug in, tap a card of the mix, the EV draws power, after the
-    session's length the same card again, unplug), one at a time per EVSE; every outage_every s
+    session's length the same card again, unplug), one at a time per EVSE, from the station's first
+    accepted boot on; every outage_every s
     the network of a share of the stations goes down for outage_s."""
 
     def __init__(self, fleet, per_hour=2.0, minutes=20.0, cards=None, power=7400, outage_every=0,
@@ -320,7 +321,9 @@ class Load:
                 continue
             t, _, ident, evse, step, card = heapq.heappop(q)
             nxt = None
-            if step == "plug":
+            if step == "plug" and not f.find(ident, ev="boot", status="Accepted"):
+                nxt = (2.0, "plug", None)  # the station is still starting: its sessions wait
+            elif step == "plug":
                 self.sessions += 1
                 f.send(ident, op="plug", evse=evse)
                 nxt = (2.0, "tap", self._card())
