@@ -338,7 +338,6 @@ class Fleet:
         the longest the loop was held meanwhile."""
         while not self.quit:
             lag = 0
-            end = ticks_ms()
             for _ in range(ms // 100):
                 t = ticks_ms()
                 await asyncio.sleep_ms(100)
@@ -348,7 +347,6 @@ class Fleet:
                 if self.quit:
                     return
             self.stats(lag)
-            end = None
 
     async def inputs(self):
         r = asyncio.StreamReader(sys.stdin)
