@@ -23,8 +23,9 @@ PORT ?=
 DEPLOY_ARGS ?=
 FOOTPRINT_ARGS ?=
 RELIABILITY_ARGS ?=
+FLEET_ARGS ?=
 
-.PHONY: setup browser sim test conformance conformance-check footprint footprint-diff footprint-ci reliability deploy clean
+.PHONY: setup browser sim test conformance conformance-check footprint footprint-diff footprint-ci reliability fleet deploy clean
 
 setup: $(STAMP)
 
@@ -83,6 +84,11 @@ footprint-ci: setup
 # the soak. A run of all of them (no RELIABILITY_ARGS) also writes their tables into docs/reliability.md.
 reliability: setup
 	$(VENV)/bin/python -m tools.campaigns run $(RELIABILITY_ARGS)
+
+# Many simulated stations against a CSMS, for load tests (docs/fleet.md), e.g.
+# make fleet FLEET_ARGS="--csms ws://host:port/ocpp --stations 1000"
+fleet: setup
+	$(VENV)/bin/python -m tools.fleet $(FLEET_ARGS)
 
 deploy: setup
 	$(VENV)/bin/python -m tools.deploy --board "$(BOARD)" --port "$(PORT)" $(DEPLOY_ARGS)
