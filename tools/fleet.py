@@ -77,6 +77,7 @@ class Proc:
     def __init__(self, fleet, index, first, count, heap):
         self.fleet = fleet
         self.index = index
+        self.first = first
         self.ids = [fleet.pattern.format(i) for i in range(first, first + count)]
         args = [MICROPYTHON, "-X", "heapsize=%d" % heap, str(ROOT / "boards" / "unix" / "fleet.py"),
                 "--dir", str(fleet.state), "--csms", fleet.csms, "--ids", fleet.pattern, "--first", str(first),
@@ -86,8 +87,9 @@ class Proc:
             args += ["--password", fleet.password]
         if fleet.ca:
             args += ["--ca", str(fleet.ca)]
-        if fleet.all_events:
-            args += ["--events", "all"]
+        ev = (["all"] if fleet.all_events else []) + (["calls"] if fleet.on_call else [])
+        if ev:
+            args += ["--events", ",".join(ev)]
         for k, v in fleet.sets.items():
             args += ["--set", "%s=%s" % (k, v)]
         self.stats = None  # the last stats line
@@ -110,7 +112,9 @@ class Proc:
                 self._note("STDOUT NOT JSON: " + line.rstrip())
                 continue
             k = ev.get("ev")
-            if k == "stats":
+            if k is None and ("call" in ev or "req" in ev):  # --events calls
+                self.fleet.on_call(ev)
+            elif k == "stats":
                 self.stats = ev
             elif k == "mem":
                 self.mem.append(ev)
@@ -161,11 +165,14 @@ class Fleet:
     """N stations in processes of at most per_process stations each (default: as many
     processes as cores, at most MAX_PER_PROCESS stations each). Events of the stations are kept
     per station id (events[id]: list of (monotonic time, dict)); counters from the processes'
-    stats lines (totals())."""
+    stats lines (totals()). on_call: fn(line), called on a reader thread with every station
+    CALL's and CSMS request's line (boards/unix/fleet.py --events calls), which are not kept.
+    span: process i's stations are numbered from first + i * span (default: one after the
+    other); stations may be 0, and add() starts more."""
 
     def __init__(self, csms, stations, pattern="CS{:04d}", first=1, state=None, per_process=None,
                  processes=None, password=None, ca=None, sets=None, evses=1, ramp=100, stats_s=1.0,
-                 all_events=False, heap=None, echo_log=False):
+                 all_events=False, heap=None, echo_log=False, on_call=None, span=None):
         raise_fd_limit()
         self.csms = csms
         self.n = stations
@@ -180,10 +187,11 @@ class Fleet:
         self.stats_s = stats_s
         self.all_events = all_events
         self.echo_log = echo_log
+        self.on_call = on_call
         if processes is None:
             per = per_process or MAX_PER_PROCESS
             processes = max(math.ceil(stations / per), min(os.cpu_count() or 1, stations))
-        self.nproc = max(1, min(processes, stations))
+        self.nproc = max(1, min(processes, stations) if stations else processes)
         self.events = {}
         self.lock = threading.Lock()
         self.t0 = time.monotonic()
@@ -192,7 +200,7 @@ class Fleet:
         for i in range(self.nproc):
             count = stations // self.nproc + (1 if i < stations % self.nproc else 0)
             h = heap or HEAP_BASE + HEAP_PER_STATION * count
-            self.procs.append(Proc(self, i, k, count, h))
+            self.procs.append(Proc(self, i, first + i * span if span else k, count, h))
             k += count
         self.ids = [i for p in self.procs for i in p.ids]
         self._where = {i: p for p in self.procs for i in p.ids}
@@ -200,6 +208,19 @@ class Fleet:
     def _event(self, ev):
         with self.lock:
             self.events.setdefault(ev.get("s"), []).append((time.monotonic(), ev))
+
+    def add(self, n=1):
+        """n more stations, in the process that has the fewest (numbered on from its last);
+        returns their ids."""
+        p = min(self.procs, key=lambda p: len(p.ids))
+        new = [self.pattern.format(p.first + len(p.ids) + i) for i in range(n)]
+        p.ids += new
+        self.ids += new
+        self.n += n
+        for i in new:
+            self._where[i] = p
+        p.send({"op": "add", "n": n})
+        return new
 
     def find(self, ident, **match):
         return [e for t, e in list(self.events.get(ident, ())) if all(e.get(k) == v for k, v in match.items())]

@@ -5,7 +5,7 @@
 #
 #   micropython fleet.py --dir DIR --csms URL --ids PATTERN --first K --count N
 #                        [--password P] [--ca PEM] [--evses N] [--set Component.Variable=VALUE ...]
-#                        [--ramp PER_S] [--stats MS] [--events key|all]
+#                        [--ramp PER_S] [--stats MS] [--events key|all|calls|all,calls]
 #
 # Station k (K <= k < K+N) has the id PATTERN.format(k) and its flash in DIR/<id>, provisioned
 # as tools/sim does (boards/unix/main.py). Inputs are JSON lines on stdin: a station's input is
@@ -13,7 +13,11 @@
 # them, docs/simulator.md); the process's own: {"op":"add","n":M} (M more stations),
 # {"op":"mem"} (heap after a full collection), {"op":"quit"}. Outputs are JSON lines on
 # stdout: the stations' key events with "s" ({"s":"CS0001","ev":"tx",...}: ws, boot, tx, auth;
-# every event with --events all), and every --stats ms the process's counters:
+# every event with --events all; with --events calls also a line per CALL of a station answered,
+# refused, timed out or cut off by a closed connection, {"s":id,"call":action,"ms":t,"ok":bool,
+# "len":bytes of the answer,"err":"callerror"|"timeout"|"closed"}, and per CSMS request answered
+# {"s":id,"req":action,"ms":the station's handling time,"ok":bool}), and every --stats ms the
+# process's counters:
 # {"ev":"stats","n":..,"conn":..,"boot":..,"txs":..,"txe":..,"sent":..,"recv":..,"err":{..},
 #  "rtt":[histogram over _EDGES],"rtt_sum":..,"rtt_max":..,"lag":..}. The stations' log lines
 # that say something failed go to stderr with the station's id.
@@ -43,7 +47,7 @@ from ocpp_lite.engine import session as _session  # noqa: E402
 
 _USAGE = (
     "usage: fleet --dir DIR --csms URL --ids PATTERN --first K --count N [--password P] [--ca PEM]"
-    " [--evses N] [--set Component.Variable=VALUE ...] [--ramp PER_S] [--stats MS] [--events key|all]"
+    " [--evses N] [--set Component.Variable=VALUE ...] [--ramp PER_S] [--stats MS] [--events key|all|calls|all,calls]"
 )
 _PHYSICAL = const(("plug", "unplug", "ev_ready"))  # what the hardware sees before the station does
 _KEY = const(("ws", "boot", "tx", "auth"))  # the events forwarded without --events all
@@ -80,6 +84,9 @@ class Stats:
 
 S = Stats()
 _events_all = [False]
+_calls = [False]  # --events calls: a line per CALL and per CSMS request
+_quitting = [False]  # the process is ending: the CALLs its closes cut off are not reported
+_fin = [None]  # how the CALL taken in the receive under way ended: "answer"
 
 # The CSMS's response times as the stations see them: from the CALL written to its answer taken
 # (session.py: one CALL outstanding; last_call is when it was written out), and the frames both
@@ -93,12 +100,26 @@ def _timed_receive(self, buf, now, over=0):
     b = self._busy
     t = self.last_call
     k = buf[0][1] if type(buf) is list and len(buf[0]) > 1 else 0
+    if _calls[0]:
+        n = len(buf[0]) if type(buf) is list else len(buf)
+        _fin[0] = ""
     _receive(self, buf, now, over)
     S.recv += 1
     if b is not None and self._busy is not b and k in (0x33, 0x34):  # "[3" CALLRESULT, "[4" CALLERROR
         S.answered(ticks_diff(now, t))
         if k == 0x34:
             S.error("callerror")
+        if _calls[0] and _fin[0] == "answer":
+            _call(self, b[1], ticks_diff(now, t), k == 0x33, over or n, None if k == 0x33 else "callerror")
+    _fin[0] = None
+
+
+def _call(session, action, ms, ok, n, err=None):
+    """--events calls: one station CALL ended."""
+    ev = {"s": getattr(session, "fleet_id", None), "call": action, "ms": ms, "ok": ok, "len": n}
+    if err:
+        ev["err"] = err
+    print(json.dumps(ev))
 
 
 def _counted_emit(self, frame):
@@ -109,7 +130,43 @@ def _counted_emit(self, frame):
 def _timed_finish(self, st, payload, now, timed_out=False):
     if timed_out:
         S.error("timeout")
+    if _calls[0] and self._busy is not None:
+        if timed_out:
+            _call(self, self._busy[1], ticks_diff(now, self.last_call), False, 0, "timeout")
+        elif _fin[0] is not None:  # in receive: an answer (reported there)
+            _fin[0] = "answer"
+        elif not _quitting[0]:  # the connection closed with the CALL outstanding
+            _call(self, self._busy[1], ticks_diff(now, self.last_call), False, 0, "closed")
     _finish(self, st, payload, now, timed_out)
+
+
+# --events calls: the CSMS's requests, timed from their dispatch to the station's answer
+_dispatch = _session.Session._dispatch
+_reply = _session.Session.reply
+_reply_error = _session.Session.reply_error
+
+
+def _timed_dispatch(self, st, mid, action, payload, now):
+    self.fleet_req = (mid, action, ticks_ms())
+    _dispatch(self, st, mid, action, payload, now)
+
+
+def _answered(self, mid, ok):
+    r = getattr(self, "fleet_req", None)
+    if r is not None and r[0] == mid:
+        self.fleet_req = None
+        ev = {"s": getattr(self, "fleet_id", None), "req": r[1], "ms": ticks_diff(ticks_ms(), r[2]), "ok": ok}
+        print(json.dumps(ev))
+
+
+def _timed_reply(self, mid, payload):
+    _reply(self, mid, payload)
+    _answered(self, mid, True)
+
+
+def _timed_reply_error(self, mid, code, text=""):
+    _reply_error(self, mid, code, text)
+    _answered(self, mid, False)
 
 
 _session.Session.receive = _timed_receive
@@ -205,6 +262,8 @@ class FleetBoard(SimBoard):
 
         self._io = io = Inputs(app)
         self._app = app
+        if _calls[0]:
+            app.st.rpc.fleet_id = self.ident
         self.booted = False
         self._told_idle = set()
         for evse in self._plugged:
@@ -260,6 +319,7 @@ class Fleet:
         self.boards = []
         self.by_id = {}
         self.tasks = []
+        self.taken = 0  # station numbers given out
         self.quit = False
 
     def _provision(self, ident, state):
@@ -276,9 +336,14 @@ class Fleet:
             raise ValueError("no CSMS URL or station id provisioned for " + ident)
 
     def add(self, n):
-        """n more stations, made and started at --ramp per second (by the caller's task)."""
+        """n more stations, made and started at --ramp per second (by the caller's task); their
+        numbers are taken at once (two adds ramping at the same time number on)."""
+        k = self.o["first"] + self.taken
+        self.taken += n
+        return self._make(k, n)
+
+    def _make(self, k, n):
         o = self.o
-        k = o["first"] + len(self.boards)
         for i in range(k, k + n):
             ident = o["ids"].format(i)
             state = o["dir"].rstrip("/") + "/" + ident
@@ -388,6 +453,7 @@ class Fleet:
         await self.start(self.o["count"])
         while not self.quit:
             await asyncio.sleep_ms(100)
+        _quitting[0] = True
         reader.cancel()
         for b in self.boards:  # each closes its connection (1001) and ends
             b.running = False
@@ -429,7 +495,13 @@ def main():
     except (ValueError, KeyError):
         print(_USAGE, file=sys.stderr)
         sys.exit(2)
-    _events_all[0] = o["events"] == "all"
+    ev = o["events"].split(",")
+    _events_all[0] = "all" in ev
+    if "calls" in ev:
+        _calls[0] = True
+        _session.Session._dispatch = _timed_dispatch
+        _session.Session.reply = _timed_reply
+        _session.Session.reply_error = _timed_reply_error
     f = Fleet(o)
     asyncio.run(f.main())
 
