@@ -41,6 +41,7 @@ _HERE = sys.argv[0].rpartition("/")[0] or "."
 sys.path.extend((_HERE, _HERE + "/../../firmware"))
 
 from simboard import SimBoard  # noqa: E402 (after the path is set)
+from main import _args as _sim_args  # noqa: E402 (boards/unix/main.py: its options)
 from runtime import ws  # noqa: E402
 from ocpp_lite import station as _station  # noqa: E402
 from ocpp_lite.engine import session as _session  # noqa: E402
@@ -258,20 +259,10 @@ class FleetBoard(SimBoard):
 
     async def run(self, app):
         """What SimBoard.run does before its loop: the station told what the hardware is."""
-        from hw.inputs import Inputs
-
-        self._io = io = Inputs(app)
-        self._app = app
         if _calls[0]:
             app.st.rpc.fleet_id = self.ident
         self.booted = False
-        self._told_idle = set()
-        for evse in self._plugged:
-            io.plug(evse)
-            if evse in self._idle:
-                self._told_idle.add(evse)
-                io.ev_ready(evse, False)
-        self._readings(app)
+        self._start(app)
         self.show({"ev": "ready"})
 
     def feed(self, op):
@@ -467,23 +458,10 @@ class Fleet:
 
 
 def _args(argv):
-    o = {"sets": {}, "first": 0, "count": 1, "evses": 1, "ramp": 100, "stats": 1000, "events": "key"}
-    i = 0
-    while i < len(argv):
-        k = argv[i]
-        if not k.startswith("--") or i + 1 >= len(argv):
-            raise ValueError(k)
-        v = argv[i + 1]
-        if k == "--set":
-            name, eq, value = v.partition("=")
-            if not eq:
-                raise ValueError(v)
-            o["sets"][name] = value
-        elif k in ("--first", "--count", "--evses", "--ramp", "--stats"):
-            o[k[2:]] = int(v)
-        else:
-            o[k[2:]] = v
-        i += 2
+    o = {"first": 0, "count": 1, "evses": 1, "ramp": 100, "stats": 1000, "events": "key"}
+    o.update(_sim_args(argv))  # the simulator's options, --set among them
+    for k in ("first", "count", "evses", "ramp", "stats"):
+        o[k] = int(o[k])
     if "dir" not in o or "ids" not in o:
         raise ValueError("--dir and --ids")
     return o

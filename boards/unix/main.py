@@ -139,4 +139,5 @@ def main():
             break
 
 
-main()
+if __name__ == "__main__":  # (boards/unix/fleet.py imports its option parser)
+    main()

@@ -222,16 +222,21 @@ class SimBoard:
             self._io.meter(i + 1, self._mwh[i] // 1000, w, v=230, a=w // 690 if w else 0)
 
     # --- inputs ------------------------------------------------------------------------
-    async def run(self, app):
+    def _start(self, app):
+        """A new station instance (start, reboot) knows nothing: it is told what the hardware
+        is (cables, control pilots, meters)."""
         self._io = io = Inputs(app)
         self._app = app
-        self._told_idle = set()  # a new station instance knows nothing: told afresh
+        self._told_idle = set()
         for evse in self._plugged:
             io.plug(evse)
             if evse in self._idle:
                 self._told_idle.add(evse)
                 io.ev_ready(evse, False)
         self._readings(app)
+
+    async def run(self, app):
+        self._start(app)
         last = ticks_ms()  # of the meter's last advance
         if self.stalls is not None:
             asyncio.create_task(self._watch())
