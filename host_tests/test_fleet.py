@@ -7,7 +7,7 @@ import collections
 
 import pytest
 
-from helpers import CsmsThread, wait_until
+from helpers import wait_until
 from tools import fleet as fleet_mod
 
 N = 20
@@ -15,13 +15,6 @@ FAST = {  # reconnect within a second or two after an outage
     "OCPPCommCtrlr.RetryBackOffWaitMinimum": 1,
     "OCPPCommCtrlr.RetryBackOffRandomRange": 1,
 }
-
-
-@pytest.fixture
-def csms():
-    c = CsmsThread()
-    yield c
-    c.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from helpers import ROOT, CsmsThread, wait_until
+from helpers import ROOT, wait_until
 
 # (not imported here: locust patches the standard library with gevent when imported, which cuts
 # the pytest-xdist workers off from their controller; it runs in its own processes)
@@ -35,13 +35,6 @@ def _port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-@pytest.fixture
-def csms():
-    c = CsmsThread()
-    yield c
-    c.close()
 
 
 @pytest.fixture

@@ -285,7 +285,7 @@ class Load:
         self.f = fleet
         self.rate = per_hour / 3600.0
         self.minutes = minutes
-        self.cards = cards or [("%08X" % random.Random(i).getrandbits(32), 1.0) for i in range(100)]
+        self.cards = cards or card_mix(None)
         self.power = power
         self.outage_every = outage_every
         self.outage_share = outage_share
@@ -297,14 +297,6 @@ class Load:
         self.down = set()
         self._stop = threading.Event()
         self._t = None
-
-    def _card(self):
-        r = self.rnd.random() * sum(w for _, w in self.cards)
-        for c, w in self.cards:
-            r -= w
-            if r <= 0:
-                return c
-        return self.cards[-1][0]
 
     def start(self):
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -347,7 +339,7 @@ class Load:
             elif step == "plug":
                 self.sessions += 1
                 f.send(ident, op="plug", evse=evse)
-                nxt = (2.0, "tap", self._card())
+                nxt = (2.0, "tap", pick(self.rnd, self.cards))
             elif step == "tap":
                 f.send(ident, op="tap", idToken=card)
                 nxt = (1.0, "power", card)
@@ -494,14 +486,18 @@ def measure_heap(url, base, step, steps, state, pattern="CS{:04d}", sets=None, t
     return out
 
 
-def _cards(text):
-    if not text:
-        return None
+def card_mix(text):
+    """The card mix "ID[:weight],..." as [(idToken, weight)]; without one, 100 cards alike."""
     out = []
-    for part in text.split(","):
+    for part in filter(None, (x.strip() for x in (text or "").split(","))):
         card, _, w = part.partition(":")
-        out.append((card.strip(), float(w) if w else 1.0))
-    return out
+        out.append((card, float(w) if w else 1.0))
+    return out or [("%08X" % random.Random(i).getrandbits(32), 1.0) for i in range(100)]
+
+
+def pick(rnd, mix):
+    """A card of mix drawn by its weight."""
+    return rnd.choices([c for c, _ in mix], [w for _, w in mix])[0]
 
 
 def main(argv=None):
@@ -563,7 +559,7 @@ def main(argv=None):
         f = Fleet(url, a.stations, a.id_pattern, a.first, a.state, a.per_process, a.processes, a.password, a.ca,
                   sets, a.evses, a.ramp, heap=a.heap, echo_log=a.log)
         print("%d stations in %d processes against %s" % (f.n, f.nproc, url), flush=True)
-        load = Load(f, a.sessions_per_hour, a.session_minutes, _cards(a.cards), a.power, a.outage_every,
+        load = Load(f, a.sessions_per_hour, a.session_minutes, card_mix(a.cards), a.power, a.outage_every,
                     a.outage_share, a.outage_seconds, a.seed).start()
         s = Summary(f, load, csms_p.pid if csms_p else None)
         end = time.monotonic() + a.duration if a.duration else None

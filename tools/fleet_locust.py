@@ -158,14 +158,6 @@ def _quit(environment, **kw):
         p.close()
 
 
-def _cards(text):
-    out = []
-    for part in filter(None, (x.strip() for x in (text or "").split(","))):
-        card, _, w = part.partition(":")
-        out.append((card, float(w) if w else 1.0))
-    return out or [("%08X" % random.Random(i).getrandbits(32), 1.0) for i in range(100)]
-
-
 class Station(User):
     """One simulated station: boots, then plays charging sessions as a Poisson process of
     --sessions-per-hour (plug in, tap a card of the mix, the EV draws --ev-power, after a
@@ -182,7 +174,7 @@ class Station(User):
         self.rate = o.sessions_per_hour / 3600.0
         self.minutes = o.session_minutes
         self.power = o.ev_power
-        self.cards = _cards(o.cards)
+        self.cards = fleet_mod.card_mix(o.cards)
         self.rnd = random.Random()
         self.f.send(self.ident, op="unplug", evse=1)  # a station taken on: whatever its last user left
         while not self.f.find(self.ident, ev="boot", status="Accepted"):
@@ -193,21 +185,13 @@ class Station(User):
         if pool is not None and getattr(self, "ident", None) and pool.fleet is self.f:
             pool.give_back(self.ident)  # its session, if one is open, is ended by the next user
 
-    def _card(self):
-        r = self.rnd.random() * sum(w for _, w in self.cards)
-        for c, w in self.cards:
-            r -= w
-            if r <= 0:
-                return c
-        return self.cards[-1][0]
-
     @task
     def session(self):
         if self.rate <= 0:
             gevent.sleep(60)
             return
         gevent.sleep(self.rnd.expovariate(self.rate))
-        card = self._card()
+        card = fleet_mod.pick(self.rnd, self.cards)
         send = self.f.send
         send(self.ident, op="plug", evse=1)
         gevent.sleep(2.0)

@@ -18,13 +18,9 @@ async def _connected(server):
     return srv, ws.WebSocket(s, 4096, 5000)
 
 
-def _made(n):
-    for _ in range(n):
-        yield "m" * 100
-
-
-def test_messages_written_at_once_by_several_tasks_take_turns():
-    got = bytearray()
+def _recorder(got):
+    """(a server that keeps what it reads in got until the connection ends, a list that gets an
+    item then)."""
     done = []
 
     async def server(reader, writer):
@@ -35,15 +31,32 @@ def test_messages_written_at_once_by_several_tasks_take_turns():
             got.extend(b)
         done.append(1)
 
+    return server, done
+
+
+async def _hang_up(srv, w, done):
+    """Drop the connection and wait (at most a second) for the server to have read all of it."""
+    w.abort()
+    for _ in range(100):
+        if done:
+            break
+        await asyncio.sleep_ms(10)
+    srv.close()
+
+
+def _made(n):
+    for _ in range(n):
+        yield "m" * 100
+
+
+def test_messages_written_at_once_by_several_tasks_take_turns():
+    got = bytearray()
+    server, done = _recorder(got)
+
     async def main():
         srv, w = await _connected(server)
         await asyncio.gather(w.send([_made(15)]), w.send("k" * 1500), w.ping(b"p"), w.send([_made(7)]))
-        w.abort()
-        for _ in range(100):
-            if done:
-                break
-            await asyncio.sleep_ms(10)
-        srv.close()
+        await _hang_up(srv, w, done)
 
     asyncio.run(main())
     frames = [(f[0], f[1], len(f[3])) for f in _decode(bytes(got))]
@@ -118,7 +131,7 @@ def test_a_message_that_fails_while_compressed_ends_the_connection():
 
     async def main():
         srv, w = await _connected(server)
-        w.pmd = (10, Deflater(10, True))
+        w.pmd = (None, Deflater(10, True))  # (no inflater: the server sends nothing)
         await w.send("k" * 100)  # fine
         assert not w._dead
         try:
@@ -163,15 +176,7 @@ def test_a_compressed_message_longer_than_the_send_buffer_goes_as_fragments():
     from runtime.wsdeflate import Deflater
 
     got = bytearray()
-    done = []
-
-    async def server(reader, writer):
-        while True:
-            b = await reader.read(4096)
-            if not b:
-                break
-            got.extend(b)
-        done.append(1)
+    server, done = _recorder(got)
 
     x = 12345
     noise = []
@@ -185,12 +190,7 @@ def test_a_compressed_message_longer_than_the_send_buffer_goes_as_fragments():
         w.pmd = (None, Deflater(10, True))
         await w.send('[2,"1","Heartbeat",{}]' + " " * 20)
         await w.send(['[2,"2","DataTransfer",{"vendorId":"v","data":"', long, '"}]'])
-        w.abort()
-        for _ in range(100):
-            if done:
-                break
-            await asyncio.sleep_ms(10)
-        srv.close()
+        await _hang_up(srv, w, done)
 
     asyncio.run(main())
     frames = _decode(bytes(got))
