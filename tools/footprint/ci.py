@@ -64,7 +64,9 @@ PATTERNS = (
     ("rom.*", "exact", 0),
     # over wss:// with the boards' 16 kB input buffer the largest message finds its pieces in a heap
     # the buffer splits, where timing decides: runs of one tree spread by kBs, the others by < 2 kB
-    ("ram32.tls_boards.least_heap", "abs", cli.RESOLUTION),
+    # (floor: 1964 bytes was the widest spread measured, at stop 31; three runs at stop 32 saw 499,
+    # and CI then saw 1024 between two trees with the same firmware)
+    ("ram32.tls_boards.least_heap", "abs", 2 * 1964),
     ("ram*least_heap", "abs", cli.RESOLUTION),  # ram[32].least_heap, .tls.least_heap, .steps.*.least_heap
     # bytes allocated during a step: far less when a collection ran during it, which depends on
     # timing (gc.threshold: an eighth of the heap), so each port's spread is its own
