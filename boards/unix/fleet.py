@@ -40,7 +40,7 @@ from micropython import const
 _HERE = sys.argv[0].rpartition("/")[0] or "."
 sys.path.extend((_HERE, _HERE + "/../../firmware"))
 
-from simboard import SimBoard  # noqa: E402 (after the path is set)
+from simboard import SimBoard, wrap  # noqa: E402 (after the path is set)
 from main import _args as _sim_args  # noqa: E402 (boards/unix/main.py: its options)
 from runtime import ws  # noqa: E402
 from ocpp_lite import station as _station  # noqa: E402
@@ -91,13 +91,9 @@ _fin = [None]  # how the CALL taken in the receive under way ended: "answer"
 
 # The CSMS's response times as the stations see them: from the CALL written to its answer taken
 # (session.py: one CALL outstanding; last_call is when it was written out), and the frames both
-# ways; patched on the class, so a station carries nothing for it.
-_receive = _session.Session.receive
-_emit = _session.Session._emit
-_finish = _session.Session._finish
-
-
-def _timed_receive(self, buf, now, over=0):
+# ways; the session's methods wrapped on the class (simboard.wrap, as the simulator's --frames
+# wraps the WebSocket's), so a station carries nothing for it.
+def _timed_receive(_receive, self, buf, now, over=0):
     b = self._busy
     t = self.last_call
     k = buf[0][1] if type(buf) is list and len(buf[0]) > 1 else 0
@@ -123,12 +119,12 @@ def _call(session, action, ms, ok, n, err=None):
     print(json.dumps(ev))
 
 
-def _counted_emit(self, frame):
+def _counted_emit(_emit, self, frame):
     S.sent += 1
     _emit(self, frame)
 
 
-def _timed_finish(self, st, payload, now, timed_out=False):
+def _timed_finish(_finish, self, st, payload, now, timed_out=False):
     if timed_out:
         S.error("timeout")
     if _calls[0] and self._busy is not None:
@@ -142,12 +138,7 @@ def _timed_finish(self, st, payload, now, timed_out=False):
 
 
 # --events calls: the CSMS's requests, timed from their dispatch to the station's answer
-_dispatch = _session.Session._dispatch
-_reply = _session.Session.reply
-_reply_error = _session.Session.reply_error
-
-
-def _timed_dispatch(self, st, mid, action, payload, now):
+def _timed_dispatch(_dispatch, self, st, mid, action, payload, now):
     self.fleet_req = (mid, action, ticks_ms())
     _dispatch(self, st, mid, action, payload, now)
 
@@ -160,19 +151,19 @@ def _answered(self, mid, ok):
         print(json.dumps(ev))
 
 
-def _timed_reply(self, mid, payload):
+def _timed_reply(_reply, self, mid, payload):
     _reply(self, mid, payload)
     _answered(self, mid, True)
 
 
-def _timed_reply_error(self, mid, code, text=""):
+def _timed_reply_error(_reply_error, self, mid, code, text=""):
     _reply_error(self, mid, code, text)
     _answered(self, mid, False)
 
 
-_session.Session.receive = _timed_receive
-_session.Session._emit = _counted_emit
-_session.Session._finish = _timed_finish
+wrap(_session.Session, "receive", _timed_receive)
+wrap(_session.Session, "_emit", _counted_emit)
+wrap(_session.Session, "_finish", _timed_finish)
 
 
 def _keep(m):
@@ -477,9 +468,9 @@ def main():
     _events_all[0] = "all" in ev
     if "calls" in ev:
         _calls[0] = True
-        _session.Session._dispatch = _timed_dispatch
-        _session.Session.reply = _timed_reply
-        _session.Session.reply_error = _timed_reply_error
+        wrap(_session.Session, "_dispatch", _timed_dispatch)
+        wrap(_session.Session, "reply", _timed_reply)
+        wrap(_session.Session, "reply_error", _timed_reply_error)
     f = Fleet(o)
     asyncio.run(f.main())
 
