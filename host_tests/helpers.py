@@ -125,7 +125,7 @@ class Sim:
     """The simulated station: tools/sim as a subprocess, events read from its stdout."""
 
     def __init__(self, state, csms_url=None, ident="CS001", password=None, ca=None, evses=None,
-                 heap=None, sets=None, flash=None, romfs=None):
+                 heap=None, sets=None, flash=None, romfs=None, frames=False):
         args = [str(ROOT / "tools" / "sim"), "--state", str(state)]
         romfs = romfs or profile_image()
         if romfs:  # the code of a build profile (ROMFS image) instead of the source tree
@@ -144,6 +144,8 @@ class Sim:
             args += ["--heap", str(heap)]
         if flash:
             args += ["--flash", str(flash)]
+        if frames:  # every OCPP message both ways as an event
+            args += ["--frames", "1"]
         for k, v in (sets or {}).items():
             args += ["--set", "%s=%s" % (k, v)]
         self.state = pathlib.Path(state)

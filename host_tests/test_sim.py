@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
-from helpers import ROOT, Sim, wait_until
+import pytest
+from ocpp.v201 import call
+
+from helpers import ROOT, CsmsThread, Sim, server_ssl, wait_until
 
 
 def test_sim_contract_ready_ws_status_and_quit(csms, sims):
@@ -175,3 +178,51 @@ def test_the_event_stream_tells_the_whole_state_at_start_and_on_every_connection
     e2 = again["evses"][1]
     assert (e2["status"], e2["tx"], e2["plugged"], e2["closed"]) == ("Occupied", tx["id"], True, True)
     assert s.quit() == 0
+
+
+@pytest.mark.parametrize("transport", ["ws", "wss+deflate"])
+def test_frames_option_the_station_tells_every_message_both_ways(pki, sims, tmp_path, transport):
+    """tools/sim --frames 1 (what the simulator's page uses, whatever the transport): every OCPP
+    message the station wrote and read is an event {"ev":"frame","dir":"out"|"in","text":...},
+    the very texts the CSMS received and sent, in order, over ws:// and over wss:// with
+    permessage-deflate (frames no relay could read)."""
+    sets = {"OCPPCommCtrlr.RetryBackOffWaitMinimum": 1, "OCPPCommCtrlr.RetryBackOffRandomRange": 0}
+    kw = {}
+    if transport == "ws":
+        csms = CsmsThread()
+    else:
+        cert, key = pki["server"]
+        csms = CsmsThread(ssl=server_ssl(cert, key, tmp_path / "tls"))
+        sets["DeflateWindowBits"] = 10
+        kw["ca"] = pki["ca_pem"]
+    try:
+        url = csms.url if transport == "ws" else "wss://localhost:%d/ocpp" % csms.csms.port
+        s = sims(url, frames=True, sets=sets, **kw)
+        s.wait_event(ev="boot", status="Accepted")
+        s.send(op="plug", evse=1)
+        s.send(op="tap", idToken="AA11BB22")
+        s.send(op="ev_power", evse=1, w=7400)
+        s.wait_event(ev="tx", event="Started")
+        r = csms.call("CS001", call.GetVariables(get_variable_data=[
+            {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]))
+        assert r.get_variable_result[0]["attribute_status"] == "Accepted"
+        s.send(op="unplug", evse=1)
+        csms.wait_call("StatusNotification", n=3)  # Available again, after the Ended
+        if transport != "ws":
+            conn = csms.csms._taps["CS001"].conn
+            assert [type(e).__name__ for e in conn.protocol.extensions] == ["PerMessageDeflate"]
+
+        def same():
+            frames = s.find(ev="frame")
+            return ([e["text"] for e in frames if e["dir"] == "out"] == [f.text for f in csms.frames if f.direction == "in"]
+                    and [e["text"] for e in frames if e["dir"] == "in"] == [f.text for f in csms.frames if f.direction == "out"])
+        wait_until(same, 10, lambda: "the station's frames (%d) the CSMS's (%d)" % (len(s.find(ev="frame")), len(csms.frames)))
+        assert {f.action for f in csms.frames if f.direction == "in" and f.kind == 2} >= {
+            "BootNotification", "StatusNotification", "Authorize", "TransactionEvent"}
+        assert any(e["dir"] == "in" and '"GetVariables"' in e["text"] for e in s.find(ev="frame"))
+        assert not [e for e in s.find(ev="frame") if set(e) != {"ev", "dir", "text"}]
+        assert s.quit() == 0
+        assert not csms.violations
+    finally:
+        csms.close()
+

@@ -9,7 +9,7 @@ import sys
 
 _USAGE = (
     "usage: sim --csms URL --id STATION_ID --state DIR [--password P] [--ca PEM]"
-    " [--evses N] [--flash BYTES] [--set Component.Variable=VALUE ...] [--romfs IMAGE]"
+    " [--evses N] [--flash BYTES] [--set Component.Variable=VALUE ...] [--frames 1] [--romfs IMAGE]"
 )
 _HERE = sys.argv[0].rpartition("/")[0] or "."
 _SOURCE = (_HERE, _HERE + "/../../firmware")
@@ -113,6 +113,7 @@ def main():
     board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], state, flash)
     if o.get("stalls"):  # tools.footprint stalls: the mem probe also gives the longest loop stall
         board.stalls = 0
+    board.frames = o.get("frames", "0") != "0"  # every OCPP message both ways as an event
     romfs = o.get("romfs")
     o = store = None  # not kept for the run: each run opens the store with its own code
     while True:  # the simulated board stays as it is over reboots and firmware updates

@@ -80,6 +80,7 @@ class SimBoard:
         self._flash = flash
         self._installer = None
         self.stalls = None  # --stalls: the longest event-loop stall (us) since the last probe
+        self.frames = False  # --frames: every OCPP message both ways as an event (tap_frames)
         try:
             with open(self._meter_file) as f:
                 self._mwh = json.load(f)  # energy registers in mWh
@@ -250,7 +251,33 @@ class SimBoard:
                 io.ev_ready(evse, False)
         self._readings(app)
 
+    # --- --frames: the OCPP messages both ways -----------------------------------------------
+    def tap_frames(self):
+        """Every OCPP message as the station's WebSocket wrote it ("out") or read it ("in"),
+        shown as {"ev":"frame","dir":...,"text":...}: whatever the transport (ws://, wss://,
+        compressed), the frames are the station's own. Its WebSocket class is wrapped (wrap()),
+        that of the code running now (a firmware update brings another)."""
+        from runtime.ws import WebSocket
+
+        wrap(WebSocket, "send", self._sent)
+        wrap(WebSocket, "recv", self._received)
+
+    async def _sent(self, send, w, text):
+        t = "".join(text) if type(text) is list else text  # (before: the compressor empties the list)
+        await send(w, text)
+        self.show({"ev": "frame", "dir": "out", "text": t})  # written out: not one the link lost
+
+    async def _received(self, recv, w):
+        m = await recv(w)
+        ev = {"ev": "frame", "dir": "in", "text": str(m[0], "utf-8")}
+        if w.over:  # over MaxMessageBytes: its head, and its size
+            ev["over"] = w.over
+        self.show(ev)
+        return m
+
     async def run(self, app):
+        if self.frames:
+            self.tap_frames()
         self._start(app)
         last = ticks_ms()  # of the meter's last advance
         if self.stalls is not None:
