@@ -371,7 +371,7 @@ def test_E11_E12_network_chaos_during_charging_delivers_exactly_once(csms, sims,
 # --- the faults one by one -----------------------------------------------------------------
 def closed_at(s, n):
     """Monotonic time of the station's n-th "ws closed" event."""
-    ts = wait_until(lambda: [t for t, e in list(s.events) if e == {"ev": "ws", "state": "closed"}][n - 1:],
+    ts = wait_until(lambda: [t for t, e in list(s.events) if e["ev"] == "ws" and e["state"] == "closed"][n - 1:],
                     20, "connection %d to end" % n)
     return ts[0]
 

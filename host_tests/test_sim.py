@@ -158,7 +158,8 @@ def test_the_event_stream_tells_the_whole_state_at_start_and_on_every_connection
                                       "OCPPCommCtrlr.RetryBackOffRandomRange": 0})
     first = s.wait_event(ev="state")
     assert first == {"ev": "state", "boot": "None", "online": False, "evses": [
-        {"evse": i, "status": "Available", "tx": None, "plugged": False, "closed": False, "wh": 0} for i in (1, 2)]}
+        {"evse": i, "status": "Available", "tx": None, "plugged": False, "closed": False, "wh": 0, "w": 0}
+        for i in (1, 2)]}
     names = [e["ev"] for _, e in s.events]
     assert names.index("state") == names.index("ready") + 1
     on = s.wait_event(ev="state", n=2)  # the connection: the boot answer comes after it
@@ -174,7 +175,8 @@ def test_the_event_stream_tells_the_whole_state_at_start_and_on_every_connection
     csms.loop.call_soon_threadsafe(tap.conn.transport.abort)  # the link lost: a new connection
     again = s.wait_event(ev="state", n=3)
     assert again["boot"] == "Accepted" and again["online"] is True
-    assert again["evses"][0] == {"evse": 1, "status": "Available", "tx": None, "plugged": False, "closed": False, "wh": 0}
+    assert again["evses"][0] == {"evse": 1, "status": "Available", "tx": None, "plugged": False, "closed": False,
+                                 "wh": 0, "w": 0}
     e2 = again["evses"][1]
     assert (e2["status"], e2["tx"], e2["plugged"], e2["closed"]) == ("Occupied", tx["id"], True, True)
     assert s.quit() == 0
@@ -226,3 +228,53 @@ def test_frames_option_the_station_tells_every_message_both_ways(pki, sims, tmp_
     finally:
         csms.close()
 
+
+def test_the_event_stream_tells_the_cable_meter_seqno_close_code_and_back_off(csms, sims):
+    """The events a consumer needs between two {"ev":"state"} (issue 18): the cable
+    ({"ev":"cable"}, before the contactor moves), the EV's power and the energy register
+    ({"ev":"meter"} when either moved, at most once a second), each TransactionEvent's seqNo
+    ({"ev":"tx","seq":...}: the one the CSMS received), how a connection ended ({"ev":"ws",
+    "state":"closed","code":...,"reason":...}: the CSMS's close code, or 1006 when the station
+    dropped it) and the back-off before the next attempt ({"ev":"backoff","s":...})."""
+    s = sims(csms.url, sets={"OCPPCommCtrlr.RetryBackOffWaitMinimum": 2, "OCPPCommCtrlr.RetryBackOffRandomRange": 0,
+                             "SampledDataCtrlr.TxUpdatedInterval": 1})
+    s.wait_event(ev="boot", status="Accepted")
+    assert not s.find(ev="frame")  # (only with --frames)
+    s.send(op="plug", evse=1)
+    assert s.wait_event(ev="cable", evse=1) == {"ev": "cable", "evse": 1, "plugged": True}
+    s.send(op="plug", evse=1)  # plugged already: the cable did not move
+    s.send(op="tap", idToken="AA11BB22")
+    s.send(op="ev_power", evse=1, w=7400)
+    s.wait_event(ev="meter", evse=1, w=7400)
+    s.wait_event(ev="tx", event="Updated", trigger="MeterValuePeriodic")
+    s.send(op="unplug", evse=1)
+    s.wait_event(ev="tx", event="Ended")
+    assert s.find(ev="cable") == [{"ev": "cable", "evse": 1, "plugged": True}, {"ev": "cable", "evse": 1, "plugged": False}]
+    evs = [e for _, e in s.events]
+    assert evs.index({"ev": "cable", "evse": 1, "plugged": False}) < evs.index(
+        {"ev": "relay", "evse": 1, "closed": False, "by": "interlock"})
+    # seqNo: the tx events' are the CSMS's, one for one
+    te = wait_until(lambda: [f.payload for f in csms.inbound("TransactionEvent")][len(s.find(ev="tx")) - 1:] and
+                    [f.payload for f in csms.inbound("TransactionEvent")], 10, "every TransactionEvent at the CSMS")
+    assert [(e["id"], e["seq"], e["event"]) for e in s.find(ev="tx")] == [
+        (p["transactionInfo"]["transactionId"], p["seqNo"], p["eventType"]) for p in te]
+    # the meter: what moved, at most once a second; its last register is the Ended's
+    meters = [(t, e) for t, e in s.events if e["ev"] == "meter"]
+    assert all(b - a > 0.5 for (a, _), (b, _) in zip(meters, meters[1:])), meters
+    last = s.wait_event(ev="meter", evse=1, w=0)
+    ended = te[-1]["meterValue"][-1]["sampledValue"]
+    assert [v["value"] for v in ended if v.get("measurand", "Energy.Active.Import.Register")
+            == "Energy.Active.Import.Register"] == [last["wh"]] and last["wh"] > 0
+    # the CSMS closes the connection: its code; the back-off; the network cut: 1006
+    tap = csms.csms._taps["CS001"]
+    csms.run(tap.conn.close(4001, "go away"))
+    s.wait_event(ev="ws", state="closed", code=4001, reason="closed by the server")
+    assert s.wait_event(ev="backoff") == {"ev": "backoff", "s": 2}
+    s.wait_event(ev="ws", state="connected", n=2)
+    s.send(op="net", up=False)
+    s.wait_event(ev="ws", state="closed", code=1006, reason="dropped by the station")
+    assert s.wait_event(ev="backoff", n=2) == {"ev": "backoff", "s": 2}
+    s.send(op="net", up=True)
+    s.wait_event(ev="ws", state="connected", n=3)
+    assert [e["code"] for e in s.find(ev="ws", state="closed")] == [4001, 1006]
+    assert s.quit() == 0

@@ -81,6 +81,7 @@ class SimBoard:
         self._installer = None
         self.stalls = None  # --stalls: the longest event-loop stall (us) since the last probe
         self.frames = False  # --frames: every OCPP message both ways as an event (tap_frames)
+        self._shown = [None] * evses  # (W, Wh) of each EVSE's last meter event
         try:
             with open(self._meter_file) as f:
                 self._mwh = json.load(f)  # energy registers in mWh
@@ -99,6 +100,9 @@ class SimBoard:
 
     # --- outputs -----------------------------------------------------------------------
     def show(self, ev):
+        if ev["ev"] == "ws" and ev["state"] == "closed" and "code" not in ev:
+            ev["code"] = 1006  # (RFC 6455's code for a connection that ended without a close frame)
+            ev["reason"] = "dropped by the station"
         print(json.dumps(ev))
         if ev.get("state") == "connected" and ev["ev"] == "ws":
             self._whole()
@@ -115,6 +119,7 @@ class SimBoard:
             e["plugged"] = e["evse"] in self._plugged
             e["closed"] = self._closed[i]
             e["wh"] = self._mwh[i] // 1000
+            e["w"] = self._power(i)
         print(json.dumps(ev))
 
     def relay(self, evse, closed):
@@ -138,6 +143,8 @@ class SimBoard:
         """The interlock, scheduled by the reader thread: (op, evse, ready) of a cable or
         control-pilot change, seen by the hardware now (the station learns of it in the loop)."""
         name, evse, ready = change
+        if name != "ev_ready" and (evse in self._plugged) != (name == "plug"):  # the cable moved
+            self.show({"ev": "cable", "evse": evse, "plugged": name == "plug"})
         if name == "plug":
             self._plugged.add(evse)
         elif name == "unplug":
@@ -230,6 +237,11 @@ class SimBoard:
                 with open(self._meter_file, "w") as f:  # the register first, then the reading
                     json.dump(self._mwh, f)
             self._readings(app)
+            for i in range(self.evses):  # what moved since the last meter event
+                m = (self._power(i), self._mwh[i] // 1000)
+                if m != self._shown[i]:
+                    self._shown[i] = m
+                    self.show({"ev": "meter", "evse": i + 1, "w": m[0], "wh": m[1]})
         return last
 
     def _readings(self, app):

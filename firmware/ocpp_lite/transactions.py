@@ -334,7 +334,7 @@ class Transactions:
             st.log("TransactionEvent not stored: %r" % e)
         if etype != "Ended":
             self._save()
-        st.show({"ev": "tx", "evse": ev.id, "event": etype, "trigger": trigger, "id": t["id"]})
+        st.show({"ev": "tx", "evse": ev.id, "event": etype, "trigger": trigger, "id": t["id"], "seq": p["seqNo"]})
 
     def triggered(self, ev, now):
         """F06.FR.07: TriggerMessage(TransactionEvent)."""

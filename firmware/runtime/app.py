@@ -71,8 +71,9 @@ class App:
         self.alive = ticks_ms()  # last pass of the main loop: a watchdog feeds only while it moves
 
     # --- called by the link and the board --------------------------------------------
-    def on_link(self, slot):
-        """The link came up on network profile slot, or went down (None)."""
+    def on_link(self, slot, why=None):
+        """The link came up on network profile slot, or went down (None): why, (close code,
+        reason), is shown with it."""
         now = ticks_ms()
         try:
             if slot:
@@ -81,7 +82,10 @@ class App:
                 self.st.disconnected(now)
         except MemoryError:  # in the link's task: it must go on (the timer sends what is due)
             self.oom("link")
-        self.board.show({"ev": "ws", "state": "connected" if slot else "closed"})
+        ev = {"ev": "ws", "state": "connected" if slot else "closed"}
+        if why:
+            ev["code"], ev["reason"] = why
+        self.board.show(ev)
         self.wake()
 
     def hw(self, fn, *args, **kw):

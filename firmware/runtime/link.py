@@ -105,6 +105,7 @@ class Link:
             s = _delay_s(st, failures)
             failures += 1
             app.log("reconnect in %d s" % s)
+            app.board.show({"ev": "backoff", "s": s})
             await sleep_s(s)  # RetryBackOffWaitMinimum << RetryBackOffRepeatTimes: up to 42 days
 
     async def _connect(self):
@@ -208,11 +209,13 @@ class Link:
         w.on_pong = self._pong
         app.on_link(slot)
         self._reader = asyncio.create_task(self._read(w))
+        why = None  # (close code, reason) of a WebSocket that ended so; None: dropped by the station
         try:
             await self._reader
         except asyncio.CancelledError:
             pass
         except ws.Closed as e:
+            why = e.args
             if e.args[0] == _CLOSE_TLS:
                 self.record_too_large(e)
             else:
@@ -225,7 +228,7 @@ class Link:
         self.ws = None
         self._probe = None
         w.abort()
-        app.on_link(None)
+        app.on_link(None, why)
 
     async def _read(self, w):
         """Messages into the station, until the WebSocket ends (the idle check is the timer's:
