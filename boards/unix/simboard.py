@@ -81,13 +81,13 @@ class SimBoard:
         self._installer = None
         self.stalls = None  # --stalls: the longest event-loop stall (us) since the last probe
         self.frames = False  # --frames: every OCPP message both ways as an event (tap_frames)
-        self._shown = [None] * evses  # (W, Wh) of each EVSE's last meter event
         try:
             with open(self._meter_file) as f:
                 self._mwh = json.load(f)  # energy registers in mWh
         except (OSError, ValueError):
             self._mwh = [0] * evses
         self._mwh = (self._mwh + [0] * evses)[:evses]
+        self._shown = [(0, x // 1000) for x in self._mwh]  # (W, Wh) of each EVSE's last meter event
 
     @property
     def installer(self):
