@@ -1,7 +1,7 @@
 """The simulator's page (tools/simweb.py: `make sim WEB=1`, python -m tools.demo --web) in a real
 headless Chromium, driven by Playwright: the page's buttons and fields drive a charging session,
 and what the page shows must be what the CSMS received (statuses, transaction id, seqNo, every
-frame both ways and its schema check). Skipped, saying why, where Playwright or a Chromium is
+frame both ways and its schema check: the station's own frames, over ws:// and wss://). Skipped, saying why, where Playwright or a Chromium is
 missing (`apt-get install chromium`, or CHROMIUM=<binary>).
 
 SIM_WEB_SHOT=<file.png> also writes the page's screenshot during the charging session there
@@ -159,9 +159,8 @@ def te(csms, tx=None):
 
 
 def test_the_page_drives_a_charging_session_and_shows_what_the_csms_received(demos, page, tmp_path):
-    """Against a CSMS the demo did not start (any ws:// URL: the relay shows the frames): every
-    simulator input through the page's buttons and fields, and after each the page agrees with
-    what the CSMS received."""
+    """Against a CSMS the demo did not start (any ws:// URL): every simulator input through the
+    page's buttons and fields, and after each the page agrees with what the CSMS received."""
     csms = CsmsThread(password=PASSWORD)
     try:
         csms.tokens["BLOCKED1"] = {"status": "Blocked"}
@@ -174,7 +173,7 @@ def test_the_page_drives_a_charging_session_and_shows_what_the_csms_received(dem
         expect(page.locator("#link")).to_have_text("connected")
         expect(page.locator("#profile")).to_have_text("1 (ws://, Basic auth)")
         expect(page.locator("#station")).to_have_text("CS-WEB")
-        assert [c[1:] for c in csms.connects] == [("CS-WEB", True)]  # Basic auth and the station id passed the relay
+        assert [c[1:] for c in csms.connects] == [("CS-WEB", True)]  # Basic auth, the station id
         for n in (1, 2):
             expect(field(page, n, "status")).to_have_text("Available")
             expect(field(page, n, "cable")).to_have_text("unplugged")
@@ -242,11 +241,12 @@ def test_the_page_drives_a_charging_session_and_shows_what_the_csms_received(dem
         # the network cut and restored: a new connection after the back-off
         page.click("#net-down")
         expect(page.locator("#net")).to_have_text("down (simulated)")
-        expect(page.locator("#link")).to_have_text(re.compile(r"^closed"))
+        expect(page.locator("#link")).to_have_text(re.compile(r"^closed since [\d.]+ s \(1006 dropped by the station\)$"))
+        expect(page.locator("#backoff")).to_have_text(re.compile(r"^1 s before the next attempt \(from [\d.]+ s\)$"))
         page.click("#net-up")
         expect(page.locator("#connects")).to_have_text("2", timeout=15000)
         expect(page.locator("#reconnects")).to_have_text("1")
-        expect(page.locator("#backoff")).to_have_text(re.compile(r"last reconnection [\d.]+ s after the link closed"))
+        expect(page.locator("#gap")).to_have_text(re.compile(r"^[\d.]+ s after the link closed$"))
         expect(page.locator("#link")).to_have_text("connected")
         csms.wait_connected("CS-WEB", n=2)
 
@@ -259,7 +259,8 @@ def test_the_page_drives_a_charging_session_and_shows_what_the_csms_received(dem
         boot = csms.wait_call("BootNotification", n=3, timeout=20)
         assert [f.payload["reason"] for f in csms.inbound("BootNotification")] == ["PowerUp", "LocalReset", "PowerUp"]
         expect(page.locator("#connects")).to_have_text("4", timeout=15000)
-        expect(page.locator("#proc")).to_have_text("running")
+        expect(page.locator("#proc")).to_have_text(re.compile(r"^running \(pid \d+\)$"))
+        expect(page.locator("#frames tr.other", has_text="station process ended: killed by signal 9")).to_have_count(1)
         expect(page.locator("#boot")).to_have_text("Accepted", timeout=15000)
         assert boot.conn == len(csms.connects) - 1
 
@@ -325,22 +326,79 @@ def test_make_sim_web_with_the_bundled_csms(demos, page, tmp_path):
         assert e.value.code == 403
 
 
-def test_wss_to_another_csms_the_page_says_it_sees_no_frames(demos, page, pki, tmp_path):
-    """Over wss:// to a CSMS of its own the station connects directly (the frames are
-    encrypted): security profile 2, and the page says it shows no frames."""
+def test_wss_the_page_shows_the_stations_own_frames_and_its_end(demos, page, pki, tmp_path):
+    """Over wss:// (security profile 2: TLS, which no relay could read) to tools/csms.py with its
+    certificate from a test root the station is given (--ca): a charging session clicked through,
+    the page's frame log is the station's own (tools/sim --frames 1) and is what the CSMS
+    received and sent, both ways, in order, each frame with its schema check; the page shows the
+    cable, power, energy and seqNo from the station's events, the CSMS's close code and the
+    back-off; the station process killed from outside is shown ended with its exit status, and
+    the power button starts it again."""
     cert, key = pki["server"]
     csms = CsmsThread(password=PASSWORD, ssl=server_ssl(cert, key, tmp_path / "tls"))
     try:
-        d = demos("--csms", "wss://localhost:%d/ocpp" % csms.csms.port, "--password", PASSWORD,
-                  "--ca", pki["ca_pem"], "--state", tmp_path / "state")
+        d = demos("--csms", "wss://localhost:%d/ocpp" % csms.csms.port, "--id", "CS-TLS", "--password", PASSWORD,
+                  "--ca", pki["ca_pem"], "--state", tmp_path / "state",
+                  "--set", "SampledDataCtrlr.TxUpdatedInterval=1",
+                  "--set", "OCPPCommCtrlr.RetryBackOffWaitMinimum=1", "--set", "OCPPCommCtrlr.RetryBackOffRandomRange=0")
         page.goto(d.url)
         expect(page.locator("#boot")).to_have_text("Accepted", timeout=20000)
         expect(page.locator("#profile")).to_have_text(re.compile(r"^2 \(wss://"))
-        expect(page.locator("#noframes")).to_be_visible()
-        expect(page.locator("#nframes")).to_have_text("0")
+        expect(page.locator("#proc")).to_have_text(re.compile(r"^running \(pid \d+\)$"))
+
         evse(page, 1).locator('[data-op="plug"]').click()
+        expect(field(page, 1, "cable")).to_have_text("plugged in")
         expect(field(page, 1, "status")).to_have_text("Occupied")
-        csms.wait_call("StatusNotification", n=2)
+        page.click("#tap")
+        started = wait_until(lambda: [p for p in te(csms) if p["eventType"] == "Started"], 10, "Started")[0]
+        tx = started["transactionInfo"]["transactionId"]
+        expect(field(page, 1, "tx")).to_have_text(tx)
+        expect(field(page, 1, "contactor")).to_have_text("closed")
+        evse(page, 1).locator('[data-op="ev_power"]').click()
+        expect(field(page, 1, "power")).to_have_text("7400 W", timeout=10000)
+        expect(field(page, 1, "charging")).to_have_text("Charging")
+        wait_until(lambda: [p for p in te(csms, tx) if p["triggerReason"] == "MeterValuePeriodic"], 10, "a periodic meter value")
+        evse(page, 1).locator('[data-op="unplug"]').click()
+        expect(field(page, 1, "cable")).to_have_text("unplugged")
+        expect(field(page, 1, "tx")).to_have_text("none (last %s)" % tx)
+        ended = wait_until(lambda: [p for p in te(csms, tx) if p["eventType"] == "Ended"], 10, "Ended")[0]
+        expect(field(page, 1, "seq")).to_have_text(str(ended["seqNo"]))
+        wh = [s["value"] for s in ended["meterValue"][-1]["sampledValue"]
+              if s.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register"]
+        expect(field(page, 1, "wh")).to_have_text("%d Wh" % wh[0])
+        expect(field(page, 1, "power")).to_have_text("0 W")
+        assert wh[0] > 0
+
+        # the CSMS closes the connection: its code, the back-off, the next connection
+        tap = csms.csms._taps["CS-TLS"]
+        csms.run(tap.conn.close(4001, "go away"))
+        expect(page.locator("#frames tr.other", has_text="closed, 4001 closed by the server")).to_have_count(1)
+        expect(page.locator("#frames tr.other", has_text="next connection attempt in 1 s (back-off)")).to_have_count(1)
+        expect(page.locator("#connects")).to_have_text("2", timeout=15000)
+        csms.wait_connected("CS-TLS", n=2)
+
+        # every frame both ways, in order, and its check: the page's are the CSMS's
+        def same():
+            return (frames_on_page(page, "up") == [f.text for f in csms.frames if f.direction == "in"]
+                    and frames_on_page(page, "down") == [f.text for f in csms.frames if f.direction == "out"])
+        wait_until(same, 10, lambda: "the same frames on the page (%d) as at the CSMS (%d)"
+                   % (page.locator("#frames tr[data-dir]").count(), len(csms.frames)))
+        expect(page.locator("#nframes")).to_have_text(str(len(csms.frames)))
         assert not csms.violations
+        expect(page.locator("#nbad")).to_have_text("0")
+        assert page.locator("#frames td.chk.good").all_text_contents() == ["\u2713"] * len(csms.frames)
+        acts = page.locator("#frames tr[data-dir] td.act").all_text_contents()
+        assert "CALL TransactionEvent" in acts and "RESULT TransactionEvent" in acts  # (the CALL a result answers)
+
+        # the station process killed from outside: the page says it ended, and how; started again
+        pid = int(page.locator("#proc").get_attribute("data-pid"))
+        os.kill(pid, signal.SIGKILL)
+        expect(page.locator("#proc")).to_have_text("ended: killed by signal 9", timeout=10000)
+        expect(page.locator("#link")).to_have_text(re.compile(r"\(the station process ended\)$"))
+        page.click("#powercut")
+        csms.wait_call("BootNotification", n=2, timeout=20)
+        expect(page.locator("#proc")).to_have_text(re.compile(r"^running \(pid \d+\)$"), timeout=15000)
+        assert int(page.locator("#proc").get_attribute("data-pid")) != pid
+        expect(page.locator("#connects")).to_have_text("3", timeout=15000)
     finally:
         csms.close()

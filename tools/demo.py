@@ -7,9 +7,10 @@ charge with meter updates, tap again, unplug); then lines typed on stdin are pas
 station, e.g. {"op":"plug","evse":1}. Ctrl-C (or --duration) ends the demo.
 
 --web (`make sim WEB=1`) also serves the station's page on 127.0.0.1 (tools/simweb.py) and
-plays no session: the page's buttons give the station the same input lines. --csms URL points
-the station at another CSMS instead of the bundled one (ws:// through a relay that shows the
-frames, wss:// directly).
+plays no session: the page's buttons give the station the same input lines; it runs until
+Ctrl-C, the station's end shown on the page. --csms URL points the station at another CSMS
+(ws:// or wss://) instead of the bundled one; the station then tells its frames (tools/sim
+--frames 1), printed as the bundled CSMS prints its own, each with its schema check.
 """
 
 import argparse
@@ -63,7 +64,7 @@ async def play(station, accepted, given):
 async def main(a):
     web = a.web
     c = None
-    if a.csms:  # another CSMS: the station is pointed at it (through the relay for ws://)
+    if a.csms:  # another CSMS: the station is pointed at it
         upstream = a.csms.rstrip("/")
         if not upstream.startswith(("ws://", "wss://")):
             out("demo", "--csms needs a ws:// or wss:// URL")
@@ -75,37 +76,34 @@ async def main(a):
         await c.start()
         out("csms", "listening on %s/<station id>" % c.url)
         upstream = c.url
-    hub = relay = None
-    bad = []  # schema errors the relay found (another CSMS: the bundled one keeps its own)
+    hub = None
+    bad = []  # schema errors in the station's frames (another CSMS: the bundled one keeps its own)
+    frames = simweb.Frames() if web or c is None else None  # the station tells its frames
 
     def publish(kind, **fields):
         if hub:
             hub.publish(kind, **fields)
 
-    def on_frame(n, d, text, msg, errors, answers):
-        publish("frame", conn=n, dir=d, text=text, msg=msg, errors=errors, answers=answers)
+    def on_frame(ev):
+        f = frames.check(ev)
+        publish("frame", **f)
         if c is None:  # the bundled CSMS prints its own
-            out(("%s -> CSMS" % a.id) if d == "up" else ("CSMS -> %s" % a.id), text)
-            for e in errors:
+            d = f["dir"]
+            out(("%s -> CSMS" % a.id) if d == "up" else ("CSMS -> %s" % a.id), f["text"])
+            for e in f["errors"]:
                 out("schema", "%s: %s" % ("station" if d == "up" else "CSMS", e))
-            bad.extend(errors if d == "up" else [])
+            bad.extend(f["errors"] if d == "up" else [])
 
-    def on_conn(n, what, detail):
-        publish("conn", conn=n, what=what, detail=detail)
-        if what == "failed":
-            out("relay", "connection %d to the CSMS failed: %s" % (n, detail))
-
-    if (web or a.csms) and upstream.startswith("ws://"):
-        relay = simweb.Relay(upstream, on_frame, on_conn)
-        await relay.start()
-        if c is None:
-            out("relay", "the station connects to %s, relayed to %s" % (relay.url, upstream))
     state = pathlib.Path(a.state)
     if a.fresh and state.exists():
         shutil.rmtree(state)
     sets = list(a.set) if a.set else ([] if a.csms else ["SampledDataCtrlr.TxUpdatedInterval=5"])
-    argv = [str(ROOT / "tools" / "sim"), "--csms", relay.url if relay else upstream, "--id", a.id,
-            "--state", str(state), "--evses", str(a.evses)]
+    argv = [str(ROOT / "tools" / "sim"), "--csms", upstream, "--id", a.id, "--state", str(state),
+            "--evses", str(a.evses)]
+    again = [str(ROOT / "tools" / "sim"), "--state", str(state), "--evses", str(a.evses)]  # after a power cut
+    if frames:
+        argv += ["--frames", "1"]
+        again += ["--frames", "1"]
     for kv in sets:
         argv += ["--set", kv]
     if a.password:
@@ -119,17 +117,29 @@ async def main(a):
             out("station log", text)
             publish("log", text=text)
             return
-        out("station", text)
         try:
             ev = json.loads(text)
         except ValueError:
+            ev = None
+        if isinstance(ev, dict) and ev.get("ev") == "frame" and frames:
+            on_frame(ev)
             return
+        out("station", text)
+        if not isinstance(ev, dict):
+            return
+        if frames and ev.get("ev") == "ws" and ev.get("state") == "connected":
+            frames.connected()
         publish("ev", ev=ev)
         if ev.get("ev") == "boot" and ev.get("status") == "Accepted":
             accepted.set()
 
-    station = simweb.Station(argv, [str(ROOT / "tools" / "sim"), "--state", str(state), "--evses", str(a.evses)],
-                             on_line, lambda first: publish("proc", what="start" if first else "restart"))
+    def on_exit(rc):
+        out("station", "process ended: %s" % simweb.exit_status(rc))
+        publish("proc", what="exit", rc=rc)
+
+    station = simweb.Station(argv, again, on_line,
+                             lambda first, pid: publish("proc", what="start" if first else "restart", pid=pid),
+                             on_exit)
 
     def given(op, who):
         line = json.dumps(op)
@@ -148,7 +158,6 @@ async def main(a):
     if web:
         hub = simweb.Hub({"station": a.id, "csms": upstream, "bundled": c is not None,
                           "profile": simweb.security_profile(upstream, a.password),
-                          "frames": relay is not None, "relay": relay.url if relay else None,
                           "evses": a.evses, "state": str(state)}, from_page, T0)
         await hub.start(a.web_port)
     await station.start()
@@ -178,11 +187,12 @@ async def main(a):
     except (OSError, ValueError):
         pass  # stdin is not pollable (e.g. /dev/null): no interactive input
     rc = None
-    try:
+    try:  # with the page: until Ctrl-C (or --duration), the station's end shown on it
+        ends = asyncio.Event().wait() if web else station.wait()
         if a.duration:
-            rc = await asyncio.wait_for(station.wait(), a.duration)
+            rc = await asyncio.wait_for(ends, a.duration)
         else:
-            rc = await station.wait()
+            rc = await ends
     except (asyncio.TimeoutError, asyncio.CancelledError):
         pass
     finally:
@@ -196,8 +206,6 @@ async def main(a):
             t.cancel()
         if hub:
             await hub.stop()
-        if relay:
-            await relay.stop()
         if c:
             await c.stop()
     nbad = len(c.violations) if c else len(bad)

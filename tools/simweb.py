@@ -4,33 +4,29 @@ Three parts, all on the demo's asyncio loop:
 
 - Station: tools/sim as a subprocess, fed JSON lines on stdin, its events read from stdout; a
   power cut kills it and starts it again on the same state directory (`--state DIR` only: what
-  was provisioned is in there, as after a real power cut).
-- Relay: a TCP relay on 127.0.0.1 between the station and a ws:// CSMS (the bundled one or any
-  other), which reads the OCPP frames both ways (tools/footprint/wire.py's WsStream: fragments
-  joined, permessage-deflate inflated) and checks each against the official schemas
-  (tools/csms.py's frame_errors). The station is pointed at the relay; the upgrade request's
-  Host header is set back to the CSMS's. Over wss:// to another CSMS the frames are encrypted:
-  the station connects directly and the page says it sees no frames.
+  was provisioned is in there, as after a real power cut). Its end, whatever ends it, is told
+  with its exit status.
+- Frames: the station tells its own OCPP messages both ways (tools/sim --frames 1: its
+  {"ev":"frame"} events, whatever the transport: ws://, wss://, compressed), and each is
+  checked here against the official schemas (tools/csms.py's frame_errors).
 - Hub: the page's server on 127.0.0.1, `websockets` alone: plain GETs of / are answered with
   tools/simweb.html through process_request, and /live is a WebSocket that carries everything
   the page knows: the station's events, its log lines, the inputs given to it, the frames and
-  the station process's starts and power cuts, first all of them since start, then live. What
-  the page sends on /live are the simulator's own inputs, {"op": ...}, written unchanged as a
-  line to the station's stdin (as a script would), and {"host": "power_cut"}.
+  the station process's starts, ends and power cuts, first all of them since start, then live.
+  What the page sends on /live are the simulator's own inputs, {"op": ...}, written unchanged as
+  a line to the station's stdin (as a script would), and {"host": "power_cut"}.
 """
 
 import asyncio
 import json
 import pathlib
 import time
-import urllib.parse
 
 from websockets.asyncio.server import broadcast, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from tools import csms as csms_mod
-from tools.footprint.wire import WsStream
 
 PAGE = pathlib.Path(__file__).with_name("simweb.html")
 KEEP = 20000  # items kept for a page that connects later (never those since the last state event)
@@ -41,6 +37,11 @@ def security_profile(url, password):
     if url.startswith("wss://"):
         return "2 (wss://: TLS, the CSMS's certificate checked, Basic auth)"
     return "1 (ws://, Basic auth)" if password else "none (ws://, no password)"
+
+
+def exit_status(rc):
+    """A process's exit status as a person reads it (asyncio's returncode: -N for signal N)."""
+    return "killed by signal %d" % -rc if rc < 0 else "exit code %d" % rc
 
 
 class Hub:
@@ -127,15 +128,19 @@ class Hub:
 
 class Station:
     """tools/sim as a subprocess: on_line(kind, text) gets each stdout line ("out") and stderr
-    line ("err"); power_cut() kills it and starts it on the same state directory."""
+    line ("err"), on_start(first, pid) each start, on_exit(rc) each end once its output is read
+    (rc: the exit status, -N for signal N: a power cut is -9); power_cut() kills it and starts it
+    on the same state directory (or only starts it, once it has ended)."""
 
-    def __init__(self, argv, restart_argv, on_line, on_start=None):
+    def __init__(self, argv, restart_argv, on_line, on_start=None, on_exit=None):
         self.argv = argv
         self.restart_argv = restart_argv
         self.on_line = on_line
-        self.on_start = on_start or (lambda first: None)
+        self.on_start = on_start or (lambda first, pid: None)
+        self.on_exit = on_exit or (lambda rc: None)
         self.proc = None
         self._readers = []
+        self._ended = None  # the task that tells the running process's end
         self._cutting = False
         self.cuts = 0
 
@@ -145,7 +150,13 @@ class Station:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         self._readers = [asyncio.ensure_future(self._read(self.proc.stdout, "out")),
                          asyncio.ensure_future(self._read(self.proc.stderr, "err"))]
-        self.on_start(argv is None)
+        self.on_start(argv is None, self.proc.pid)
+        self._ended = asyncio.ensure_future(self._end(self.proc, self._readers))
+
+    async def _end(self, proc, readers):
+        rc = await proc.wait()
+        await asyncio.gather(*readers, return_exceptions=True)
+        self.on_exit(rc)
 
     async def _read(self, stream, kind):
         while True:
@@ -159,15 +170,15 @@ class Station:
             self.proc.stdin.write(line.rstrip("\n").encode() + b"\n")
 
     async def power_cut(self):
-        """Kill the process (SIGKILL: no shutdown at all) and start it again."""
+        """Kill the process (SIGKILL: no shutdown at all) and start it again (once it has
+        ended by itself: start it again)."""
         if self._cutting or not self.proc:
             return
         self._cutting = True
         try:
             if self.proc.returncode is None:
                 self.proc.kill()
-                await self.proc.wait()
-            await asyncio.gather(*self._readers, return_exceptions=True)
+            await asyncio.shield(self._ended)  # (its end told before the next start)
             self.cuts += 1
             await self.start(self.restart_argv)
         finally:
@@ -176,9 +187,9 @@ class Station:
     async def wait(self):
         """The exit status once the station ends otherwise than by a power cut."""
         while True:
-            proc = self.proc
+            proc, ended = self.proc, self._ended
             rc = await proc.wait()
-            await asyncio.gather(*self._readers, return_exceptions=True)
+            await asyncio.shield(ended)
             while self._cutting:
                 await asyncio.sleep(0.05)
             if self.proc is proc:
@@ -196,132 +207,43 @@ class Station:
             await proc.wait()
 
 
-class Relay:
-    """Listens on 127.0.0.1 and relays each connection to the ws:// CSMS at upstream; each OCPP
-    message either way goes to on_frame(conn, dir, text, msg, errors, answers) (dir "up" from the
-    station; answers: the action a CALLRESULT or CALLERROR answers); on_conn(conn, what, detail)
-    tells a connection's opening ("open"), its upgrade's answer ("upgrade", the status line)
-    and its end ("closed" or "failed")."""
+class Frames:
+    """The station's own OCPP messages (its {"ev":"frame"} events: tools/sim --frames 1), each
+    checked against the official schemas (tools/csms.py's frame_errors, as the bundled CSMS checks
+    what it receives; here also what the CSMS sends): a CALLRESULT against its CALL's Response, so
+    the CALLs each side sent and not yet answered are kept, per connection."""
 
-    def __init__(self, upstream, on_frame, on_conn=None):
-        u = urllib.parse.urlsplit(upstream)
-        if u.scheme != "ws":
-            raise ValueError("the relay reads ws:// only")
-        self.host = u.hostname
-        self.cport = u.port or 80
-        self.netloc = u.netloc.rpartition("@")[2]
-        self.path = u.path.rstrip("/")
-        self.on_frame = on_frame
-        self.on_conn = on_conn or (lambda *a: None)
-        self.port = None
-        self.n = 0
-        self._server = None
-        self._tasks = set()
+    def __init__(self):
+        self.conn = 0
+        self.calls = {"up": {}, "down": {}}  # ids of the CALLs each side sent -> action
 
-    @property
-    def url(self):
-        """The URL the station is given (the CSMS's path on the relay)."""
-        return "ws://127.0.0.1:%d%s" % (self.port, self.path)
+    def connected(self):
+        """A new connection (the station's {"ev":"ws","state":"connected"}): CALLs of the last
+        one are not answered on this one."""
+        self.conn += 1
+        self.calls = {"up": {}, "down": {}}
 
-    async def start(self):
-        self._server = await asyncio.start_server(self._conn, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self):
-        if self._server:
-            self._server.close()
-            for t in list(self._tasks):
-                t.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self._server.wait_closed()
-            self._server = None
-
-    async def _conn(self, r, w):
-        task = asyncio.current_task()
-        self._tasks.add(task)
-        self.n += 1
-        n = self.n
+    def check(self, ev):
+        """The page's item for one frame event: dict(conn, dir ("up" from the station, "down"
+        to it), text, msg (None: not JSON), errors, answers (the action a CALLRESULT or
+        CALLERROR answers))."""
+        d = "up" if ev.get("dir") == "out" else "down"
+        text = ev.get("text", "")
         try:
-            try:
-                ur, uw = await asyncio.open_connection(self.host, self.cport)
-            except OSError as e:
-                self.on_conn(n, "failed", "%s:%d: %s" % (self.host, self.cport, e.strerror or e))
-                w.close()
-                return
-            self.on_conn(n, "open", "%s:%d" % (self.host, self.cport))
-            calls = {"up": {}, "down": {}}  # ids of the CALLs each side sent -> action
-            await asyncio.gather(self._pipe(n, r, uw, "up", calls), self._pipe(n, ur, w, "down", calls))
-            self.on_conn(n, "closed", "")
-        finally:
-            self._tasks.discard(task)
-            w.close()
-
-    def _host(self, head):
-        """The upgrade request with the CSMS's Host instead of the relay's."""
-        lines = head.split(b"\r\n")
-        for i, line in enumerate(lines):
-            if line.lower().startswith(b"host:"):
-                lines[i] = b"Host: " + self.netloc.encode()
-        return b"\r\n".join(lines)
-
-    async def _pipe(self, n, r, w, d, calls):
-        stream = WsStream(up=d == "up")
-        parse = True
-        head = d == "up"  # the request head still to be rewritten
-        buf = b""
-        try:
-            while True:
-                data = await r.read(65536)
-                if not data:
-                    break
-                if head:
-                    buf += data
-                    end = buf.find(b"\r\n\r\n")
-                    if end < 0:
-                        continue
-                    data, buf, head = self._host(buf[:end]) + buf[end:], b"", False
-                if parse:
-                    parse = self._feed(n, stream, d, data, calls)
-                w.write(data)
-                await w.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            w.close()
-
-    def _feed(self, n, stream, d, data, calls):
-        """Parse data into frames; False once the stream is not WebSocket frames (a refused
-        upgrade, a parse error): the bytes are still relayed."""
-        had_head = stream.head is not None
-        try:
-            stream.feed(data, time.monotonic())
-        except Exception:
-            return False
-        if not had_head and stream.head is not None and d == "down":
-            status = stream.head.split(b"\r\n", 1)[0].decode(errors="replace")
-            self.on_conn(n, "upgrade", status)
-            if " 101 " not in status + " ":
-                return False
-        for m in stream.msgs:
-            text = m["text"]
-            try:
-                msg = json.loads(text)
-            except ValueError:
-                msg = None
-            mine, theirs = calls[d], calls["down" if d == "up" else "up"]
-            answers = None
-            if isinstance(msg, list) and len(msg) > 2 and isinstance(msg[1], str):
-                if msg[0] == 2 and isinstance(msg[2], str):
-                    mine[msg[1]] = msg[2]
-                elif msg[0] in (3, 4):
-                    answers = theirs.get(msg[1])
+            msg = json.loads(text)
+        except ValueError:
+            msg = None
+        mine, theirs = self.calls[d], self.calls["down" if d == "up" else "up"]
+        answers = None
+        if isinstance(msg, list) and len(msg) > 2 and isinstance(msg[1], str):
+            if msg[0] == 2 and isinstance(msg[2], str):
+                mine[msg[1]] = msg[2]
+            elif msg[0] in (3, 4):
+                answers = theirs.get(msg[1])
+        if ev.get("over"):  # only its head reached the station
+            errors = ["%d bytes, over the station's MaxMessageBytes: its head only" % ev["over"]]
+        else:
             errors = csms_mod.frame_errors(msg, theirs)
-            if answers and isinstance(msg, list):
-                theirs.pop(msg[1], None)
-            self.on_frame(n, d, text, msg, errors, answers)
-        # what was reported is not kept (a simulator may run for days)
-        stream.msgs.clear()
-        stream.frames.clear()
-        stream.units.clear()
-        return True
+        if answers:
+            theirs.pop(msg[1], None)
+        return dict(conn=self.conn, dir=d, text=text, msg=msg, errors=errors, answers=answers)
