@@ -232,7 +232,8 @@ def test_frames_option_the_station_tells_every_message_both_ways(pki, sims, tmp_
 def test_the_event_stream_tells_the_cable_meter_seqno_close_code_and_back_off(csms, sims):
     """The events a consumer needs between two {"ev":"state"} (issue 18): the cable
     ({"ev":"cable"}, before the contactor moves), the EV's power and the energy register
-    ({"ev":"meter"} when either moved, at most once a second), each TransactionEvent's seqNo
+    ({"ev":"meter"} when either moved: the power at once, the register at the meter's pace),
+    each TransactionEvent's seqNo
     ({"ev":"tx","seq":...}: the one the CSMS received), how a connection ended ({"ev":"ws",
     "state":"closed","code":...,"reason":...}: the CSMS's close code, or 1006 when the station
     dropped it) and the back-off before the next attempt ({"ev":"backoff","s":...})."""
@@ -247,6 +248,7 @@ def test_the_event_stream_tells_the_cable_meter_seqno_close_code_and_back_off(cs
     s.send(op="ev_power", evse=1, w=7400)
     s.wait_event(ev="meter", evse=1, w=7400)
     s.wait_event(ev="tx", event="Updated", trigger="MeterValuePeriodic")
+    s.wait_event(ev="meter", evse=1, n=3)  # (the register moved twice)
     s.send(op="unplug", evse=1)
     s.wait_event(ev="tx", event="Ended")
     assert s.find(ev="cable") == [{"ev": "cable", "evse": 1, "plugged": True}, {"ev": "cable", "evse": 1, "plugged": False}]
@@ -258,10 +260,16 @@ def test_the_event_stream_tells_the_cable_meter_seqno_close_code_and_back_off(cs
                     [f.payload for f in csms.inbound("TransactionEvent")], 10, "every TransactionEvent at the CSMS")
     assert [(e["id"], e["seq"], e["event"]) for e in s.find(ev="tx")] == [
         (p["transactionInfo"]["transactionId"], p["seqNo"], p["eventType"]) for p in te]
-    # the meter: what moved, at most once a second; its last register is the Ended's
+    # the meter: only what moved, the power as the contactor moved it, the register once a
+    # second at most; its last register is the Ended's
     meters = [(t, e) for t, e in s.events if e["ev"] == "meter"]
-    assert all(b - a > 0.5 for (a, _), (b, _) in zip(meters, meters[1:])), meters
-    last = s.wait_event(ev="meter", evse=1, w=0)
+    assert meters[0][1]["w"] == 7400 and meters[-1][1]["w"] == 0, meters
+    assert all(a["w"] != b["w"] or a["wh"] != b["wh"] for (_, a), (_, b) in zip(meters, meters[1:])), meters
+    ticks = [t for (_, a), (t, b) in zip(meters, meters[1:]) if a["w"] == b["w"]]  # the register's alone
+    assert len(ticks) >= 2 and all(b - a > 0.5 for a, b in zip(ticks, ticks[1:])), meters
+    evs = [e for _, e in s.events]
+    assert evs.index(meters[-1][1]) == evs.index({"ev": "relay", "evse": 1, "closed": False, "by": "interlock"}) + 1
+    last = meters[-1][1]
     ended = te[-1]["meterValue"][-1]["sampledValue"]
     assert [v["value"] for v in ended if v.get("measurand", "Energy.Active.Import.Register")
             == "Energy.Active.Import.Register"] == [last["wh"]] and last["wh"] > 0

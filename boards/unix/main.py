@@ -113,7 +113,8 @@ def main():
     board = SimBoard(int(o.get("evses", 1)), store.load("vars")["SecurityCtrlr.Identity"], state, flash)
     if o.get("stalls"):  # tools.footprint stalls: the mem probe also gives the longest loop stall
         board.stalls = 0
-    board.frames = o.get("frames", "0") != "0"  # every OCPP message both ways as an event
+    if o.get("frames", "0") != "0":  # every OCPP message both ways as an event
+        board.frames = True
     romfs = o.get("romfs")
     o = store = None  # not kept for the run: each run opens the store with its own code
     while True:  # the simulated board stays as it is over reboots and firmware updates

@@ -29,7 +29,7 @@ _METER_MS = const(1000)
 _WATCH_MS = const(2)  # --stalls: the watch task's period
 _POLL_MS = const(20)  # the loop takes the lines the reader thread queued
 _LINES = const(32)  # lines queued for the loop at most: beyond, the reader waits (as a pipe would)
-_wrapped = []  # (class, name) of the methods wrap() has replaced
+_wrapped = ()  # (class, name) of the methods wrap() has replaced (a tuple: nothing in the heap unused)
 
 
 def wrap(cls, name, fn):
@@ -38,15 +38,18 @@ def wrap(cls, name, fn):
     without the firmware's help; a station carries nothing for it. Only for options the
     footprint's runs do not use (the 32-bit port keeps the frozen modules' class dicts in ROM).
     Once per class and name: a reboot onto the same code wraps nothing twice."""
+    global _wrapped
     for c, n in _wrapped:
         if c is cls and n == name:
             return
-    _wrapped.append((cls, name))
+    _wrapped += ((cls, name),)
     m = getattr(cls, name)
     setattr(cls, name, lambda self, *a: fn(m, self, *a))
 
 
 class SimBoard:
+    frames = False  # --frames: every OCPP message both ways as an event (tap_frames)
+
     def __init__(self, evses, serial, state, flash=None):
         """flash: bytes of simulated flash for firmware downloads (None: the host's free space)."""
         self.evses = evses
@@ -80,14 +83,12 @@ class SimBoard:
         self._flash = flash
         self._installer = None
         self.stalls = None  # --stalls: the longest event-loop stall (us) since the last probe
-        self.frames = False  # --frames: every OCPP message both ways as an event (tap_frames)
         try:
             with open(self._meter_file) as f:
                 self._mwh = json.load(f)  # energy registers in mWh
         except (OSError, ValueError):
             self._mwh = [0] * evses
         self._mwh = (self._mwh + [0] * evses)[:evses]
-        self._shown = [(0, x // 1000) for x in self._mwh]  # (W, Wh) of each EVSE's last meter event
 
     @property
     def installer(self):
@@ -132,12 +133,15 @@ class SimBoard:
         asks for energy (state C); shown when it moves, or when the station told it (told)."""
         i = evse - 1
         closed = self._allowed[i] and evse in self._plugged and evse not in self._idle
-        if told or closed != self._closed[i]:
+        moved = closed != self._closed[i]
+        if told or moved:
             self._closed[i] = closed
             ev = {"ev": "relay", "evse": evse, "closed": closed}
             if not told:
                 ev["by"] = "interlock"
             self.show(ev)
+        if moved and self._demand[i]:  # the power flowing moved
+            self._metered(i)
 
     def _guard(self, change):
         """The interlock, scheduled by the reader thread: (op, evse, ready) of a cable or
@@ -236,13 +240,17 @@ class SimBoard:
             if [x // 1000 for x in old] != [x // 1000 for x in self._mwh]:
                 with open(self._meter_file, "w") as f:  # the register first, then the reading
                     json.dump(self._mwh, f)
+                for i in range(self.evses):
+                    if old[i] // 1000 != self._mwh[i] // 1000:
+                        self._metered(i)
             self._readings(app)
-            for i in range(self.evses):  # what moved since the last meter event
-                m = (self._power(i), self._mwh[i] // 1000)
-                if m != self._shown[i]:
-                    self._shown[i] = m
-                    self.show({"ev": "meter", "evse": i + 1, "w": m[0], "wh": m[1]})
         return last
+
+    def _metered(self, i):
+        """{"ev":"meter"}: EVSE i's power flowing and energy register, when either moved (the
+        power when the contactor or the EV's demand moves it, the register at the meter's pace):
+        told as it happens, so nothing is kept to compare."""
+        self.show({"ev": "meter", "evse": i + 1, "w": self._power(i), "wh": self._mwh[i] // 1000})
 
     def _readings(self, app):
         for i in range(self.evses):
@@ -367,7 +375,10 @@ class SimBoard:
         elif name == "tap":
             io.tap(str(op["idToken"]), op.get("type", "ISO14443"))
         elif name == "ev_power":
+            w = self._power(evse - 1)
             self._demand[evse - 1] = int(op["w"])
+            if self._power(evse - 1) != w:
+                self._metered(evse - 1)
             self._readings(app)
         elif name == "ev_ready":  # the control pilot: C/D (the EV asks for energy) or B (it draws nothing)
             (self._told_idle.discard if op["ready"] else self._told_idle.add)(evse)
