@@ -1,13 +1,14 @@
 """The simulator contract (tools/sim) and `make sim` (python -m tools.demo)."""
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 from ocpp.v201 import call
 
-from helpers import ROOT, CsmsThread, Sim, server_ssl, wait_until
+from helpers import MICROPYTHON, ROOT, CsmsThread, Sim, server_ssl, wait_until
 
 
 def test_sim_contract_ready_ws_status_and_quit(csms, sims):
@@ -85,6 +86,29 @@ def test_make_sim_demo_plays_a_charging_session(tmp_path):
                   '"Authorize"', '"closed": true'):
         assert event in out, event
     assert "0 schema violation(s)" in out
+
+
+def test_make_sim_against_another_csms_over_wss_prints_the_stations_frames(pki, tmp_path):
+    """`make sim SIM_ARGS="--csms wss://..."`: the station's own frames (tools/sim --frames 1)
+    are printed as the bundled CSMS prints its own, over TLS too, and they are the frames the
+    CSMS received and sent; no schema violation counted."""
+    cert, key = pki["server"]
+    csms = CsmsThread(ssl=server_ssl(cert, key, tmp_path / "tls"))
+    try:
+        p = subprocess.run([sys.executable, "-m", "tools.demo", "--csms", "wss://localhost:%d/ocpp" % csms.csms.port,
+                            "--ca", str(pki["ca_pem"]), "--duration", "6", "--state", str(tmp_path / "demo")],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=ROOT,
+                           env=dict(os.environ, MICROPYTHON=MICROPYTHON))
+    finally:
+        csms.close()
+    assert p.returncode == 0, p.stdout + p.stderr
+    printed = [re.match(r"\[ *[\d.]+\] (.{16}) (.*)$", line).groups() for line in p.stdout.splitlines()]
+    up = [t for who, t in printed if who.rstrip() == "CS001 -> CSMS"]
+    down = [t for who, t in printed if who.rstrip() == "CSMS -> CS001"]
+    assert up == [f.text for f in csms.frames if f.direction == "in"] and len(up) >= 5, p.stdout
+    assert down == [f.text for f in csms.frames if f.direction == "out"], p.stdout
+    assert '"Authorize"' in "".join(up) and not [who for who, _ in printed if who.startswith("schema")]
+    assert "0 schema violation(s)" in p.stdout and not csms.violations
 
 
 def test_the_interlock_opens_the_contactor_while_the_loop_is_busy(csms, sims):
