@@ -310,3 +310,24 @@ def test_the_event_stream_tells_the_cable_meter_seqno_close_code_and_back_off(cs
     s.wait_event(ev="ws", state="connected", n=3)
     assert [e["code"] for e in s.find(ev="ws", state="closed")] == [4001, 1006]
     assert s.quit() == 0
+
+
+def test_frames_option_a_message_over_the_bound_and_one_not_utf8(csms, sims):
+    """--frames 1 with what the station cannot take whole: a message over MaxMessageBytes is
+    told by the head the station read and its size ("over"), a text frame that is not UTF-8 by
+    its bytes' repr; the station answers both on the one connection, as it does without the
+    option (the second as not JSON: RpcFrameworkError, message id "-1")."""
+    s = sims(csms.url, frames=True, sets={"MaxMessageBytes": 2048})
+    s.wait_event(ev="boot", status="Accepted")
+    r = csms.raw_call("CS001", "big", "DataTransfer", {"vendorId": "v", "data": "x" * 50000})
+    assert r.msg[:3] == [4, "big", "FormatViolation"], r.msg
+    sent = [f.text for f in csms.frames if f.direction == "out" and '"big"' in f.text[:10]][0]
+    big = s.wait_event(ev="frame", dir="in", over=len(sent.encode()))
+    assert sent.startswith(big["text"]) and 0 < len(big["text"]) < 2048, big
+    tap = csms.csms._taps["CS001"]
+    csms.run(tap.conn.send(b'[2,"nu","DataTransfer",{"vendorId":"v\xff"}]', text=True))
+    assert csms.wait_reply("-1").msg[:3] == [4, "-1", "RpcFrameworkError"]
+    nu = [e for e in s.find(ev="frame", dir="in") if '"nu"' in e["text"]]
+    assert nu == [{"ev": "frame", "dir": "in", "text": "b'[2,\"nu\",\"DataTransfer\",{\"vendorId\":\"v\\xff\"}]'"}], nu
+    assert len(csms.csms.connects) == 1 and not csms.closes
+    assert s.quit() == 0

@@ -289,7 +289,11 @@ class SimBoard:
 
     async def _received(self, recv, w):
         m = await recv(w)
-        ev = {"ev": "frame", "dir": "in", "text": str(m[0], "utf-8")}
+        try:
+            t = str(m[0], "utf-8")
+        except UnicodeError:  # (the station takes it as it is, and answers it)
+            t = repr(bytes(m[0]))
+        ev = {"ev": "frame", "dir": "in", "text": t}
         if w.over:  # over MaxMessageBytes: its head, and its size
             ev["over"] = w.over
         self.show(ev)
