@@ -124,7 +124,7 @@ class App:
     def security_event(self, kind, info):
         self.st.security.record(kind, info, self.vt.now)
 
-    def on_link(self, slot):
+    def on_link(self, slot, why=None):
         pass
 
     def stop(self, why, reason=None):
@@ -134,6 +134,10 @@ class App:
 class Board:
     def __init__(self):
         self.installer = Installer()
+        self.shown = []  # the events shown
+
+    def show(self, ev):
+        self.shown.append(ev)
 
     async def net_wait(self):
         pass
@@ -221,7 +225,9 @@ def test_finding7_message_timeout_huge_link():
     finally:
         wsopen.connect, station_mod.forget = old
     assert len(timeouts) == attempts and max(timeouts) <= DAY_MS
-    expected = sum(3600 << min(f, 10) for f in range(attempts - 1))  # no wait after the last
+    waits = [3600 << min(f, 10) for f in range(attempts - 1)]  # no wait after the last
+    assert [e["s"] for e in app.board.shown if e["ev"] == "backoff"] == waits  # each told before it
+    expected = sum(waits)
     assert vt.longest <= DAY_MS
     assert vt.total == expected * 1000
 
