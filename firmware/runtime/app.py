@@ -51,11 +51,10 @@ class App:
         self.store = store
         self.settings = _settings(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
-        docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail", "profiles", "fw")}
         self.st = None
         self.q = FlashQueue(store, self.log)
         self.link = Link(self)
-        self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),
+        self.st = Station(board.info, board.hw, board.evses, store.load, store.save, self.q, ticks_ms(), board.wall(),
                           os.urandom(8), reason, self.log, lambda st: _certs(store), self.link.probe)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
