@@ -15,7 +15,7 @@ from time import ticks_ms
 from micropython import const
 from . import wscodec as wc
 
-_RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
+_RX = const(512)  # receive buffer: frame headers, control frames, handshake lines (while reading)
 _TX = const(512)  # send buffer: a frame is written in pieces of this size
 _TURN_MS = const(5)  # how often a write waiting for another to end looks again
 _SMALL = const(32)  # a text message shorter than this is sent uncompressed (nothing to gain)
@@ -126,6 +126,11 @@ def _recv(s, mv):
     return s.readinto(mv)
 
 
+def _readable(s):
+    """(awaited) Once socket s is readable."""
+    yield core._io_queue.queue_read(s)
+
+
 def _send(s, data):
     """(awaited) Write all of data to socket s, from data itself."""
     mv = memoryview(data)
@@ -147,7 +152,7 @@ class WebSocket:
         self.rx_bytes = 0
         self.tx_bytes = 0
         self.over = 0  # size of the message recv() last gave cut to its head, else 0
-        self._b = bytearray(_RX)
+        self._b = bytearray(_RX)  # None while the connection waits for a frame (_wait)
         self._mv = memoryview(self._b)
         self._r = 0
         self._w = 0
@@ -167,13 +172,34 @@ class WebSocket:
             n = self._w - self._r
             self._b[0:n] = self._b[self._r : self._w]
             self._r, self._w = 0, n
-        n = await _recv(self.s, self._mv[self._w :])
+        self._got(await _recv(self.s, self._mv[self._w :]))
+
+    def _got(self, n):
+        """n bytes were read into the buffer (None: a TLS record not complete yet)."""
         if n is None:
-            return  # TLS record not complete yet
+            return
         if not n:
             raise Closed(1006, "connection lost")
         self._w += n
         self.rx_bytes += n
+
+    async def _wait(self):
+        """Until the next frame's first two bytes are in the buffer. While none of it has
+        arrived, the connection holds no receive buffer: it is let go of, and taken again once
+        the socket is readable, before a byte of the frame is read (a MemoryError then ends
+        the connection as one for the message would, with nothing of the frame consumed). An
+        idle connection then costs 0.5 kB less: a board has it for messages, and a fleet
+        process (boards/unix/fleet.py) holds one per station less."""
+        if self._r == self._w:
+            self._b = self._mv = None
+            self._r = self._w = 0
+            await _readable(self.s)
+            if self._dead:
+                raise Closed(1006, "aborted")
+            self._b = bytearray(_RX)
+            self._mv = memoryview(self._b)
+            self._got(self.s.readinto(self._mv))
+        await self._need(2)
 
     async def _need(self, n):
         while self._w - self._r < n:
@@ -256,7 +282,7 @@ class WebSocket:
         try:
             while True:
                 if msg is None:  # the wait for the next frame to start
-                    await self._need(2)
+                    await self._wait()
                 try:
                     op, data, fin, n = await within(self._frame(msg, total), self.t)
                 except asyncio.TimeoutError:
