@@ -207,9 +207,19 @@ class Link:
         self._pinged = None
         w.on_pong = self._pong
         app.on_link(slot)
-        self._reader = asyncio.create_task(self._read(w))
+        # Messages into the station, until the WebSocket ends (the idle check is the timer's:
+        # idle()); read here, in the link's task, which drop() cancels: no task and frame of
+        # their own for each connection
+        self._reader = asyncio.current_task()
         try:
-            await self._reader
+            while True:
+                msg = await w.recv()  # the text in a list, which the session empties
+                try:
+                    app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
+                except MemoryError:
+                    app.oom("receive")
+                app.wake()  # deadlines may have moved
+                await app.service()
         except asyncio.CancelledError:
             pass
         except ws.Closed as e:
@@ -226,19 +236,6 @@ class Link:
         self._probe = None
         w.abort()
         app.on_link(None)
-
-    async def _read(self, w):
-        """Messages into the station, until the WebSocket ends (the idle check is the timer's:
-        idle())."""
-        app = self.app
-        while True:
-            msg = await w.recv()  # the text in a list, which the session empties
-            try:
-                app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
-            except MemoryError:
-                app.oom("receive")
-            app.wake()  # deadlines may have moved
-            await app.service()
 
     def idle(self, now):
         """The idle check, run by the timer: after WebSocketPingInterval without a frame from

@@ -126,11 +126,6 @@ def _recv(s, mv):
     return s.readinto(mv)
 
 
-def _readable(s):
-    """(awaited) Once socket s is readable."""
-    yield core._io_queue.queue_read(s)
-
-
 def _send(s, data):
     """(awaited) Write all of data to socket s, from data itself."""
     mv = memoryview(data)
@@ -183,23 +178,24 @@ class WebSocket:
         self._w += n
         self.rx_bytes += n
 
-    async def _wait(self):
-        """Until the next frame's first two bytes are in the buffer. While none of it has
-        arrived, the connection holds no receive buffer: it is let go of, and taken again once
-        the socket is readable, before a byte of the frame is read (a MemoryError then ends
-        the connection as one for the message would, with nothing of the frame consumed). An
-        idle connection then costs 0.5 kB less: a board has it for messages, and a fleet
-        process (boards/unix/fleet.py) holds one per station less."""
+    def _wait(self):
+        """(awaited) Until the next frame's first two bytes are in the buffer. While none of it
+        has arrived, the connection holds no receive buffer: it is let go of, and taken again
+        once the socket is readable, before a byte of the frame is read (a MemoryError then
+        ends the connection as one for the message would, with nothing of the frame consumed).
+        An idle connection then costs 0.5 kB less: a board has it for messages, and a fleet
+        process (boards/unix/fleet.py) holds one per station less. A generator, as _recv: it
+        waits in its own frame, with no coroutine's under it."""
         if self._r == self._w:
             self._b = self._mv = None
             self._r = self._w = 0
-            await _readable(self.s)
+            yield core._io_queue.queue_read(self.s)
             if self._dead:
                 raise Closed(1006, "aborted")
             self._b = bytearray(_RX)
             self._mv = memoryview(self._b)
             self._got(self.s.readinto(self._mv))
-        await self._need(2)
+        yield from self._need(2)
 
     async def _need(self, n):
         while self._w - self._r < n:
