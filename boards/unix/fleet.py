@@ -55,6 +55,7 @@ _KEY = const(("ws", "boot", "tx", "auth"))  # the events forwarded without --eve
 _EDGES = const((2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000))  # rtt buckets: < edge ms, then the rest
 _METER_MS = const(1000)
 _NET_MS = const(200)  # a station whose network is down looks again this often
+_METER_FILE = const("/sim-meter.json")  # in the station's state directory (as SimBoard's)
 
 
 class Stats:
@@ -199,15 +200,20 @@ _FAILED = (  # log lines that say something failed: (text in the line, kind)
 
 class FleetBoard(SimBoard):
     """SimBoard (boards/unix/simboard.py) without its stdin thread and polls: inputs come from
-    the fleet's reader (feed), the meter advances in the fleet's meter task (tick)."""
+    the fleet's reader (feed), the meter advances in the fleet's meter task (tick). What is the
+    same for every station of a fleet until a station changes it is the class's (an attribute in
+    each station's own dict costs 16 bytes or more a station)."""
+
+    stalls = None  # (SimBoard's --stalls, not in a fleet)
+    _net = True  # the network is up (the simulator's net input)
+    running = True  # not quit
 
     def __init__(self, ident, evses, state):
         self.ident = ident
         self.evses = evses
-        self.info = {"model": "OCPP2.Lite-Sim", "vendorName": "OCPP2.Lite", "serialNumber": ident[:25],
-                     "firmwareVersion": ""}
+        self.info = {"model": "OCPP2.Lite-Sim", "vendorName": "OCPP2.Lite",
+                     "serialNumber": ident if len(ident) <= 25 else ident[:25], "firmwareVersion": ""}
         self.hw = {"phases": 3, "power_max": 11000, "amps": 16, "connector": "sType2", "unlock": self.unlock}
-        self._net = True
         self._plugged = set()
         self._demand = [0] * evses
         self._idle = set()
@@ -216,16 +222,13 @@ class FleetBoard(SimBoard):
         self._closed = [False] * evses
         self._allowed = [False] * evses
         self._told_idle = set()
-        self._meter_file = state + "/sim-meter.json"
         self._state = state
-        self.stalls = None
         self.online = False  # the WebSocket is open
         self.booted = False  # the running App's BootNotification was accepted
-        self.running = True  # not quit
         self._last = 0  # ticks of the meter's last advance, while energy flows
         self._on = False  # energy flowed at the last advance
         try:
-            with open(self._meter_file) as f:
+            with open(state + _METER_FILE) as f:
                 self._mwh = json.load(f)
         except (OSError, ValueError):
             self._mwh = [0] * evses
@@ -297,7 +300,7 @@ class FleetBoard(SimBoard):
             self._readings(self._app)
         if self._on and not on:
             try:
-                with open(self._meter_file, "w") as f:
+                with open(self._state + _METER_FILE, "w") as f:
                     json.dump(self._mwh, f)
             except OSError:
                 pass
