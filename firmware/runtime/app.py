@@ -52,10 +52,10 @@ class App:
         self.settings = _settings(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
         self.st = None
-        self.q = FlashQueue(store, self.log)
+        log = self.log  # (one bound method for the queue and the station)
         self.link = Link(self)
-        self.st = Station(board.info, board.hw, board.evses, store.load, store.save, self.q, ticks_ms(), board.wall(),
-                          os.urandom(8), reason, self.log, lambda st: _certs(store), self.link.probe)
+        self.st = Station(board.info, board.hw, board.evses, store.load, store.save, FlashQueue(store, log), ticks_ms(),
+                          board.wall(), os.urandom(8), reason, log, lambda st: _certs(store), self.link.probe)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
         self._jobs = {}  # transfer tasks by effect: "firmware", "upload"
@@ -240,14 +240,18 @@ class App:
         """Reboot once the answer and the flash queue are out (Reset: the Ended events), or
         after MessageTimeout; what is still queued is sent after the reboot (B12.FR.05)."""
         for _ in range(self.st.rpc.timeout_ms // 100):
-            if not len(self.q) and not self.st.rpc.out:
+            if not len(self.st.q) and not self.st.rpc.out:
                 break
             await asyncio.sleep_ms(100)
         self.stop("reboot", reason)
 
-    async def _timer(self):
-        """The station's clock: its tick, the frames to write and the effects, the link's idle
-        check, then a pause until the next deadline of either or a wake(); until stop()."""
+    async def main(self):
+        """Run until stop(); returns "quit" or "reboot". The link and the board run in tasks of
+        their own; this task is the station's clock (no frame of its own under this one): its
+        tick, the frames to write and the effects, the link's idle check, then a pause until the
+        next deadline of either or a wake()."""
+        self._effects()  # the safe state (contactors open) before anything else
+        tasks = [asyncio.create_task(t) for t in (self.link.run(), self.board.run(self))]
         while self.exit is None:
             self.alive = ticks_ms()
             try:
@@ -275,12 +279,6 @@ class App:
                 finally:
                     self._sleeping = None
             self._woken = False
-
-    async def main(self):
-        """Run until stop(); returns "quit" or "reboot". The timer runs in this task."""
-        self._effects()  # the safe state (contactors open) before anything else
-        tasks = [asyncio.create_task(t) for t in (self.link.run(), self.board.run(self))]
-        await self._timer()
         await self.link.stop()
         for t in tasks + list(self._jobs.values()):
             t.cancel()
