@@ -213,7 +213,10 @@ class Link:
         self._reader = asyncio.current_task()
         try:
             while True:
+                await w.wait()  # the next frame's start (idle: no frame of recv's meanwhile)
                 msg = await w.recv()  # the text in a list, which the session empties
+                if msg is None:  # a ping or a pong
+                    continue
                 try:
                     app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
                 except MemoryError:
