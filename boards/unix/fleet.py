@@ -43,6 +43,9 @@ sys.path.extend((_HERE, _HERE + "/../../firmware"))
 from simboard import SimBoard  # noqa: E402 (after the path is set)
 from main import _args as _sim_args  # noqa: E402 (boards/unix/main.py: its options)
 from runtime import ws  # noqa: E402
+from runtime.app import App  # noqa: E402
+from runtime.store import Store  # noqa: E402
+from ocpp_lite import __version__  # noqa: E402
 from ocpp_lite import station as _station  # noqa: E402
 from ocpp_lite.engine import session as _session  # noqa: E402
 
@@ -207,6 +210,8 @@ class FleetBoard(SimBoard):
     stalls = None  # (SimBoard's --stalls, not in a fleet)
     _net = True  # the network is up (the simulator's net input)
     running = True  # not quit
+    _on = False  # energy flowed at the meter's last advance
+    _last = 0  # ticks of the meter's last advance, while energy flows
 
     def __init__(self, ident, evses, state):
         self.ident = ident
@@ -225,8 +230,6 @@ class FleetBoard(SimBoard):
         self._state = state
         self.online = False  # the WebSocket is open
         self.booted = False  # the running App's BootNotification was accepted
-        self._last = 0  # ticks of the meter's last advance, while energy flows
-        self._on = False  # energy flowed at the last advance
         try:
             with open(state + _METER_FILE) as f:
                 self._mwh = json.load(f)
@@ -260,8 +263,9 @@ class FleetBoard(SimBoard):
         while not self._net:
             await asyncio.sleep_ms(_NET_MS)
 
-    async def run(self, app):
-        """What SimBoard.run does before its loop: the station told what the hardware is."""
+    def run(self, app):
+        """What SimBoard.run does before its loop: the station told what the hardware is; at
+        once, in App.main: no task (the fleet's reader and meter tasks are the board's)."""
         if _calls[0]:
             app.st.rpc.fleet_id = self.ident
         self.booted = False
@@ -289,10 +293,9 @@ class FleetBoard(SimBoard):
         on = False
         for c in self._closed:
             on = on or c
-        if not on and not self._on:
-            self._last = now
+        if not on and not self._on:  # (nothing written: an idle station's dict stays as it is)
             return
-        dt = ticks_diff(now, self._last)
+        dt = ticks_diff(now, self._last) if self._on else _METER_MS  # energy since the last tick
         self._last = now
         for i in range(self.evses):
             self._mwh[i] += self._power(i) * dt // 3600
@@ -318,7 +321,6 @@ class Fleet:
 
     def _provision(self, ident, state):
         from runtime import config
-        from runtime.store import Store
 
         o = self.o
         store = Store(state)
@@ -348,10 +350,6 @@ class Fleet:
             yield b
 
     async def station(self, b):
-        from ocpp_lite import __version__
-        from runtime.app import App
-        from runtime.store import Store
-
         b.info["firmwareVersion"] = __version__
         while b.running:
             app = App(b, Store(b._state))
