@@ -43,7 +43,6 @@ sys.path.extend((_HERE, _HERE + "/../../firmware"))
 from simboard import SimBoard  # noqa: E402 (after the path is set)
 from main import _args as _sim_args  # noqa: E402 (boards/unix/main.py: its options)
 from runtime import ws  # noqa: E402
-from runtime.app import App  # noqa: E402
 from runtime.store import Store  # noqa: E402
 from ocpp_lite import __version__  # noqa: E402
 from ocpp_lite import station as _station  # noqa: E402
@@ -184,6 +183,7 @@ def _keep(m):
 
 
 _station.forget = _keep
+from runtime.app import App  # noqa: E402 (after the line above: app.py binds forget when imported)
 ws._TXBUF = None  # a send buffer per message: connections write at the same time
 
 _FAILED = (  # log lines that say something failed: (text in the line, kind)
