@@ -76,7 +76,6 @@ class Station:
         self.save = save
         self.q = q
         self.log = log
-        self.seed = seed
         self.effects = deque((), _EFFECTS, 1)  # for the runtime, taken after every input (effect())
         self.offline_at = None  # wall time (time(), ms()) when the connection went down
         self._wall = wall or 0
@@ -98,7 +97,7 @@ class Station:
         self.availability = Availability(self, evses, load("avail"))  # G
         for evse in range(1, evses + 1):
             self.effect(("relay", evse, False))
-        self.transactions = Transactions(self, load("tx"), evses, now)  # E
+        self.transactions = Transactions(self, load("tx"), evses, now, seed)  # E
         self.ev = self.transactions.ev  # the EVSEs (transactions.Evse), owned by the transactions
         self.q_full = q.full(evses)  # the flash queue has no room for new transactions (queue.py)
         self.availability.ended(now)  # changes that waited for transactions the power cut ended

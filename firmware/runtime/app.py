@@ -23,13 +23,6 @@ _TURN_MS = const(5)  # how often a write pass waiting for another to end looks a
 _BOOT = const("boot")
 
 
-def _certs(store):
-    """The station's certificate store, made when a block needs it (ocpp_lite/station.py)."""
-    from .certstore import CertStore
-
-    return CertStore(store)
-
-
 def _settings(store):
     """The station settings (runtime/config.py), whose module is then let go of: it is needed
     again only to provision the flash, which a board's setup does before the station runs."""
@@ -55,7 +48,7 @@ class App:
         log = self.log  # (one bound method for the queue and the station)
         self.link = Link(self)
         self.st = Station(board.info, board.hw, board.evses, store.load, store.save, FlashQueue(store, log), ticks_ms(),
-                          board.wall(), os.urandom(8), reason, log, lambda st: _certs(store), self.link.probe)
+                          board.wall(), os.urandom(8), reason, log, self.certs, self.link.probe)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
         self._jobs = {}  # transfer tasks by effect: "firmware", "upload"
@@ -68,6 +61,12 @@ class App:
         self._writing = False  # a service() pass is writing the frames
         self.exit = None
         self.alive = ticks_ms()  # last pass of the main loop: a watchdog feeds only while it moves
+
+    def certs(self, st):
+        """The station's certificate store, made when a block needs it (ocpp_lite/station.py)."""
+        from .certstore import CertStore
+
+        return CertStore(self.store)
 
     # --- called by the link and the board --------------------------------------------
     def on_link(self, slot):
