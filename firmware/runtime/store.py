@@ -64,7 +64,7 @@ class Store:
                 pass  # exists
         self.writes = 0  # files written since start (footprint report)
         self.certs = 0  # certificates added or removed since start (runtime/certstore.py)
-        self.damaged = []  # documents with a copy that failed its check (security event)
+        self.damaged = ()  # documents with a copy that failed its check (security event)
         self._seq = {}  # name: 2 * sequence of its newest good copy + that copy's slot (a small int, no tuple)
 
     def path(self, name):
@@ -83,7 +83,7 @@ class Store:
             doc = self._parse(raw)
             if doc is None:
                 if name not in self.damaged:
-                    self.damaged.append(name)
+                    self.damaged += (name,)  # (a tuple: none, the usual case, is no list's 64 bytes)
             elif doc[0] > seq:
                 seq, best = doc
                 good = slot
