@@ -175,6 +175,8 @@ class Station:
             del self._lazy[name]
             for m in [m for m in sys.modules if m in code or m.rpartition(".")[0] in code]:
                 forget(m)
+        if not self._lazy:  # a dict emptied keeps its table: a new one has none
+            self._lazy = {}
 
     def offers(self, name):
         """Whether this build has service name, without loading its code (a CALL is admitted
