@@ -99,9 +99,10 @@ class Network:
         self.unsaved = False  # doc differs from the stored one (a save failed): kept in RAM (busy)
 
     def busy(self):
-        """Kept by the station while it is offline, or while doc is not what the flash has
-        (Station.release)."""
-        return not self.st.rpc.online or self.unsaved
+        """Kept by the station while it is offline with profiles to try, or while doc is not
+        what the flash has (Station.release). Offline with none (never provisioned, or a read of
+        the flash that failed), it is let go of: the next attempt loads them again."""
+        return not self.st.rpc.online and bool(self.doc["profiles"]) or self.unsaved
 
     def problem(self, prof):
         """Why a connectionData cannot be used here, or None."""
