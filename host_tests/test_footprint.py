@@ -32,7 +32,7 @@ class Q:  # an empty flash queue
     def full(self, n): return False
     def of_tx(self): return []
     def __len__(self): return 0
-st = Station({}, {}, 1, {}, lambda n, d: None, Q(), 0, None, bytes(8), "PowerUp", lambda s: None)
+st = Station({}, {}, 1, {}.get, lambda n, d: None, Q(), 0, None, bytes(8), "PowerUp", lambda s: None)
 def has(a):
     try:
         dispatch.handler(st, a)

@@ -43,6 +43,8 @@ sys.path.extend((_HERE, _HERE + "/../../firmware"))
 from simboard import SimBoard, wrap  # noqa: E402 (after the path is set)
 from main import _args as _sim_args  # noqa: E402 (boards/unix/main.py: its options)
 from runtime import ws  # noqa: E402
+from runtime.store import Store  # noqa: E402
+from ocpp_lite import __version__  # noqa: E402
 from ocpp_lite import station as _station  # noqa: E402
 from ocpp_lite.engine import session as _session  # noqa: E402
 
@@ -55,6 +57,7 @@ _KEY = const(("ws", "boot", "tx", "auth"))  # the events forwarded without --eve
 _EDGES = const((2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000))  # rtt buckets: < edge ms, then the rest
 _METER_MS = const(1000)
 _NET_MS = const(200)  # a station whose network is down looks again this often
+_METER_FILE = const("/sim-meter.json")  # in the station's state directory (as SimBoard's)
 
 
 class Stats:
@@ -171,6 +174,7 @@ def _keep(m):
 
 
 _station.forget = _keep
+from runtime.app import App  # noqa: E402 (after the line above: app.py binds forget when imported)
 ws._TXBUF = None  # a send buffer per message: connections write at the same time
 
 _FAILED = (  # log lines that say something failed: (text in the line, kind)
@@ -190,15 +194,22 @@ _FAILED = (  # log lines that say something failed: (text in the line, kind)
 
 class FleetBoard(SimBoard):
     """SimBoard (boards/unix/simboard.py) without its stdin thread and polls: inputs come from
-    the fleet's reader (feed), the meter advances in the fleet's meter task (tick)."""
+    the fleet's reader (feed), the meter advances in the fleet's meter task (tick). What is the
+    same for every station of a fleet until a station changes it is the class's (an attribute in
+    each station's own dict costs 16 bytes or more a station)."""
+
+    stalls = None  # (SimBoard's --stalls, not in a fleet)
+    _net = True  # the network is up (the simulator's net input)
+    running = True  # not quit
+    _on = False  # energy flowed at the meter's last advance
+    _last = 0  # ticks of the meter's last advance, while energy flows
 
     def __init__(self, ident, evses, state):
         self.ident = ident
         self.evses = evses
-        self.info = {"model": "OCPP2.Lite-Sim", "vendorName": "OCPP2.Lite", "serialNumber": ident[:25],
-                     "firmwareVersion": ""}
+        self.info = {"model": "OCPP2.Lite-Sim", "vendorName": "OCPP2.Lite",
+                     "serialNumber": ident if len(ident) <= 25 else ident[:25], "firmwareVersion": ""}
         self.hw = {"phases": 3, "power_max": 11000, "amps": 16, "connector": "sType2", "unlock": self.unlock}
-        self._net = True
         self._plugged = set()
         self._demand = [0] * evses
         self._idle = set()
@@ -207,16 +218,11 @@ class FleetBoard(SimBoard):
         self._closed = [False] * evses
         self._allowed = [False] * evses
         self._told_idle = set()
-        self._meter_file = state + "/sim-meter.json"
         self._state = state
-        self.stalls = None
         self.online = False  # the WebSocket is open
         self.booted = False  # the running App's BootNotification was accepted
-        self.running = True  # not quit
-        self._last = 0  # ticks of the meter's last advance, while energy flows
-        self._on = False  # energy flowed at the last advance
         try:
-            with open(self._meter_file) as f:
+            with open(state + _METER_FILE) as f:
                 self._mwh = json.load(f)
         except (OSError, ValueError):
             self._mwh = [0] * evses
@@ -248,8 +254,9 @@ class FleetBoard(SimBoard):
         while not self._net:
             await asyncio.sleep_ms(_NET_MS)
 
-    async def run(self, app):
-        """What SimBoard.run does before its loop: the station told what the hardware is."""
+    def run(self, app):
+        """What SimBoard.run does before its loop: the station told what the hardware is; at
+        once, in App.main: no task (the fleet's reader and meter tasks are the board's)."""
         if _calls[0]:
             app.st.rpc.fleet_id = self.ident
         self.booted = False
@@ -277,10 +284,9 @@ class FleetBoard(SimBoard):
         on = False
         for c in self._closed:
             on = on or c
-        if not on and not self._on:
-            self._last = now
+        if not on and not self._on:  # (nothing written: an idle station's dict stays as it is)
             return
-        dt = ticks_diff(now, self._last)
+        dt = ticks_diff(now, self._last) if self._on else _METER_MS  # energy since the last tick
         self._last = now
         for i in range(self.evses):
             self._mwh[i] += self._power(i) * dt // 3600
@@ -288,7 +294,7 @@ class FleetBoard(SimBoard):
             self._readings(self._app)
         if self._on and not on:
             try:
-                with open(self._meter_file, "w") as f:
+                with open(self._state + _METER_FILE, "w") as f:
                     json.dump(self._mwh, f)
             except OSError:
                 pass
@@ -306,7 +312,6 @@ class Fleet:
 
     def _provision(self, ident, state):
         from runtime import config
-        from runtime.store import Store
 
         o = self.o
         store = Store(state)
@@ -336,10 +341,6 @@ class Fleet:
             yield b
 
     async def station(self, b):
-        from ocpp_lite import __version__
-        from runtime.app import App
-        from runtime.store import Store
-
         b.info["firmwareVersion"] = __version__
         while b.running:
             app = App(b, Store(b._state))

@@ -289,6 +289,8 @@ class SimBoard:
 
     async def _received(self, recv, w):
         m = await recv(w)
+        if m is None:  # a ping or a pong
+            return m
         try:
             t = str(m[0], "utf-8")
         except UnicodeError:  # (the station takes it as it is, and answers it)

@@ -49,7 +49,7 @@ _RECUR = {"Daily": 86400, "Weekly": 604800}
 class SmartCharging:
     def __init__(self, st, doc):
         self.st = st
-        self.profiles = doc or []
+        self.profiles = doc or ()  # (replaced whole when it changes: none is no list's 64 bytes)
         self.limits = [None] * len(st.ev)  # the limit applied to each EVSE (None: its rating)
         self.limit_due = None  # ticks of the next change of any limit
 

@@ -56,11 +56,11 @@ except ImportError:
 
 
 class Station:
-    def __init__(self, info, hw, evses, docs, save, q, now, wall, seed, reason, log, certs=None, probe=None):
+    def __init__(self, info, hw, evses, load, save, q, now, wall, seed, reason, log, certs=None, probe=None):
         """info: chargingStation object of BootNotification; hw: board facts for the device
         model ({"phases", "power_max", "connector"}, "unlock"); evses: EVSE count (one connector
-        each); docs: the stored documents {"vars", "net", "tx", "avail", "profiles", "fw"};
-        save(name, doc): persist a document (raises OSError); q: the must-deliver message queue
+        each); load(name): the stored document name ("vars", "net", "tx", "avail", "profiles",
+        "fw"), or None; save(name, doc): persist a document (raises OSError); q: the must-deliver message queue
         in flash (runtime/queue.py); now: ticks_ms; wall: seconds since 2000 from the RTC or
         None if unknown; seed: 8 random bytes; reason: BootReasonEnumType value; certs:
         fn(station) that makes the store of the installed certificates' files
@@ -72,10 +72,10 @@ class Station:
         self.info = info
         self.reason = reason  # BootReasonEnumType of this power-up (provisioning/boot.py)
         self.hw = hw
+        self.load = load
         self.save = save
         self.q = q
         self.log = log
-        self.seed = seed
         self.effects = deque((), _EFFECTS, 1)  # for the runtime, taken after every input (effect())
         self.offline_at = None  # wall time (time(), ms()) when the connection went down
         self._wall = wall or 0
@@ -86,17 +86,18 @@ class Station:
         # The services, one per functional block (dispatch.py names them), in the order they
         # need each other while starting: a block reaches another as st.<service>.
         self._certs = certs
-        self._fw = docs.get("fw")
+        self._fw = load("fw")
         self.security = security.Security(self)  # A
-        self.devmodel = DeviceModel(self, docs.get("vars"), SmartCharging is not None, Aligned is not None)  # B
-        self._net = (docs.get("net"), None)  # B: the network profiles, kept while st.network is let go of
+        self.devmodel = DeviceModel(self, load("vars"), SmartCharging is not None, Aligned is not None)  # B
+        self._slot = None  # B: the network profile slot of the last connection, kept while st.network is let go of
         self.boot  # B: created now (the first BootNotification due), let go of once Accepted
+        self.network  # B: created now (the first connection attempt), its profiles loaded (and checked)
         self.aligned = Aligned(self) if Aligned else None  # J
         self.smartcharging = None  # K, after the transactions it limits
-        self.availability = Availability(self, evses, docs.get("avail"))  # G
+        self.availability = Availability(self, evses, load("avail"))  # G
         for evse in range(1, evses + 1):
             self.effect(("relay", evse, False))
-        self.transactions = Transactions(self, docs.get("tx"), evses, now)  # E
+        self.transactions = Transactions(self, load("tx"), evses, now, seed)  # E
         self.ev = self.transactions.ev  # the EVSEs (transactions.Evse), owned by the transactions
         self.q_full = q.full(evses)  # the flash queue has no room for new transactions (queue.py)
         self.availability.ended(now)  # changes that waited for transactions the power cut ended
@@ -105,7 +106,7 @@ class Station:
             self.firmware  # the job is in the firmware block, and
             self.effect(("firmware",))  # the runtime carries on with it
         if SmartCharging:
-            self.smartcharging = SmartCharging(self, docs.get("profiles"))
+            self.smartcharging = SmartCharging(self, load("profiles"))
             self.smartcharging.apply(now)
 
     # --- the services created when first used ---------------------------------------
@@ -148,9 +149,9 @@ class Station:
             from .datatransfer import DataTransfer as service
         else:
             raise AttributeError(name)
-        # (the firmware block takes the last job, the network its profiles and the slot of the
-        # last connection; Boot a tick not after now: what is due, is due)
-        s = service(self, self._fw) if name == "firmware" else service(self, self._net) if name == "network" \
+        # (the firmware block takes the last job, the network the slot of the last connection
+        # (its profiles it loads); Boot a tick not after now: what is due, is due)
+        s = service(self, self._fw) if name == "firmware" else service(self, self._slot) if name == "network" \
             else service(self, self._wall_t) if name == "boot" else service(self)
         self._lazy[name] = (s, [m for m in sys.modules if m not in had])
         return s
@@ -169,11 +170,13 @@ class Station:
                 continue
             if name == "firmware":
                 self._fw = s.job  # the last update's status outlives the code (TriggerMessage)
-            elif name == "network":
-                self._net = (s.doc, s.active_slot)
+            elif name == "network":  # (its profiles are in the store: loaded again when needed)
+                self._slot = s.active_slot
             del self._lazy[name]
             for m in [m for m in sys.modules if m in code or m.rpartition(".")[0] in code]:
                 forget(m)
+        if not self._lazy:  # a dict emptied keeps its table: a new one has none
+            self._lazy = {}
 
     def offers(self, name):
         """Whether this build has service name, without loading its code (a CALL is admitted

@@ -94,10 +94,11 @@ class Evse:
 class Transactions:
     """The transactions of the station's EVSEs (ev: one Evse each) and their flash document."""
 
-    def __init__(self, st, doc, evses, now):
+    def __init__(self, st, doc, evses, now, seed):
+        """seed: the station's 8 random bytes (the first document's transaction id prefix)."""
         self.st = st
         self.ev = [Evse(i + 1) for i in range(evses)]
-        self.doc = doc or {"p": "%02x%02x%02x%02x" % tuple(st.seed[4:8]), "n": 0, "e": {}}
+        self.doc = doc or {"p": "%02x%02x%02x%02x" % tuple(seed[4:8]), "n": 0, "e": {}}
         queued = {}  # transactionId: (highest seqNo queued, Ended queued), of the flash queue
         for k, tid in st.q.of_tx():
             m = st.q.get(k)

@@ -23,13 +23,6 @@ _TURN_MS = const(5)  # how often a write pass waiting for another to end looks a
 _BOOT = const("boot")
 
 
-def _certs(store):
-    """The station's certificate store, made when a block needs it (ocpp_lite/station.py)."""
-    from .certstore import CertStore
-
-    return CertStore(store)
-
-
 def _settings(store):
     """The station settings (runtime/config.py), whose module is then let go of: it is needed
     again only to provision the flash, which a board's setup does before the station runs."""
@@ -51,12 +44,11 @@ class App:
         self.store = store
         self.settings = _settings(store)
         reason = (store.load(_BOOT) or {}).get("reason", "PowerUp")
-        docs = {name: store.load(name) for name in ("vars", "net", "tx", "avail", "profiles", "fw")}
         self.st = None
-        self.q = FlashQueue(store, self.log)
+        log = self.log  # (one bound method for the queue and the station)
         self.link = Link(self)
-        self.st = Station(board.info, board.hw, board.evses, docs, store.save, self.q, ticks_ms(), board.wall(),
-                          os.urandom(8), reason, self.log, lambda st: _certs(store), self.link.probe)
+        self.st = Station(board.info, board.hw, board.evses, store.load, store.save, FlashQueue(store, log), ticks_ms(),
+                          board.wall(), os.urandom(8), reason, log, self.certs, self.link.probe)
         if reason != "PowerUp":
             store.save(_BOOT, {})  # the reason is used once
         self._jobs = {}  # transfer tasks by effect: "firmware", "upload"
@@ -69,6 +61,12 @@ class App:
         self._writing = False  # a service() pass is writing the frames
         self.exit = None
         self.alive = ticks_ms()  # last pass of the main loop: a watchdog feeds only while it moves
+
+    def certs(self, st):
+        """The station's certificate store, made when a block needs it (ocpp_lite/station.py)."""
+        from .certstore import CertStore
+
+        return CertStore(self.store)
 
     # --- called by the link and the board --------------------------------------------
     def on_link(self, slot, why=None):
@@ -245,14 +243,18 @@ class App:
         """Reboot once the answer and the flash queue are out (Reset: the Ended events), or
         after MessageTimeout; what is still queued is sent after the reboot (B12.FR.05)."""
         for _ in range(self.st.rpc.timeout_ms // 100):
-            if not len(self.q) and not self.st.rpc.out:
+            if not len(self.st.q) and not self.st.rpc.out:
                 break
             await asyncio.sleep_ms(100)
         self.stop("reboot", reason)
 
-    async def _timer(self):
-        """The station's clock: its tick, the frames to write and the effects, the link's idle
-        check, then a pause until the next deadline of either or a wake(); until stop()."""
+    async def main(self):
+        """Run until stop(); returns "quit" or "reboot". The link and the board run in tasks of
+        their own (a board whose run() returns None has none: boards/unix/fleet.py); this task is the station's clock (no frame of its own under this one): its
+        tick, the frames to write and the effects, the link's idle check, then a pause until the
+        next deadline of either or a wake()."""
+        self._effects()  # the safe state (contactors open) before anything else
+        tasks = [asyncio.create_task(t) for t in (self.link.run(), self.board.run(self)) if t]
         while self.exit is None:
             self.alive = ticks_ms()
             try:
@@ -280,12 +282,6 @@ class App:
                 finally:
                     self._sleeping = None
             self._woken = False
-
-    async def main(self):
-        """Run until stop(); returns "quit" or "reboot". The timer runs in this task."""
-        self._effects()  # the safe state (contactors open) before anything else
-        tasks = [asyncio.create_task(t) for t in (self.link.run(), self.board.run(self))]
-        await self._timer()
         await self.link.stop()
         for t in tasks + list(self._jobs.values()):
             t.cancel()

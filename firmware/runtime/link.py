@@ -208,10 +208,23 @@ class Link:
         self._pinged = None
         w.on_pong = self._pong
         app.on_link(slot)
-        self._reader = asyncio.create_task(self._read(w))
+        # Messages into the station, until the WebSocket ends (the idle check is the timer's:
+        # idle()); read here, in the link's task, which drop() cancels: no task and frame of
+        # their own for each connection
+        self._reader = asyncio.current_task()
         why = None  # (close code, reason) of a WebSocket that ended so; None: dropped by the station
         try:
-            await self._reader
+            while True:
+                await w.wait()  # the next frame's start (idle: no frame of recv's meanwhile)
+                msg = await w.recv()  # the text in a list, which the session empties
+                if msg is None:  # a ping or a pong
+                    continue
+                try:
+                    app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
+                except MemoryError:
+                    app.oom("receive")
+                app.wake()  # deadlines may have moved
+                await app.service()
         except asyncio.CancelledError:
             pass
         except ws.Closed as e:
@@ -229,19 +242,6 @@ class Link:
         self._probe = None
         w.abort()
         app.on_link(None, why)
-
-    async def _read(self, w):
-        """Messages into the station, until the WebSocket ends (the idle check is the timer's:
-        idle())."""
-        app = self.app
-        while True:
-            msg = await w.recv()  # the text in a list, which the session empties
-            try:
-                app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
-            except MemoryError:
-                app.oom("receive")
-            app.wake()  # deadlines may have moved
-            await app.service()
 
     def idle(self, now):
         """The idle check, run by the timer: after WebSocketPingInterval without a frame from

@@ -64,8 +64,8 @@ class Store:
                 pass  # exists
         self.writes = 0  # files written since start (footprint report)
         self.certs = 0  # certificates added or removed since start (runtime/certstore.py)
-        self.damaged = []  # documents with a copy that failed its check (security event)
-        self._seq = {}
+        self.damaged = ()  # documents with a copy that failed its check (security event)
+        self._seq = {}  # name: 2 * sequence of its newest good copy + that copy's slot (a small int, no tuple)
 
     def path(self, name):
         return self.root + "/" + name
@@ -83,11 +83,11 @@ class Store:
             doc = self._parse(raw)
             if doc is None:
                 if name not in self.damaged:
-                    self.damaged.append(name)
+                    self.damaged += (name,)  # (a tuple: none, the usual case, is no list's 64 bytes)
             elif doc[0] > seq:
                 seq, best = doc
                 good = slot
-        self._seq[name] = (seq, good)
+        self._seq[name] = seq * 2 + good
         return best
 
     @staticmethod
@@ -110,8 +110,9 @@ class Store:
         copy cut short fails its check either way."""
         if name not in self._seq:
             self.load(name)
-        seq, good = self._seq[name]
-        slot = 1 - good  # never the copy that is known good
+        seq = self._seq[name]
+        slot = 1 - (seq & 1)  # never the copy that is known good
+        seq >>= 1
         try:
             body = json.dumps(obj)  # written as it is: no bytes copy (a str is a buffer of its UTF-8)
         except MemoryError:
@@ -125,7 +126,7 @@ class Store:
                 crc, n = _stream(f, obj)
                 f.seek(0)
                 f.write(_HEAD % (seq + 1, crc, n))
-        self._seq[name] = (seq + 1, slot)
+        self._seq[name] = (seq + 1) * 2 + slot
         self.writes += 1
 
     # --- files -----------------------------------------------------------------------

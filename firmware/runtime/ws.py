@@ -15,7 +15,7 @@ from time import ticks_ms
 from micropython import const
 from . import wscodec as wc
 
-_RX = const(512)  # receive buffer: frame headers, control frames, handshake lines
+_RX = const(512)  # receive buffer: frame headers, control frames, handshake lines (while reading)
 _TX = const(512)  # send buffer: a frame is written in pieces of this size
 _TURN_MS = const(5)  # how often a write waiting for another to end looks again
 _SMALL = const(32)  # a text message shorter than this is sent uncompressed (nothing to gain)
@@ -119,6 +119,13 @@ def _tls_error(e):
     return e
 
 
+def _closed(e):
+    """Closed for OSError e of a read: Closed(1015) for mbedTLS's error of a record over the
+    input buffer (_tls_error), else Closed(1006)."""
+    e = _tls_error(e)
+    return e if type(e) is Closed else Closed(1006, "socket error %s" % e)
+
+
 def _recv(s, mv):
     """(awaited) Bytes read from socket s into mv once it is readable; None: a TLS record
     is not complete yet; 0: the connection ended."""
@@ -147,7 +154,7 @@ class WebSocket:
         self.rx_bytes = 0
         self.tx_bytes = 0
         self.over = 0  # size of the message recv() last gave cut to its head, else 0
-        self._b = bytearray(_RX)
+        self._b = bytearray(_RX)  # None while the connection waits for a frame (wait)
         self._mv = memoryview(self._b)
         self._r = 0
         self._w = 0
@@ -167,13 +174,38 @@ class WebSocket:
             n = self._w - self._r
             self._b[0:n] = self._b[self._r : self._w]
             self._r, self._w = 0, n
-        n = await _recv(self.s, self._mv[self._w :])
+        self._got(await _recv(self.s, self._mv[self._w :]))
+
+    def _got(self, n):
+        """n bytes were read into the buffer (None: a TLS record not complete yet)."""
         if n is None:
-            return  # TLS record not complete yet
+            return
         if not n:
             raise Closed(1006, "connection lost")
         self._w += n
         self.rx_bytes += n
+
+    def wait(self):
+        """(awaited) Until the next frame's first two bytes are in the buffer. While none of it
+        has arrived, the connection holds no receive buffer: it is let go of, and taken again
+        once the socket is readable, before a byte of the frame is read (a MemoryError then
+        ends the connection as one for the message would, with nothing of the frame consumed).
+        An idle connection then costs 0.5 kB less: a board has it for messages, and a fleet
+        process (boards/unix/fleet.py) holds one per station less. A generator, as _recv: it
+        waits in its own frame, with no coroutine's under it."""
+        try:
+            if self._r == self._w:
+                self._b = self._mv = None
+                self._r = self._w = 0
+                yield core._io_queue.queue_read(self.s)
+                if self._dead:
+                    raise Closed(1006, "aborted")
+                self._b = bytearray(_RX)
+                self._mv = memoryview(self._b)
+                self._got(self.s.readinto(self._mv))
+            yield from self._need(2)
+        except OSError as e:  # as recv() says it (a TLS record over the input buffer: 1015)
+            raise _closed(e)
 
     async def _need(self, n):
         while self._w - self._r < n:
@@ -247,16 +279,18 @@ class WebSocket:
     async def recv(self):
         """The next text message as a bytearray in a list of one (the session takes it out:
         no frame on the way holds the text then, so it is let go of once parsed); one over the
-        bound cut to its first _KEEP bytes, with self.over set to its size. Answers pings and
-        the close handshake. The wait for a frame to start has no bound (the idle check is the
-        link's: link.py idle()); once a frame has started, it must arrive within the timeout.
-        Raises Closed when the WebSocket ends."""
+        bound cut to its first _KEEP bytes, with self.over set to its size; None after a ping or
+        a pong between messages. Answers pings and the close handshake. The wait for a frame to
+        start has no bound (the idle check is the link's: link.py idle()); once a frame has
+        started, it must arrive within the timeout. Raises Closed when the WebSocket ends. A
+        caller that waits for the next frame with wait() first holds no frame of recv's while
+        the connection is idle (link.py)."""
         msg = None
         total = 0
         try:
             while True:
                 if msg is None:  # the wait for the next frame to start
-                    await self._need(2)
+                    await self.wait()
                 try:
                     op, data, fin, n = await within(self._frame(msg, total), self.t)
                 except asyncio.TimeoutError:
@@ -264,6 +298,8 @@ class WebSocket:
                 self.last_rx = ticks_ms()
                 if op == wc.OP_PING:
                     await self._send(wc.OP_PONG, data)
+                    if msg is None:
+                        return None
                 elif op == wc.OP_CLOSE:
                     code = wc.close_code(data)
                     if not self._closing:
@@ -273,6 +309,8 @@ class WebSocket:
                 elif op == wc.OP_PONG:
                     if self.on_pong:
                         self.on_pong(data)
+                    if msg is None:
+                        return None
                 else:
                     msg = data
                     total += n
@@ -291,10 +329,7 @@ class WebSocket:
             await self._linger()
             raise Closed(code, why)
         except OSError as e:
-            e = _tls_error(e)
-            if type(e) is Closed:  # a TLS record over the input buffer
-                raise e
-            raise Closed(1006, "socket error %s" % e)
+            raise _closed(e)
 
     def _inflate(self, data):
         """The message compressed as data (a list of one, which the inflater empties), inflated

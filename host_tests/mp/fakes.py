@@ -14,11 +14,17 @@ NET = {"sp": 1, "profiles": {"1": {"ocppVersion": "OCPP20", "ocppTransport": "JS
 
 
 class Flash:
-    """Documents the station saved, as a dict; fail=True makes the next save raise."""
+    """Documents the station saved, as a dict; fail=True makes the next save raise. load()
+    gives the saved one, else the one the station started with (first, set by station())."""
 
     def __init__(self):
         self.docs = {}
+        self.first = {}
         self.fail = False
+
+    def load(self, name):
+        d = self.docs.get(name, self.first.get(name))
+        return None if d is None else json.loads(json.dumps(d))
 
     def save(self, name, doc):
         if self.fail:
@@ -73,8 +79,8 @@ def station(evses=1, reason="PowerUp", now=0, wall=T0, vars=None, net=NET, flash
             certs=None):
     logs = []
     flash = flash or Flash()
-    docs = {"vars": vars, "net": json.loads(json.dumps(net)), "tx": tx, "avail": avail}
-    st = Station(INFO, HW, evses, docs, flash.save, Queue() if q is None else q, now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
+    flash.first = {"vars": vars, "net": net, "tx": tx, "avail": avail}
+    st = Station(INFO, HW, evses, flash.load, flash.save, Queue() if q is None else q, now, wall, b"\x0a\x0b\x0c\x0d\x01\x02\x03\x04",
                  reason, logs.append, certs=certs)
     st.logs = logs
     st.flash = flash

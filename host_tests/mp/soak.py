@@ -89,7 +89,6 @@ WARMUP_DAYS = 2
 # passes 8 kB in a day.
 HEAP_TOLERANCE = 8192
 REPORT_STUCK = 30 * MIN  # of link time without a NotifyReport page
-DOCS = ("vars", "net", "tx", "avail", "profiles", "fw")
 INFO = {"model": "SoakBox", "vendorName": "OCPP2.Lite"}
 HW = {"phases": 3, "power_max": 11000, "connector": "cType2"}
 NET = {"sp": 1, "profiles": {
@@ -336,15 +335,12 @@ class Soak:
     def build(self, reason):
         """Power up (or reboot) the station from the store, as runtime/app.py does."""
         self.store = Store(self, self.root)  # RAM is lost with the power; the flash is not
-        docs = {}
-        for n in DOCS:
-            docs[n] = self.store.load(n)
         q = FlashQueue(self.store, self.log)
         seed = bytes([random.getrandbits(8) for _ in range(8)])
         wall = self.wall()
         if reason == "PowerUp" and pct(5000):
             wall += between(0, 360) - 180  # the RTC drifted while the power was off
-        self.st = st = Station(INFO, HW, self.ne, docs, self.store.save, q, self.now, wall, seed, reason, self.log,
+        self.st = st = Station(INFO, HW, self.ne, self.store.load, self.store.save, q, self.now, wall, seed, reason, self.log,
                                probe=self.probe)
         self.slot_life = None
         self.reboot_due = None

@@ -222,3 +222,37 @@ def test_the_crypto_a_certificate_check_imported_goes_with_the_service():
     assert st.loaded("certificates") is None
     assert not [m for m in sys.modules if m.startswith("ocpp_lite.crypto") or m.startswith("ocpp_lite.certificates")], \
         [m for m in sys.modules if "crypto" in m]
+
+
+def test_the_network_profiles_are_not_kept_online_and_are_loaded_again_offline():
+    """The network block (its profiles document) is let go of once online and made again from
+    the flash when the link goes down; a profile set meanwhile is there, and so is one whose
+    read failed once (an offline block with no profile is let go of, the next attempt reads
+    again)."""
+    from fakes import NET
+
+    st = _accepted()
+    assert st.loaded("network") is None
+    prof = dict(NET["profiles"]["1"], ocppCsmsUrl="ws://other/ocpp")
+    r = _request(st, "n1", "SetNetworkProfile", {"configurationSlot": 2, "connectionData": prof})
+    assert r[2] == {"status": "Accepted"}, r
+    assert st.loaded("network") is None  # online: the profiles are the flash's only
+    st.disconnected(0)
+    net = st.network  # (made by the link's next attempt)
+    assert sorted(net.doc["profiles"]) == ["1", "2"], net.doc
+    assert net.current() == ("1", NET["profiles"]["1"])
+    st.tick(0)
+    assert st.loaded("network") is net  # offline with profiles: kept for the attempts
+    # a read of the flash that fails once: no profile, let go of, and read again next time
+    st = _accepted()
+    assert st.loaded("network") is None
+    real = st.load
+    st.load = lambda name: None if name == "net" else real(name)
+    st.disconnected(0)
+    assert st.network.current() == (None, None)
+    st.tick(0)
+    assert st.loaded("network") is None
+    st.load = real
+    assert st.network.current() == ("1", NET["profiles"]["1"])
+    st.tick(0)
+    assert st.loaded("network") is not None  # offline with a profile: kept for the attempts

@@ -41,7 +41,7 @@ def test_damaged_copy_falls_back_to_the_last_good_state():
         f.seek(20)
         f.write(b"#")
     s2 = Store(ROOT)
-    assert s2.load("vars") == OLD and s2.damaged == ["vars"]
+    assert s2.load("vars") == OLD and s2.damaged == ("vars",)
     s2.save("vars", {"x": 1})  # overwrites the damaged copy, never the good one
     assert Store(ROOT).load("vars") == {"x": 1}
     with open(ROOT + "/vars.0", "wb") as f:
@@ -49,7 +49,7 @@ def test_damaged_copy_falls_back_to_the_last_good_state():
     with open(ROOT + "/vars.1", "wb") as f:
         f.write(b"1 00000000 2\n{}")
     s3 = Store(ROOT)
-    assert s3.load("vars") is None and s3.damaged == ["vars"]  # both bad: defaults apply
+    assert s3.load("vars") is None and s3.damaged == ("vars",)  # both bad: defaults apply
 
 
 def _cut_saves():

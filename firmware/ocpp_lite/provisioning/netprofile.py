@@ -4,7 +4,9 @@
 # (B10.FR.07/08), the security-profile upgrade after a successful connection (A05), and the
 # CSMS URL (parse_url). The Network service owns doc = {"profiles": {slot: connectionData},
 # "sp": active security profile, "last": slot of the last successful connection}, persisted
-# with st.save("net", doc), and where in the priority list the station is.
+# with st.save("net", doc) and loaded with st.load("net") when the service is made (the station
+# lets go of it while online: the RAM keeps no copy of what the flash has), and where in the
+# priority list the station is.
 from micropython import const
 from ..engine import clock, schema
 from . import devmodel
@@ -81,12 +83,12 @@ def timeout_ms(prof):
 
 
 class Network:
-    def __init__(self, st, state):
-        """state: (the stored profiles document, the slot of the last connection since
-        power-up or None), which the station keeps while it lets go of this service: it is
-        kept only while the station is offline (busy), when the attempts need it."""
-        doc, slot = state
+    def __init__(self, st, slot):
+        """slot: the slot of the last connection since power-up or None, which the station
+        keeps while it lets go of this service: the service is kept only while the station is
+        offline (busy), when the attempts need it, or while its document is not saved."""
         self.st = st
+        doc = st.load("net")
         self.doc = doc if doc and "profiles" in doc else {"profiles": {}, "sp": 1}
         self.active_slot = slot  # slot of the current or last connection since power-up
         order = st.devmodel.get(PRIORITY).split(",")
@@ -94,10 +96,13 @@ class Network:
         self.tries = 0  # failed attempts on that slot
         self.passed = 0  # slots of the list that failed in a row since the last connection or fallback
         self.fallback = False  # trying the profile of the last successful connection (B10.FR.07)
+        self.unsaved = False  # doc differs from the stored one (a save failed): kept in RAM (busy)
 
     def busy(self):
-        """Kept by the station while it is offline (Station.release)."""
-        return not self.st.rpc.online
+        """Kept by the station while it is offline with profiles to try, or while doc is not
+        what the flash has (Station.release). Offline with none (never provisioned, or a read of
+        the flash that failed), it is let go of: the next attempt loads them again."""
+        return not self.st.rpc.online and bool(self.doc["profiles"]) or self.unsaved
 
     def problem(self, prof):
         """Why a connectionData cannot be used here, or None."""
@@ -218,9 +223,11 @@ class Network:
             self.slot_i = order.index(slot)
             st.security.record("ReconfigurationOfSecurityParameters", "security profile %d" % sp, now)
             changed = True
-        if changed:
+        if changed or self.unsaved:
             try:
                 st.save("net", self.doc)
+                self.unsaved = False
             except OSError as e:
                 st.log("network profiles not saved: %r" % e)
+                self.unsaved = True
         return switched
