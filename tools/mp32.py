@@ -8,7 +8,8 @@ the heap), as a board's freeze manifest does.
 The PyPI unix port is 64-bit and can only run code from a ROMFS image, whose interned names,
 function descriptors and constant tables still go to the heap; its heap figures are about four
 times what the same code needs frozen on a 32-bit board. So the RAM budget is checked here.
-Every build has boards/common/frozen-static-functions.patch applied, as the boards' firmware
+Every build has boards/common/deflate-takeover.patch applied and MICROPY_PY_DEFLATE_COMPRESS=1
+(RFC 7692 in C: runtime/wsdeflate.py), and boards/common/frozen-static-functions.patch applied, as the boards' firmware
 builds do (MICROPY_MODULE_FROZEN_STATIC): the modules a station keeps from start
 (profiles.RESIDENT, with the simulator board's and asyncio) have their function objects, class
 dicts and type objects in ROM, not in the heap; MP32_NO_STATIC=1 builds as without it (to
@@ -68,6 +69,9 @@ MFL_CALL = "mbedtls_ssl_conf_max_frag_len(&self->conf, MICROPY_SSL_MFL_CODE);"  
 STATIC_PATCH = ROOT / "boards" / "common" / "frozen-static-functions.patch"
 CBC_PATCH = ROOT / "boards" / "common" / "cryptolib-cbc.patch"  # the boards' mbedTLS has no CBC
 CBC_MARK = "CBC made of ECB"  # what it adds to extmod/modcryptolib.c
+DEFLATE_PATCH = ROOT / "boards" / "common" / "deflate-takeover.patch"  # RFC 7692 in C (runtime/wsdeflate.py)
+DEFLATE_MARK = "deflateio_read_tail"  # what it adds to extmod/moddeflate.c
+DEFLATE_MARK_NOW = "uzlib_start_block_not_final"  # what its latest version has there
 STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
 STATIC_MARK_NOW = "mp_frozen_static_type"  # what its latest version adds to py/bc.h (type objects)
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
@@ -147,8 +151,10 @@ def _source():
     if os.environ.get("MP32_SRC"):
         return pathlib.Path(os.environ["MP32_SRC"]).resolve()
     tree = _fetch(*MICROPYTHON)
-    if STATIC_MARK in (tree / "py" / "mpconfig.h").read_text() and STATIC_MARK_NOW not in (tree / "py" / "bc.h").read_text():
-        log("mp32: the cached tree has an older frozen-static-functions.patch: unpacked again")
+    moddeflate = (tree / "extmod" / "moddeflate.c").read_text()
+    if (STATIC_MARK in (tree / "py" / "mpconfig.h").read_text() and STATIC_MARK_NOW not in (tree / "py" / "bc.h").read_text()) \
+            or (DEFLATE_MARK in moddeflate and DEFLATE_MARK_NOW not in moddeflate):
+        log("mp32: the cached tree has an older frozen-static-functions.patch or deflate-takeover.patch: unpacked again")
         shutil.rmtree(tree)  # (and the builds made from it: make would keep their older objects)
         for d in CACHE.glob("build-unix32*"):
             shutil.rmtree(d)
@@ -157,6 +163,7 @@ def _source():
     _mfl_patch(tree)
     _static_patch(tree)
     _cbc_patch(tree)
+    _deflate_patch(tree)
     lib = tree / "lib" / "mbedtls"
     if not (lib / "include").exists():
         tls = _fetch(*MBEDTLS)
@@ -199,6 +206,14 @@ def _cbc_patch(tree):
     AES-CBC without mbedTLS's CBC mode, which the boards' configuration leaves out."""
     if CBC_MARK not in (tree / "extmod" / "modcryptolib.c").read_text():
         _run(["patch", "-p1", "--forward", "-i", str(CBC_PATCH)], cwd=tree)
+
+
+def _deflate_patch(tree):
+    """Apply boards/common/deflate-takeover.patch (as the boards' builds do), once: RFC 7692's
+    sync flush and an inflater that keeps its window from message to message, which
+    runtime/wsdeflate.py uses where it finds them (built with MICROPY_PY_DEFLATE_COMPRESS=1)."""
+    if DEFLATE_MARK not in (tree / "extmod" / "moddeflate.c").read_text():
+        _run(["patch", "-p1", "--forward", "-i", str(DEFLATE_PATCH)], cwd=tree)
 
 
 def mfl_code():
@@ -302,6 +317,8 @@ def _build(profile, tls=None):
     src = _source()
     if STATIC_MARK_NOW not in (src / "py" / "bc.h").read_text():
         raise Unavailable("%s lacks boards/common/frozen-static-functions.patch, or has an older one (patch -p1 < it)" % src)
+    if DEFLATE_MARK_NOW not in (src / "extmod" / "moddeflate.c").read_text():
+        raise Unavailable("%s lacks boards/common/deflate-takeover.patch, or has an older one (patch -p1 < it)" % src)
     tls_c, tls_make = tls_flags(src, tls)
     cflags, ldflags = toolchain()
     static = 0 if os.environ.get("MP32_NO_STATIC") else 1  # comparisons: a build as without the patch
@@ -317,7 +334,8 @@ def _build(profile, tls=None):
     build_dir = _build_dir(tls)
     flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
              "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1",
-                                                   "-DMICROPY_MODULE_FROZEN_STATIC=%d" % static] + tls_c),
+                                                   "-DMICROPY_MODULE_FROZEN_STATIC=%d" % static,
+                                                   "-DMICROPY_PY_DEFLATE_COMPRESS=1"] + tls_c),
              "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make
     stamp = build_dir / "flags"
     if not stamp.exists() or stamp.read_text() != repr((str(src), flags)):  # make does not see flags
