@@ -71,7 +71,7 @@ CBC_PATCH = ROOT / "boards" / "common" / "cryptolib-cbc.patch"  # the boards' mb
 CBC_MARK = "CBC made of ECB"  # what it adds to extmod/modcryptolib.c
 DEFLATE_PATCH = ROOT / "boards" / "common" / "deflate-takeover.patch"  # RFC 7692 in C (runtime/wsdeflate.py)
 DEFLATE_MARK = "deflateio_read_tail"  # what it adds to extmod/moddeflate.c
-DEFLATE_MARK_NOW = "DEFLATEIO_TAIL_RFC7692"  # what its latest version has there
+DEFLATE_MARK_NOW = ("lib/uzlib/lz77.c", "Most positions differ")  # where its latest version is told apart
 STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
 STATIC_MARK_NOW = "mp_frozen_static_type"  # what its latest version adds to py/bc.h (type objects)
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
@@ -151,9 +151,8 @@ def _source():
     if os.environ.get("MP32_SRC"):
         return pathlib.Path(os.environ["MP32_SRC"]).resolve()
     tree = _fetch(*MICROPYTHON)
-    moddeflate = (tree / "extmod" / "moddeflate.c").read_text()
     if (STATIC_MARK in (tree / "py" / "mpconfig.h").read_text() and STATIC_MARK_NOW not in (tree / "py" / "bc.h").read_text()) \
-            or (DEFLATE_MARK in moddeflate and DEFLATE_MARK_NOW not in moddeflate):
+            or (DEFLATE_MARK in (tree / "extmod" / "moddeflate.c").read_text() and not _deflate_now(tree)):
         log("mp32: the cached tree has an older frozen-static-functions.patch or deflate-takeover.patch: unpacked again")
         shutil.rmtree(tree)  # (and the builds made from it: make would keep their older objects)
         for d in CACHE.glob("build-unix32*"):
@@ -214,6 +213,11 @@ def _deflate_patch(tree):
     runtime/wsdeflate.py uses where it finds them (built with MICROPY_PY_DEFLATE_COMPRESS=1)."""
     if DEFLATE_MARK not in (tree / "extmod" / "moddeflate.c").read_text():
         _run(["patch", "-p1", "--forward", "-i", str(DEFLATE_PATCH)], cwd=tree)
+
+
+def _deflate_now(tree):
+    """Whether tree has the latest version of boards/common/deflate-takeover.patch."""
+    return DEFLATE_MARK_NOW[1] in (tree / DEFLATE_MARK_NOW[0]).read_text()
 
 
 def mfl_code():
@@ -317,7 +321,7 @@ def _build(profile, tls=None):
     src = _source()
     if STATIC_MARK_NOW not in (src / "py" / "bc.h").read_text():
         raise Unavailable("%s lacks boards/common/frozen-static-functions.patch, or has an older one (patch -p1 < it)" % src)
-    if DEFLATE_MARK_NOW not in (src / "extmod" / "moddeflate.c").read_text():
+    if not _deflate_now(src):
         raise Unavailable("%s lacks boards/common/deflate-takeover.patch, or has an older one (patch -p1 < it)" % src)
     tls_c, tls_make = tls_flags(src, tls)
     cflags, ldflags = toolchain()
