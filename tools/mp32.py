@@ -310,14 +310,15 @@ def manifest(profile, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-def build(profile, tls=None):
+def build(profile, tls=None, symbols=False):
     """Path of the 32-bit port with profile frozen in and TLS configuration tls (TLS_CONFIGS),
-    built if needed."""
+    built if needed; symbols: not stripped (callgrind's probes find gc_mem_alloc by name; a
+    build directory of its own, built once)."""
     with _locked():
-        return _build(profile, tls)
+        return _build(profile, tls, symbols)
 
 
-def _build(profile, tls=None):
+def _build(profile, tls=None, symbols=False):
     src = _source()
     if STATIC_MARK_NOW not in (src / "py" / "bc.h").read_text():
         raise Unavailable("%s lacks boards/common/frozen-static-functions.patch, or has an older one (patch -p1 < it)" % src)
@@ -335,12 +336,12 @@ def _build(profile, tls=None):
     OUT.mkdir(parents=True, exist_ok=True)
     man = OUT / ("manifest-%s.py" % profile)
     manifest(profile, man)
-    build_dir = _build_dir(tls)
+    build_dir = _build_dir(tls, symbols)
     flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
              "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1",
                                                    "-DMICROPY_MODULE_FROZEN_STATIC=%d" % static,
                                                    "-DMICROPY_PY_DEFLATE_COMPRESS=1"] + tls_c),
-             "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make
+             "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make + (["STRIP="] if symbols else [])
     stamp = build_dir / "flags"
     if not stamp.exists() or stamp.read_text() != repr((str(src), flags)):  # make does not see flags
         shutil.rmtree(build_dir, ignore_errors=True)
@@ -356,15 +357,15 @@ def _build(profile, tls=None):
           "FROZEN_MANIFEST=%s" % man] + flags,
          env=dict(os.environ, MICROPY_FROZEN_STATIC=profiles.resident_files("sim") if static else ""))
     stamp.write_text(repr((str(src), flags)))
-    exe = OUT / ("micropython-" + profile + ("-tls-" + tls if tls else ""))
+    exe = OUT / ("micropython-" + profile + ("-tls-" + tls if tls else "") + ("-symbols" if symbols else ""))
     tmp = exe.with_suffix(".new")
     shutil.copy2(build_dir / "micropython32", tmp)
     os.replace(tmp, exe)  # a copy over the file would fail while another process runs it
     return exe
 
 
-def _build_dir(tls):
-    return CACHE / ("build-unix32" + ("-tls-" + tls if tls else ""))
+def _build_dir(tls, symbols=False):
+    return CACHE / ("build-unix32" + ("-tls-" + tls if tls else "") + ("-symbols" if symbols else ""))
 
 
 def static_ram(tls=None):
