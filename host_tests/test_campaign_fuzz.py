@@ -384,6 +384,22 @@ def test_the_oracle_reads_each_findings_message_as_a_broken_stream(key):
                             "F3": "inside a block"}[key])
 
 
+@pytest.mark.parametrize("key", sorted(fuzzframes.FINDINGS))
+@pytest.mark.parametrize("keep", [True, False])
+def test_the_oracle_sends_the_findings_the_campaigns_station_refuses(key, keep):
+    """The campaign's station runs on the 32-bit port, whose inflater
+    (boards/common/deflate-takeover.patch) refuses F3, and F1 when the CSMS keeps its window
+    (without takeover the station's window still holds the messages before, which a reference
+    may reach): judge() sends those expecting the close (1007; 1009 for one that also
+    inflates past the bound) and still does not send F2 (uzlib does not check code sets)."""
+    pmd = rawcsms.Pmd("agreed", 10, keep, 10, True, (9, 8, 0))
+    v = fuzzframes.judge(rawcsms.frame(1, _finding(key), rsv=4), pmd)  # (RSV1: compressed)
+    if key == "F3" or key == "F1" and keep:
+        assert v.skip is None and v.close == {1007, 1009}
+    else:
+        assert v.skip and v.skip.startswith(key)
+
+
 # (port, finding) -> why the station still takes that stream: MicroPython's inflater (uzlib) on
 # the PyPI unix port checks none of them; with boards/common/deflate-takeover.patch (the 32-bit
 # port, the boards) F1 and F3 are caught, F2 is not (uzlib does not check code sets).
