@@ -1,9 +1,13 @@
-"""runtime/wsdeflate.py (RFC 7692 permessage-deflate, without I/O) on the MicroPython unix port,
-against CPython's zlib as the reference deflate: what the station's compressor writes zlib
-inflates to the message (fixed codes, window kept from message to message or not, a message
-given in parts, every window size RFC 7692 allows); what zlib writes the station inflates, within
-its bound (a decompression bomb stops at MaxMessageBytes: 1009) and a broken stream is 1007; the
-server's answer to the station's offer is accepted only as RFC 7692 section 5 allows."""
+"""runtime/wsdeflate.py (RFC 7692 permessage-deflate, without I/O) against CPython's zlib as
+the reference deflate, both ways it works: in MicroPython on the PyPI unix port ("unix64": the
+compressor in MicroPython, the CSMS's window put before each message) and in C on the 32-bit
+port ("mp32": boards/common/deflate-takeover.patch, as on the boards): what the station's
+compressor writes zlib inflates to the message (fixed codes, window kept from message to
+message or not, a message given in parts, every window size RFC 7692 allows); what zlib writes
+the station inflates, within its bound (a decompression bomb stops at MaxMessageBytes: 1009) and
+a broken stream is 1007; the server's answer to the station's offer is accepted only as RFC 7692
+section 5 allows. Then the patch's methods themselves, and sessions with the bundled CSMS on
+both ports."""
 
 import json
 import os
@@ -13,6 +17,8 @@ import zlib
 import pytest
 from ocpp.v201 import call
 
+import fuzzframes
+from frozen import FrozenSim, build_or_skip
 from helpers import MICROPYTHON, ROOT, CsmsThread, RawWs, wait_until
 from tools.csms import schema_errors
 
@@ -31,14 +37,30 @@ def raw(closing):
     return lambda **kw: closing(RawWs(**kw))
 
 
-def mp(script):
-    p = subprocess.run([MICROPYTHON, "-c", _PRELUDE + script], capture_output=True, text=True, timeout=60)
+@pytest.fixture(scope="module")
+def mp32(tmp_path_factory):
+    """The 32-bit port with the lite profile frozen in (tools/mp32.py), the patch applied."""
+    return str(build_or_skip("lite", tmp_path_factory))
+
+
+@pytest.fixture(params=["unix64", "mp32"])
+def port(request):
+    """The MicroPython that runs a test's script: the PyPI unix port (wsdeflate's MicroPython
+    compressor and stored-block window) or the 32-bit port (the patch's C paths), each checked
+    to take the path it should."""
+    exe = MICROPYTHON if request.param == "unix64" else request.getfixturevalue("mp32")
+    assert mp("print(json.dumps(w._C))", exe) is (request.param == "mp32")
+    return exe
+
+
+def mp(script, exe=MICROPYTHON):
+    p = subprocess.run([exe, "-c", _PRELUDE + script], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
 
 
 @pytest.mark.parametrize("bits,keep", [(10, True), (9, False), (8, True), (12, True), (15, False)])
-def test_what_the_station_compresses_zlib_inflates(bits, keep):
+def test_what_the_station_compresses_zlib_inflates(bits, keep, port):
     script = """
 msgs = [binascii.unhexlify(h) for h in %s]
 d = w.Deflater(%d, %s)
@@ -51,7 +73,7 @@ for m in msgs:
     out.append(binascii.hexlify(b"".join(bytes(c) for c in d.compress(parts))).decode())
 print(json.dumps(out))
 """ % (json.dumps([m.hex() for m in MSGS]), bits, keep)
-    out = [bytes.fromhex(h) for h in mp(script)]
+    out = [bytes.fromhex(h) for h in mp(script, port)]
     z = zlib.decompressobj(wbits=-max(bits, 9))  # (zlib has no 8-bit raw window; 9 reads it)
     for m, o in zip(MSGS, out):
         if not keep:
@@ -65,11 +87,12 @@ print(json.dumps(out))
 
 
 @pytest.mark.parametrize("bits", [8, 10, 15])
-def test_long_messages_made_in_small_parts_compress_across_the_parts(bits):
-    """The compressor's buffer holds its window and 256 bytes after it: a message many times
-    longer, made as written in 50-byte pieces (a NotifyReport page's iterator), goes through it
-    piece by piece, the window moving on, and matches run on from one piece into the next;
-    what comes out inflates to the message, in pieces of the 64-byte output buffer."""
+def test_long_messages_made_in_small_parts_compress_across_the_parts(bits, port):
+    """A message many times longer than the window, made as written in 50-byte pieces (a
+    NotifyReport page's iterator), goes through the compressor piece by piece, the window
+    moving on, and matches run on from one piece into the next (in MicroPython: its buffer holds
+    the window and 256 bytes after it; in C a match reaches back across the pieces); what comes
+    out inflates to the message, in pieces of the output buffer (64 bytes; in C 128)."""
     report = ('[2,"9","NotifyReport",{"requestId":1,"reportData":[' + _REPORT * 5 + "]}]").encode()
     script = """
 text = binascii.unhexlify(%r).decode()
@@ -86,8 +109,8 @@ for _ in range(2):
     out.append(max(sizes))
 print(json.dumps(out))
 """ % (report.hex(), bits)
-    res = mp(script)
-    assert max(r for r in res if type(r) is int) <= 64
+    res = mp(script, port)
+    assert max(r for r in res if type(r) is int) <= (64 if port == MICROPYTHON else 128)
     first = res.index(next(r for r in res if type(r) is int))
     one, two = [bytes.fromhex("".join(h for h in part if type(h) is str)) for part in (res[:first], res[first + 1 : -1])]
     z = zlib.decompressobj(wbits=-max(bits, 9))
@@ -104,7 +127,7 @@ def _zlib_message(data, bits):
 
 
 @pytest.mark.parametrize("bits", [9, 10, 15])
-def test_the_station_inflates_what_zlib_compresses_within_its_bound(bits):
+def test_the_station_inflates_what_zlib_compresses_within_its_bound(bits, port):
     cases = [(_zlib_message(m, bits).hex(), 4096) for m in MSGS]
     cases.append((_zlib_message(b"x" * 4096, bits).hex(), 4096))  # exactly the bound
     cases.append((_zlib_message(b"x" * 4097, bits).hex(), 4096))  # one byte over it
@@ -121,7 +144,7 @@ for h, bound in %s:
         out.append(["closed", e.args[0], e.args[1]])
 print(json.dumps(out))
 """ % (json.dumps(cases), bits)
-    res = mp(script)
+    res = mp(script, port)
     for m, r in zip(MSGS, res):
         assert r == ["ok", m.hex()]
     assert res[-5] == ["ok", (b"x" * 4096).hex()]
@@ -130,10 +153,11 @@ print(json.dumps(out))
 
 
 @pytest.mark.parametrize("bits", [9, 10, 12])
-def test_the_station_keeps_the_servers_window_between_messages(bits):
+def test_the_station_keeps_the_servers_window_between_messages(bits, port):
     """With context takeover the server's messages refer back into the ones before them: one
     zlib stream, sync-flushed after each message; the station inflates each (its window of
-    2**bits kept as bytes) to what was sent, whatever their lengths against the window."""
+    2**bits kept: as bytes in MicroPython, in C with the patch) to what was sent, whatever their
+    lengths against the window."""
     msgs = MSGS[:3] + [m for m in MSGS[3:] if m] + [MSGS[0], b"y" * (3 << bits), MSGS[2], MSGS[0], MSGS[1]]
     c = zlib.compressobj(9, zlib.DEFLATED, -bits)
     packed = []
@@ -145,12 +169,112 @@ z = w.Inflater(%d, True)
 out = []
 for h in %s:
     out.append(binascii.hexlify(z.inflate(binascii.unhexlify(h), 32768)).decode())
-    out.append(z.k)
+    out.append(getattr(z, "k", 0))
 print(json.dumps(out))
-""" % (bits, json.dumps(packed)))
+""" % (bits, json.dumps(packed)), port)
     assert [bytes.fromhex(h) for h in res[::2]] == msgs
-    assert max(res[1::2]) == 1 << bits  # the window: never more than 2**bits bytes
+    if port == MICROPYTHON:
+        assert max(res[1::2]) == 1 << bits  # the window: never more than 2**bits bytes
     assert len(bytes.fromhex(packed[-1])) * 2 < len(msgs[-1])  # the heartbeat refers to the one before it
+
+
+# --- the patch's methods (boards/common/deflate-takeover.patch), on the 32-bit port -----------
+
+_PATCH = """
+import sys, json, binascii
+from deflate import DeflateIO, RAW
+def run(f):
+    try:
+        return f()
+    except (OSError, ValueError) as e:
+        return type(e).__name__
+"""
+
+
+def mp32_script(exe, script):
+    p = subprocess.run([exe, "-c", _PATCH + script], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("bits", [9, 11, 15])
+def test_the_patchs_compress_and_sync_write_what_zlib_inflates_message_by_message(mp32, bits):
+    """DeflateIO(None, RAW, bits).compress(src, dst) and .sync(dst[, forget]) against zlib: each
+    message ends on a byte with an empty stored block's header and without the 00 00 ff ff that
+    RFC 7692 strips, so that zlib, given them, inflates exactly the message; with the window
+    kept one zlib stream reads them all (the second heartbeat a few bytes: it refers to the
+    first), forget empties it (a fresh inflater reads the next); dst too short for 9 bits a byte
+    is refused before anything is written."""
+    res = mp32_script(mp32, """
+msgs = [binascii.unhexlify(h) for h in %s]
+d = DeflateIO(None, RAW, %d)
+out = bytearray(600)
+res = []
+for i, m in enumerate(msgs):
+    z = b""
+    for j in range(0, len(m), 500):
+        n = d.compress(m[j : j + 500], out)
+        z += out[:n]
+    n = d.sync(out, i == 4)
+    res.append(binascii.hexlify(z + out[:n]).decode())
+res.append(run(lambda: d.compress(b"x" * 100, bytearray(113))))
+res.append(d.compress(b"x" * 100, bytearray(115)) >= 0)
+print(json.dumps(res))
+""" % (json.dumps([m.hex() for m in MSGS]), bits))
+    out = [bytes.fromhex(h) for h in res[: len(MSGS)]]
+    z = zlib.decompressobj(wbits=-bits)
+    for i, (m, o) in enumerate(zip(MSGS, out)):
+        assert not o.endswith(b"\x00\x00\xff\xff")
+        assert z.decompress(o + b"\x00\x00\xff\xff") == m and not z.unconsumed_tail
+        if i == 4:  # forgotten: the next message stands alone
+            z = zlib.decompressobj(wbits=-bits)
+    assert len(out[1]) < 10 < len(out[0])
+    assert res[len(MSGS):] == ["ValueError", True]
+
+
+def test_the_patchs_inflate_keeps_the_window_counts_within_a_bound_and_refuses_broken_streams(mp32):
+    """DeflateIO.inflate(src, dst) against zlib: one zlib stream of messages, sync-flushed and
+    stripped, each inflated after being counted (dst an int: the window put back as it was, so
+    the count and the fill agree, twice over); a count stops one past its bound, a fill one past
+    its buffer; a message ending with a final block (zlib's Z_FINISH) inflates; a reference to
+    before the first byte ever inflated (finding F1), a stream cut inside a block (F3) or no
+    deflate stream raise OSError, and the window is still right for the next message."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -9)
+    msgs = MSGS[:3] + [b"y" * 2000, MSGS[0], MSGS[1]]
+    packed = [(c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH))[:-4].hex() for m in msgs]
+    final = (c.compress(MSGS[2]) + c.flush(zlib.Z_FINISH)).hex()
+    b = fuzzframes.Bits()  # a literal, then a match of 3 from 2 back: only 1 byte exists
+    b.block(0, 1)
+    b.lit(b"a")
+    b.match(3, 2)
+    f1 = b.sync().hex()
+    res = mp32_script(mp32, """
+d = DeflateIO(None, RAW, 9)
+res = []
+f1 = binascii.unhexlify(%r)
+res.append(run(lambda: DeflateIO(None, RAW, 9).inflate(f1, 100)))
+for h in %s:
+    src = binascii.unhexlify(h)
+    n = d.inflate(src, 1 << 20)
+    again = d.inflate(src, 1 << 20)
+    short = d.inflate(src, n - 1) if n else None
+    buf = bytearray(n)
+    res.append([n, again, short, d.inflate(src, buf), binascii.hexlify(buf).decode()])
+res.append(run(lambda: d.inflate(binascii.unhexlify(%r)[:-3], 1 << 20)))
+res.append(run(lambda: d.inflate(b"\\xff\\xff\\xff\\xff\\x00", 100)))
+src = binascii.unhexlify(%r)
+buf = bytearray(10)
+res.append(d.inflate(src, buf))
+print(json.dumps(res))
+""" % (f1, json.dumps(packed + [final]), packed[2], packed[0]))
+    assert res[0] == "OSError"
+    for m, (n, again, short, filled, h) in zip(msgs + [MSGS[2]], res[1:-3]):
+        assert n == again == filled == len(m) and bytes.fromhex(h) == m
+        assert short == (len(m) if m else None)
+    assert res[-3:-1] == ["OSError", "OSError"]
+    assert res[-1] == 11  # (the heartbeat is 22 bytes: one past the 10-byte buffer)
+    with pytest.raises(zlib.error, match="too far back"):  # (what zlib says of f1)
+        zlib.decompressobj(wbits=-9).decompress(bytes.fromhex(f1) + b"\x00\x00\xff\xff")
 
 
 OFFER = "permessage-deflate; client_max_window_bits=10; server_max_window_bits=9"
@@ -206,18 +330,54 @@ def _header(request, name):
     return None
 
 
-def test_a_session_compressed_both_ways_with_the_bundled_csms(sims):
-    """The `websockets` CSMS (its permessage-deflate) accepts the offer: a boot, a base report
-    whose pages go out compressed (every message schema-checked by the CSMS once inflated),
-    and CSMS messages that come compressed, a 3 kB one among them, are answered on the one
+@pytest.fixture(params=["unix64", "mp32"])
+def station(request, sims, tmp_path):
+    """station(url, sets): the simulated station on the PyPI unix port (sims: wsdeflate in
+    MicroPython) or on the 32-bit port with the lite profile frozen in (the patch's C paths,
+    as the boards' firmware)."""
+    if request.param == "unix64":
+        yield sims
+        return
+    exe = request.getfixturevalue("mp32")
+    started = []
+
+    def start(url, sets):
+        s = FrozenSim(exe, tmp_path / ("state32-%d" % len(started)), url, 96 << 10, sets=sets)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.close()
+        assert not s.crashed() and not s.memory_errors(), "station crashed:\n" + "\n".join(s.log)
+
+
+def _no_takeover():
+    from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+
+    return [ServerPerMessageDeflateFactory(server_no_context_takeover=True, client_no_context_takeover=True)]
+
+
+@pytest.mark.parametrize("takeover", [True, False])
+def test_a_session_compressed_both_ways_with_the_bundled_csms(station, takeover):
+    """The `websockets` CSMS (its permessage-deflate) accepts the offer, with context takeover
+    both ways (its default) or without it either way: a boot, a base report whose pages go
+    out compressed (every message schema-checked by the CSMS once inflated), and CSMS
+    messages that come compressed, a 3 kB one among them, are answered on the one
     connection."""
-    c = CsmsThread()
+    c = CsmsThread(**({} if takeover else {"compression": _no_takeover()}))
     try:
-        s = sims(c.url, sets=ON)
+        s = station(c.url, sets=dict(ON, DeflateWindowBits=11))
         s.wait_event(ev="boot", status="Accepted")
         conn = c.csms._taps["CS001"].conn
-        assert conn.response.headers["Sec-WebSocket-Extensions"].startswith("permessage-deflate")
+        agreed = conn.response.headers["Sec-WebSocket-Extensions"]
+        assert agreed.startswith("permessage-deflate")
+        assert ("no_context_takeover" in agreed) is not takeover
         assert [type(e).__name__ for e in conn.protocol.extensions] == ["PerMessageDeflate"]
+        for _ in range(2):  # (like requests: the second answer refers back to the first with takeover)
+            r = c.call("CS001", call.GetVariables(get_variable_data=[{
+                "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]))
+            assert r.get_variable_result[0]["attribute_status"] == "Accepted"
         r = c.call("CS001", call.GetBaseReport(request_id=7, report_base="FullInventory"))
         assert r.status == "Accepted"
         wait_until(lambda: any(not f.msg[3].get("tbc") for f in c.inbound("NotifyReport")), 10, "last report page")
@@ -231,13 +391,13 @@ def test_a_session_compressed_both_ways_with_the_bundled_csms(sims):
     assert not c.violations, c.violations
 
 
-def test_a_csms_that_refuses_the_offer_gets_plain_frames(sims, raw):
+def test_a_csms_that_refuses_the_offer_gets_plain_frames(station, sims, raw):
     """The offer in the upgrade; a CSMS without the extension (websockets' compression=None)
-    answers without it and the session runs uncompressed; with DeflateWindowBits 0 nothing is
-    offered."""
+    answers without it and the session runs uncompressed (on both ports); with
+    DeflateWindowBits 0 nothing is offered."""
     c = CsmsThread(compression=None)
     try:
-        s = sims(c.url, sets=ON)
+        s = station(c.url, sets=ON)
         s.wait_event(ev="boot", status="Accepted")
         assert "Sec-WebSocket-Extensions" not in c.csms._taps["CS001"].conn.response.headers
         r = c.raw_call("CS001", "dt", "DataTransfer", {"vendorId": "v", "data": "y" * 2000})
@@ -259,14 +419,14 @@ def test_a_csms_that_refuses_the_offer_gets_plain_frames(sims, raw):
 @pytest.mark.parametrize("case,code", [
     ("rsv1 not negotiated", 1002), ("rsv1 on a ping", 1002), ("rsv1 on a continuation", 1002),
     ("broken stream", 1007), ("bomb", 1009), ("compressed over the bound", 1009)])
-def test_hostile_compressed_frames_close_with_their_code_and_the_station_reconnects(raw, sims, case, code):
+def test_hostile_compressed_frames_close_with_their_code_and_the_station_reconnects(raw, station, case, code):
     """RFC 7692 / RFC 6455: RSV1 without the extension, on a control frame or on a message's
     continuation closes 1002; a broken deflate stream 1007; a message that inflates beyond
     MaxMessageBytes (a decompression bomb: 1 MB from 1 kB; nothing is made beyond the bound) or
     whose compressed form already is over it 1009. The station then reconnects and sends its
-    BootNotification again: its queue is kept."""
+    BootNotification again: its queue is kept (on both ports)."""
     r = raw(extensions=None if case == "rsv1 not negotiated" else ANSWER)
-    s = sims(r.url, sets=ON)
+    s = station(r.url, sets=ON)
     wait_until(lambda: r.texts(), 5, "BootNotification")
     z = zlib.compressobj(9, zlib.DEFLATED, -9)
     if case == "rsv1 not negotiated":
@@ -293,13 +453,13 @@ def test_hostile_compressed_frames_close_with_their_code_and_the_station_reconne
     assert not s.crashed()
 
 
-def test_the_stations_messages_are_compressed_with_its_window_kept(raw, sims):
+def test_the_stations_messages_are_compressed_with_its_window_kept(raw, station):
     """Through RawWs (which inflates what it gets with zlib): the BootNotification and the
     answers to two like CALLs come as compressed frames (RSV1), each inflating to a
     schema-valid message; the second answer refers back to the first (context takeover), so
-    its frame is a fraction of it."""
+    its frame is a fraction of it (on both ports)."""
     r = raw(extensions=ANSWER)
-    sims(r.url, sets=ON)
+    station(r.url, sets=ON)
     wait_until(lambda: r.texts(), 5, "BootNotification")
     m = r.texts()[0]
     assert m[2] == "BootNotification" and not schema_errors("BootNotificationRequest", m[3])

@@ -3,6 +3,10 @@ ws:// on 127.0.0.1 through the counting relay: OCPP2.Lite on the MicroPython uni
 profile's ROMFS image) and a station built on the `ocpp` package on CPython (this file, run as
 `python -m tools.bench --ocpp-station URL`). Prints requests per second and bytes on the wire for each, and
 the ratio. A benchmark, not a test: the numbers depend on the machine and its load.
+The bill table has OCPP2.Lite with permessage-deflate twice: on the PyPI unix port (its deflate
+module cannot compress: runtime/wsdeflate.py's compressor in MicroPython) and on the 32-bit port
+(tools/mp32.py, lite frozen in; wss:// with the boards' TLS configuration), whose deflate module
+has boards/common/deflate-takeover.patch as the boards' firmware has: what a board bills.
 
     .venv/bin/python -m tools.bench [--rounds N]
 """
@@ -27,6 +31,8 @@ from tools.footprint.wire import Relay
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
+DEFLATE_BITS = 11  # DeflateWindowBits of the rows with permessage-deflate (docs/behaviour.md)
+OURS32 = "OCPP2.Lite, boards' firmware (32-bit port)"  # the bill's row of the 32-bit port (C deflate)
 HEARTBEAT_INTERVAL = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
 STREAM = (
     ("GetVariables", {"getVariableData": [HEARTBEAT_INTERVAL]}),
@@ -143,7 +149,7 @@ async def speed(image, rounds):
     bench = Bench()
     await bench.csms.start()
     rows = []
-    for bits in (0, 10):  # DeflateWindowBits: permessage-deflate off, on with 1 kB windows
+    for bits in (0, DEFLATE_BITS):  # DeflateWindowBits: permessage-deflate off, on
         state = ROOT / "build" / "bench" / ("state-deflate%d" % bits)
         rows.append(("OCPP2.Lite, MicroPython %s unix port, lite" % _mp_version(), await run_one(
             bench, lambda url: [fs.MICROPYTHON, str(ROOT / "boards" / "unix" / "main.py"), "--romfs", str(image),
@@ -170,9 +176,10 @@ async def speed(image, rounds):
 PEER_PING_S = 20  # websockets' ping_interval default (a ping that often)
 
 
-async def our_session(image, pki, bits):
-    """The reference session (tools/footprint/session.py) of our station; its relay."""
-    s = fs.Session(image, tls=pki, extra=["--set", "DeflateWindowBits=%d" % bits])
+async def our_session(image, pki, bits, exe=None):
+    """The reference session (tools/footprint/session.py) of our station (ROMFS image, or the
+    code frozen into exe); its relay."""
+    s = fs.Session(image, tls=pki, exe=exe, extra=["--set", "DeflateWindowBits=%d" % bits])
     res = await s.run()
     if res.get("violations"):
         raise RuntimeError("schema violations: %s" % res["violations"][:3])
@@ -274,16 +281,29 @@ async def bills(image):
     """The bill table: reference session and idle day, ws:// and wss://, our station and the
     `ocpp`-package peer, each without and with permessage-deflate. Rows of (station, compression,
     {"session_ws": bill, "session_wss": ..., "idle_ws": ..., "idle_wss": ...})."""
+    from tools import mp32
+
+    try:  # the boards' path: ws:// on the plain build, wss:// on the boards' TLS configuration
+        exes = (str(mp32.build("lite")), str(mp32.build("lite", "boards")))
+    except mp32.Unavailable as e:
+        print("no row of the 32-bit port: %s" % e, file=sys.stderr)
+        exes = None
     with tempfile.TemporaryDirectory() as d:
         pki = cli.make_pki(pathlib.Path(d))
-        idle = [our_idle(image, t, b) for b in (0, 10) for t in (None, pki)]
+        idle = [our_idle(image, t, b) for b in (0, DEFLATE_BITS) for t in (None, pki)]
+        if exes:
+            idle += [our_idle(None, t, DEFLATE_BITS, x) for t, x in zip((None, pki), exes)]
         idle += [peer_idle(t, z) for z in (False, True) for t in (None, pki)]
         idle = asyncio.gather(*idle)  # (side by side: they mostly wait)
         rows = []
-        for bits in (0, 10):
+        for bits in (0, DEFLATE_BITS):
             ws = await our_session(image, None, bits)
             wss = await our_session(image, pki, bits)
             rows.append(["OCPP2.Lite", bits, {"session_ws": bill.relay(ws), "session_wss": bill.relay(wss)}, ws])
+        if exes:
+            ws = await our_session(None, None, DEFLATE_BITS, exes[0])
+            wss = await our_session(None, pki, DEFLATE_BITS, exes[1])
+            rows.append([OURS32, DEFLATE_BITS, {"session_ws": bill.relay(ws), "session_wss": bill.relay(wss)}, ws])
         texts = _peer_texts(rows[0][3])  # (the plain session's messages)
         for z in (False, True):
             rows.append(["ocpp package", z, {"session_ws": bill.relay(await peer_session(texts, None, z)),
@@ -298,14 +318,15 @@ def print_bills(rows):
           "and an idle day (HeartbeatInterval %d s; pings: ours after %d s of silence, websockets' every %d s)"
           % (HEARTBEAT_S, OUR_PING_S, PEER_PING_S))
     cols = ("session_ws", "session_wss", "idle_ws", "idle_wss")
-    print("%-34s %12s %12s %12s %12s" % (("station, compression",) + cols))
+    print("%-54s %12s %12s %12s %12s" % (("station, compression",) + cols))
     for name, z, b in rows:
-        print("%-34s %12d %12d %12d %12d" % (("%s, %s" % (name, z),) + tuple(b[c]["billed"] for c in cols)))
-    peer = {z: b for name, z, b in rows if name != "OCPP2.Lite"}
+        print("%-54s %12d %12d %12d %12d" % (("%s, %s" % (name, z),) + tuple(b[c]["billed"] for c in cols)))
+    peer = {z: b for name, z, b in rows if name == "ocpp package"}
     for name, z, b in rows:
-        if name == "OCPP2.Lite":
+        if name != "ocpp package":
             for against in ("none", "deflate"):
-                print("%-34s %12s %12s %12s %12s" % (("ratio: ours %s / peer %s" % (z, against),) + tuple(
+                print("%-54s %12s %12s %12s %12s" % (("ratio: ours%s %s / peer %s" % (
+                    " (32-bit)" if name == OURS32 else "", z, against),) + tuple(
                     "%.2f" % (b[c]["billed"] / peer[against][c]["billed"]) for c in cols)))
 
 

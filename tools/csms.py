@@ -240,7 +240,10 @@ class Csms:
         self.port = port
         self.password = password  # None: no Basic auth check
         self.ssl = ssl
-        self.compression = compression  # websockets': "deflate" accepts permessage-deflate, None refuses it
+        # websockets': "deflate" accepts permessage-deflate, None refuses it; a list of its
+        # extension factories accepts as they say (e.g. ServerPerMessageDeflateFactory without
+        # context takeover)
+        self.compression = compression
         self.log = log or (lambda f: None)
         self.boot_status = "Accepted"
         self.interval = 300
@@ -272,7 +275,8 @@ class Csms:
         self._server = await serve(
             self._handle, self.host, self.port, subprotocols=[SUBPROTOCOL],
             process_request=self._check_request, ssl=self.ssl, ping_interval=None,
-            max_size=2**20, compression=self.compression,
+            max_size=2**20, **({"compression": None, "extensions": self.compression}
+                               if isinstance(self.compression, list) else {"compression": self.compression}),
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self

@@ -8,7 +8,8 @@ the heap), as a board's freeze manifest does.
 The PyPI unix port is 64-bit and can only run code from a ROMFS image, whose interned names,
 function descriptors and constant tables still go to the heap; its heap figures are about four
 times what the same code needs frozen on a 32-bit board. So the RAM budget is checked here.
-Every build has boards/common/frozen-static-functions.patch applied, as the boards' firmware
+Every build has boards/common/deflate-takeover.patch applied and MICROPY_PY_DEFLATE_COMPRESS=1
+(RFC 7692 in C: runtime/wsdeflate.py), and boards/common/frozen-static-functions.patch applied, as the boards' firmware
 builds do (MICROPY_MODULE_FROZEN_STATIC): the modules a station keeps from start
 (profiles.RESIDENT, with the simulator board's and asyncio) have their function objects, class
 dicts and type objects in ROM, not in the heap; MP32_NO_STATIC=1 builds as without it (to
@@ -68,6 +69,9 @@ MFL_CALL = "mbedtls_ssl_conf_max_frag_len(&self->conf, MICROPY_SSL_MFL_CODE);"  
 STATIC_PATCH = ROOT / "boards" / "common" / "frozen-static-functions.patch"
 CBC_PATCH = ROOT / "boards" / "common" / "cryptolib-cbc.patch"  # the boards' mbedTLS has no CBC
 CBC_MARK = "CBC made of ECB"  # what it adds to extmod/modcryptolib.c
+DEFLATE_PATCH = ROOT / "boards" / "common" / "deflate-takeover.patch"  # RFC 7692 in C (runtime/wsdeflate.py)
+DEFLATE_MARK = "deflateio_read_tail"  # what it adds to extmod/moddeflate.c
+DEFLATE_MARK_NOW = ("lib/uzlib/uzlib.h", "TINF_DTREE")  # where its latest version is told apart
 STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
 STATIC_MARK_NOW = "mp_frozen_static_type"  # what its latest version adds to py/bc.h (type objects)
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
@@ -147,8 +151,9 @@ def _source():
     if os.environ.get("MP32_SRC"):
         return pathlib.Path(os.environ["MP32_SRC"]).resolve()
     tree = _fetch(*MICROPYTHON)
-    if STATIC_MARK in (tree / "py" / "mpconfig.h").read_text() and STATIC_MARK_NOW not in (tree / "py" / "bc.h").read_text():
-        log("mp32: the cached tree has an older frozen-static-functions.patch: unpacked again")
+    if (STATIC_MARK in (tree / "py" / "mpconfig.h").read_text() and STATIC_MARK_NOW not in (tree / "py" / "bc.h").read_text()) \
+            or (DEFLATE_MARK in (tree / "extmod" / "moddeflate.c").read_text() and not _deflate_now(tree)):
+        log("mp32: the cached tree has an older frozen-static-functions.patch or deflate-takeover.patch: unpacked again")
         shutil.rmtree(tree)  # (and the builds made from it: make would keep their older objects)
         for d in CACHE.glob("build-unix32*"):
             shutil.rmtree(d)
@@ -157,6 +162,7 @@ def _source():
     _mfl_patch(tree)
     _static_patch(tree)
     _cbc_patch(tree)
+    _deflate_patch(tree)
     lib = tree / "lib" / "mbedtls"
     if not (lib / "include").exists():
         tls = _fetch(*MBEDTLS)
@@ -199,6 +205,19 @@ def _cbc_patch(tree):
     AES-CBC without mbedTLS's CBC mode, which the boards' configuration leaves out."""
     if CBC_MARK not in (tree / "extmod" / "modcryptolib.c").read_text():
         _run(["patch", "-p1", "--forward", "-i", str(CBC_PATCH)], cwd=tree)
+
+
+def _deflate_patch(tree):
+    """Apply boards/common/deflate-takeover.patch (as the boards' builds do), once: RFC 7692's
+    sync flush and an inflater that keeps its window from message to message, which
+    runtime/wsdeflate.py uses where it finds them (built with MICROPY_PY_DEFLATE_COMPRESS=1)."""
+    if DEFLATE_MARK not in (tree / "extmod" / "moddeflate.c").read_text():
+        _run(["patch", "-p1", "--forward", "-i", str(DEFLATE_PATCH)], cwd=tree)
+
+
+def _deflate_now(tree):
+    """Whether tree has the latest version of boards/common/deflate-takeover.patch."""
+    return DEFLATE_MARK_NOW[1] in (tree / DEFLATE_MARK_NOW[0]).read_text()
 
 
 def mfl_code():
@@ -291,17 +310,20 @@ def manifest(profile, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-def build(profile, tls=None):
+def build(profile, tls=None, symbols=False):
     """Path of the 32-bit port with profile frozen in and TLS configuration tls (TLS_CONFIGS),
-    built if needed."""
+    built if needed; symbols: not stripped (callgrind's probes find gc_mem_alloc by name; a
+    build directory of its own, built once)."""
     with _locked():
-        return _build(profile, tls)
+        return _build(profile, tls, symbols)
 
 
-def _build(profile, tls=None):
+def _build(profile, tls=None, symbols=False):
     src = _source()
     if STATIC_MARK_NOW not in (src / "py" / "bc.h").read_text():
         raise Unavailable("%s lacks boards/common/frozen-static-functions.patch, or has an older one (patch -p1 < it)" % src)
+    if not _deflate_now(src):
+        raise Unavailable("%s lacks boards/common/deflate-takeover.patch, or has an older one (patch -p1 < it)" % src)
     tls_c, tls_make = tls_flags(src, tls)
     cflags, ldflags = toolchain()
     static = 0 if os.environ.get("MP32_NO_STATIC") else 1  # comparisons: a build as without the patch
@@ -314,11 +336,12 @@ def _build(profile, tls=None):
     OUT.mkdir(parents=True, exist_ok=True)
     man = OUT / ("manifest-%s.py" % profile)
     manifest(profile, man)
-    build_dir = _build_dir(tls)
+    build_dir = _build_dir(tls, symbols)
     flags = ["PROG=micropython32", "MPY_LIB_DIR=%s" % nolib,
              "CFLAGS_EXTRA=%s" % " ".join(cflags + ["-D%s=1" % GC_TLS, "-DMICROPY_TRACKED_ALLOC=1",
-                                                   "-DMICROPY_MODULE_FROZEN_STATIC=%d" % static] + tls_c),
-             "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make
+                                                   "-DMICROPY_MODULE_FROZEN_STATIC=%d" % static,
+                                                   "-DMICROPY_PY_DEFLATE_COMPRESS=1"] + tls_c),
+             "LDFLAGS_EXTRA=%s" % " ".join(ldflags)] + list(MAKE_FLAGS) + tls_make + (["STRIP="] if symbols else [])
     stamp = build_dir / "flags"
     if not stamp.exists() or stamp.read_text() != repr((str(src), flags)):  # make does not see flags
         shutil.rmtree(build_dir, ignore_errors=True)
@@ -334,15 +357,15 @@ def _build(profile, tls=None):
           "FROZEN_MANIFEST=%s" % man] + flags,
          env=dict(os.environ, MICROPY_FROZEN_STATIC=profiles.resident_files("sim") if static else ""))
     stamp.write_text(repr((str(src), flags)))
-    exe = OUT / ("micropython-" + profile + ("-tls-" + tls if tls else ""))
+    exe = OUT / ("micropython-" + profile + ("-tls-" + tls if tls else "") + ("-symbols" if symbols else ""))
     tmp = exe.with_suffix(".new")
     shutil.copy2(build_dir / "micropython32", tmp)
     os.replace(tmp, exe)  # a copy over the file would fail while another process runs it
     return exe
 
 
-def _build_dir(tls):
-    return CACHE / ("build-unix32" + ("-tls-" + tls if tls else ""))
+def _build_dir(tls, symbols=False):
+    return CACHE / ("build-unix32" + ("-tls-" + tls if tls else "") + ("-symbols" if symbols else ""))
 
 
 def static_ram(tls=None):

@@ -12,4 +12,9 @@
 // MICROPY_FROZEN_STATIC set at build time (README, "Building the custom firmware").
 #define MICROPY_MODULE_FROZEN_STATIC (1)
 
+// permessage-deflate in C (runtime/wsdeflate.py uses it where it finds it): uzlib's compressor,
+// and with boards/common/deflate-takeover.patch applied RFC 7692's sync flush and an inflater
+// that keeps its window from message to message (DeflateIO.compress/sync/inflate).
+#define MICROPY_PY_DEFLATE_COMPRESS (1)
+
 #include "enable_cyw43.h"

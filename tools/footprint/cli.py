@@ -279,6 +279,11 @@ def measure(name, quick, pki, use32=True, hint=None):
     }
     if use32:
         fig["ram32"], runs32, data32 = measure32(name, quick, pki, steps, (hint or {}).get("ram32") or {})
+        c32 = data32.pop("cpu32", None)
+        if c32 and fig["cpu"]["deflate"]:  # cpu.deflate: the boards' path, beside the same port without
+            fig["cpu"]["deflate"]["instructions"] = c32["deflate"]
+            fig["cpu"]["deflate"]["instructions_off"] = c32["off"]
+            fig["cpu"]["deflate"]["port"] = "32-bit"
         fig["data"].update(data32)
         fig["runs"]["sessions"] += len(runs32)
         fig["runs"]["bisection32"] = runs32
@@ -310,12 +315,12 @@ def measure32(name, quick, pki, ref, hint):
                          hint=hint.get("least_heap"))
         wss = None if quick else pool.submit(least_heaps, None, ref, pki, res_t["mem"]["boot"]["live"], exe)
         boards = measure_tls32(name, pki, ref, hint, pool)
-        zipped = {}
+        zipped, relays = {}, {}
         if not quick:  # permessage-deflate on, ws:// and the boards' TLS (not budgeted)
             for key, (tls, x) in (("ws", (None, exe)), ("tls_boards", (pki, _build32(name, "boards")))):
                 if x is None:
                     continue
-                res_z, _ = session(None, exe=x, tls=tls, extra=DEFLATE)
+                res_z, relays[key] = session(None, exe=x, tls=tls, extra=DEFLATE)
                 lo = res_z["mem"]["boot"]["live"]
                 zipped[key] = (lo, pool.submit(least_heaps, None, ref, tls, lo, x, whole=True,
                                                hi=(lo + TLS32_SPAN) // 1024 * 1024, extra=DEFLATE))
@@ -348,7 +353,34 @@ def measure32(name, quick, pki, ref, hint):
     for key, (f, d, r) in boards.items():
         fig[key], data[key] = f, d
         runs += r
+    if len(relays) == 2:  # the boards' path: what it sends and bills
+        data["deflate"] = deflate_figures(relays["ws"], relays["tls_boards"])
+    if not quick and vg.available():
+        data["cpu32"] = cpu32(name, ref)
     return fig, runs, data
+
+
+def cpu32(name, ref):
+    """Callgrind instructions per step of the reference session on the 32-bit port (a build that
+    keeps its symbols: tools/mp32.py build(symbols=True)), without and with DEFLATE:
+    {"off": instructions, "deflate": instructions} as cpu_figures takes them, or None."""
+    try:
+        exe = str(mp32.build(name, symbols=True))
+    except mp32.Unavailable as e:
+        log("%s: no 32-bit CPU figures: %s" % (name, e))
+        return None
+    log("%s: callgrind on the 32-bit port, without and with permessage-deflate" % name)
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        start = vg.start_instructions(exe, d + "/start")
+        for key, extra in (("off", ()), ("deflate", DEFLATE)):
+            res, _ = session(None, exe=exe, wrap=vg.callgrind_wrap(d + "/cg" + key), slow=30, extra=extra)
+            if res["steps"] != ref:
+                raise fs.Failed("%s: the 32-bit port's session under callgrind differs: %s" % (name, res["steps"]))
+            per = vg.step_instructions(d + "/cg" + key, list(ref))
+            per["boot"] -= start
+            out[key] = {"start": start, "steps": per}
+    return out
 
 
 TLS32 = {"tls_boards": "boards", "tls_in2k": "in2k"}  # figure key -> tools/mp32.py TLS configuration
@@ -396,9 +428,12 @@ def measure_tls32(name, pki, ref, hint, pool):
     return {k: out[k] for k in TLS32}
 
 
-# permessage-deflate on (runtime/wsdeflate.py), 1 kB windows: the data.deflate, cpu.deflate
-# and ram32.deflate figures
-DEFLATE = ("--set", "DeflateWindowBits=10")
+# permessage-deflate on (runtime/wsdeflate.py), DeflateWindowBits 11 (a 2 kB window for the
+# station's messages, 512 bytes for the CSMS's): the data.deflate, cpu.deflate and
+# ram32.deflate figures, measured on the 32-bit port where it can be built (the boards' C path,
+# boards/common/deflate-takeover.patch), else data.deflate and cpu.deflate on the unix port's
+# image (wsdeflate's MicroPython compressor)
+DEFLATE = ("--set", "DeflateWindowBits=11")
 
 
 def deflate_figures(s, s_t):

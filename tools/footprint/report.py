@@ -154,10 +154,10 @@ def table(data):
         fig("data.tls.total", num, "data: bytes on the wire, wss://"),
         fig("data.bill.ws.billed", num, "data: billed (IPv4/TCP packets), ws://"),
         fig("data.bill.wss.billed", num, "data: billed (IPv4/TCP packets), wss://"),
-        fig("data.deflate.total", num, "data: bytes on the wire, permessage-deflate, ws://"),
-        fig("data.deflate.tls.total", num, "data: bytes on the wire, permessage-deflate, wss://"),
-        fig("data.deflate.bill.ws.billed", num, "data: billed, permessage-deflate, ws://"),
-        fig("data.deflate.bill.wss.billed", num, "data: billed, permessage-deflate, wss://"),
+        fig("data.deflate.total", num, "data: bytes on the wire, permessage-deflate, ws:// [%s]" % b32),
+        fig("data.deflate.tls.total", num, "data: bytes on the wire, permessage-deflate, wss:// [%s, boards' TLS]" % b32),
+        fig("data.deflate.bill.ws.billed", num, "data: billed, permessage-deflate, ws:// [%s]" % b32),
+        fig("data.deflate.bill.wss.billed", num, "data: billed, permessage-deflate, wss:// [%s, boards' TLS]" % b32),
         fig("ram32.deflate.after_boot", label="RAM: heap after boot, permessage-deflate [%s]" % b32),
         fig("ram32.deflate.least_heap", label="RAM: least heap, permessage-deflate [%s]" % b32),
         fig("ram32.deflate.tls_boards.after_boot", label="RAM: heap after boot, permessage-deflate, boards' TLS [%s]" % b32),
@@ -187,8 +187,12 @@ def table(data):
     out += ["", _rows("CPU instructions per step (callgrind)", names,
                       [fig("cpu.instructions.steps." + s, mi, s) for s in steps])]
     if any(_get(ps[n], "cpu.deflate.instructions.steps") for n in names):  # the full report
-        out += ["", _rows("CPU instructions per step with permessage-deflate (callgrind)", names,
-                          [fig("cpu.deflate.instructions.steps." + s, mi, s) for s in steps])]
+        on32 = any(_get(ps[n], "cpu.deflate.port") for n in names)  # (cli.cpu32: the boards' path)
+        out += ["", _rows("CPU instructions per step with permessage-deflate (callgrind%s)" % (
+            ", %s" % b32 if on32 else ""), names, [fig("cpu.deflate.instructions.steps." + s, mi, s) for s in steps])]
+        if on32:
+            out += ["", _rows("CPU instructions per step without it (callgrind, %s)" % b32, names,
+                              [fig("cpu.deflate.instructions_off.steps." + s, mi, s) for s in steps])]
     if any(_get(ps[n], "cpu.stalls_ms") for n in names):  # the full report (tools/footprint/stalls.py)
         for key, what in (("cpu", ""), ("cpu.deflate", ", permessage-deflate")):
             out += ["", _rows("CPU: longest loop stall per step%s [ms here]" % what, names,
