@@ -96,7 +96,7 @@ cost("A security", lambda: security.Security(st))
 x = cost("B provisioning", lambda: DeviceModel(st, docs["vars"], st.smartcharging is not None, st.aligned is not None))
 cost("G availability", lambda: Availability(st, 1, docs["avail"]))
 cost(%r, lambda: SimBoard(1, "FP001", state, None))
-cost("E transactions", lambda: Transactions(st, docs["tx"], 1, now))
+cost("E transactions", lambda: Transactions(st, docs["tx"], 1, now, bytes(8)))
 if st.aligned:
     cost("J meter values", lambda: type(st.aligned)(st))
 if st.smartcharging:
