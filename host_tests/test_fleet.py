@@ -1,13 +1,14 @@
 """tools/fleet.py and boards/unix/fleet.py: 20 stations in 2 MicroPython processes against the
 bundled CSMS (docs/fleet.md). Every station boots with a schema-valid BootNotification, scripted
 sessions run and their TransactionEvents reach the CSMS in order per station, the fleet's
-counters match what the CSMS received, and an outage makes the stations it took down reconnect."""
+counters match what the CSMS received, and an outage makes the stations it took down reconnect.
+The same fleet against a CSMS over wss:// (TLS with the test root, not the bundled ws://)."""
 
 import collections
 
 import pytest
 
-from helpers import wait_until
+from helpers import CsmsThread, server_ssl, wait_until
 from tools import fleet as fleet_mod
 
 N = 20
@@ -127,4 +128,57 @@ def test_fleet_sessions_counts_and_outage(fleet, csms):
                == started + 1, 20, lambda: "the session after the outage of %s" % ident)
     _in_order(csms, ident)
     assert _received(csms, "BootNotification") and len(_received(csms, "BootNotification")) == N  # no reboot
+    assert csms.violations == []
+
+
+def test_fleet_over_wss(pki, tmp_path, closing):
+    """6 stations in 2 processes against a TLS CSMS (tools/csms.py with the pki fixture's
+    localhost certificate) given as a wss:// URL with --ca, as for any CSMS not the bundled one:
+    every station connects over TLS (the server takes nothing else) and boots once with a
+    schema-valid BootNotification, a short scripted load's sessions end on every station, and
+    their TransactionEvents reach the CSMS in order per transaction, as many as the fleet counted."""
+    n = 6
+    cert, key = pki["server"]
+    csms = closing(CsmsThread(ssl=server_ssl(cert, key, tmp_path / "tls")))
+    url = "wss://localhost:%d/ocpp" % csms.csms.port
+    fleet = closing(fleet_mod.Fleet(url, n, "FW{:03d}", 1, tmp_path / "fleet", processes=2, ca=pki["ca_pem"],
+                                    sets=FAST, ramp=50, stats_s=0.5))
+    assert fleet.nproc == 2 and len(fleet.ids) == n
+    wait_until(lambda: _total(fleet, "boot") == n and _total(fleet, "conn") == n, 30,
+               lambda: "all booted over wss: %r; log %s" % (fleet.totals(), [p.log[-3:] for p in fleet.procs]))
+    boots = _received(csms, "BootNotification")
+    assert sorted(f.station for f in boots) == fleet.ids  # each station once
+    assert all(f.payload["chargingStation"]["serialNumber"] == f.station for f in boots)
+    assert sorted(sid for _, sid, ok in csms.connects if ok) == fleet.ids  # one TLS connection each
+    for ident in fleet.ids:
+        assert len(fleet.find(ident, ev="ws", state="connected")) == 1
+    assert csms.violations == []
+
+    # the scripted load until every station has ended a session, then what is open is ended
+    load = fleet_mod.Load(fleet, per_hour=3600, minutes=0.02, cards=[("AA11BB22", 1)], seed=2).start()
+    try:
+        wait_until(lambda: all(fleet.find(i, ev="tx", event="Ended") for i in fleet.ids), 30,
+                   lambda: "a session ended on every station: %r" % fleet.totals())
+    finally:
+        load.stop()
+    for ident in fleet.ids:
+        fleet.send(ident, op="unplug", evse=1)
+
+    def same():
+        t = fleet.totals()
+        te = _received(csms, "TransactionEvent")
+        return t["txs"] == t["txe"] and (t["txs"], t["txe"]) == (
+            sum(1 for f in te if f.payload["eventType"] == "Started"),
+            sum(1 for f in te if f.payload["eventType"] == "Ended"))
+
+    wait_until(same, 15, lambda: "fleet %r, CSMS %d frames" % (fleet.totals(), len(csms.frames)))
+    t = fleet.totals()
+    assert t["errors"] == 0, t["err"]
+    for ident in fleet.ids:
+        by_tx = _in_order(csms, ident)
+        assert by_tx, ident
+        for tx, evs in by_tx.items():
+            assert evs[-1]["eventType"] == "Ended", (ident, tx)
+    assert len(_received(csms, "BootNotification")) == n  # no station rebooted or reconnected
+    assert len(csms.connects) == n
     assert csms.violations == []
