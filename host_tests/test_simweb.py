@@ -136,6 +136,19 @@ def field(page, n, name):
     return evse(page, n).locator('[data-f="%s"]' % name)
 
 
+
+def frames_as_at_csms(page, csms):
+    """Wait until the page's frame log holds every frame the CSMS received and sent, in order
+    both ways, and check that none broke the schemas (the CSMS's check and the page's)."""
+    def same():
+        return (frames_on_page(page, "up") == [f.text for f in csms.frames if f.direction == "in"]
+                and frames_on_page(page, "down") == [f.text for f in csms.frames if f.direction == "out"])
+    wait_until(same, 10, lambda: "the same frames on the page (%d) as at the CSMS (%d)"
+               % (page.locator("#frames tr[data-dir]").count(), len(csms.frames)))
+    expect(page.locator("#nframes")).to_have_text(str(len(csms.frames)))
+    assert not csms.violations
+    expect(page.locator("#nbad")).to_have_text("0")
+
 def frames_on_page(page, d):
     """The full text of every frame the page lists in direction d, in order."""
     return page.locator('#frames tr[data-dir="%s"] td.json' % d).all_text_contents()
@@ -270,14 +283,7 @@ def test_the_page_drives_a_charging_session_and_shows_what_the_csms_received(dem
         expect(page.locator("#events li").last).to_have_text(re.compile(r'"busy".*"done": ?true'))
 
         # every frame, both ways, in order, and its schema check: the page's are the CSMS's
-        def same():
-            return (frames_on_page(page, "up") == [f.text for f in csms.frames if f.direction == "in"]
-                    and frames_on_page(page, "down") == [f.text for f in csms.frames if f.direction == "out"])
-        wait_until(same, 10, lambda: "the same frames on the page (%d) as at the CSMS (%d)"
-                   % (page.locator("#frames tr[data-dir]").count(), len(csms.frames)))
-        expect(page.locator("#nframes")).to_have_text(str(len(csms.frames)))
-        assert not csms.violations
-        expect(page.locator("#nbad")).to_have_text("0")
+        frames_as_at_csms(page, csms)
         assert page.locator('#frames tr[data-ok="1"]').count() == len(csms.frames)
         assert page.locator("#frames .chk.good").first.text_content() == "\u2713"
     finally:
@@ -378,14 +384,7 @@ def test_wss_the_page_shows_the_stations_own_frames_and_its_end(demos, page, pki
         csms.wait_connected("CS-TLS", n=2)
 
         # every frame both ways, in order, and its check: the page's are the CSMS's
-        def same():
-            return (frames_on_page(page, "up") == [f.text for f in csms.frames if f.direction == "in"]
-                    and frames_on_page(page, "down") == [f.text for f in csms.frames if f.direction == "out"])
-        wait_until(same, 10, lambda: "the same frames on the page (%d) as at the CSMS (%d)"
-                   % (page.locator("#frames tr[data-dir]").count(), len(csms.frames)))
-        expect(page.locator("#nframes")).to_have_text(str(len(csms.frames)))
-        assert not csms.violations
-        expect(page.locator("#nbad")).to_have_text("0")
+        frames_as_at_csms(page, csms)
         assert page.locator("#frames td.chk.good").all_text_contents() == ["\u2713"] * len(csms.frames)
         acts = page.locator("#frames tr[data-dir] td.act").all_text_contents()
         assert "CALL TransactionEvent" in acts and "RESULT TransactionEvent" in acts  # (the CALL a result answers)
