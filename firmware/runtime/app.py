@@ -250,9 +250,10 @@ class App:
 
     async def main(self):
         """Run until stop(); returns "quit" or "reboot". The link and the board run in tasks of
-        their own (a board whose run() returns None has none: boards/unix/fleet.py); this task is the station's clock (no frame of its own under this one): its
-        tick, the frames to write and the effects, the link's idle check, then a pause until the
-        next deadline of either or a wake()."""
+        their own (a board whose run() returns None has none: boards/unix/fleet.py); this task
+        is the station's clock (no frame of its own under this one): its tick, the frames to
+        write and the effects, the link's idle check, then a pause until the next deadline of
+        either or a wake()."""
         self._effects()  # the safe state (contactors open) before anything else
         tasks = [asyncio.create_task(t) for t in (self.link.run(), self.board.run(self)) if t]
         while self.exit is None:
