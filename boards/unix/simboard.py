@@ -101,9 +101,6 @@ class SimBoard:
 
     # --- outputs -----------------------------------------------------------------------
     def show(self, ev):
-        if ev["ev"] == "ws" and ev["state"] == "closed" and "code" not in ev:
-            ev["code"] = 1006  # (RFC 6455's code for a connection that ended without a close frame)
-            ev["reason"] = "dropped by the station"
         print(json.dumps(ev))
         if ev.get("state") == "connected" and ev["ev"] == "ws":
             self._whole()

@@ -212,7 +212,7 @@ class Link:
         # idle()); read here, in the link's task, which drop() cancels: no task and frame of
         # their own for each connection
         self._reader = asyncio.current_task()
-        why = None  # (close code, reason) of a WebSocket that ended so; None: dropped by the station
+        why = (1006, "dropped by the station")  # (close code, reason): RFC 6455's 1006 without a close frame
         try:
             while True:
                 await w.wait()  # the next frame's start (idle: no frame of recv's meanwhile)
