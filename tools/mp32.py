@@ -12,7 +12,7 @@ Every build has boards/common/deflate-takeover.patch applied and MICROPY_PY_DEFL
 (RFC 7692 in C: runtime/wsdeflate.py), and boards/common/frozen-static-functions.patch applied, as the boards' firmware
 builds do (MICROPY_MODULE_FROZEN_STATIC): the modules a station keeps from start
 (profiles.RESIDENT, with the simulator board's and asyncio) have their function objects, class
-dicts and type objects in ROM, not in the heap; MP32_NO_STATIC=1 builds as without it (to
+dicts, type objects and globals in ROM, not in the heap; MP32_NO_STATIC=1 builds as without it (to
 compare). A cached tree with an older version of that patch is unpacked again.
 
 What it needs, all fetched into .venv/mp32/ once (no root):
@@ -73,7 +73,7 @@ DEFLATE_PATCH = ROOT / "boards" / "common" / "deflate-takeover.patch"  # RFC 769
 DEFLATE_MARK = "deflateio_read_tail"  # what it adds to extmod/moddeflate.c
 DEFLATE_MARK_NOW = ("lib/uzlib/uzlib.h", "TINF_DTREE")  # where its latest version is told apart
 STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
-STATIC_MARK_NOW = "mp_frozen_static_type"  # what its latest version adds to py/bc.h (type objects)
+STATIC_MARK_NOW = "mp_frozen_static_dicts"  # what its latest version adds to py/bc.h (globals in ROM)
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default
 TLS_CONFIGS = {
     None: (16384, 4096, "MicroPython's default mbedTLS configuration"),
@@ -369,12 +369,12 @@ def _build_dir(tls, symbols=False):
 
 
 def static_ram(tls=None):
-    """Static RAM (outside the GC heap) the last build spends on the module contexts of the
-    static modules (frozen-static-functions.patch): 16 bytes each on 32 bits, the module objects
-    that were in the heap."""
+    """Static RAM (outside the GC heap) the last build spends on the module contexts and dicts of
+    the static modules (frozen-static-functions.patch): 16 + 16 bytes each on 32 bits, the module
+    objects and globals dicts that were in the heap."""
     text = (_build_dir(tls) / "frozen_content.c").read_text()
-    m = re.search(r"^mp_module_context_t mp_frozen_static_ctx\[(\d+)\];", text, re.M)
-    return int(m.group(1)) * 16 if m else 0
+    m = re.search(r"^mp_module_context_t mp_frozen_static_ctx\[(\d+)\]", text, re.M)
+    return int(m.group(1)) * 32 if m else 0
 
 
 def static_rom(tls=None):
@@ -382,16 +382,18 @@ def static_rom(tls=None):
     heap (frozen-static-functions.patch): per function made static, its object and its entry in
     the module's table (16 + 8 bytes on 32 bits) and 4 bytes per default it holds; per class made
     static, its dict object and table entries (16 + 12) and 8 bytes per member, and its type
-    object (20 bytes and 4 per slot: 10, 11 with a base): the simulator board's, asyncio's and
-    the profile's resident modules'."""
+    object (20 bytes and 4 per slot: 10, 11 with a base); per module, its map of globals (12
+    bytes) and 8 bytes per global in it: the simulator board's, asyncio's and the profile's
+    resident modules'."""
     text = (_build_dir(tls) / "frozen_content.c").read_text()
     defaults = sum(len(m.split(",")) for m in re.findall(r"\.extra_args = \{ (.*) \},", text))
     classes = text.count("static MP_DEFINE_CONST_DICT(static_class_")  # a dict object and its table entries
     members = len(re.findall(r"^    \{ MP_ROM_QSTR\(MP_QSTR_\w+\), MP_ROM_", text, re.M))
     types = text.count("static MP_DEFINE_CONST_OBJ_TYPE(static_type_")
     based = len(re.findall(r"^    locals_dict, &static_class_\w+, parent, ", text, re.M))
+    maps = text.count("static MP_DEFINE_CONST_MAP(static_globals_")  # (its entries are members)
     return (text.count("static const mp_obj_fun_bc_t ") * 24 + defaults * 4 + classes * 28 + members * 8
-            + types * 60 + based * 4)
+            + types * 60 + based * 4 + maps * 12)
 
 
 def main(argv):

@@ -6,8 +6,8 @@
 // boards/common/tls-max-fragment-length.patch applied to the MicroPython checkout.
 #define MICROPY_SSL_MFL_CODE (MBEDTLS_SSL_MAX_FRAG_LEN_2048)
 
-// The function objects and class dicts of the modules the station keeps from start in ROM, not
-// in the heap (about 8.7 kB of it), with boards/common/frozen-static-functions.patch applied and
+// The function objects, class dicts and globals of the modules the station keeps from start in
+// ROM, not in the heap (about 13 kB of it), with boards/common/frozen-static-functions.patch applied and
 // MICROPY_FROZEN_STATIC set at build time (README, "Building the custom firmware").
 #define MICROPY_MODULE_FROZEN_STATIC (1)
 

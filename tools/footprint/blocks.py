@@ -4,7 +4,9 @@ Table 6 gives it for OpenOCPP), measured on the 32-bit port with the profile fro
 For each block (tools/profiles.py: the module or package under ocpp_lite/ named after it, and
 the runtime modules that serve it):
 - code: the heap its modules take once imported (module and class dicts, function objects; the
-  bytecode and names stay in the frozen image). The modules are imported in ORDER, so what a
+  bytecode and names stay in the frozen image; a resident module's globals, functions and
+  classes are in ROM, boards/common/frozen-static-functions.patch: next to nothing but what it
+  computes at import). The modules are imported in ORDER, so what a
   block imports from an earlier one is counted there: the protocol engine and the shared
   runtime first, then the blocks;
 - boot: whether the station imports it at boot (else it is imported when first used and let go

@@ -140,7 +140,7 @@ def table(data):
         fig("rom.total", label="ROM: client .mpy total"),
         fig("rom.romfs_image", label="ROM: ROMFS image (with the sim board)"),
         fig("rom.board.device", label="ROM: ESP32/RP2040 board code (hw, drivers)"),
-        fig("ram32.static_rom", label="ROM: functions, class dicts and types out of the heap [%s]" % b32),
+        fig("ram32.static_rom", label="ROM: functions, classes and globals out of the heap [%s]" % b32),
         fig("ram32.static_ram", label="RAM: static module objects, outside the heap [%s]" % b32),
     ] + [fig(key + "." + path, label="RAM: %s [%s]" % (what, tag))
          for key, tag in (("ram32", b32), ("ram", bits)) for path, what in RAM_ROWS
