@@ -388,23 +388,18 @@ def test_the_oracle_reads_each_findings_message_as_a_broken_stream(key):
 @pytest.mark.parametrize("keep", [True, False])
 def test_the_oracle_sends_the_findings_the_campaigns_station_refuses(key, keep):
     """The campaign's station runs on the 32-bit port, whose inflater
-    (boards/common/deflate-takeover.patch) refuses F3, and F1 when the CSMS keeps its window
-    (without takeover the station's window still holds the messages before, which a reference
-    may reach): judge() sends those expecting the close (1007; 1009 for one that also
-    inflates past the bound) and still does not send F2 (uzlib does not check code sets)."""
+    (boards/common/deflate-takeover.patch) refuses all three, with the CSMS's context takeover or
+    without (then it takes a new window for each message): judge() sends each expecting the
+    close (1007; 1009 for one that also inflates past the bound)."""
     pmd = rawcsms.Pmd("agreed", 10, keep, 10, True, (9, 8, 0))
     v = fuzzframes.judge(rawcsms.frame(1, _finding(key), rsv=4), pmd)  # (RSV1: compressed)
-    if key == "F3" or key == "F1" and keep:
-        assert v.skip is None and v.close == {1007, 1009}
-    else:
-        assert v.skip and v.skip.startswith(key)
+    assert v.skip is None and v.close == {1007, 1009}
 
 
 # (port, finding) -> why the station still takes that stream: MicroPython's inflater (uzlib) on
 # the PyPI unix port checks none of them; with boards/common/deflate-takeover.patch (the 32-bit
-# port, the boards) F1 and F3 are caught, F2 is not (uzlib does not check code sets).
-LENIENT = {("unix64", "F1"): "uzlib", ("unix64", "F2"): "uzlib", ("unix64", "F3"): "uzlib",
-           ("mp32", "F2"): "uzlib, patched: code sets are not checked"}
+# port, the boards) all three are caught (F2: code sets checked as zlib checks them).
+LENIENT = {("unix64", "F1"): "uzlib", ("unix64", "F2"): "uzlib", ("unix64", "F3"): "uzlib"}
 
 
 @pytest.mark.parametrize("port", ["unix64", "mp32"])
@@ -416,7 +411,7 @@ def test_a_broken_deflate_stream_the_station_is_lenient_on_closes_1007(key, port
     as on the boards) given each finding's message. On the unix port it takes each: F1
     inflates with NUL bytes where the reference points before the data, F2 to an empty
     message, F3 to the message with the end marker's bytes read as a match (']' repeated);
-    the patch refuses F1 and F3. Those it takes are expected failures (LENIENT, strict: once
+    the patch refuses all three. Those it takes are expected failures (LENIENT, strict: once
     the station refuses them this passes; then drop the entry and let fuzzframes send such
     streams)."""
     if (port, key) in LENIENT:

@@ -277,6 +277,71 @@ print(json.dumps(res))
         zlib.decompressobj(wbits=-9).decompress(bytes.fromhex(f1) + b"\x00\x00\xff\xff")
 
 
+def test_the_patchs_inflate_refuses_every_code_set_zlib_refuses(mp32, tmp_path):
+    """A block with dynamic codes whose code sets are not prefix codes (over-subscribed, or
+    incomplete but for a single one-bit literal/length or distance code), with more than 286
+    literal/length or 30 distance codes, or with no end-of-block code: zlib refuses each
+    ("invalid code lengths set", ...: fuzzframes._CODE_SETS), and so does DeflateIO.inflate
+    (finding F2; uzlib does not check code sets). 3000 random streams that start a block with
+    dynamic codes: every one zlib refuses for its code sets the patch refuses (OSError), and
+    at least 2000 of them are such (the check cannot pass by having nothing to check)."""
+    import random
+
+    rnd = random.Random(7692)
+    refused = []
+    for _ in range(3000):
+        b = bytearray(rnd.randbytes(48))
+        b[0] = b[0] & 0xF8 | 0x04  # BFINAL 0, BTYPE 10: dynamic codes
+        try:
+            zlib.decompressobj(wbits=-15).decompress(bytes(b) + b"\x00\x00\xff\xff")
+        except zlib.error as e:
+            if any(r in str(e) for r in fuzzframes._CODE_SETS):
+                refused.append(bytes(b))
+    assert len(refused) >= 2000, len(refused)
+    (tmp_path / "streams.json").write_text(json.dumps([b.hex() for b in refused]))
+    res = mp32_script(mp32, """
+res = []
+for h in json.load(open(%r)):
+    try:
+        DeflateIO(None, RAW, 15).inflate(binascii.unhexlify(h), 1 << 16)
+        res.append(h)
+    except OSError:
+        pass
+print(json.dumps(res))
+""" % str(tmp_path / "streams.json"))
+    assert res == [], "%d of %d taken, as %s" % (len(res), len(refused), res[:3])
+
+
+def test_without_the_servers_context_takeover_a_reference_to_an_earlier_message_closes_1007(port):
+    """RFC 7692 section 7.1.1.1: with server_no_context_takeover the CSMS compresses each message
+    alone, so a reference into an earlier one is a broken stream: the boards' inflater (the
+    patch's C path, runtime/wsdeflate.py Inflater) takes a new window for each message and
+    refuses it (1007); with context takeover the same messages inflate. The PyPI unix port's
+    inflater keeps no window without takeover and reads the reference as zeros (finding F1,
+    MicroPython's uzlib unpatched): its result is checked to be what it is."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -9)
+    msgs = [(c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH))[:-4] for m in MSGS[:2]]
+    res = mp("""
+res = []
+for keep in (True, False):
+    i = w.Inflater(9, keep)
+    out = []
+    for h in %s:
+        try:
+            out.append(bytes(i.inflate(binascii.unhexlify(h), 4096)).decode())
+        except ValueError as e:
+            out.append(e.args[0])
+    res.append(out)
+print(json.dumps(res))
+""" % json.dumps([m.hex() for m in msgs]), port)
+    assert res[0] == [m.decode() for m in MSGS[:2]]
+    assert res[1][0] == MSGS[0].decode()
+    if port == MICROPYTHON:
+        assert res[1][1] != MSGS[1].decode() and "\x00" in res[1][1]  # (lenient: F1)
+    else:
+        assert res[1][1] == 1007
+
+
 OFFER = "permessage-deflate; client_max_window_bits=10; server_max_window_bits=9"
 
 

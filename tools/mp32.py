@@ -71,7 +71,7 @@ CBC_PATCH = ROOT / "boards" / "common" / "cryptolib-cbc.patch"  # the boards' mb
 CBC_MARK = "CBC made of ECB"  # what it adds to extmod/modcryptolib.c
 DEFLATE_PATCH = ROOT / "boards" / "common" / "deflate-takeover.patch"  # RFC 7692 in C (runtime/wsdeflate.py)
 DEFLATE_MARK = "deflateio_read_tail"  # what it adds to extmod/moddeflate.c
-DEFLATE_MARK_NOW = ("lib/uzlib/uzlib.h", "TINF_DTREE")  # where its latest version is told apart
+DEFLATE_MARK_NOW = ("lib/uzlib/tinflate.c", "tinf_check_code_set")  # where its latest version is told apart
 STATIC_MARK = "MICROPY_MODULE_FROZEN_STATIC"  # what it adds to py/mpconfig.h
 STATIC_MARK_NOW = "mp_frozen_static_dicts"  # what its latest version adds to py/bc.h (globals in ROM)
 # TLS configuration -> (record buffers in, out; what it is), None: MicroPython's default

@@ -115,14 +115,21 @@ def accept(value, bits):
 
 if _C:
 
+    def _window(bits):
+        """An inflater with its window of 2**bits taken (empty: a reference into it is refused)."""
+        d = DeflateIO(None, RAW, bits)
+        d.inflate(_EMPTY, 0)
+        return d
+
     class Inflater:
         """The CSMS's messages inflated (DeflateIO.inflate, boards/common/deflate-takeover.patch),
-        the window of 2**bits kept between them in C (taken at connect time; a CSMS that does not
-        keep its window never refers to it)."""
+        the window of 2**bits kept between them in C (taken at connect time), or, when the CSMS
+        does not keep its own (server_no_context_takeover), one taken for each message and let
+        go of after it: a reference into an earlier message is then a broken stream."""
 
         def __init__(self, bits, keep):
-            self.d = DeflateIO(None, RAW, bits)
-            self.d.inflate(_EMPTY, 0)
+            self.d = _window(bits) if keep else None
+            self.bits = bits
 
         def inflate(self, data, bound):
             """The message compressed as data (bytes-like, read in place; or a list of one, taken
@@ -134,7 +141,7 @@ if _C:
             or that refers to before the first byte the window has held)."""
             if type(data) is list:
                 data = data.pop()
-            d = self.d
+            d = self.d or _window(self.bits)
             try:
                 n = d.inflate(data, bound)
                 if n > bound:
