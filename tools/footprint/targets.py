@@ -10,42 +10,39 @@ KB = 1024
 # (path, label, done at, aim, next lever)
 TARGETS = (
     ("ram32.after_boot", "heap after boot, idle", 16 * KB, 12 * KB,
-     "within 16 kB since stop 29: the resident modules' function objects and class dicts are "
-     "in ROM (boards/common/frozen-static-functions.patch: 8.7 kB), and their classes' type "
-     "objects since stop 31 (1.3 kB). What is left: the modules' globals tables (about 3 kB "
-     "over the resident modules), the simulator board (2.0 kB), the services' state (1.7 kB), "
-     "the tasks with their frames, the link and session objects and the 512-byte send and "
-     "receive buffers. Next: the globals tables of the static modules, whose names mpy-tool.py "
-     "knows, in ROM with a small heap table for what the module assigns at run time (a change "
-     "to the VM's global lookup; sizing them once saves nothing: measured in stop 31, the "
-     "tables are near full, about 80 bytes of slack), then the classes the patch leaves in the "
-     "heap (Store and SimBoard: decorated methods) and fewer instance attributes at start"),
+     "within 12 kB (the aim) since stop 34: the resident modules' function objects, class "
+     "dicts (stop 29), type objects (stop 31) and globals (stop 34: 3.3 kB) are in ROM "
+     "(boards/common/frozen-static-functions.patch); what they bind at run time is left (49 "
+     "names: the package bindings of submodules and what modules compute). What is left "
+     "besides: the simulator board (0.4 kB of code, 0.8 kB of state), the services' state "
+     "(1.7 kB), the tasks with their frames, the link and session objects and the 512-byte "
+     "send buffer. Next: the classes the patch leaves in the heap (Store and SimBoard: "
+     "decorated methods), fewer instance attributes at start, the reader's chain of "
+     "coroutines (0.7 kB)"),
     ("ram32.least_heap", "least heap, reference session (ws://)", 24 * KB, 21 * KB,
-     "within 24 kB since stop 30: the board's lasting objects made low in the heap, no "
-     "lifting for a blanked customData, the handler's code loaded after the parse and the "
-     "text let go of before it runs; 1 kB lower with stop 31's type objects. The peak is the "
-     "costliest message's parse: the live heap while a transaction runs (about 14 kB), its "
-     "4 kB text and its 4 kB parsed value at once. Next: the globals tables in ROM (see "
-     "after boot), the reader's chain of coroutines (0.7 kB), a smaller bound on what a legal "
-     "message builds (the heaviest legal request weighs 6.8 kB, the bound is 7 kB). Not a "
-     "smaller MaxMessageBytes: every build handles UpdateFirmware, whose signingCertificate is "
-     "a PEM of up to 4 kB"),
+     "within 21 kB (the aim) since stop 34 (the globals in ROM: 3.5 kB; within 24 since stop "
+     "30). The peak is the costliest message's parse: the live heap while a transaction runs "
+     "(about 9 kB), its 4 kB text and its 4 kB parsed value at once. With permessage-deflate "
+     "(DeflateWindowBits 11, the boards' C path) within 24 kB since stop 34: its windows and "
+     "buffers (3.6 kB after boot) stand beside that. Next: the reader's chain of coroutines (0.7 kB), a "
+     "smaller bound on what a legal message builds (the heaviest legal request weighs 6.8 kB, "
+     "the bound is 7 kB). Not a smaller MaxMessageBytes: every build handles UpdateFirmware, "
+     "whose signingCertificate is a PEM of up to 4 kB"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
-     "a hard budget since stop 31 (mbedTLS without CBC, 0.6 kB; type objects in ROM, 1.3 kB; "
-     "the tls module's context instead of the ssl module's wrapper, 0.4 kB): at 50 kB none of "
-     "180 runs side by side failed; the first failures come at 48 kB (core-sc: 2 of 30) and "
-     "47 kB (lite: all), each the costliest message's 4 kB text finding no piece that large, "
-     "or at 47 kB the reset step's reconnection. The peak is that message on top of a station "
-     "charging over wss:// (about 36 kB live: 16.4 kB input record buffer, 2.1 kB output, "
-     "4.4 kB of mbedTLS's contexts, 1.4 kB of SSL context with the parsed CSMS root). Next: "
-     "the globals tables in ROM (about 3 kB, see after boot); then where the text goes (a heap "
-     "cut by a few lasting objects a transaction makes has 11 kB free but no 4 kB piece). Tried "
-     "before: mbedTLS's record buffers from the top of the GC heap (no gain), "
-     "MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH (idle fell 14 kB, the least heap did not move: the "
-     "handshake and a reconnection need the 16 kB input buffer whole)"),
+     "within 45 kB (the aim) since stop 34 (the globals in ROM: 2-4 kB; runs of one tree "
+     "spread by about 1 kB); a hard budget since stop 31 (mbedTLS without CBC, 0.6 kB; type "
+     "objects in ROM, 1.3 kB; the tls module's context instead of the ssl module's wrapper, "
+     "0.4 kB). The peak is the costliest message's 4 kB text on top of a station charging "
+     "over wss:// (16.4 kB input record buffer, 2.1 kB output, 4.4 kB of mbedTLS's contexts, "
+     "1.4 kB of SSL context with the parsed CSMS root), or a reconnection's handshake, which "
+     "needs the 16 kB input buffer whole. Next: where the text goes (a heap cut by a few "
+     "lasting objects a transaction makes has room but no 4 kB piece). Tried before: "
+     "mbedTLS's record buffers from the top of the GC heap (no gain), "
+     "MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH (idle fell 14 kB, the least heap did not move)"),
     ("ram32.tls_in2k.least_heap", "least heap over wss://, 2 kB records both ways", 40 * KB, 32 * KB,
-     "within the whitepaper's 50 kB since stop 27 (a hard budget), within 40 kB since stop 29; "
-     "follows the ws:// least heap; mbedTLS's handshake peak (certificate parsing) next"),
+     "within 32 kB (the aim) since stop 34 (the globals in ROM); within the whitepaper's 50 "
+     "kB since stop 27 (a hard budget); follows the ws:// least heap; mbedTLS's handshake "
+     "peak (certificate parsing) next"),
 )
 
 
