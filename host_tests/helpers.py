@@ -317,8 +317,9 @@ class RawWs:
     GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     def __init__(self, accept="good", protocol="ocpp2.0.1", status=101, extensions=None):
-        """extensions: the Sec-WebSocket-Extensions answer (e.g. permessage-deflate's); with
-        it, a station frame with RSV1 set is inflated (no context takeover assumed unless the
+        """extensions: the Sec-WebSocket-Extensions answer (e.g. permessage-deflate's) to an
+        upgrade that offers one (none to one that does not, as RFC 6455 has it); with it, a
+        station frame with RSV1 set is inflated (no context takeover assumed unless the
         station keeps its window: zlib's one inflater follows it) into .frames."""
         self.accept, self.protocol, self.status = accept, protocol, status
         self.extensions = extensions
@@ -362,8 +363,8 @@ class RawWs:
                 resp += "Sec-WebSocket-Accept: %s\r\n" % acc
             if self.protocol:
                 resp += "Sec-WebSocket-Protocol: %s\r\n" % self.protocol
-            if self.extensions:
-                resp += "Sec-WebSocket-Extensions: %s\r\n" % self.extensions
+            if self.extensions and "sec-websocket-extensions:" in head.decode(errors="replace").lower():
+                resp += "Sec-WebSocket-Extensions: %s\r\n" % self.extensions  # (as offered)
             c.sendall((resp + "\r\n").encode())
             self.inflater = zlib.decompressobj(wbits=-15)  # the station's window is at most that
             self.conn = c

@@ -483,13 +483,16 @@ def test_a_csms_that_refuses_the_offer_gets_plain_frames(station, sims, raw):
 
 @pytest.mark.parametrize("case,code", [
     ("rsv1 not negotiated", 1002), ("rsv1 on a ping", 1002), ("rsv1 on a continuation", 1002),
-    ("broken stream", 1007), ("bomb", 1009), ("compressed over the bound", 1009)])
+    ("broken stream", 1007), ("broken stream after a message", 1007), ("bomb", 1009), ("compressed over the bound", 1009)])
 def test_hostile_compressed_frames_close_with_their_code_and_the_station_reconnects(raw, station, case, code):
     """RFC 7692 / RFC 6455: RSV1 without the extension, on a control frame or on a message's
     continuation closes 1002; a broken deflate stream 1007; a message that inflates beyond
     MaxMessageBytes (a decompression bomb: 1 MB from 1 kB; nothing is made beyond the bound) or
     whose compressed form already is over it 1009. The station then reconnects and sends its
-    BootNotification again: its queue is kept (on both ports)."""
+    BootNotification again: its queue is kept (on both ports); after a compressed connection
+    that ended with 1002 or 1007 before any message was read (here: the first frame) it no
+    longer offers the extension (runtime/link.py: a CSMS that mishandles it does not keep the
+    station from being heard); after 1009, or after a message it read and answered, it does."""
     r = raw(extensions=None if case == "rsv1 not negotiated" else ANSWER)
     s = station(r.url, sets=ON)
     wait_until(lambda: r.texts(), 5, "BootNotification")
@@ -500,7 +503,12 @@ def test_hostile_compressed_frames_close_with_their_code_and_the_station_reconne
         r.send(r.frame(9, b"p", rsv1=True))
     elif case == "rsv1 on a continuation":
         r.send(r.frame(1, b'[3,"x",', fin=False) + r.frame(0, b"{}]", rsv1=True))
-    elif case == "broken stream":
+    elif case.startswith("broken stream"):
+        if case.endswith("after a message"):  # one the station reads (and answers) first
+            r.send(r.frame(1, _zlib_message(b'[2,"hv","GetVariables",{"getVariableData":[{"component":'
+                                            b'{"name":"OCPPCommCtrlr"},"variable":{"name":"HeartbeatInterval"}}]}]', 9),
+                           rsv1=True))
+            wait_until(lambda: any(m[1:2] == ["hv"] for m in r.texts()), 5, "the GetVariables answer")
         r.send(r.frame(1, b"\xff\xff\xff\xff\x00", rsv1=True))
     elif case == "bomb":
         bomb = (z.compress(b"[" * 1000000) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
@@ -516,6 +524,10 @@ def test_hostile_compressed_frames_close_with_their_code_and_the_station_reconne
     wait_until(lambda: len(r.accepted) >= 2, 10, "reconnect")
     wait_until(lambda: len([m for m in r.texts() if m[2:3] == ["BootNotification"]]) > boots, 10, "BootNotification again")
     assert not s.crashed()
+    offered = _header(r.requests[-1], "sec-websocket-extensions") is not None
+    assert offered is (code == 1009 or case in ("rsv1 not negotiated", "broken stream after a message")), r.requests[-1]
+    if not offered:
+        assert any("permessage-deflate off until restart" in line for line in s.log), s.log[-5:]
 
 
 def test_the_stations_messages_are_compressed_with_its_window_kept(raw, station):

@@ -15,6 +15,8 @@ from .wscodec import CLOSE_GOING_AWAY, CLOSE_NORMAL
 
 _BAD_PROTOCOL_VERSION = const(-0x6E80)  # MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION (mbedTLS 3)
 _CLOSE_TLS = const(1015)  # ws.Closed's code for a TLS record over the input buffer
+_CLOSE_PROTOCOL = const(1002)  # RFC 6455 close codes a broken permessage-deflate ends with (either side)
+_CLOSE_INVALID = const(1007)
 _CSMS = const("CSMSRootCertificate")  # the roots wss:// trusts (runtime/certstore.py)
 TOO_LARGE = "TLSRecordTooLarge"  # vendor security event: no OCPP type names this cause
 
@@ -80,6 +82,11 @@ class Link:
         self._pinged = None  # ticks of the idle ping not answered yet (idle())
         self._too_large = False  # TOO_LARGE recorded since boot
         self._tls = None  # (Store.certs, ssl context) of the last wss:// connection
+        # permessage-deflate not offered again until a restart: a compressed connection ended
+        # with 1002 or 1007 before a message from the CSMS was read (a CSMS that takes the
+        # extension and cannot inflate the station's first message, or whose own compressor is
+        # broken, would otherwise have it reconnect for nothing, connection after connection)
+        self._plain = False
 
     async def run(self):
         app = self.app
@@ -131,7 +138,7 @@ class Link:
                 self._tls = None  # a ws:// profile: the context of a wss:// one is not kept for it
             w = await wsopen.connect(
                 url, ident, st.devmodel.get(PASSWORD), ctx,
-                timeout_ms(prof), app.settings["MaxMessageBytes"], app.settings["DeflateWindowBits"],
+                timeout_ms(prof), app.settings["MaxMessageBytes"], 0 if self._plain else app.settings["DeflateWindowBits"],
             )
             return w, slot
         except wsopen.CertificateError as e:
@@ -213,12 +220,14 @@ class Link:
         # their own for each connection
         self._reader = asyncio.current_task()
         why = (1006, "dropped by the station")  # (close code, reason): RFC 6455's 1006 without a close frame
+        heard = False  # a message read on this connection
         try:
             while True:
                 await w.wait()  # the next frame's start (idle: no frame of recv's meanwhile)
                 msg = await w.recv()  # the text in a list, which the session empties
                 if msg is None:  # a ping or a pong
                     continue
+                heard = True
                 try:
                     app.st.rpc.receive(msg, ticks_ms(), w.over)  # the session answers or hands it on
                 except MemoryError:
@@ -233,6 +242,9 @@ class Link:
                 self.record_too_large(e)
             else:
                 app.log("connection closed: %d %s" % (e.args[0], e.args[1]))
+            if w.pmd and not heard and (e.args[0] == _CLOSE_PROTOCOL or e.args[0] == _CLOSE_INVALID):
+                self._plain = True
+                app.log("permessage-deflate off until restart")
         except MemoryError:  # no room for a frame: a new connection (nothing queued is lost)
             app.oom("reading a message")
         except Exception as e:
