@@ -29,7 +29,7 @@ TARGETS = (
      "the bound is 7 kB). Not a smaller MaxMessageBytes: every build handles UpdateFirmware, "
      "whose signingCertificate is a PEM of up to 4 kB"),
     ("ram32.tls_boards.least_heap", "least heap over wss://, boards' TLS (2k out/16k in)", 50 * KB, 45 * KB,
-     "within 45 kB (the aim) since stop 34 (the globals in ROM: 2-4 kB; runs of one tree "
+     "within 45 kB (the aim) since stop 34 (the globals in ROM: about 4 kB; runs of one tree "
      "spread by about 1 kB); a hard budget since stop 31 (mbedTLS without CBC, 0.6 kB; type "
      "objects in ROM, 1.3 kB; the tls module's context instead of the ssl module's wrapper, "
      "0.4 kB). The peak is the costliest message's 4 kB text on top of a station charging "
